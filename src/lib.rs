@@ -1,0 +1,8 @@
+//! loopwatch: a live table of the sockets reachable on this machine's loopback and the
+//! processes that hold them, plus one-shot answers for scripts.
+//!
+//! Data flows one way: OS -> [`collect`] -> [`model::Snapshot`] -> [`app::App`] -> [`ui`].
+
+pub mod collect;
+pub mod model;
+pub mod sort;

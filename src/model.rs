@@ -1,0 +1,365 @@
+//! Plain data shared by every layer: what a socket is, who owns it, and a snapshot of them all.
+//!
+//! Nothing here reads the OS or a clock; values are built by `collect` (or by test fixtures)
+//! and consumed by `app`, `ui` and `output`.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Transport protocol of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Socket state. TCP states follow the kernel's names; a UDP socket is simply `Bound`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SocketState {
+    Listen,
+    Established,
+    SynSent,
+    SynReceived,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    Closed,
+    CloseWait,
+    LastAck,
+    Closing,
+    /// A UDP socket bound to a local address (UDP has no connection states).
+    Bound,
+    Unknown,
+}
+
+impl SocketState {
+    /// The conventional upper-case name (`LISTEN`, `TIME_WAIT`, ...), as `ss` and `netstat` print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SocketState::Listen => "LISTEN",
+            SocketState::Established => "ESTABLISHED",
+            SocketState::SynSent => "SYN_SENT",
+            SocketState::SynReceived => "SYN_RECV",
+            SocketState::FinWait1 => "FIN_WAIT1",
+            SocketState::FinWait2 => "FIN_WAIT2",
+            SocketState::TimeWait => "TIME_WAIT",
+            SocketState::Closed => "CLOSED",
+            SocketState::CloseWait => "CLOSE_WAIT",
+            SocketState::LastAck => "LAST_ACK",
+            SocketState::Closing => "CLOSING",
+            SocketState::Bound => "BOUND",
+            SocketState::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// Listeners and bound UDP sockets: what a server holds. Everything else is a connection end.
+    pub fn is_listening(self) -> bool {
+        matches!(self, SocketState::Listen | SocketState::Bound)
+    }
+}
+
+impl fmt::Display for SocketState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which clients can reach a socket's local address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// 127.0.0.0/8 or ::1: only this machine can connect.
+    Loopback,
+    /// 0.0.0.0 or `::`: loopback reaches it, and so does every network interface.
+    AllInterfaces,
+    /// A specific non-loopback address of this host (not reachable through loopback).
+    ThisHost,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Loopback => "loopback",
+            Scope::AllInterfaces => "all interfaces",
+            Scope::ThisHost => "this host",
+        }
+    }
+
+    /// Classifies an address that has already been normalised with [`normalize_addr`].
+    pub fn of(addr: IpAddr) -> Scope {
+        if addr.is_loopback() {
+            Scope::Loopback
+        } else if addr.is_unspecified() {
+            Scope::AllInterfaces
+        } else {
+            Scope::ThisHost
+        }
+    }
+
+    /// Exposed beyond this machine: worth a visible warning.
+    pub fn is_exposed(self) -> bool {
+        self == Scope::AllInterfaces
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Turns an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) into the IPv4 address it stands for,
+/// so one socket reads the same whichever family the kernel reported it in.
+pub fn normalize_addr(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        IpAddr::V4(_) => addr,
+    }
+}
+
+/// The address of a wildcard-bound socket of the given family (for fixtures and parsing).
+pub fn unspecified(v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    }
+}
+
+/// A process identity that survives pid reuse: the pid plus the process's start time
+/// (seconds since the epoch, as the OS reports it). Two processes never share both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProcKey {
+    pub pid: u32,
+    pub start_time: u64,
+}
+
+/// A process that holds a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub key: ProcKey,
+    pub name: String,
+    /// User name, or the numeric uid when it has no name; `None` when unreadable.
+    pub user: Option<String>,
+    /// The command line, arguments joined by spaces; empty when unreadable (e.g. kernel threads).
+    pub cmdline: String,
+}
+
+/// Why a socket's owning process is not shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnknownOwner {
+    /// The socket belongs to another user and this process may not read their file descriptors.
+    PermissionDenied,
+    /// No process holds it: the kernel keeps it (e.g. TIME_WAIT after both ends closed).
+    Kernel,
+    /// No process was found holding it (it closed, or its owner exited, between two reads).
+    NotFound,
+    /// This platform does not report socket owners.
+    Unsupported,
+}
+
+impl UnknownOwner {
+    /// A short reason for a table cell.
+    pub fn short(self) -> &'static str {
+        match self {
+            UnknownOwner::PermissionDenied => "hidden",
+            UnknownOwner::Kernel => "kernel",
+            UnknownOwner::NotFound => "gone",
+            UnknownOwner::Unsupported => "unknown",
+        }
+    }
+
+    /// A sentence for detail views and one-shot output.
+    pub fn explain(self) -> &'static str {
+        match self {
+            UnknownOwner::PermissionDenied => {
+                "owned by another user; run loopwatch as root to see the process"
+            }
+            UnknownOwner::Kernel => "held by the kernel, no process owns it (e.g. TIME_WAIT)",
+            UnknownOwner::NotFound => "no process was found holding it (it may have just exited)",
+            UnknownOwner::Unsupported => "this platform does not report socket owners",
+        }
+    }
+
+    /// Stable machine-readable name (JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownOwner::PermissionDenied => "permission_denied",
+            UnknownOwner::Kernel => "kernel",
+            UnknownOwner::NotFound => "not_found",
+            UnknownOwner::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// The identity of a row: stable across refreshes and re-sorts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SocketKey {
+    pub proto: Proto,
+    pub local_addr: IpAddr,
+    pub local_port: u16,
+    pub remote: Option<(IpAddr, u16)>,
+    /// Kernel inode of the socket (0 where unknown, e.g. TIME_WAIT or non-Linux).
+    pub inode: u64,
+}
+
+/// One socket reachable (or, with `--all`, bound) on this host, joined with its owners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Socket {
+    pub proto: Proto,
+    /// Local address, IPv4-mapped IPv6 already turned into IPv4.
+    pub local_addr: IpAddr,
+    pub local_port: u16,
+    /// Remote end of a connection; `None` for listeners and bound UDP sockets.
+    pub remote: Option<(IpAddr, u16)>,
+    pub state: SocketState,
+    pub scope: Scope,
+    pub inode: u64,
+    /// The socket's owning uid as the kernel reports it (known even when the process is hidden).
+    pub uid: Option<u32>,
+    /// User name for `uid`.
+    pub user: Option<String>,
+    /// Every process holding the socket, ordered by pid. Empty when `unknown` is set.
+    pub owners: Vec<Owner>,
+    /// Set when no owner could be shown, with the reason.
+    pub unknown: Option<UnknownOwner>,
+}
+
+impl Socket {
+    pub fn key(&self) -> SocketKey {
+        SocketKey {
+            proto: self.proto,
+            local_addr: self.local_addr,
+            local_port: self.local_port,
+            remote: self.remote,
+            inode: self.inode,
+        }
+    }
+
+    /// The first owner, the one a single-pid column shows.
+    pub fn primary_owner(&self) -> Option<&Owner> {
+        self.owners.first()
+    }
+
+    /// The pid column: "812", "812 +3" for a shared socket, or "-" when unknown.
+    pub fn pid_label(&self) -> String {
+        match self.owners.as_slice() {
+            [] => "-".to_string(),
+            [one] => one.key.pid.to_string(),
+            [first, rest @ ..] => format!("{} +{}", first.key.pid, rest.len()),
+        }
+    }
+
+    /// The process column: the owner's name, or the unknown reason in parentheses.
+    pub fn process_label(&self) -> String {
+        match (self.primary_owner(), self.unknown) {
+            (Some(owner), _) => owner.name.clone(),
+            (None, Some(reason)) => format!("({})", reason.short()),
+            (None, None) => "(unknown)".to_string(),
+        }
+    }
+
+    /// The user column: the owning process's user, else the socket's own uid's user.
+    pub fn user_label(&self) -> String {
+        self.primary_owner()
+            .and_then(|o| o.user.clone())
+            .or_else(|| self.user.clone())
+            .or_else(|| self.uid.map(|u| u.to_string()))
+            .unwrap_or_else(|| "-".to_string())
+    }
+
+    pub fn cmdline_label(&self) -> &str {
+        self.primary_owner().map_or("", |o| o.cmdline.as_str())
+    }
+
+    /// `127.0.0.1:5432`, `[::1]:5432`, `*:5432` style rendering of the local end.
+    pub fn local_endpoint(&self) -> String {
+        format_endpoint(self.local_addr, self.local_port)
+    }
+}
+
+/// Renders an address and port the way people type them: IPv6 in brackets.
+pub fn format_endpoint(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+/// Everything one collection found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub sockets: Vec<Socket>,
+    /// Whether the collector could see every process's sockets (root, or an OS without limits).
+    pub privileged: bool,
+}
+
+impl Snapshot {
+    /// How many sockets' owners are hidden by permissions.
+    pub fn hidden_owner_count(&self) -> usize {
+        self.sockets
+            .iter()
+            .filter(|s| s.unknown == Some(UnknownOwner::PermissionDenied))
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_ipv4_is_shown_as_ipv4() {
+        let mapped: IpAddr = "::ffff:127.0.0.5".parse().unwrap();
+        assert_eq!(
+            normalize_addr(mapped),
+            "127.0.0.5".parse::<IpAddr>().unwrap()
+        );
+        let v6: IpAddr = "::1".parse().unwrap();
+        assert_eq!(normalize_addr(v6), v6);
+    }
+
+    #[test]
+    fn scope_classifies_loopback_wildcard_and_specific() {
+        for (addr, scope) in [
+            ("127.0.0.1", Scope::Loopback),
+            ("127.3.2.1", Scope::Loopback),
+            ("::1", Scope::Loopback),
+            ("0.0.0.0", Scope::AllInterfaces),
+            ("::", Scope::AllInterfaces),
+            ("192.168.1.4", Scope::ThisHost),
+            ("fe80::1", Scope::ThisHost),
+        ] {
+            let ip: IpAddr = addr.parse().unwrap();
+            assert_eq!(Scope::of(normalize_addr(ip)), scope, "{addr}");
+        }
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(Scope::of(normalize_addr(mapped)), Scope::Loopback);
+    }
+
+    #[test]
+    fn endpoints_bracket_ipv6() {
+        assert_eq!(format_endpoint("::1".parse().unwrap(), 80), "[::1]:80");
+        assert_eq!(
+            format_endpoint("127.0.0.1".parse().unwrap(), 80),
+            "127.0.0.1:80"
+        );
+    }
+}
