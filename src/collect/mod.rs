@@ -88,3 +88,8 @@ pub trait ProcessSource: Send {
 pub trait Collector: Send {
     fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError>;
 }
+
+/// The collector for this platform. (Placeholder until the real sources land.)
+pub fn system_collector() -> Result<Box<dyn Collector>, CollectError> {
+    Ok(Box::new(fake::FakeCollector::default()))
+}
