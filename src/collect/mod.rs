@@ -93,3 +93,18 @@ pub trait Collector: Send {
 pub fn system_collector() -> Result<Box<dyn Collector>, CollectError> {
     Ok(Box::new(fake::FakeCollector::default()))
 }
+
+impl Query {
+    /// Whether a socket with this scope, state and local port belongs in the answer.
+    /// Shared by the collector (before owner lookups) and the app (so a toggle hides rows
+    /// at once, before the next collection arrives).
+    pub fn admits(&self, scope: crate::model::Scope, state: SocketState, local_port: u16) -> bool {
+        if let Some(port) = self.port {
+            // "Who holds this port" wants everything on it, whatever the toggles say.
+            return local_port == port;
+        }
+        let address_ok = self.all_addresses || scope != crate::model::Scope::ThisHost;
+        let state_ok = self.connections || state.is_listening();
+        address_ok && state_ok
+    }
+}
