@@ -125,10 +125,12 @@ impl App {
                 self.scroll_to_selection();
             }
             Action::Snapshot(snapshot) => {
+                // Where the selection is now, in case its socket is not in the new snapshot.
+                let hint = self.selected_index_hint();
                 self.snapshot = snapshot;
                 self.loaded = true;
                 self.error = None;
-                self.rebuild();
+                self.rebuild_near(hint);
             }
             Action::CollectFailed(message) => self.error = Some(message),
         }
@@ -210,7 +212,11 @@ impl App {
     /// Recomputes the visible rows after the data, toggles, filter or sort changed, keeping
     /// the selection on the same socket, or near its old position if that socket left.
     fn rebuild(&mut self) {
-        let previous_index = self.selected_index_hint();
+        self.rebuild_near(self.selected_index_hint());
+    }
+
+    /// [`App::rebuild`], falling back to row `previous_index` when the selected socket is gone.
+    fn rebuild_near(&mut self, previous_index: usize) {
         let terms = filter_terms(&self.filter);
         let sockets = &self.snapshot.sockets;
         let mut rows: Vec<usize> = (0..sockets.len())
@@ -233,7 +239,7 @@ impl App {
         self.scroll_to_selection();
     }
 
-    /// Where the selection was before a rebuild (the offset is a fine guess once it is gone).
+    /// Where the selection is (the offset is a fine guess when there is none).
     fn selected_index_hint(&self) -> usize {
         self.selected_index().unwrap_or(self.offset)
     }
@@ -305,4 +311,252 @@ pub fn matches_filter(socket: &Socket, terms: &[String]) -> bool {
     }
     let haystack = haystack.to_lowercase();
     terms.iter().all(|t| haystack.contains(t.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::{listener, owner, sample_snapshot};
+    use crate::model::SocketState;
+    use crate::sort::Column;
+
+    fn loaded(query: Query) -> App {
+        let mut app = App::new(query);
+        app.update(Action::Viewport(5));
+        app.update(Action::Snapshot(sample_snapshot()));
+        app
+    }
+
+    fn ports(app: &App) -> Vec<u16> {
+        app.rows
+            .iter()
+            .map(|&i| app.snapshot.sockets[i].local_port)
+            .collect()
+    }
+
+    fn selected_port(app: &App) -> Option<u16> {
+        app.selected_socket().map(|s| s.local_port)
+    }
+
+    #[test]
+    fn default_view_is_listeners_and_udp_sorted_by_port() {
+        let app = loaded(Query::default());
+        assert_eq!(
+            ports(&app),
+            vec![53, 5173, 5173, 5353, 5432, 6379, 8080, 9229]
+        );
+        assert!(app.visible_rows().all(|s| s.state.is_listening()));
+        assert_eq!(selected_port(&app), Some(53), "first row selected");
+        assert!(app.is_loaded());
+    }
+
+    #[test]
+    fn toggling_connections_shows_them_and_asks_the_collector() {
+        let mut app = loaded(Query::default());
+        let effect = app.update(Action::ToggleConnections);
+        assert_eq!(
+            effect,
+            Some(Effect::SetQuery(Query {
+                connections: true,
+                ..Query::default()
+            }))
+        );
+        assert!(ports(&app).contains(&62893));
+        assert!(ports(&app).contains(&41000), "TIME_WAIT rows are shown");
+        app.update(Action::ToggleConnections);
+        assert!(!ports(&app).contains(&62893));
+    }
+
+    #[test]
+    fn selection_follows_the_socket_across_refresh_and_resort() {
+        let mut app = loaded(Query::default());
+        app.update(Action::Down);
+        app.update(Action::Down);
+        app.update(Action::Down);
+        assert_eq!(selected_port(&app), Some(5353));
+        let key = app.selected_socket().unwrap().key();
+
+        // A refresh that adds a socket sorting before the selection.
+        let mut next = sample_snapshot();
+        next.sockets.push(listener(
+            "127.0.0.1",
+            22,
+            vec![owner(1, "sshd", "root", "sshd")],
+        ));
+        app.update(Action::Snapshot(next));
+        assert_eq!(app.selected_socket().unwrap().key(), key);
+
+        app.update(Action::SortBy(Column::Process));
+        assert_eq!(app.selected_socket().unwrap().key(), key);
+        app.update(Action::SortReverse);
+        assert_eq!(app.selected_socket().unwrap().key(), key);
+        let index = app.selected_index().unwrap();
+        assert!(
+            index >= app.offset() && index < app.offset() + 5,
+            "selection stays visible"
+        );
+    }
+
+    #[test]
+    fn a_vanished_selection_moves_to_its_neighbour() {
+        let mut app = loaded(Query::default());
+        app.update(Action::Down); // 5173 v4
+        app.update(Action::Down); // 5173 v6
+        let mut next = sample_snapshot();
+        next.sockets
+            .retain(|s| !(s.local_port == 5173 && s.local_addr.is_ipv6()));
+        app.update(Action::Snapshot(next));
+        assert_eq!(
+            selected_port(&app),
+            Some(5353),
+            "same position, next socket"
+        );
+    }
+
+    #[test]
+    fn filter_matches_every_word_case_insensitively_and_esc_clears() {
+        let mut app = loaded(Query::default());
+        app.update(Action::StartFilter);
+        assert_eq!(app.mode(), Mode::Filter);
+        for c in "NODE 92".chars() {
+            app.update(Action::FilterChar(c));
+        }
+        assert_eq!(ports(&app), vec![9229], "both words must match");
+        app.update(Action::FilterBackspace);
+        app.update(Action::FilterBackspace);
+        assert_eq!(
+            ports(&app),
+            vec![5173, 5173, 9229],
+            "'node ' matches the node processes"
+        );
+        app.update(Action::FilterDone);
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(app.filter(), "NODE ");
+        app.update(Action::ClearFilter);
+        assert_eq!(app.filter(), "");
+        assert_eq!(ports(&app).len(), 8);
+    }
+
+    #[test]
+    fn filter_reaches_user_pid_address_and_command_line() {
+        for (text, expected) in [
+            ("www-data", vec![8080]),
+            ("2102", vec![8080]),
+            ("::1", vec![5173]),
+            ("postgresql/16", vec![5432]),
+            ("redis", vec![6379]),
+            (":53", vec![53, 5353]),
+        ] {
+            let mut app = loaded(Query::default());
+            app.update(Action::StartFilter);
+            text.chars().for_each(|c| {
+                app.update(Action::FilterChar(c));
+            });
+            assert_eq!(ports(&app), expected, "filter {text:?}");
+        }
+    }
+
+    #[test]
+    fn paging_and_jumps_stay_in_bounds() {
+        let mut app = loaded(Query::default());
+        app.update(Action::Bottom);
+        assert_eq!(selected_port(&app), Some(9229));
+        assert_eq!(app.offset(), 3, "8 rows, 5 visible");
+        app.update(Action::Down);
+        assert_eq!(selected_port(&app), Some(9229));
+        app.update(Action::PageUp);
+        assert_eq!(app.selected_index(), Some(3));
+        app.update(Action::Top);
+        assert_eq!((app.selected_index(), app.offset()), (Some(0), 0));
+        app.update(Action::Up);
+        assert_eq!(app.selected_index(), Some(0));
+        app.update(Action::PageDown);
+        assert_eq!(app.selected_index(), Some(4));
+        app.update(Action::SelectVisible(1));
+        assert_eq!(app.selected_visible(), Some(1));
+        app.update(Action::SelectVisible(40));
+        assert_eq!(
+            app.selected_visible(),
+            Some(1),
+            "a click below the rows changes nothing"
+        );
+        assert_eq!(app.visible_rows().count(), 5);
+    }
+
+    #[test]
+    fn sorting_by_the_same_column_again_reverses_it() {
+        let mut app = loaded(Query::default());
+        app.update(Action::SortBy(Column::Port));
+        assert!(app.sort().descending);
+        assert_eq!(ports(&app).first(), Some(&9229));
+        app.update(Action::SortBy(Column::Pid));
+        assert_eq!(
+            app.sort(),
+            SortSpec {
+                column: Column::Pid,
+                descending: false
+            }
+        );
+        assert_eq!(ports(&app).last(), Some(&6379), "unknown owners sort last");
+        app.update(Action::SortNext);
+        assert_eq!(app.sort().column, Column::Process);
+    }
+
+    #[test]
+    fn empty_snapshot_has_no_selection_and_moves_are_harmless() {
+        let mut app = App::new(Query::default());
+        assert!(!app.is_loaded());
+        app.update(Action::Snapshot(Snapshot::default()));
+        for action in [
+            Action::Down,
+            Action::PageDown,
+            Action::Bottom,
+            Action::SelectVisible(0),
+        ] {
+            app.update(action);
+        }
+        assert_eq!(app.selected_socket(), None);
+        assert_eq!(app.visible_rows().count(), 0);
+    }
+
+    #[test]
+    fn a_failed_collection_keeps_the_last_data_until_the_next_success() {
+        let mut app = loaded(Query::default());
+        app.update(Action::CollectFailed("netlink said no".into()));
+        assert_eq!(app.error(), Some("netlink said no"));
+        assert_eq!(ports(&app).len(), 8);
+        app.update(Action::Snapshot(sample_snapshot()));
+        assert_eq!(app.error(), None);
+    }
+
+    #[test]
+    fn help_toggles_and_quit_asks_the_runtime_to_stop() {
+        let mut app = loaded(Query::default());
+        app.update(Action::ToggleHelp);
+        assert_eq!(app.mode(), Mode::Help);
+        app.update(Action::Back);
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(app.update(Action::Quit), Some(Effect::Quit));
+        assert!(app.should_quit());
+    }
+
+    #[test]
+    fn all_addresses_toggle_reveals_this_host_sockets() {
+        let mut snapshot = sample_snapshot();
+        snapshot.sockets.push(listener(
+            "192.168.1.20",
+            8443,
+            vec![owner(3000, "caddy", "caddy", "caddy run")],
+        ));
+        let mut app = App::new(Query::default());
+        app.update(Action::Snapshot(snapshot));
+        assert!(!ports(&app).contains(&8443));
+        let effect = app.update(Action::ToggleAllAddresses);
+        assert!(matches!(effect, Some(Effect::SetQuery(q)) if q.all_addresses));
+        assert!(ports(&app).contains(&8443));
+        assert!(
+            app.visible_rows()
+                .all(|s| s.state != SocketState::Established)
+        );
+    }
 }

@@ -175,3 +175,111 @@ pub fn footer_hints() -> Vec<(&'static str, &'static str)> {
         .filter_map(|b| b.footer.map(|f| (b.label, f)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyEvent;
+
+    fn press(code: KeyCode) -> Key {
+        key_of(KeyEvent::new(code, KeyModifiers::NONE)).unwrap()
+    }
+
+    #[test]
+    fn table_keys_map_to_their_actions() {
+        for (key, action) in [
+            (Key::Char('q'), Action::Quit),
+            (Key::Ctrl('c'), Action::Quit),
+            (Key::Char('j'), Action::Down),
+            (Key::Down, Action::Down),
+            (Key::Char('k'), Action::Up),
+            (Key::Char('G'), Action::Bottom),
+            (Key::Char('/'), Action::StartFilter),
+            (Key::Char('s'), Action::SortNext),
+            (Key::Char('S'), Action::SortReverse),
+            (Key::Char('3'), Action::SortBy(Column::Port)),
+            (Key::Char('9'), Action::SortBy(Column::Command)),
+            (Key::Char('c'), Action::ToggleConnections),
+            (Key::Char('a'), Action::ToggleAllAddresses),
+            (Key::Char('?'), Action::ToggleHelp),
+        ] {
+            assert_eq!(action_for(Mode::Table, key), Some(action), "{key:?}");
+        }
+        assert_eq!(action_for(Mode::Table, Key::Char('z')), None);
+    }
+
+    #[test]
+    fn filter_mode_types_letters_that_are_keys_elsewhere() {
+        assert_eq!(
+            action_for(Mode::Filter, Key::Char('q')),
+            Some(Action::FilterChar('q'))
+        );
+        assert_eq!(
+            action_for(Mode::Filter, Key::Char('/')),
+            Some(Action::FilterChar('/'))
+        );
+        assert_eq!(
+            action_for(Mode::Filter, Key::Esc),
+            Some(Action::ClearFilter)
+        );
+        assert_eq!(
+            action_for(Mode::Filter, Key::Enter),
+            Some(Action::FilterDone)
+        );
+        assert_eq!(action_for(Mode::Filter, Key::Ctrl('c')), Some(Action::Quit));
+    }
+
+    #[test]
+    fn help_closes_on_any_key_but_q_still_quits() {
+        assert_eq!(action_for(Mode::Help, Key::Char('x')), Some(Action::Back));
+        assert_eq!(action_for(Mode::Help, Key::Char('?')), Some(Action::Back));
+        assert_eq!(action_for(Mode::Help, Key::Char('q')), Some(Action::Quit));
+    }
+
+    #[test]
+    fn crossterm_events_translate() {
+        assert_eq!(press(KeyCode::Char('j')), Key::Char('j'));
+        assert_eq!(press(KeyCode::PageDown), Key::PageDown);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(key_of(ctrl_c), Some(Key::Ctrl('c')));
+        assert_eq!(
+            key_of(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE)),
+            None
+        );
+    }
+
+    #[test]
+    fn help_and_footer_come_from_the_table() {
+        let help = help_lines(Context::Table);
+        for b in bindings().iter().filter(|b| b.context == Context::Table) {
+            assert!(
+                help.iter().any(|(label, _)| *label == b.label),
+                "{} missing from help",
+                b.label
+            );
+        }
+        assert_eq!(help.iter().filter(|(label, _)| *label == "1-9").count(), 1);
+        let footer = footer_hints();
+        assert!(footer.contains(&("q", "quit")));
+        assert!(footer.contains(&("/", "filter")));
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        let all = bindings();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                let overlap = a.keys.iter().any(|k| b.keys.contains(k));
+                let same_scope = a.context == b.context
+                    || a.context == Context::Global
+                    || b.context == Context::Global;
+                assert!(
+                    !(overlap && same_scope),
+                    "{} and {} overlap",
+                    a.label,
+                    b.label
+                );
+            }
+        }
+    }
+}
