@@ -10,3 +10,4 @@ pub mod keymap;
 pub mod model;
 pub mod sort;
 pub mod tui;
+pub mod ui;

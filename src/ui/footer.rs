@@ -1,0 +1,168 @@
+//! The two bottom lines: a status line (errors, hidden owners) and the key hints or the filter
+//! being typed. Both key texts come from the keymap, so they cannot drift from what keys do.
+
+use ratatui::text::{Line, Span};
+
+use crate::app::{App, Mode};
+use crate::keymap::{self, Context};
+
+use super::text::{fit_pieces, width};
+use super::theme::Theme;
+
+/// Errors first, then what the user can do about hidden owners; empty when all is well.
+pub fn status_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
+    let mut pieces: Vec<(u8, Vec<Span<'a>>)> = Vec::new();
+    if let Some(error) = app.error() {
+        pieces.push((
+            9,
+            vec![
+                Span::styled(theme.error_symbol, theme.error),
+                Span::raw(" "),
+                Span::styled(error, theme.error),
+            ],
+        ));
+        if app.is_loaded() {
+            pieces.push((
+                5,
+                vec![Span::styled("(showing the last good snapshot)", theme.dim)],
+            ));
+        }
+    }
+    let hidden = app.hidden_owner_count();
+    if hidden > 0 {
+        // Only the error outranks this notice; the "last good snapshot" remark gives way.
+        let taken = app
+            .error()
+            .map_or(0, |e| width(theme.error_symbol) + 1 + width(e) + 2);
+        let long = hidden_notice(hidden);
+        let text = if taken + width(&long) <= usize::from(max) {
+            long
+        } else {
+            short_hidden_notice(hidden)
+        };
+        pieces.push((7, vec![Span::styled(text, theme.notice)]));
+    }
+    fit_pieces(pieces, &Span::raw("  "), usize::from(max))
+}
+
+/// The issue asks for the count and the way to see them, in one plain sentence.
+pub fn hidden_notice(count: usize) -> String {
+    if count == 1 {
+        "the owner of 1 socket is hidden: run as root to see it".to_string()
+    } else {
+        format!("owners of {count} sockets are hidden: run as root to see them")
+    }
+}
+
+/// The same, for narrow terminals: still the count and the way out.
+fn short_hidden_notice(count: usize) -> String {
+    let noun = if count == 1 { "owner" } else { "owners" };
+    format!("{count} {noun} hidden: run as root")
+}
+
+/// Key hints for the table, or the filter input while typing one.
+pub fn hints_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
+    if app.mode() == Mode::Filter {
+        return filter_line(app, theme, max);
+    }
+    let hints = keymap::footer_hints();
+    let last = hints.len().saturating_sub(1);
+    let pieces = hints
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, text))| {
+            // The first (quit) and last (help) hints stay longest; the rest go from the end.
+            let priority = if i == 0 || i == last {
+                u8::MAX
+            } else {
+                u8::try_from(100 - i.min(99)).unwrap_or(0)
+            };
+            (
+                priority,
+                vec![
+                    Span::styled(key, theme.key),
+                    Span::raw(" "),
+                    Span::styled(text, theme.dim),
+                ],
+            )
+        })
+        .collect();
+    fit_pieces(pieces, &Span::raw("  "), usize::from(max))
+}
+
+/// `/ node▏  Enter keep  Esc clear`: the typed text stays visible at its end, by the cursor.
+fn filter_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
+    let prompt = super::key_for(&crate::action::Action::StartFilter).unwrap_or("/");
+    let mut hint_spans = Vec::new();
+    for (key, help) in keymap::help_lines(Context::Filter) {
+        // A one-word version of each filter key's help: "keep", "clear", "delete".
+        let word = help.split_whitespace().next().unwrap_or(help);
+        hint_spans.push((key, word));
+    }
+    let room = usize::from(max).saturating_sub(width(prompt) + 1 + width(theme.cursor));
+    let typed = tail(app.filter(), room);
+    let mut pieces: Vec<(u8, Vec<Span<'a>>)> = vec![(
+        u8::MAX,
+        vec![
+            Span::styled(prompt, theme.key),
+            Span::raw(" "),
+            Span::styled(typed, theme.input),
+            Span::styled(theme.cursor, theme.input),
+        ],
+    )];
+    let count = hint_spans.len();
+    for (i, (key, word)) in hint_spans.into_iter().enumerate() {
+        let priority = u8::try_from(count - i).unwrap_or(0);
+        pieces.push((
+            priority,
+            vec![
+                Span::styled(key, theme.key),
+                Span::raw(" "),
+                Span::styled(word, theme.dim),
+            ],
+        ));
+    }
+    fit_pieces(pieces, &Span::raw("  "), usize::from(max))
+}
+
+/// The end of `s` that fits `max` columns, with `…` in front when the start was cut.
+fn tail(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 0;
+    let mut buf = [0u8; 4];
+    for ch in s.chars().rev() {
+        let w = width(ch.encode_utf8(&mut buf));
+        if used + w + 1 > max {
+            break;
+        }
+        kept.push(ch);
+        used += w;
+    }
+    let mut out = String::from(if max > 0 { "…" } else { "" });
+    out.extend(kept.iter().rev());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_end_by_the_cursor() {
+        assert_eq!(tail("node", 10), "node");
+        assert_eq!(tail("python manage.py", 8), "…nage.py");
+        assert_eq!(tail("abc", 0), "");
+    }
+
+    #[test]
+    fn hidden_notice_says_how_many_and_what_to_do() {
+        assert_eq!(
+            hidden_notice(3),
+            "owners of 3 sockets are hidden: run as root to see them"
+        );
+        assert!(hidden_notice(1).contains("1 socket is hidden"));
+    }
+}

@@ -1,0 +1,69 @@
+//! The top line: what is counted, what is included, how it is sorted and filtered.
+
+use ratatui::text::{Line, Span};
+
+use crate::app::App;
+
+use super::columns::arrow;
+use super::text::fit_pieces;
+use super::theme::Theme;
+
+/// The header line, fitted to `width` by dropping the least useful parts first.
+pub fn line<'a>(app: &'a App, theme: &Theme, width: u16) -> Line<'a> {
+    let mut pieces: Vec<(u8, Vec<Span<'a>>)> =
+        vec![(9, vec![Span::styled("loopwatch", theme.title)])];
+
+    pieces.push((8, vec![Span::styled(counts(app), theme.header)]));
+
+    let query = app.query();
+    let mut included = String::from("listeners + UDP");
+    if query.connections {
+        included.push_str(" + connections");
+    }
+    if query.all_addresses {
+        included.push_str(" + other addresses");
+    }
+    if let Some(port) = query.port {
+        included = format!("port {port} only");
+    }
+    pieces.push((4, vec![Span::styled(included, theme.header)]));
+
+    let sort = app.sort();
+    pieces.push((
+        3,
+        vec![
+            Span::styled("sorted by ", theme.dim),
+            Span::styled(
+                format!("{} {}", sort.column.title(), arrow(sort)),
+                theme.header,
+            ),
+        ],
+    ));
+
+    if !app.filter().is_empty() {
+        pieces.push((
+            7,
+            vec![
+                Span::styled("filter ", theme.dim),
+                Span::styled(format!("\"{}\"", app.filter()), theme.input),
+            ],
+        ));
+    }
+
+    fit_pieces(pieces, &Span::styled(" · ", theme.dim), usize::from(width))
+}
+
+/// "11 sockets", "11 sockets, 8 shown", or "collecting…" before the first snapshot.
+fn counts(app: &App) -> String {
+    if !app.is_loaded() {
+        return "collecting…".to_string();
+    }
+    let total = app.snapshot().sockets.len();
+    let noun = if total == 1 { "socket" } else { "sockets" };
+    let shown = app.row_count();
+    if shown == total {
+        format!("{total} {noun}")
+    } else {
+        format!("{total} {noun}, {shown} shown")
+    }
+}

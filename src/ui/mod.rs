@@ -1,0 +1,210 @@
+//! Drawing only: reads [`App`], never a clock or the OS.
+//!
+//! The screen, top to bottom: a header line, the table (its column titles, then only the rows
+//! that fit), a status line (errors, hidden owners) and the key hints. [`table_body_rows`] and
+//! [`hit_test`] read the same layout as [`draw`], so scrolling and clicks match what is shown.
+
+mod columns;
+mod footer;
+mod header;
+mod help;
+mod table;
+mod text;
+pub mod theme;
+
+#[cfg(test)]
+mod tests;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use crate::action::Action;
+use crate::app::{App, Mode};
+use crate::keymap;
+use crate::model::Socket;
+use crate::sort::Column;
+
+use self::columns::{Columns, Slot};
+pub use self::theme::Theme;
+
+/// Below this many columns the table cannot show a port and its owner side by side.
+pub const MIN_WIDTH: u16 = 30;
+/// Below this many rows there is no room for two table rows under the header and above the
+/// footer.
+pub const MIN_HEIGHT: u16 = 6;
+
+/// Lines that are not table rows: header line, column titles, status line, key hints.
+const CHROME_HEIGHT: u16 = 4;
+
+/// What a mouse click landed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    /// A column title: sort by it.
+    Header(Column),
+    /// A table row, by its index among the visible rows (for `Action::SelectVisible`).
+    Row(usize),
+}
+
+/// Draws the whole screen for the app's current state, with the default theme.
+pub fn draw(frame: &mut Frame, app: &App) {
+    draw_with(frame, app, &Theme::default());
+}
+
+/// Draws the whole screen with a given theme (e.g. [`Theme::monochrome`] for `NO_COLOR`).
+pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    let Some(screen) = Screen::of(area) else {
+        too_small(frame, area, theme);
+        return;
+    };
+    let rows: Vec<&Socket> = app.visible_rows().collect();
+    let columns = screen.columns(app, &rows, theme);
+
+    frame.render_widget(
+        Paragraph::new(header::line(app, theme, screen.header.width)),
+        screen.header,
+    );
+    table::render(
+        frame,
+        screen.table_header,
+        screen.body,
+        app,
+        &rows,
+        &columns,
+        theme,
+    );
+    frame.render_widget(
+        Paragraph::new(footer::status_line(app, theme, screen.status.width)),
+        screen.status,
+    );
+    frame.render_widget(
+        Paragraph::new(footer::hints_line(app, theme, screen.footer.width)),
+        screen.footer,
+    );
+    if app.mode() == Mode::Help {
+        help::render(frame, area, theme);
+    }
+}
+
+/// How many table rows a terminal of this size shows (0 when it is too small to draw the table).
+pub fn table_body_rows(area: Rect) -> usize {
+    Screen::of(area).map_or(0, |screen| usize::from(screen.body.height))
+}
+
+/// What is drawn at terminal cell (`column`, `row`) for a screen of size `area`: a column title
+/// or a table row. `None` for everything else, and while the help overlay covers the table.
+pub fn hit_test(area: Rect, app: &App, column: u16, row: u16) -> Option<Hit> {
+    if app.mode() == Mode::Help {
+        return None;
+    }
+    let screen = Screen::of(area)?;
+    let inside = |r: Rect| column >= r.x && column < r.right() && row >= r.y && row < r.bottom();
+    let rows: Vec<&Socket> = app.visible_rows().collect();
+    if inside(screen.table_header) {
+        let columns = screen.columns(app, &rows, &Theme::default());
+        return match columns.at(column)? {
+            Slot::Column(c) => Some(Hit::Header(c)),
+            Slot::Remote => None,
+        };
+    }
+    if inside(screen.body) {
+        let index = usize::from(row - screen.body.y);
+        return (index < rows.len()).then_some(Hit::Row(index));
+    }
+    None
+}
+
+/// Where each part of the screen goes; depends on the terminal size only, so the app can be
+/// told how many rows fit before anything is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Screen {
+    header: Rect,
+    table_header: Rect,
+    body: Rect,
+    status: Rect,
+    footer: Rect,
+}
+
+impl Screen {
+    fn of(area: Rect) -> Option<Screen> {
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            return None;
+        }
+        let line = |y: u16| Rect {
+            y,
+            height: 1,
+            ..area
+        };
+        Some(Screen {
+            header: line(area.y),
+            table_header: line(area.y + 1),
+            body: Rect {
+                y: area.y + 2,
+                height: area.height - CHROME_HEIGHT,
+                ..area
+            },
+            status: line(area.bottom() - 2),
+            footer: line(area.bottom() - 1),
+        })
+    }
+
+    fn columns(&self, app: &App, rows: &[&Socket], theme: &Theme) -> Columns {
+        columns::layout(
+            self.body.x,
+            self.body.width,
+            rows,
+            app.sort(),
+            app.query(),
+            theme,
+        )
+    }
+}
+
+/// One plain, centred sentence instead of a garbled table.
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let parts = [
+        "terminal too small:".to_string(),
+        format!("{MIN_WIDTH}x{MIN_HEIGHT} needed,"),
+        format!("{}x{} now", area.width, area.height),
+    ];
+    // Greedy word-wrap by phrase, so the sizes never split across lines.
+    let mut lines: Vec<String> = Vec::new();
+    for part in parts {
+        match lines.last_mut() {
+            Some(last) if text::width(last) + 1 + text::width(&part) <= usize::from(area.width) => {
+                last.push(' ');
+                last.push_str(&part);
+            }
+            _ => lines.push(part),
+        }
+    }
+    let height = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .min(area.height);
+    let rect = Rect {
+        y: area.y + (area.height - height) / 2,
+        height,
+        ..area
+    };
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|l| {
+            Line::styled(
+                text::truncate(&l, usize::from(area.width)).into_owned(),
+                theme.header,
+            )
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).centered(), rect);
+}
+
+/// The key the keymap binds to `action` in the table (or, failing that, anywhere).
+fn key_for(action: &Action) -> Option<&'static str> {
+    keymap::bindings()
+        .iter()
+        .find(|b| b.action == *action && b.context == keymap::Context::Table)
+        .or_else(|| keymap::bindings().iter().find(|b| b.action == *action))
+        .map(|b| b.label)
+}

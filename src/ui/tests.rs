@@ -1,0 +1,495 @@
+//! Frames rendered on ratatui's TestBackend: text snapshots (insta) for the look, buffer
+//! asserts for the styles text snapshots cannot show, and hit tests against what was drawn.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+
+use super::{Hit, Theme, draw, hit_test, table_body_rows};
+use crate::action::Action;
+use crate::app::App;
+use crate::collect::Query;
+use crate::collect::fake::{listener, owner, sample_snapshot};
+use crate::model::Snapshot;
+use crate::sort::Column;
+
+fn area(width: u16, height: u16) -> Rect {
+    Rect::new(0, 0, width, height)
+}
+
+/// An app sized for a `width` x `height` terminal, fed the sample snapshot, then `actions`.
+fn app(width: u16, height: u16, actions: impl IntoIterator<Item = Action>) -> App {
+    let mut app = App::new(Query::default());
+    app.update(Action::Viewport(table_body_rows(area(width, height))));
+    app.update(Action::Snapshot(sample_snapshot()));
+    for action in actions {
+        app.update(action);
+    }
+    app
+}
+
+fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, app)).unwrap();
+    terminal
+}
+
+fn buffer(app: &App, width: u16, height: u16) -> Buffer {
+    render(app, width, height).backend().buffer().clone()
+}
+
+fn line(buffer: &Buffer, y: u16) -> String {
+    (0..buffer.area.width)
+        .map(|x| buffer[(x, y)].symbol())
+        .collect::<String>()
+}
+
+/// The x where `needle` starts on line `y` (in cells, not bytes).
+fn find(buffer: &Buffer, y: u16, needle: &str) -> Option<u16> {
+    let cells: Vec<&str> = (0..buffer.area.width)
+        .map(|x| buffer[(x, y)].symbol())
+        .collect();
+    let needle: Vec<String> = needle.chars().map(String::from).collect();
+    (0..cells.len().saturating_sub(needle.len() - 1))
+        .find(|&x| {
+            needle
+                .iter()
+                .enumerate()
+                .all(|(i, ch)| cells[x + i] == ch.as_str())
+        })
+        .map(|x| u16::try_from(x).unwrap())
+}
+
+/// The row (y) of the first body line containing `needle`.
+fn row_of(buffer: &Buffer, needle: &str) -> u16 {
+    (2..buffer.area.height)
+        .find(|&y| line(buffer, y).contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not drawn"))
+}
+
+// ----- snapshots -----
+
+#[test]
+fn frame_120x30() {
+    insta::assert_snapshot!(render(&app(120, 30, []), 120, 30).backend());
+}
+
+#[test]
+fn frame_80x24() {
+    insta::assert_snapshot!(render(&app(80, 24, []), 80, 24).backend());
+}
+
+#[test]
+fn frame_40x12() {
+    insta::assert_snapshot!(render(&app(40, 12, []), 40, 12).backend());
+}
+
+#[test]
+fn frame_120x30_connections() {
+    let app = app(120, 30, [Action::ToggleConnections]);
+    insta::assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn frame_80x24_connections() {
+    let app = app(80, 24, [Action::ToggleConnections]);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn frame_40x12_connections() {
+    let app = app(40, 12, [Action::ToggleConnections]);
+    insta::assert_snapshot!(render(&app, 40, 12).backend());
+}
+
+#[test]
+fn frame_120x30_help() {
+    let app = app(120, 30, [Action::ToggleHelp]);
+    insta::assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn frame_80x24_help() {
+    let app = app(80, 24, [Action::ToggleHelp]);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn frame_40x12_help() {
+    let app = app(40, 12, [Action::ToggleHelp]);
+    insta::assert_snapshot!(render(&app, 40, 12).backend());
+}
+
+#[test]
+fn frame_80x24_filter_typing() {
+    let mut actions = vec![Action::StartFilter];
+    actions.extend("node".chars().map(Action::FilterChar));
+    let app = app(80, 24, actions);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn frame_80x24_filter_kept_with_no_match() {
+    let mut actions = vec![Action::StartFilter];
+    actions.extend("mysql".chars().map(Action::FilterChar));
+    actions.push(Action::FilterDone);
+    let app = app(80, 24, actions);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn frame_80x24_collecting() {
+    let mut app = App::new(Query::default());
+    app.update(Action::Viewport(table_body_rows(area(80, 24))));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn frame_80x24_error_after_data() {
+    let app = app(
+        80,
+        24,
+        [Action::CollectFailed(
+            "cannot read the socket table: netlink: Operation not permitted".to_string(),
+        )],
+    );
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn frame_80x24_error_before_data() {
+    let mut app = App::new(Query::default());
+    app.update(Action::Viewport(table_body_rows(area(80, 24))));
+    app.update(Action::CollectFailed(
+        "cannot read the socket table: netlink: Operation not permitted".to_string(),
+    ));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn frame_too_small() {
+    insta::assert_snapshot!(render(&app(20, 5, []), 20, 5).backend());
+}
+
+#[test]
+fn frame_too_small_wide_but_short() {
+    insta::assert_snapshot!(render(&app(80, 4, []), 80, 4).backend());
+}
+
+#[test]
+fn frame_80x24_all_addresses_and_connections_sorted_by_process_descending() {
+    let app = app(
+        80,
+        24,
+        [
+            Action::ToggleConnections,
+            Action::ToggleAllAddresses,
+            Action::SortBy(Column::Process),
+            Action::SortBy(Column::Process),
+        ],
+    );
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+// ----- styles -----
+
+#[test]
+fn the_selected_row_carries_the_selection_style_and_marker() {
+    let app = app(120, 30, [Action::Down, Action::Down]);
+    let buf = buffer(&app, 120, 30);
+    let selected = app.selected_socket().unwrap();
+    let y = 2 + u16::try_from(app.selected_visible().unwrap()).unwrap();
+    assert!(line(&buf, y).contains(&selected.process_label()));
+    assert!(line(&buf, y).starts_with("> "));
+    for x in 0..120 {
+        assert!(
+            buf[(x, y)].modifier.contains(Modifier::REVERSED),
+            "cell {x} of the selected row"
+        );
+    }
+    // No other row is highlighted or marked.
+    for other in (2..y).chain(y + 1..28) {
+        assert!(!buf[(5, other)].modifier.contains(Modifier::REVERSED));
+        assert!(!line(&buf, other).starts_with('>'));
+    }
+}
+
+#[test]
+fn the_sorted_column_title_shows_the_direction() {
+    let mut app = app(120, 30, []);
+    let buf = buffer(&app, 120, 30);
+    assert!(line(&buf, 1).contains("Port ▲"), "{}", line(&buf, 1));
+    let x = find(&buf, 1, "Port").unwrap();
+    assert_eq!(buf[(x, 1)].style().fg, Theme::default().sorted_header.fg);
+
+    app.update(Action::SortReverse);
+    let buf = buffer(&app, 120, 30);
+    assert!(line(&buf, 1).contains("Port ▼"));
+    assert!(!line(&buf, 1).contains('▲'));
+
+    app.update(Action::SortBy(Column::Process));
+    let buf = buffer(&app, 120, 30);
+    assert!(line(&buf, 1).contains("Process ▲"));
+    assert!(!line(&buf, 1).contains("Port ▼"));
+}
+
+#[test]
+fn all_interfaces_is_marked_with_a_symbol_and_the_exposed_style() {
+    let theme = Theme::default();
+    // Not selected, so the selection style does not mix in.
+    let app = app(120, 30, []);
+    let buf = buffer(&app, 120, 30);
+    let y = row_of(&buf, "8080");
+    let x = find(&buf, y, "⚠ all interfaces").unwrap();
+    for dx in 0..16 {
+        assert_eq!(buf[(x + dx, y)].fg, theme.exposed.fg.unwrap());
+        assert!(buf[(x + dx, y)].modifier.contains(Modifier::BOLD));
+    }
+    // Loopback rows are not marked.
+    let y = row_of(&buf, "5432");
+    assert!(!line(&buf, y).contains('⚠'));
+}
+
+#[test]
+fn narrow_terminals_move_the_exposure_marker_onto_the_port() {
+    let theme = Theme::default();
+    let app = app(40, 12, []);
+    let buf = buffer(&app, 40, 12);
+    assert!(!line(&buf, 1).contains("Scope"));
+    let y = row_of(&buf, "8080");
+    let x = find(&buf, y, "⚠ 8080").unwrap();
+    assert_eq!(buf[(x, y)].fg, theme.exposed.fg.unwrap());
+    assert_eq!(buf[(x + 2, y)].fg, theme.exposed.fg.unwrap());
+}
+
+#[test]
+fn unknown_owners_are_dimmed() {
+    let app = app(120, 30, []);
+    let buf = buffer(&app, 120, 30);
+    let y = row_of(&buf, "6379");
+    let row = line(&buf, y);
+    assert!(row.contains("(hidden)"), "{row}");
+    assert!(
+        row.contains("redis"),
+        "the user comes from the socket: {row}"
+    );
+    for needle in ["(hidden)", "-"] {
+        let x = find(&buf, y, needle).unwrap();
+        assert!(buf[(x, y)].modifier.contains(Modifier::DIM), "{needle}");
+        assert!(buf[(x, y)].modifier.contains(Modifier::ITALIC), "{needle}");
+    }
+}
+
+#[test]
+fn errors_are_red_and_carry_a_symbol() {
+    let app = app(80, 24, [Action::CollectFailed("boom".to_string())]);
+    let buf = buffer(&app, 80, 24);
+    let status = line(&buf, 22);
+    assert!(status.starts_with("✖ boom"), "{status}");
+    assert_eq!(buf[(2, 22)].fg, Theme::default().error.fg.unwrap());
+}
+
+// ----- layout agreements -----
+
+#[test]
+fn table_body_rows_is_what_draw_fills() {
+    let many = Snapshot {
+        sockets: (0..100)
+            .map(|i| {
+                listener(
+                    "127.0.0.1",
+                    10_000 + i,
+                    vec![owner(3000 + u32::from(i), "srv", "ana", "srv")],
+                )
+            })
+            .collect(),
+        privileged: true,
+    };
+    for (width, height) in [(120, 30), (80, 24), (40, 12), (30, 6)] {
+        let rows = table_body_rows(area(width, height));
+        assert_eq!(rows, usize::from(height) - 4);
+        let mut app = App::new(Query::default());
+        app.update(Action::Viewport(rows));
+        app.update(Action::Snapshot(many.clone()));
+        let buf = buffer(&app, width, height);
+        let last_body = height - 3;
+        assert!(
+            line(&buf, last_body).contains(&format!("{}", 10_000 + rows - 1)),
+            "{width}x{height}"
+        );
+        // The status line is empty (privileged, no error); then the footer.
+        assert_eq!(line(&buf, height - 2).trim(), "", "{width}x{height}");
+        assert!(
+            line(&buf, height - 1).starts_with("q quit"),
+            "{width}x{height}"
+        );
+
+        // Paging moves by what was drawn: the first PgDn selects the last drawn row, the
+        // second brings it to the top (one row of context).
+        app.update(Action::PageDown);
+        app.update(Action::PageDown);
+        let buf = buffer(&app, width, height);
+        assert!(
+            line(&buf, 2).contains(&format!("{}", 10_000 + rows - 1)),
+            "{width}x{height}"
+        );
+    }
+    assert_eq!(table_body_rows(area(29, 24)), 0);
+    assert_eq!(table_body_rows(area(80, 5)), 0);
+}
+
+#[test]
+fn header_clicks_hit_the_column_drawn_there() {
+    for (width, height, connections) in [
+        (120, 30, false),
+        (80, 24, false),
+        (40, 12, false),
+        (120, 30, true),
+        (80, 24, true),
+    ] {
+        let actions = if connections {
+            vec![Action::ToggleConnections]
+        } else {
+            vec![]
+        };
+        let app = app(width, height, actions);
+        let buf = buffer(&app, width, height);
+        let header = line(&buf, 1);
+        let screen = area(width, height);
+        let mut seen = Vec::new();
+        for column in Column::ALL {
+            match find(&buf, 1, column.title()) {
+                Some(x) => {
+                    // Every cell of the drawn title maps to its column.
+                    for dx in 0..u16::try_from(column.title().chars().count()).unwrap() {
+                        assert_eq!(
+                            hit_test(screen, &app, x + dx, 1),
+                            Some(Hit::Header(column)),
+                            "{width}x{height} {column:?} at {}",
+                            x + dx
+                        );
+                    }
+                    seen.push(column);
+                }
+                None => {
+                    // A dropped column is hit nowhere.
+                    for x in 0..width {
+                        assert_ne!(
+                            hit_test(screen, &app, x, 1),
+                            Some(Hit::Header(column)),
+                            "{width}x{height}: {header}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(seen.contains(&Column::Port), "{header}");
+        assert!(seen.contains(&Column::Process), "{header}");
+        // The gap before the first title and the selection marker column hit nothing.
+        assert_eq!(hit_test(screen, &app, 0, 1), None);
+        // The header line above the table is not a column title.
+        assert_eq!(hit_test(screen, &app, 10, 0), None);
+    }
+    // At 80 columns the command line and user are dropped.
+    let app = app(80, 24, []);
+    let buf = buffer(&app, 80, 24);
+    assert!(find(&buf, 1, "Command line").is_none());
+    assert!(
+        (0..80).all(|x| hit_test(area(80, 24), &app, x, 1) != Some(Hit::Header(Column::Command)))
+    );
+}
+
+#[test]
+fn row_clicks_hit_the_row_drawn_there() {
+    for (width, height) in [(120, 30), (80, 24), (40, 12)] {
+        let app = app(width, height, [Action::ToggleConnections]);
+        let buf = buffer(&app, width, height);
+        let screen = area(width, height);
+        let drawn: Vec<_> = app.visible_rows().collect();
+        for (k, socket) in drawn.iter().enumerate() {
+            let y = 2 + u16::try_from(k).unwrap();
+            assert!(
+                line(&buf, y).contains(&socket.local_port.to_string()),
+                "{width}x{height} row {k}"
+            );
+            for x in [0, width / 2, width - 1] {
+                assert_eq!(
+                    hit_test(screen, &app, x, y),
+                    Some(Hit::Row(k)),
+                    "{width}x{height} ({x},{y})"
+                );
+            }
+        }
+        // Below the last row, the status line and the footer: nothing.
+        let after = 2 + u16::try_from(drawn.len()).unwrap();
+        for y in after..height {
+            assert_eq!(hit_test(screen, &app, 3, y), None, "{width}x{height} y={y}");
+        }
+    }
+}
+
+#[test]
+fn a_click_selects_what_was_clicked() {
+    let mut app = app(80, 24, []);
+    let buf = buffer(&app, 80, 24);
+    let y = row_of(&buf, "5432");
+    let Some(Hit::Row(k)) = hit_test(area(80, 24), &app, 10, y) else {
+        panic!("no row at {y}");
+    };
+    app.update(Action::SelectVisible(k));
+    assert_eq!(app.selected_socket().unwrap().local_port, 5432);
+}
+
+#[test]
+fn the_help_overlay_swallows_clicks_and_too_small_screens_have_no_targets() {
+    let app_help = app(80, 24, [Action::ToggleHelp]);
+    assert_eq!(hit_test(area(80, 24), &app_help, 10, 3), None);
+    let app = app(20, 5, []);
+    assert_eq!(hit_test(area(20, 5), &app, 1, 1), None);
+}
+
+#[test]
+fn every_footer_hint_and_help_line_comes_from_the_keymap() {
+    let app_table = app(120, 30, []);
+    let buf = buffer(&app_table, 120, 30);
+    let footer = line(&buf, 29);
+    for (key, text) in crate::keymap::footer_hints() {
+        assert!(footer.contains(&format!("{key} {text}")), "{footer}");
+    }
+    let app_help = app(120, 30, [Action::ToggleHelp]);
+    let buf = buffer(&app_help, 120, 30);
+    let screen: String = (0..30).map(|y| line(&buf, y) + "\n").collect();
+    for context in [
+        crate::keymap::Context::Table,
+        crate::keymap::Context::Filter,
+    ] {
+        for (_, help) in crate::keymap::help_lines(context) {
+            assert!(screen.contains(help), "{help} missing:\n{screen}");
+        }
+    }
+}
+
+#[test]
+fn large_snapshots_draw_one_page() {
+    let many = Snapshot {
+        sockets: (0..10_000u32)
+            .map(|i| {
+                let port = u16::try_from(i % 60_000 + 1).unwrap();
+                listener(
+                    "127.0.0.1",
+                    port,
+                    vec![owner(i + 2, "srv", "ana", "srv --flag")],
+                )
+            })
+            .collect(),
+        privileged: true,
+    };
+    let mut app = App::new(Query::default());
+    app.update(Action::Viewport(table_body_rows(area(120, 30))));
+    app.update(Action::Snapshot(many));
+    let buf = buffer(&app, 120, 30);
+    assert!(line(&buf, 0).contains("10000 sockets"));
+    assert_eq!(app.visible_rows().count(), 26);
+}
