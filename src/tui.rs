@@ -1,11 +1,206 @@
-//! The only code that touches the terminal. (Placeholder.)
+//! The only code that touches the terminal: it owns the screen, turns input into actions,
+//! runs the effects the app asks for, and always gives the terminal back as it found it.
 
+use std::io::{self, stdout};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread;
 use std::time::Duration;
 
-use crate::collect::{Collector, Query};
+use anyhow::Context as _;
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind, MouseButton,
+    MouseEvent, MouseEventKind,
+};
+use ratatui::crossterm::execute;
+use ratatui::layout::Rect;
 
-/// Runs the interactive table until the user quits.
+use crate::action::{Action, Effect};
+use crate::app::App;
+use crate::collect::poller::{self, Poller};
+use crate::collect::{CollectError, Collector, Query};
+use crate::keymap;
+use crate::model::Snapshot;
+use crate::ui::{self, Hit};
+
+/// Everything the event loop waits for, from every thread, on one channel.
+enum Event {
+    Input(TermEvent),
+    Collected(Result<Snapshot, CollectError>),
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT: leave cleanly.
+    Signal,
+}
+
+/// Runs the interactive table until the user quits or a terminating signal arrives.
 pub fn run(collector: Box<dyn Collector>, interval: Duration, query: Query) -> anyhow::Result<()> {
-    let _ = (collector, interval, query);
+    let (tx, rx) = mpsc::channel();
+    // Signals first: a SIGTERM that lands while the screen is being set up must still restore it.
+    listen_for_signals(tx.clone())?;
+    let mut screen = Screen::enter()?;
+    spawn_input_reader(tx.clone())?;
+    let poll_tx = tx;
+    let poller = poller::spawn(collector, interval, query, move |result| {
+        // The loop may already be gone while a last collection finishes; nothing to do then.
+        let _ = poll_tx.send(Event::Collected(result));
+    });
+    let mut app = App::new(query);
+    let outcome = event_loop(&mut screen.terminal, &mut app, &rx, &poller);
+    drop(poller);
+    screen.leave();
+    outcome
+}
+
+fn event_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    events: &Receiver<Event>,
+    poller: &Poller,
+) -> anyhow::Result<()> {
+    let mut area = screen_area(terminal)?;
+    app.update(Action::Viewport(ui::table_body_rows(area)));
+    loop {
+        terminal.draw(|frame| ui::draw(frame, app))?;
+        let first = events.recv().context("all event sources stopped")?;
+        // Handle everything already queued before drawing again: one frame per burst.
+        for event in std::iter::once(first).chain(events.try_iter()) {
+            let actions = match event {
+                Event::Signal => vec![Action::Quit],
+                Event::Collected(Ok(snapshot)) => vec![Action::Snapshot(snapshot)],
+                Event::Collected(Err(error)) => vec![Action::CollectFailed(error.to_string())],
+                Event::Input(input) => actions_for_input(&input, app, &mut area),
+            };
+            for action in actions {
+                match app.update(action) {
+                    Some(Effect::SetQuery(query)) => poller.set_query(query),
+                    Some(Effect::Quit) => return Ok(()),
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
+/// Maps one terminal event to the actions it means in the app's current mode.
+fn actions_for_input(input: &TermEvent, app: &App, area: &mut Rect) -> Vec<Action> {
+    match input {
+        // Windows also reports releases and repeats; one press is one action.
+        TermEvent::Key(key) if key.kind == KeyEventKind::Press => keymap::key_of(*key)
+            .and_then(|k| keymap::action_for(app.mode(), k))
+            .into_iter()
+            .collect(),
+        TermEvent::Mouse(mouse) => action_for_mouse(*mouse, app, *area).into_iter().collect(),
+        TermEvent::Resize(width, height) => {
+            *area = Rect::new(0, 0, *width, *height);
+            vec![Action::Viewport(ui::table_body_rows(*area))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn action_for_mouse(mouse: MouseEvent, app: &App, area: Rect) -> Option<Action> {
+    match mouse.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            match ui::hit_test(area, app, mouse.column, mouse.row)? {
+                Hit::Header(column) => Some(Action::SortBy(column)),
+                Hit::Row(index) => Some(Action::SelectVisible(index)),
+            }
+        }
+        MouseEventKind::ScrollUp => Some(Action::ScrollUp),
+        MouseEventKind::ScrollDown => Some(Action::ScrollDown),
+        _ => None,
+    }
+}
+
+fn screen_area(terminal: &DefaultTerminal) -> io::Result<Rect> {
+    let size = terminal.size()?;
+    Ok(Rect::new(0, 0, size.width, size.height))
+}
+
+/// Reads terminal input on its own thread so the loop never blocks on the keyboard.
+fn spawn_input_reader(tx: Sender<Event>) -> anyhow::Result<()> {
+    thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            while let Ok(input) = event::read() {
+                if tx.send(Event::Input(input)).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("cannot start the input thread")?;
     Ok(())
+}
+
+#[cfg(unix)]
+fn listen_for_signals(tx: Sender<Event>) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])
+        .context("cannot install signal handlers")?;
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                let _ = tx.send(Event::Signal);
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+#[allow(clippy::unnecessary_wraps)]
+fn listen_for_signals(_tx: Sender<Event>) -> anyhow::Result<()> {
+    // Console close and Ctrl-C arrive as key events or end the process; nothing to install.
+    Ok(())
+}
+
+/// The terminal in TUI mode: raw, alternate screen, mouse reported. Every way out (return,
+/// error, panic) puts it back.
+struct Screen {
+    terminal: DefaultTerminal,
+    active: bool,
+}
+
+impl Screen {
+    fn enter() -> anyhow::Result<Self> {
+        install_panic_restore();
+        let terminal = ratatui::try_init().context("cannot set up the terminal")?;
+        if let Err(error) = execute!(stdout(), EnableMouseCapture) {
+            restore_terminal();
+            return Err(error).context("cannot enable mouse reporting");
+        }
+        Ok(Self {
+            terminal,
+            active: true,
+        })
+    }
+
+    fn leave(&mut self) {
+        if self.active {
+            self.active = false;
+            restore_terminal();
+        }
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+/// Undoes mouse capture, raw mode and the alternate screen. Safe to call more than once.
+fn restore_terminal() {
+    let _ = execute!(stdout(), DisableMouseCapture);
+    ratatui::restore();
+}
+
+/// Restores the terminal before a panic message is printed, so it is readable and the shell
+/// is usable afterwards.
+fn install_panic_restore() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
 }

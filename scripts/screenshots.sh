@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Regenerates screenshots/*.png: the real release binary, in a real terminal (a private tmux
+# server), showing real sockets held by a small fixture of servers started here. Every wait
+# polls for what the shot needs, with a deadline, instead of sleeping a guessed time.
+#
+#   scripts/screenshots.sh
+#
+# Linux only (ss, /proc). The shots show every loopback socket on the machine, not only the
+# fixture's, with command lines: run it where that is fine to publish (a container, a CI box).
+# The fixture's ports can be moved if they are taken, e.g. EXPOSED_PORT=18080 scripts/screenshots.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+BIN=target/release/loopwatch
+OUT=screenshots
+SOCKET=loopwatch-shots # a private tmux server: never touches the user's own tmux
+PATIENCE=20            # seconds any single wait may take before the script gives up
+
+# The fixture: what a developer's machine typically has on loopback.
+WEB_PORT=${WEB_PORT:-5173}         # a dev server (vite's default port) on 127.0.0.1
+EXPOSED_PORT=${EXPOSED_PORT:-8080} # a server bound to 0.0.0.0: the "all interfaces" warning
+DB_PORT=${DB_PORT:-5432}           # a database on ::1, to show IPv6
+MDNS_PORT=${MDNS_PORT:-5353}       # a UDP socket on 127.0.0.1
+
+step() { printf '== %s\n' "$*" >&2; }
+die() {
+    printf 'screenshots.sh: %s\n' "$*" >&2
+    exit 1
+}
+as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
+tmux_() { tmux -L "$SOCKET" -f /dev/null "$@"; }
+
+# --- tools --------------------------------------------------------------------------------
+
+step "tools"
+if ! python3 -c 'import PIL' 2>/dev/null; then
+    python3 -m pip install --quiet pillow
+fi
+missing=()
+command -v tmux >/dev/null || missing+=(tmux)
+command -v ss >/dev/null || missing+=(iproute2) # polls for the fixture's sockets
+# The renderer draws with DejaVu Sans Mono.
+[[ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]] || missing+=(fonts-dejavu-core)
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+step "cargo build --release"
+cargo build --release --locked
+[[ -x $BIN ]] || die "$BIN was not built"
+
+# --- cleanup ------------------------------------------------------------------------------
+
+work=$(mktemp -d -t loopwatch-shots.XXXXXX) # captures and the fixture's code; removed on exit
+pids=()                                     # fixture processes, killed on exit
+cleanup() {
+    # Killing the server hangs up the panes, which ends loopwatch (it restores the terminal on
+    # SIGHUP) and anything else left in them.
+    tmux_ kill-server 2>/dev/null || true
+    local pid
+    for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
+    for pid in ${pids[@]+"${pids[@]}"}; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+# Without these, a signal would kill the script without running the EXIT trap.
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# A server left by an earlier run that was killed hard (SIGKILL skips the trap) would mix its
+# sessions with this run's.
+tmux_ kill-server 2>/dev/null || true
+
+# --- waiting ------------------------------------------------------------------------------
+
+# wait_until WHAT COMMAND...: polls COMMAND until it succeeds, failing after PATIENCE seconds.
+wait_until() {
+    local what=$1
+    shift
+    local deadline=$((SECONDS + PATIENCE))
+    until "$@"; do
+        ((SECONDS < deadline)) || die "timed out after ${PATIENCE}s waiting for $what"
+        sleep 0.1
+    done
+}
+
+# listening PID NETID ADDR PORT: the fixture process PID is alive and a socket is bound to
+# ADDR:PORT (NETID t or u; ADDR as ss prints it, [::1] for IPv6). If the port was taken, the
+# fixture's bind fails and it exits: say so at once rather than wait out the deadline.
+listening() {
+    kill -0 "$1" 2>/dev/null || die "the fixture for port $4 exited: is the port already in use?"
+    ss -Hln"$2" | awk -v want="$3:$4" '$4 == want { found = 1 } END { exit !found }'
+}
+
+# connected PORT: an established TCP connection to PORT exists.
+connected() { [[ -n $(ss -Htn state established "dport = :$1") ]]; }
+
+# Screen checks read the pane's plain text on stdin.
+# has WORD...: every WORD appears as a whole word. lacks WORD...: none does.
+has() {
+    local text word
+    text=$(cat)
+    for word in "$@"; do grep -qwF -- "$word" <<<"$text" || return 1; done
+}
+lacks() {
+    local text word
+    text=$(cat)
+    for word in "$@"; do grep -qwF -- "$word" <<<"$text" && return 1; done
+    return 0
+}
+
+# capture_when SESSION NAME WHAT CHECK...: captures the pane into $work/NAME.ans until CHECK
+# accepts its text. The accepted capture is the one rendered, so a shot always shows what was
+# checked, not a later refresh. -e keeps the colours; -N keeps trailing spaces, which carry
+# the background of rows highlighted to the right edge.
+capture_when() {
+    local session=$1 name=$2 what=$3
+    shift 3
+    local ans=$work/$name.ans txt=$work/$name.txt
+    local deadline=$((SECONDS + PATIENCE))
+    while :; do
+        tmux_ capture-pane -e -p -N -t "$session" >"$ans"
+        sed 's/\x1b\[[0-9;:]*m//g' "$ans" >"$txt"
+        if "$@" <"$txt"; then return 0; fi
+        if ((SECONDS >= deadline)); then
+            printf 'screenshots.sh: timed out after %ss waiting for %s; the screen was:\n' \
+                "$PATIENCE" "$what" >&2
+            cat "$txt" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+}
+
+# render NAME COLS ROWS: $work/NAME.ans -> screenshots/NAME.png
+render() {
+    python3 scripts/screenshot.py "$work/$1.ans" "$OUT/$1.png" --cols "$2" --rows "$3"
+    echo "wrote $OUT/$1.png" >&2
+}
+
+# --- fixture ------------------------------------------------------------------------------
+
+step "fixture"
+for port in "$WEB_PORT" "$EXPOSED_PORT" "$DB_PORT"; do
+    # Checked up front, as a taken port would put someone else's process in the shot. UDP is
+    # not checked: an mDNS responder (avahi) commonly shares 5353 with SO_REUSEADDR, and so can
+    # the fixture.
+    [[ -z $(ss -Hltn "sport = :$port") ]] || die "TCP port $port is already in use"
+done
+
+mkdir "$work/www" # what the HTTP servers serve: nothing, not the repository
+# Holds one socket like a real service until killed. It names itself (the process name tools
+# show) after the service it stands in for; its command line stays honest.
+cat >"$work/fixture.py" <<'PY'
+import ctypes, signal, socket, sys
+
+name, kind, host, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+try:
+    ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+except (OSError, AttributeError):
+    pass
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+if kind == "listen":
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(16)
+    held = []
+    while True:
+        held.append(s.accept()[0])
+elif kind == "udp":
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    signal.pause()
+elif kind == "connect":
+    s = socket.create_connection((host, port))
+    signal.pause()
+PY
+
+# Each runs in a subshell that cds and then execs, so $! is the server's own pid and its
+# command line is just the server's.
+(cd "$work/www" && exec python3 -m http.server --bind 127.0.0.1 "$WEB_PORT" >/dev/null 2>&1) &
+web=$!
+pids+=("$web")
+(cd "$work/www" && exec python3 -m http.server --bind 0.0.0.0 "$EXPOSED_PORT" >/dev/null 2>&1) &
+exposed=$!
+pids+=("$exposed")
+(cd "$work" && exec python3 -m fixture postgres listen ::1 "$DB_PORT") &
+db=$!
+pids+=("$db")
+(cd "$work" && exec python3 -m fixture mdnsd udp 127.0.0.1 "$MDNS_PORT") &
+mdns=$!
+pids+=("$mdns")
+
+wait_until "the dev server on $WEB_PORT" listening "$web" t 127.0.0.1 "$WEB_PORT"
+wait_until "the exposed server on $EXPOSED_PORT" listening "$exposed" t 0.0.0.0 "$EXPOSED_PORT"
+wait_until "the database on [::1]:$DB_PORT" listening "$db" t '[::1]' "$DB_PORT"
+wait_until "the UDP socket on $MDNS_PORT" listening "$mdns" u 127.0.0.1 "$MDNS_PORT"
+
+# A client holding a connection to the dev server, for the connections shot: both ends of it
+# show. It stays hidden until `c` is pressed.
+(cd "$work" && exec python3 -m fixture http-client connect 127.0.0.1 "$WEB_PORT") &
+client=$!
+pids+=("$client")
+wait_until "the client's connection to $WEB_PORT" connected "$WEB_PORT"
+
+# --- loopwatch in tmux --------------------------------------------------------------------
+
+step "loopwatch in tmux"
+# start SESSION COLS ROWS: loopwatch in a pane of exactly COLS x ROWS. If it exits, the pane
+# keeps its status on screen, so a failed wait shows why. The command goes to tmux as argv,
+# run by sh, so the user's login shell (fish, ...) plays no part. TERM and COLORTERM as in a
+# modern terminal emulator; tmux keeps whatever colours loopwatch draws.
+start() {
+    # shellcheck disable=SC2016 # $0 and $? are for sh -c to expand, not this script
+    tmux_ new-session -d -s "$1" -x "$2" -y "$3" -c "$ROOT" sh -c \
+        'TERM=xterm-256color COLORTERM=truecolor "$0"; echo "loopwatch exited with status $?"; exec sleep 3600' \
+        "$ROOT/$BIN"
+    local size
+    size=$(tmux_ display-message -p -t "$1" '#{pane_width}x#{pane_height}')
+    [[ $size == "$2x$3" ]] || die "tmux made the $1 pane $size, not $2x$3"
+}
+mkdir -p "$OUT"
+start wide 120 30
+start narrow 80 24
+
+# The whole fixture, with owners resolved (the names), before the first shot.
+capture_when wide table-120x30 "the fixture in the 120x30 table" \
+    has "$WEB_PORT" "$EXPOSED_PORT" "$DB_PORT" "$MDNS_PORT" postgres mdnsd
+render table-120x30 120 30
+# Narrower, some columns are dropped; the ports are always there.
+capture_when narrow table-80x24 "the fixture in the 80x24 table" \
+    has "$WEB_PORT" "$EXPOSED_PORT" "$DB_PORT" "$MDNS_PORT"
+render table-80x24 80 24
+
+step "filter"
+# Typed, not confirmed with Enter, so the shot shows the filter being edited.
+tmux_ send-keys -t narrow -l /
+tmux_ send-keys -t narrow -l "$WEB_PORT"
+filtered() {
+    local text
+    text=$(cat)
+    has "$WEB_PORT" 127.0.0.1 <<<"$text" && lacks "$EXPOSED_PORT" "$DB_PORT" "$MDNS_PORT" <<<"$text"
+}
+capture_when narrow filter-80x24 "the filter to leave only port $WEB_PORT" filtered
+render filter-80x24 80 24
+
+step "help"
+# Clear the filter and wait for the full table before `?`: an Escape arriving together with
+# the next key would read as Alt+key.
+tmux_ send-keys -t narrow Escape
+capture_when narrow after-filter "the filter to clear" has "$EXPOSED_PORT" "$DB_PORT"
+tmux_ send-keys -t narrow -l '?'
+capture_when narrow help-80x24 "the help overlay" has "show/hide this help"
+render help-80x24 80 24
+
+step "connections"
+tmux_ send-keys -t wide -l c
+# Two ESTABLISHED rows at least: the client's end and the server's. The connection was open
+# before `c`, so the first table that shows connections has both.
+two_ends() { [[ $(grep -cw ESTABLISHED) -ge 2 ]]; }
+capture_when wide connections-120x30 "both ends of the connection to $WEB_PORT" two_ends
+render connections-120x30 120 30
+
+step "done"
+ls -l "$OUT"/*.png >&2
