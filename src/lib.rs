@@ -3,7 +3,9 @@
 //!
 //! Data flows one way: OS -> [`collect`] -> [`model::Snapshot`] -> [`app::App`] -> [`ui`].
 
+pub mod cli;
 pub mod collect;
 pub mod model;
+pub mod output;
 pub mod sort;
 pub mod tui;
