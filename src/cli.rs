@@ -286,8 +286,12 @@ fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {
     if whole.len() > 12 {
         return None;
     }
-    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-    let fraction_nanos: u128 = format!("{:0<9.9}", fraction).parse().ok()?;
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let fraction_nanos: u128 = format!("{fraction:0<9.9}").parse().ok()?;
     let nanos = whole * unit_nanos + fraction_nanos * unit_nanos / 1_000_000_000;
     Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
 }
@@ -373,7 +377,10 @@ mod tests {
     fn argv_table_to_usage_errors() {
         let table: &[(&str, &str)] = &[
             ("70000", "port must be a number from 1 to 65535"),
-            ("abc", "port must be a number from 1 to 65535, or a command: list, who"),
+            (
+                "abc",
+                "port must be a number from 1 to 65535, or a command: list, who",
+            ),
             ("lsit", "invalid value 'lsit' for '[PORT]'"),
             ("0", "port must be a number from 1 to 65535"),
             ("-1", "unexpected argument"),
@@ -391,9 +398,15 @@ mod tests {
             ("--interval 5432", "interval must be from 100ms to 60s"),
             ("--interval 1s 5432", "cannot be used with"),
             ("--json", "use `loopwatch list --json`"),
-            ("5432 list", "give a PORT or a command, not both: e.g. `loopwatch who 5432`"),
+            (
+                "5432 list",
+                "give a PORT or a command, not both: e.g. `loopwatch who 5432`",
+            ),
             ("80 who 80", "give a PORT or a command, not both"),
-            ("--interval 2s list", "--interval applies to the live table only"),
+            (
+                "--interval 2s list",
+                "--interval applies to the live table only",
+            ),
             ("list --interval 2s", "unexpected argument '--interval'"),
             ("who 80 list", "unexpected argument 'list'"),
         ];
@@ -461,7 +474,18 @@ mod tests {
             );
         }
         for text in [
-            "", "s", "ms", ".", "1..5", "1e3ms", "+1s", "NaN", "inf", "1 m", "1m", "99999999999999999",
+            "",
+            "s",
+            "ms",
+            ".",
+            "1..5",
+            "1e3ms",
+            "+1s",
+            "NaN",
+            "inf",
+            "1 m",
+            "1m",
+            "99999999999999999",
         ] {
             assert!(parse_interval(text).is_err(), "{text:?} should be rejected");
         }

@@ -3,8 +3,11 @@
 //!
 //! Data flows one way: OS -> [`collect`] -> [`model::Snapshot`] -> [`app::App`] -> [`ui`].
 
+pub mod action;
+pub mod app;
 pub mod cli;
 pub mod collect;
+pub mod keymap;
 pub mod model;
 pub mod output;
 pub mod sort;

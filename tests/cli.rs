@@ -2,6 +2,9 @@
 //!
 //! Each test binds its own listeners on port 0 and looks them up by the port the OS chose, so
 //! tests run in parallel without stepping on each other or on services already running.
+// Helpers outside #[test] fns are not covered by clippy.toml's allow-*-in-tests; a failed
+// setup step should panic with its message here like anywhere else in a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read;
 use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream, UdpSocket};
@@ -137,7 +140,10 @@ fn who_names_the_process_holding_the_port() {
     let out = loopwatch(&["who", &port.to_string()]);
     assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
     assert!(
-        has_line_with(&out.stdout, &[&port.to_string(), &pid, "LISTEN", "127.0.0.1"]),
+        has_line_with(
+            &out.stdout,
+            &[&port.to_string(), &pid, "LISTEN", "127.0.0.1"]
+        ),
         "no line with port {port} and pid {pid}:\n{}",
         out.stdout
     );
@@ -165,9 +171,7 @@ fn who_json_shows_every_socket_on_the_port() {
         sockets
             .iter()
             .find(|s| s["proto"] == proto && s["local_address"] == address && s["state"] == state)
-            .unwrap_or_else(|| {
-                panic!("no {proto} {address}:{port} {state} in {sockets:#?}")
-            })
+            .unwrap_or_else(|| panic!("no {proto} {address}:{port} {state} in {sockets:#?}"))
     };
     let mut expected = vec![
         find("tcp", "127.0.0.1", "LISTEN"),
@@ -179,9 +183,15 @@ fn who_json_shows_every_socket_on_the_port() {
     }
     for socket in expected {
         assert_eq!(socket["scope"], "loopback", "{socket:#}");
-        assert!(owner_pids(socket).contains(&pid), "pid {pid} not in {socket:#}");
+        assert!(
+            owner_pids(socket).contains(&pid),
+            "pid {pid} not in {socket:#}"
+        );
         let owner = &socket["owners"][0];
-        assert!(owner["name"].is_string() && owner["cmdline"].is_string(), "{owner:#}");
+        assert!(
+            owner["name"].is_string() && owner["cmdline"].is_string(),
+            "{owner:#}"
+        );
         assert!(owner["start_time"].as_u64().is_some(), "{owner:#}");
     }
     let connection_end = find("tcp", "127.0.0.1", "ESTABLISHED");
@@ -227,8 +237,14 @@ fn bad_input_exits_2_with_the_fix_on_the_first_line() {
         (&["0"], "port must be a number from 1 to 65535"),
         (&["who", "abc"], "port must be a number from 1 to 65535"),
         (&["who", "70000"], "port must be a number from 1 to 65535"),
-        (&["--interval", "5ms"], "from 100ms to 60s, e.g. --interval 500ms"),
-        (&["--interval", "soon"], "from 100ms to 60s, e.g. --interval 500ms"),
+        (
+            &["--interval", "5ms"],
+            "from 100ms to 60s, e.g. --interval 500ms",
+        ),
+        (
+            &["--interval", "soon"],
+            "from 100ms to 60s, e.g. --interval 500ms",
+        ),
         (&["list", "5432"], "unexpected argument '5432'"),
         (&["--json"], "loopwatch list --json"),
     ];
@@ -263,7 +279,10 @@ fn no_arguments_with_stdout_piped_prints_the_list() {
         out.stdout
     );
     assert!(
-        has_line_with(&out.stdout, &["tcp", "127.0.0.1", &port.to_string(), "LISTEN"]),
+        has_line_with(
+            &out.stdout,
+            &["tcp", "127.0.0.1", &port.to_string(), "LISTEN"]
+        ),
         "port {port} missing:\n{}",
         out.stdout
     );
@@ -352,7 +371,10 @@ fn another_users_socket_is_listed_with_its_owner_hidden() {
         .find(|s| s["state"] == "LISTEN" && s["local_address"] == "127.0.0.1")
         .unwrap_or_else(|| panic!("listener on {port} missing: {doc:#}"));
     assert_eq!(listener["owners"], serde_json::json!([]), "{listener:#}");
-    assert_eq!(listener["owner_unknown"], "permission_denied", "{listener:#}");
+    assert_eq!(
+        listener["owner_unknown"], "permission_denied",
+        "{listener:#}"
+    );
     assert_eq!(listener["uid"], 0, "{listener:#}");
     assert_eq!(listener["user"], "root", "{listener:#}");
 }

@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Owner, Snapshot, Socket};
+use crate::model::{Owner, Snapshot, Socket, UnknownOwner};
 
 /// The document format version. Bump it only for incompatible changes.
 pub const VERSION: u32 = 1;
@@ -105,8 +105,8 @@ impl<'a> From<&'a Socket> for SocketEntry<'a> {
             uid: s.uid,
             user: s.user.as_deref(),
             owners: s.owners.iter().map(OwnerEntry::from).collect(),
-            owner_unknown: s.unknown.map(|u| u.as_str()),
-            owner_unknown_reason: s.unknown.map(|u| u.explain()),
+            owner_unknown: s.unknown.map(UnknownOwner::as_str),
+            owner_unknown_reason: s.unknown.map(UnknownOwner::explain),
         }
     }
 }
@@ -133,28 +133,36 @@ pub fn document(view: &Snapshot, port: Option<u16>) -> serde_json::Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::Query;
     use crate::collect::fake::sample_snapshot;
-    use crate::output::{list_view, who_view};
+    use crate::output::{view, who_query};
+
+    /// Every socket of the fixture, connections and other addresses included.
+    const EVERYTHING: Query = Query {
+        connections: true,
+        all_addresses: true,
+        port: None,
+    };
 
     #[test]
     fn list_document_of_the_sample_snapshot() {
-        let view = list_view(sample_snapshot());
-        insta::assert_snapshot!(document(&view, None).unwrap());
+        let shown = view(sample_snapshot(), &EVERYTHING);
+        insta::assert_snapshot!(document(&shown, None).unwrap());
     }
 
     #[test]
     fn who_document_of_a_hidden_owner() {
-        let view = who_view(sample_snapshot(), 6379);
-        insta::assert_snapshot!(document(&view, Some(6379)).unwrap());
+        let shown = view(sample_snapshot(), &who_query(6379));
+        insta::assert_snapshot!(document(&shown, Some(6379)).unwrap());
     }
 
     /// The fields and types scripts rely on, checked independently of the snapshot files so an
     /// accidental rename cannot be "fixed" by accepting a new snapshot.
     #[test]
     fn contract_fields_keep_their_names_and_types() {
-        let view = list_view(sample_snapshot());
+        let shown = view(sample_snapshot(), &EVERYTHING);
         let doc: serde_json::Value =
-            serde_json::from_str(&document(&view, None).unwrap()).unwrap();
+            serde_json::from_str(&document(&shown, None).unwrap()).unwrap();
         assert_eq!(doc["version"], 1);
         assert!(doc.get("port").is_none());
         assert_eq!(doc["hidden_owners"], 1);
@@ -196,7 +204,10 @@ mod tests {
         assert_eq!(redis["uid"], 110);
 
         let dns = sockets.iter().find(|s| s["local_port"] == 53).unwrap();
-        assert_eq!((&dns["proto"], &dns["state"]), (&"udp".into(), &"BOUND".into()));
+        assert_eq!(
+            (&dns["proto"], &dns["state"]),
+            (&"udp".into(), &"BOUND".into())
+        );
 
         let client = sockets.iter().find(|s| s["local_port"] == 62893).unwrap();
         assert_eq!(client["remote_address"], "127.0.0.1");

@@ -25,22 +25,21 @@ pub enum WhoOutcome {
     NothingBound,
 }
 
-/// What `list` shows: every collected socket, in the table's default order.
-pub fn list_view(mut snapshot: Snapshot) -> Snapshot {
+/// The rows a one-shot answer shows: the sockets `query` admits, by the same rule and in the
+/// same default order as the live table.
+///
+/// Collectors already narrow by the query; filtering again keeps the answer exact whatever the
+/// collector does (the fake one returns its whole script).
+pub fn view(mut snapshot: Snapshot, query: &Query) -> Snapshot {
+    snapshot
+        .sockets
+        .retain(|s| query.admits(s.scope, s.state, s.local_port));
     SortSpec::default().sort(&mut snapshot.sockets);
     snapshot
 }
 
-/// What `who PORT` shows: the sockets whose local port is `port`, in the default order.
-///
-/// Collectors already narrow a port query; filtering again keeps `who` exact whatever the
-/// collector does (the fake one returns its whole script).
-pub fn who_view(mut snapshot: Snapshot, port: u16) -> Snapshot {
-    snapshot.sockets.retain(|s| s.local_port == port);
-    list_view(snapshot)
-}
-
-/// The query `who PORT` collects with: every address and connection end on that port.
+/// The query `who PORT` collects with: every address and connection end on that port
+/// (`port` alone implies the rest; the flags say so to a reader).
 pub fn who_query(port: u16) -> Query {
     Query {
         connections: true,
@@ -63,13 +62,13 @@ pub fn list(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let view = list_view(collector.collect(query).context("listing sockets")?);
+    let shown = view(collector.collect(query).context("listing sockets")?, query);
     match format {
         Format::Text => {
-            write_out(out, &text::list_table(&view.sockets))?;
-            notice_hidden_owners(&view, err);
+            write_out(out, &text::list_table(&shown.sockets))?;
+            notice_hidden_owners(&shown, err);
         }
-        Format::Json => write_out(out, &json::document(&view, None)?)?,
+        Format::Json => write_out(out, &json::document(&shown, None)?)?,
     }
     Ok(())
 }
@@ -84,19 +83,20 @@ pub fn who(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<WhoOutcome> {
+    let query = who_query(port);
     let snapshot = collector
-        .collect(&who_query(port))
+        .collect(&query)
         .with_context(|| format!("looking up port {port}"))?;
-    let view = who_view(snapshot, port);
+    let shown = view(snapshot, &query);
     match format {
-        Format::Text if !view.sockets.is_empty() => {
-            write_out(out, &text::who_table(&view.sockets))?;
-            notice_hidden_owners(&view, err);
+        Format::Text if !shown.sockets.is_empty() => {
+            write_out(out, &text::who_table(&shown.sockets))?;
+            notice_hidden_owners(&shown, err);
         }
         Format::Text => {}
-        Format::Json => write_out(out, &json::document(&view, Some(port))?)?,
+        Format::Json => write_out(out, &json::document(&shown, Some(port))?)?,
     }
-    Ok(if view.sockets.is_empty() {
+    Ok(if shown.sockets.is_empty() {
         WhoOutcome::NothingBound
     } else {
         WhoOutcome::Found
@@ -113,8 +113,8 @@ fn write_out(out: &mut dyn Write, text: &str) -> anyhow::Result<()> {
 
 /// The stderr hint about owners hidden by permissions. Best effort: a closed stderr must not
 /// turn a printed answer into a failure.
-fn notice_hidden_owners(view: &Snapshot, err: &mut dyn Write) {
-    if let Some(line) = text::hidden_owners_notice(view.hidden_owner_count()) {
+fn notice_hidden_owners(shown: &Snapshot, err: &mut dyn Write) {
+    if let Some(line) = text::hidden_owners_notice(shown.hidden_owner_count()) {
         let _ = writeln!(err, "{line}");
     }
 }
@@ -174,6 +174,26 @@ mod tests {
     }
 
     #[test]
+    fn list_shows_the_rows_the_live_table_shows() {
+        let (out, _) = run_list(Format::Text);
+        // The default view: listeners and UDP only, sorted by port.
+        assert!(
+            !out.contains("ESTABLISHED") && !out.contains("TIME_WAIT"),
+            "{out}"
+        );
+        let ports: Vec<&str> = out
+            .lines()
+            .skip(1)
+            // Past the two-character gutter that marks exposed rows.
+            .filter_map(|l| l.get(2..)?.split_whitespace().nth(2))
+            .collect();
+        assert_eq!(
+            ports,
+            ["53", "5173", "5173", "5353", "5432", "6379", "8080", "9229"]
+        );
+    }
+
+    #[test]
     fn json_list_keeps_stderr_quiet() {
         let (out, err) = run_list(Format::Json);
         assert!(out.contains("\"hidden_owners\": 1"), "{out}");
@@ -195,7 +215,10 @@ mod tests {
     #[test]
     fn who_on_a_free_port_prints_nothing_in_text_and_an_empty_document_in_json() {
         let (outcome, out, err, _) = run_who(1, Format::Text);
-        assert_eq!((outcome, out.as_str(), err.as_str()), (WhoOutcome::NothingBound, "", ""));
+        assert_eq!(
+            (outcome, out.as_str(), err.as_str()),
+            (WhoOutcome::NothingBound, "", "")
+        );
 
         let (outcome, out, _, _) = run_who(1, Format::Json);
         assert_eq!(outcome, WhoOutcome::NothingBound);

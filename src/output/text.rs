@@ -95,8 +95,10 @@ pub fn who_table(sockets: &[Socket]) -> String {
             s.local_port.to_string(),
             s.scope.as_str().to_string(),
             s.state.as_str().to_string(),
-            s.remote
-                .map_or_else(|| "-".to_string(), |(addr, port)| format_endpoint(addr, port)),
+            s.remote.map_or_else(
+                || "-".to_string(),
+                |(addr, port)| format_endpoint(addr, port),
+            ),
         ];
         let owner_cells: Vec<[String; 4]> = if s.owners.is_empty() {
             vec![[
@@ -166,22 +168,23 @@ fn render(columns: &[Column], rows: impl Iterator<Item = Row>) -> String {
         }
     }
 
+    let last = columns.len() - 1;
     let mut out = String::new();
     for row in &rows {
-        let mut line = String::new();
-        line.push(if row.exposed { EXPOSED_MARK } else { ' ' });
-        line.push(' ');
-        let last = columns.len() - 1;
-        for (i, ((cell, column), width)) in row.cells.iter().zip(columns).zip(&widths).enumerate() {
-            if i > 0 {
-                line.push_str(GAP);
-            }
-            match column.align {
-                Align::Right => line.push_str(&format!("{cell:>width$}")),
-                Align::Left if i == last => line.push_str(cell),
-                Align::Left => line.push_str(&format!("{cell:<width$}")),
-            }
-        }
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .zip(columns)
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, ((cell, column), &width))| match column.align {
+                Align::Right => format!("{cell:>width$}"),
+                Align::Left if i == last => cell.clone(),
+                Align::Left => format!("{cell:<width$}"),
+            })
+            .collect();
+        let mark = if row.exposed { EXPOSED_MARK } else { ' ' };
+        let line = format!("{mark} {}", cells.join(GAP));
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -199,31 +202,39 @@ fn printable(cell: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::Query;
     use crate::collect::fake::{listener, owner, sample_snapshot};
-    use crate::output::{list_view, who_view};
+    use crate::output::{view, who_query};
+
+    /// Every socket of the fixture, connections and other addresses included.
+    const EVERYTHING: Query = Query {
+        connections: true,
+        all_addresses: true,
+        port: None,
+    };
 
     #[test]
     fn list_of_the_sample_snapshot() {
-        let view = list_view(sample_snapshot());
-        insta::assert_snapshot!(list_table(&view.sockets));
+        let shown = view(sample_snapshot(), &EVERYTHING);
+        insta::assert_snapshot!(list_table(&shown.sockets));
     }
 
     #[test]
     fn who_of_a_shared_socket_lists_every_owner() {
-        let view = who_view(sample_snapshot(), 8080);
-        insta::assert_snapshot!(who_table(&view.sockets));
+        let shown = view(sample_snapshot(), &who_query(8080));
+        insta::assert_snapshot!(who_table(&shown.sockets));
     }
 
     #[test]
     fn who_of_a_port_with_listeners_and_connections() {
-        let view = who_view(sample_snapshot(), 5173);
-        insta::assert_snapshot!(who_table(&view.sockets));
+        let shown = view(sample_snapshot(), &who_query(5173));
+        insta::assert_snapshot!(who_table(&shown.sockets));
     }
 
     #[test]
     fn who_of_a_hidden_owner_shows_the_socket_user() {
-        let view = who_view(sample_snapshot(), 6379);
-        insta::assert_snapshot!(who_table(&view.sockets));
+        let shown = view(sample_snapshot(), &who_query(6379));
+        insta::assert_snapshot!(who_table(&shown.sockets));
     }
 
     #[test]
