@@ -90,7 +90,8 @@ where
     version,
     about = "Show which processes hold the sockets reachable on this machine's loopback",
     long_about = "Show which processes hold the sockets reachable on this machine's loopback.\n\n\
-        With no arguments, opens a live table (or, when stdout is not a terminal, prints it once).",
+        Without a PORT or a command, opens a live table (or, when stdout is not a terminal, \
+        prints it once).",
     after_help = EXAMPLES
 )]
 pub struct Args {
@@ -273,16 +274,15 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// Parses a plain decimal (`2`, `1.5`, `.5`) times a unit given in nanoseconds, exactly: floats
-/// would turn `0.1s` into 100.000000000001 ms and put it on the wrong side of the limit.
+/// Parses a plain decimal (`2`, `1.5`, `.5`) times a unit given in nanoseconds, exactly: a
+/// float cannot hold most decimals, and a value written on a limit must not fall outside it.
 fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
         return None;
     }
-    // Digits beyond nanosecond precision cannot change the result; capping the length also
-    // keeps the arithmetic below from overflowing.
+    // Far past the 60 s limit either way; the cap keeps the arithmetic below from overflowing.
     if whole.len() > 12 {
         return None;
     }
@@ -291,6 +291,7 @@ fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {
     } else {
         whole.parse().ok()?
     };
+    // Padded or cut to nine digits: the fraction in billionths of the unit.
     let fraction_nanos: u128 = format!("{fraction:0<9.9}").parse().ok()?;
     let nanos = whole * unit_nanos + fraction_nanos * unit_nanos / 1_000_000_000;
     Some(Duration::from_nanos(u64::try_from(nanos).ok()?))

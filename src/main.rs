@@ -15,10 +15,8 @@ fn main() -> ExitCode {
     let command = command.for_stdout(io::stdout().is_terminal());
     match run(command) {
         Ok(code) => code,
-        // Rust ignores SIGPIPE, so a reader that stopped early (`loopwatch list | head -1`)
-        // shows up as this error: the reader got what it wanted, so it is a success.
-        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
+            // One line, causes joined by ": ", no backtrace: these are conditions, not bugs.
             let _ = writeln!(io::stderr(), "loopwatch: {e:#}");
             ExitCode::FAILURE
         }
@@ -29,17 +27,35 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     let mut collector = collect::system_collector()?;
     let (mut stdout, mut stderr) = (io::stdout(), io::stderr());
     match command {
-        Command::Tui { interval, query } => tui::run(collector, interval, query)?,
+        Command::Tui { interval, query } => {
+            tui::run(collector, interval, query)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::List { format, query } => {
-            output::list(collector.as_mut(), &query, format, &mut stdout, &mut stderr)?;
+            output::list(collector.as_mut(), &query, format, &mut stdout, &mut stderr)
+                .map(|()| ExitCode::SUCCESS)
+                .or_else(succeed_if_reader_left)
         }
         Command::Who { port, format } => {
-            let outcome = output::who(collector.as_mut(), port, format, &mut stdout, &mut stderr)?;
-            if outcome == WhoOutcome::NothingBound {
-                let _ = writeln!(stderr, "{}", output::nothing_bound_message(port));
-                return Ok(ExitCode::FAILURE);
-            }
+            output::who(collector.as_mut(), port, format, &mut stdout, &mut stderr)
+                .map(|outcome| match outcome {
+                    WhoOutcome::Found => ExitCode::SUCCESS,
+                    WhoOutcome::NothingBound => {
+                        let _ = writeln!(stderr, "{}", output::nothing_bound_message(port));
+                        ExitCode::FAILURE
+                    }
+                })
+                .or_else(succeed_if_reader_left)
         }
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Rust ignores SIGPIPE, so a reader that stopped early (`loopwatch list | head -1`) shows up
+/// as a BrokenPipe write error. The reader got what it wanted: exit 0 without a word.
+fn succeed_if_reader_left(error: anyhow::Error) -> anyhow::Result<ExitCode> {
+    if output::is_broken_pipe(&error) {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(error)
+    }
 }
