@@ -3,7 +3,10 @@
 //!
 //! Data flows one way: OS -> [`collect`] -> [`model::Snapshot`] -> [`app::App`] -> [`ui`].
 
+pub mod action;
+pub mod app;
 pub mod collect;
+pub mod keymap;
 pub mod model;
 pub mod sort;
 pub mod tui;

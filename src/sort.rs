@@ -57,6 +57,7 @@ impl Column {
     }
 
     /// The next column, wrapping (the `s` key).
+    #[must_use]
     pub fn next(self) -> Column {
         Column::ALL[(self.index() + 1) % Column::ALL.len()]
     }

@@ -1,0 +1,562 @@
+//! All UI state, changed only by [`App::update`]: pure, no I/O, no clock.
+
+use std::fmt::Write as _;
+
+use crate::action::{Action, Effect};
+use crate::collect::Query;
+use crate::model::{Snapshot, Socket, SocketKey};
+use crate::sort::SortSpec;
+
+/// Which screen has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Table,
+    /// Typing into the filter.
+    Filter,
+    Help,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    snapshot: Snapshot,
+    /// Indices into `snapshot.sockets` that pass the toggles and the filter, in sort order.
+    rows: Vec<usize>,
+    /// The selected row, by identity, so it survives refreshes and re-sorts.
+    selected: Option<SocketKey>,
+    /// First row shown in the table body.
+    offset: usize,
+    /// How many rows the table body can show.
+    page: usize,
+    sort: SortSpec,
+    filter: String,
+    mode: Mode,
+    query: Query,
+    /// The first snapshot has arrived.
+    loaded: bool,
+    /// The last collection failed with this message (cleared by the next success).
+    error: Option<String>,
+    quit: bool,
+}
+
+impl App {
+    pub fn new(query: Query) -> Self {
+        Self {
+            snapshot: Snapshot::default(),
+            rows: Vec::new(),
+            selected: None,
+            offset: 0,
+            page: 10,
+            sort: SortSpec::default(),
+            filter: String::new(),
+            mode: Mode::Table,
+            query,
+            loaded: false,
+            error: None,
+            quit: false,
+        }
+    }
+
+    /// Applies one action; returns the side effect the runtime must perform, if any.
+    pub fn update(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-page_step(self.page)),
+            Action::PageDown => self.move_by(page_step(self.page)),
+            Action::Top => self.select_index(0),
+            Action::Bottom => self.select_index(self.rows.len().saturating_sub(1)),
+            Action::SelectVisible(n) => {
+                if self.offset + n < self.rows.len() {
+                    self.select_index(self.offset + n);
+                }
+            }
+            Action::ScrollUp => self.move_by(-3),
+            Action::ScrollDown => self.move_by(3),
+            Action::SortNext => self.set_sort(SortSpec {
+                column: self.sort.column.next(),
+                descending: false,
+            }),
+            Action::SortReverse => self.set_sort(SortSpec {
+                descending: !self.sort.descending,
+                ..self.sort
+            }),
+            Action::SortBy(column) => self.set_sort(SortSpec {
+                column,
+                descending: column == self.sort.column && !self.sort.descending,
+            }),
+            Action::StartFilter => self.mode = Mode::Filter,
+            Action::FilterChar(c) => {
+                self.filter.push(c);
+                self.rebuild();
+            }
+            Action::FilterBackspace => {
+                self.filter.pop();
+                self.rebuild();
+            }
+            Action::FilterDone | Action::Back => self.mode = Mode::Table,
+            Action::ClearFilter => {
+                self.filter.clear();
+                self.mode = Mode::Table;
+                self.rebuild();
+            }
+            Action::ToggleConnections => {
+                self.query.connections = !self.query.connections;
+                self.rebuild();
+                return Some(Effect::SetQuery(self.query));
+            }
+            Action::ToggleAllAddresses => {
+                self.query.all_addresses = !self.query.all_addresses;
+                self.rebuild();
+                return Some(Effect::SetQuery(self.query));
+            }
+            Action::ToggleHelp => {
+                self.mode = if self.mode == Mode::Help {
+                    Mode::Table
+                } else {
+                    Mode::Help
+                };
+            }
+            Action::Quit => {
+                self.quit = true;
+                return Some(Effect::Quit);
+            }
+            Action::Viewport(rows) => {
+                self.page = rows.max(1);
+                self.scroll_to_selection();
+            }
+            Action::Snapshot(snapshot) => {
+                // Where the selection is now, in case its socket is not in the new snapshot.
+                let hint = self.selected_index_hint();
+                self.snapshot = snapshot;
+                self.loaded = true;
+                self.error = None;
+                self.rebuild_near(hint);
+            }
+            Action::CollectFailed(message) => self.error = Some(message),
+        }
+        None
+    }
+
+    // ----- read access for ui/ -----
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    pub fn sort(&self) -> SortSpec {
+        self.sort
+    }
+    pub fn filter(&self) -> &str {
+        &self.filter
+    }
+    pub fn query(&self) -> Query {
+        self.query
+    }
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+    /// Rows passing toggles and filter.
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+    /// First visible row's position among all rows.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The rows the table body shows right now, in order: only these are ever drawn.
+    pub fn visible_rows(&self) -> impl Iterator<Item = &Socket> {
+        let end = (self.offset + self.page).min(self.rows.len());
+        self.rows[self.offset.min(end)..end]
+            .iter()
+            .map(|&i| &self.snapshot.sockets[i])
+    }
+
+    /// Position of the selection among the visible rows.
+    pub fn selected_visible(&self) -> Option<usize> {
+        self.selected_index()?.checked_sub(self.offset)
+    }
+
+    pub fn selected_socket(&self) -> Option<&Socket> {
+        self.selected_index()
+            .map(|i| &self.snapshot.sockets[self.rows[i]])
+    }
+
+    /// Sockets in the latest snapshot whose owners are hidden by permissions.
+    pub fn hidden_owner_count(&self) -> usize {
+        self.snapshot.hidden_owner_count()
+    }
+
+    // ----- internals -----
+
+    fn selected_index(&self) -> Option<usize> {
+        let key = self.selected?;
+        self.rows
+            .iter()
+            .position(|&i| self.snapshot.sockets[i].key() == key)
+    }
+
+    fn set_sort(&mut self, sort: SortSpec) {
+        self.sort = sort;
+        self.rebuild();
+    }
+
+    /// Recomputes the visible rows after the data, toggles, filter or sort changed, keeping
+    /// the selection on the same socket, or near its old position if that socket left.
+    fn rebuild(&mut self) {
+        self.rebuild_near(self.selected_index_hint());
+    }
+
+    /// [`App::rebuild`], falling back to row `previous_index` when the selected socket is gone.
+    fn rebuild_near(&mut self, previous_index: usize) {
+        let terms = filter_terms(&self.filter);
+        let sockets = &self.snapshot.sockets;
+        let mut rows: Vec<usize> = (0..sockets.len())
+            .filter(|&i| {
+                let s = &sockets[i];
+                self.query.admits(s.scope, s.state, s.local_port) && matches_filter(s, &terms)
+            })
+            .collect();
+        let sort = self.sort;
+        rows.sort_by(|&a, &b| sort.compare(&sockets[a], &sockets[b]));
+        self.rows = rows;
+        if self.selected_index().is_none() {
+            self.selected = if self.rows.is_empty() {
+                None
+            } else {
+                let i = previous_index.min(self.rows.len() - 1);
+                Some(self.snapshot.sockets[self.rows[i]].key())
+            };
+        }
+        self.scroll_to_selection();
+    }
+
+    /// Where the selection is (the offset is a fine guess when there is none).
+    fn selected_index_hint(&self) -> usize {
+        self.selected_index().unwrap_or(self.offset)
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let current = self.selected_index().unwrap_or(0);
+        let target = current.saturating_add_signed(delta);
+        self.select_index(target.min(self.rows.len() - 1));
+    }
+
+    fn select_index(&mut self, index: usize) {
+        if let Some(&i) = self.rows.get(index) {
+            self.selected = Some(self.snapshot.sockets[i].key());
+            self.scroll_to_selection();
+        }
+    }
+
+    /// Keeps the selection inside the visible window and the window inside the rows.
+    fn scroll_to_selection(&mut self) {
+        let max_offset = self.rows.len().saturating_sub(self.page);
+        if let Some(index) = self.selected_index() {
+            if index < self.offset {
+                self.offset = index;
+            } else if index >= self.offset + self.page {
+                self.offset = index + 1 - self.page;
+            }
+        }
+        self.offset = self.offset.min(max_offset);
+    }
+}
+
+/// A page move keeps one row of context.
+fn page_step(page: usize) -> isize {
+    isize::try_from(page.saturating_sub(1).max(1)).unwrap_or(isize::MAX)
+}
+
+/// The filter's words, lower-cased; a row must match every one of them.
+fn filter_terms(filter: &str) -> Vec<String> {
+    filter.split_whitespace().map(str::to_lowercase).collect()
+}
+
+/// Whether each term appears in the row's port, address, process, pid, user or command line.
+pub fn matches_filter(socket: &Socket, terms: &[String]) -> bool {
+    if terms.is_empty() {
+        return true;
+    }
+    let mut haystack = format!(
+        "{} {} {} {} {}",
+        socket.local_endpoint(),
+        socket.proto,
+        socket.state,
+        socket.scope,
+        socket.user_label()
+    );
+    if let Some((addr, port)) = socket.remote {
+        haystack.push(' ');
+        haystack.push_str(&crate::model::format_endpoint(addr, port));
+    }
+    for owner in &socket.owners {
+        // Writing to a String cannot fail.
+        let _ = write!(
+            haystack,
+            " {} {} {}",
+            owner.key.pid, owner.name, owner.cmdline
+        );
+    }
+    let haystack = haystack.to_lowercase();
+    terms.iter().all(|t| haystack.contains(t.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::{listener, owner, sample_snapshot};
+    use crate::model::SocketState;
+    use crate::sort::Column;
+
+    fn loaded(query: Query) -> App {
+        let mut app = App::new(query);
+        app.update(Action::Viewport(5));
+        app.update(Action::Snapshot(sample_snapshot()));
+        app
+    }
+
+    fn ports(app: &App) -> Vec<u16> {
+        app.rows
+            .iter()
+            .map(|&i| app.snapshot.sockets[i].local_port)
+            .collect()
+    }
+
+    fn selected_port(app: &App) -> Option<u16> {
+        app.selected_socket().map(|s| s.local_port)
+    }
+
+    #[test]
+    fn default_view_is_listeners_and_udp_sorted_by_port() {
+        let app = loaded(Query::default());
+        assert_eq!(
+            ports(&app),
+            vec![53, 5173, 5173, 5353, 5432, 6379, 8080, 9229]
+        );
+        assert!(app.visible_rows().all(|s| s.state.is_listening()));
+        assert_eq!(selected_port(&app), Some(53), "first row selected");
+        assert!(app.is_loaded());
+    }
+
+    #[test]
+    fn toggling_connections_shows_them_and_asks_the_collector() {
+        let mut app = loaded(Query::default());
+        let effect = app.update(Action::ToggleConnections);
+        assert_eq!(
+            effect,
+            Some(Effect::SetQuery(Query {
+                connections: true,
+                ..Query::default()
+            }))
+        );
+        assert!(ports(&app).contains(&62893));
+        assert!(ports(&app).contains(&41000), "TIME_WAIT rows are shown");
+        app.update(Action::ToggleConnections);
+        assert!(!ports(&app).contains(&62893));
+    }
+
+    #[test]
+    fn selection_follows_the_socket_across_refresh_and_resort() {
+        let mut app = loaded(Query::default());
+        app.update(Action::Down);
+        app.update(Action::Down);
+        app.update(Action::Down);
+        assert_eq!(selected_port(&app), Some(5353));
+        let key = app.selected_socket().unwrap().key();
+
+        // A refresh that adds a socket sorting before the selection.
+        let mut next = sample_snapshot();
+        next.sockets.push(listener(
+            "127.0.0.1",
+            22,
+            vec![owner(1, "sshd", "root", "sshd")],
+        ));
+        app.update(Action::Snapshot(next));
+        assert_eq!(app.selected_socket().unwrap().key(), key);
+
+        app.update(Action::SortBy(Column::Process));
+        assert_eq!(app.selected_socket().unwrap().key(), key);
+        app.update(Action::SortReverse);
+        assert_eq!(app.selected_socket().unwrap().key(), key);
+        let index = app.selected_index().unwrap();
+        assert!(
+            index >= app.offset() && index < app.offset() + 5,
+            "selection stays visible"
+        );
+    }
+
+    #[test]
+    fn a_vanished_selection_moves_to_its_neighbour() {
+        let mut app = loaded(Query::default());
+        app.update(Action::Down); // 5173 v4
+        app.update(Action::Down); // 5173 v6
+        let mut next = sample_snapshot();
+        next.sockets
+            .retain(|s| !(s.local_port == 5173 && s.local_addr.is_ipv6()));
+        app.update(Action::Snapshot(next));
+        assert_eq!(
+            selected_port(&app),
+            Some(5353),
+            "same position, next socket"
+        );
+    }
+
+    #[test]
+    fn filter_matches_every_word_case_insensitively_and_esc_clears() {
+        let mut app = loaded(Query::default());
+        app.update(Action::StartFilter);
+        assert_eq!(app.mode(), Mode::Filter);
+        for c in "NODE 92".chars() {
+            app.update(Action::FilterChar(c));
+        }
+        assert_eq!(ports(&app), vec![9229], "both words must match");
+        app.update(Action::FilterBackspace);
+        app.update(Action::FilterBackspace);
+        assert_eq!(
+            ports(&app),
+            vec![5173, 5173, 9229],
+            "'node ' matches the node processes"
+        );
+        app.update(Action::FilterDone);
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(app.filter(), "NODE ");
+        app.update(Action::ClearFilter);
+        assert_eq!(app.filter(), "");
+        assert_eq!(ports(&app).len(), 8);
+    }
+
+    #[test]
+    fn filter_reaches_user_pid_address_and_command_line() {
+        for (text, expected) in [
+            ("www-data", vec![8080]),
+            ("2102", vec![8080]),
+            ("::1", vec![5173]),
+            ("postgresql/16", vec![5432]),
+            ("redis", vec![6379]),
+            (":53", vec![53, 5353]),
+        ] {
+            let mut app = loaded(Query::default());
+            app.update(Action::StartFilter);
+            text.chars().for_each(|c| {
+                app.update(Action::FilterChar(c));
+            });
+            assert_eq!(ports(&app), expected, "filter {text:?}");
+        }
+    }
+
+    #[test]
+    fn paging_and_jumps_stay_in_bounds() {
+        let mut app = loaded(Query::default());
+        app.update(Action::Bottom);
+        assert_eq!(selected_port(&app), Some(9229));
+        assert_eq!(app.offset(), 3, "8 rows, 5 visible");
+        app.update(Action::Down);
+        assert_eq!(selected_port(&app), Some(9229));
+        app.update(Action::PageUp);
+        assert_eq!(app.selected_index(), Some(3));
+        app.update(Action::Top);
+        assert_eq!((app.selected_index(), app.offset()), (Some(0), 0));
+        app.update(Action::Up);
+        assert_eq!(app.selected_index(), Some(0));
+        app.update(Action::PageDown);
+        assert_eq!(app.selected_index(), Some(4));
+        app.update(Action::SelectVisible(1));
+        assert_eq!(app.selected_visible(), Some(1));
+        app.update(Action::SelectVisible(40));
+        assert_eq!(
+            app.selected_visible(),
+            Some(1),
+            "a click below the rows changes nothing"
+        );
+        assert_eq!(app.visible_rows().count(), 5);
+    }
+
+    #[test]
+    fn sorting_by_the_same_column_again_reverses_it() {
+        let mut app = loaded(Query::default());
+        app.update(Action::SortBy(Column::Port));
+        assert!(app.sort().descending);
+        assert_eq!(ports(&app).first(), Some(&9229));
+        app.update(Action::SortBy(Column::Pid));
+        assert_eq!(
+            app.sort(),
+            SortSpec {
+                column: Column::Pid,
+                descending: false
+            }
+        );
+        assert_eq!(ports(&app).last(), Some(&6379), "unknown owners sort last");
+        app.update(Action::SortNext);
+        assert_eq!(app.sort().column, Column::Process);
+    }
+
+    #[test]
+    fn empty_snapshot_has_no_selection_and_moves_are_harmless() {
+        let mut app = App::new(Query::default());
+        assert!(!app.is_loaded());
+        app.update(Action::Snapshot(Snapshot::default()));
+        for action in [
+            Action::Down,
+            Action::PageDown,
+            Action::Bottom,
+            Action::SelectVisible(0),
+        ] {
+            app.update(action);
+        }
+        assert_eq!(app.selected_socket(), None);
+        assert_eq!(app.visible_rows().count(), 0);
+    }
+
+    #[test]
+    fn a_failed_collection_keeps_the_last_data_until_the_next_success() {
+        let mut app = loaded(Query::default());
+        app.update(Action::CollectFailed("netlink said no".into()));
+        assert_eq!(app.error(), Some("netlink said no"));
+        assert_eq!(ports(&app).len(), 8);
+        app.update(Action::Snapshot(sample_snapshot()));
+        assert_eq!(app.error(), None);
+    }
+
+    #[test]
+    fn help_toggles_and_quit_asks_the_runtime_to_stop() {
+        let mut app = loaded(Query::default());
+        app.update(Action::ToggleHelp);
+        assert_eq!(app.mode(), Mode::Help);
+        app.update(Action::Back);
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(app.update(Action::Quit), Some(Effect::Quit));
+        assert!(app.should_quit());
+    }
+
+    #[test]
+    fn all_addresses_toggle_reveals_this_host_sockets() {
+        let mut snapshot = sample_snapshot();
+        snapshot.sockets.push(listener(
+            "192.168.1.20",
+            8443,
+            vec![owner(3000, "caddy", "caddy", "caddy run")],
+        ));
+        let mut app = App::new(Query::default());
+        app.update(Action::Snapshot(snapshot));
+        assert!(!ports(&app).contains(&8443));
+        let effect = app.update(Action::ToggleAllAddresses);
+        assert!(matches!(effect, Some(Effect::SetQuery(q)) if q.all_addresses));
+        assert!(ports(&app).contains(&8443));
+        assert!(
+            app.visible_rows()
+                .all(|s| s.state != SocketState::Established)
+        );
+    }
+}
