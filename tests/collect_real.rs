@@ -10,15 +10,17 @@ use loopwatch::model::{Proto, Scope, Snapshot, Socket, SocketState};
 const DEADLINE: Duration = Duration::from_secs(5);
 const POLL_PAUSE: Duration = Duration::from_millis(20);
 
+// Helpers panic with a message rather than `expect`: clippy allows that only in test functions.
 fn collect(query: Query) -> Snapshot {
-    system_collector()
-        .expect("the system collector starts")
+    let mut collector =
+        system_collector().unwrap_or_else(|e| panic!("the system collector starts: {e}"));
+    collector
         .collect(&query)
-        .expect("the socket table is readable")
+        .unwrap_or_else(|e| panic!("the socket table is readable: {e}"))
 }
 
 fn ip(s: &str) -> IpAddr {
-    s.parse().expect("a valid address literal")
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
 /// The sockets on `port` with protocol `proto`.
@@ -75,6 +77,8 @@ fn finds_our_listeners_and_udp_sockets_with_their_scope() {
     assert!(tcp.len() >= 2 && udp.len() >= 2, "IPv4 binds always work");
 
     let snapshot = collect(Query::default());
+    #[cfg(unix)]
+    assert_eq!(snapshot.privileged, rustix::process::geteuid().is_root());
     for (listener, addr, scope) in &tcp {
         let port = listener.local_addr().unwrap().port();
         let found = on_port(&snapshot, Proto::Tcp, port);

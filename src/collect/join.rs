@@ -13,19 +13,11 @@ use crate::model::{
 
 /// Whether `query` wants `raw`. Cheap, so sources call it before any owner lookup.
 ///
-/// Loopback and wildcard sockets are always reachable through loopback; sockets bound to another
-/// address of this host only with `all_addresses`. Connection ends only with `connections`.
-/// A port query is a one-shot "who holds port p": everything on that local port, whatever its
-/// state or address.
+/// The rules themselves live in [`Query::admits`], shared with the app; this only brings a raw
+/// socket to the terms they are stated in: the scope of its normalised address.
 pub fn wants(query: &Query, raw: &RawSocket) -> bool {
-    if let Some(port) = query.port {
-        return raw.local_port == port;
-    }
     let scope = Scope::of(normalize_addr(raw.local_addr));
-    if scope == Scope::ThisHost && !query.all_addresses {
-        return false;
-    }
-    raw.state.is_listening() || query.connections
+    query.admits(scope, raw.state, raw.local_port)
 }
 
 /// Joins raw sockets with their owners and processes.

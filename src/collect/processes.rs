@@ -160,6 +160,7 @@ impl UserNames {
 #[cfg(test)]
 mod tests {
     use std::process::{Child, Command};
+    use std::time::Duration;
 
     use super::*;
 
@@ -212,9 +213,22 @@ mod tests {
         let mut sleeper = Sleeper::spawn();
         let pid = sleeper.pid();
         let mut source = SysinfoProcesses::new().unwrap();
-        let before = source.processes(&[pid]);
-        assert_eq!(before[&pid].name, "sleep");
-        assert_eq!(before[&pid].cmdline, ["sleep", "30"]);
+        // Right after spawn the child may be mid-exec: its command line reads empty for a
+        // moment. sysinfo reads an empty one again on the next refresh, so polling heals it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let described = loop {
+            let found = source.processes(&[pid]);
+            if found.get(&pid).is_some_and(|info| !info.cmdline.is_empty()) {
+                break found[&pid].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no command line for {pid}: {found:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(described.name, "sleep");
+        assert_eq!(described.cmdline, ["sleep", "30"]);
         sleeper.end();
         assert!(source.processes(&[pid]).is_empty());
         assert!(
