@@ -5,9 +5,11 @@
 
 pub mod action;
 pub mod app;
+pub mod cli;
 pub mod collect;
 pub mod keymap;
 pub mod model;
+pub mod output;
 pub mod sort;
 pub mod tui;
 pub mod ui;

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{CollectError, Collector, Query};
 use crate::model::{Owner, ProcKey, Proto, Scope, Snapshot, Socket, SocketState, UnknownOwner};
@@ -39,6 +40,21 @@ impl Collector for FakeCollector {
             Some(Err(message)) => Err(CollectError::Sockets(message)),
             None => Ok(self.last.clone().unwrap_or_default()),
         }
+    }
+}
+
+/// A collector the test keeps a handle to after handing it over (to a poller thread, say), so it
+/// can inspect what the collector was asked.
+#[derive(Debug, Default)]
+pub struct SharedCollector<C>(pub Arc<Mutex<C>>);
+
+impl<C: Collector> Collector for SharedCollector<C> {
+    fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError> {
+        // A test that panicked while holding the lock has failed already; keep answering.
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .collect(query)
     }
 }
 

@@ -61,11 +61,45 @@ pub struct ProcessInfo {
     pub cmdline: Vec<String>,
 }
 
-/// A failure to read sockets at all (owners and processes degrade to "unknown" instead).
+/// A failure to read sockets at all (owners and processes degrade to "unknown" instead), or to
+/// set up the process reader on a platform it does not support.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
     #[error("cannot read the socket table: {0}")]
     Sockets(String),
+    #[error("cannot read the process table: {0}")]
+    Processes(String),
+}
+
+/// Who is looking: decides whether a socket with no visible owner is hidden by permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    /// Effective uid, where the platform has numeric uids.
+    pub uid: Option<u32>,
+    /// Can read every process's sockets (root on Unix).
+    pub privileged: bool,
+}
+
+impl Viewer {
+    /// This process, as the OS sees it.
+    #[cfg(unix)]
+    pub fn current() -> Viewer {
+        let euid = rustix::process::geteuid();
+        Viewer {
+            uid: Some(euid.as_raw()),
+            privileged: euid.is_root(),
+        }
+    }
+
+    /// This process, as the OS sees it. Windows has no numeric uid, and netstat2 reports the
+    /// owning pid of every socket there whoever asks, so nothing is hidden by permissions.
+    #[cfg(not(unix))]
+    pub fn current() -> Viewer {
+        Viewer {
+            uid: None,
+            privileged: true,
+        }
+    }
 }
 
 /// Lists sockets.
@@ -89,9 +123,93 @@ pub trait Collector: Send {
     fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError>;
 }
 
-/// The collector for this platform. (Placeholder until the real sources land.)
+/// Reads sockets, then only the owners and processes of the sockets the query wants, and joins
+/// them. Each source is a trait object so tests and other platforms can swap one out.
+pub struct SystemCollector {
+    sockets: Box<dyn SocketSource>,
+    owners: Box<dyn OwnerSource>,
+    processes: Box<dyn ProcessSource>,
+    viewer: Viewer,
+}
+
+impl SystemCollector {
+    pub fn new(
+        sockets: Box<dyn SocketSource>,
+        owners: Box<dyn OwnerSource>,
+        processes: Box<dyn ProcessSource>,
+        viewer: Viewer,
+    ) -> Self {
+        Self {
+            sockets,
+            owners,
+            processes,
+            viewer,
+        }
+    }
+
+    /// The real sources for this platform, seen by this process.
+    pub fn for_this_platform() -> Result<Self, CollectError> {
+        Ok(Self::new(
+            Box::new(sockets::NetstatSockets::new()),
+            owners::platform_owner_source(),
+            Box::new(processes::SysinfoProcesses::new()?),
+            Viewer::current(),
+        ))
+    }
+
+    /// Names every distinct uid among `raw` sockets.
+    fn user_names(&mut self, raw: &[RawSocket]) -> HashMap<u32, String> {
+        let mut uids: Vec<u32> = raw.iter().filter_map(|r| r.uid).collect();
+        uids.sort_unstable();
+        uids.dedup();
+        uids.into_iter()
+            .filter_map(|uid| Some((uid, self.processes.user_name(uid)?)))
+            .collect()
+    }
+}
+
+impl Collector for SystemCollector {
+    fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError> {
+        let mut raw = self.sockets.sockets(query)?;
+        // Sources should filter early (before building every row); this covers one that does not.
+        raw.retain(|r| join::wants(query, r));
+        let lookup = self.owners.owners(&inodes_needing_owners(&raw));
+        let processes = self.processes.processes(&owning_pids(&raw, &lookup));
+        let users = self.user_names(&raw);
+        Ok(join::join(raw, &lookup, &processes, &users, self.viewer))
+    }
+}
+
+/// Inodes the owner source must resolve: sockets whose source gave no pids. Inode 0 is a socket
+/// no file refers to (TIME_WAIT, kernel-held), which no process can be found holding.
+fn inodes_needing_owners(raw: &[RawSocket]) -> Vec<u64> {
+    let mut inodes: Vec<u64> = raw
+        .iter()
+        .filter(|r| r.pids.is_none() && r.inode != 0)
+        .map(|r| r.inode)
+        .collect();
+    inodes.sort_unstable();
+    inodes.dedup();
+    inodes
+}
+
+/// Every pid that holds one of `raw`, from the sockets themselves or from the lookup.
+fn owning_pids(raw: &[RawSocket], lookup: &OwnerLookup) -> Vec<u32> {
+    let reported = raw.iter().filter_map(|r| r.pids.as_ref()).flatten();
+    let looked_up = lookup.pids_by_inode.values().flatten();
+    let mut pids: Vec<u32> = reported
+        .chain(looked_up)
+        .copied()
+        .filter(|&pid| pid != 0)
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// The collector for this platform.
 pub fn system_collector() -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(fake::FakeCollector::default()))
+    Ok(Box::new(SystemCollector::for_this_platform()?))
 }
 
 impl Query {
@@ -106,5 +224,155 @@ impl Query {
         let address_ok = self.all_addresses || scope != crate::model::Scope::ThisHost;
         let state_ok = self.connections || state.is_listening();
         address_ok && state_ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::model::UnknownOwner;
+
+    /// What the scripted sources were asked, shared with the test.
+    #[derive(Debug, Default)]
+    struct Calls {
+        inodes: Vec<Vec<u64>>,
+        pids: Vec<Vec<u32>>,
+        uids: Vec<u32>,
+    }
+
+    type Log = Arc<Mutex<Calls>>;
+
+    struct Sockets(Vec<RawSocket>);
+    struct Owners(Log, OwnerLookup);
+    struct Processes(Log);
+
+    impl SocketSource for Sockets {
+        fn sockets(&mut self, _query: &Query) -> Result<Vec<RawSocket>, CollectError> {
+            Ok(self.0.clone()) // unfiltered on purpose: the collector must filter anyway
+        }
+    }
+
+    impl OwnerSource for Owners {
+        fn owners(&mut self, inodes: &[u64]) -> OwnerLookup {
+            self.0.lock().unwrap().inodes.push(inodes.to_vec());
+            self.1.clone()
+        }
+    }
+
+    impl ProcessSource for Processes {
+        fn processes(&mut self, pids: &[u32]) -> HashMap<u32, ProcessInfo> {
+            self.0.lock().unwrap().pids.push(pids.to_vec());
+            pids.iter()
+                .map(|&pid| {
+                    let info = ProcessInfo {
+                        key: ProcKey { pid, start_time: 1 },
+                        name: format!("p{pid}"),
+                        user: None,
+                        cmdline: Vec::new(),
+                    };
+                    (pid, info)
+                })
+                .collect()
+        }
+
+        fn user_name(&mut self, uid: u32) -> Option<String> {
+            self.0.lock().unwrap().uids.push(uid);
+            Some(format!("user{uid}"))
+        }
+    }
+
+    fn raw(
+        addr: &str,
+        port: u16,
+        state: SocketState,
+        inode: u64,
+        pids: Option<Vec<u32>>,
+    ) -> RawSocket {
+        RawSocket {
+            proto: Proto::Tcp,
+            local_addr: addr.parse::<IpAddr>().unwrap(),
+            local_port: port,
+            remote: None,
+            state,
+            inode,
+            uid: Some(port.into()),
+            pids,
+        }
+    }
+
+    #[test]
+    fn asks_each_source_only_about_wanted_sockets() {
+        let log = Log::default();
+        let lookup = OwnerLookup {
+            pids_by_inode: HashMap::from([(11, vec![7, 5]), (12, vec![5])]),
+        };
+        let mut collector = SystemCollector::new(
+            Box::new(Sockets(vec![
+                raw("127.0.0.1", 1, SocketState::Listen, 11, None),
+                raw("::1", 2, SocketState::Listen, 12, None),
+                raw("::1", 2, SocketState::Listen, 12, None), // reported twice
+                raw("0.0.0.0", 3, SocketState::Listen, 0, Some(vec![9, 0])),
+                raw("127.0.0.1", 4, SocketState::TimeWait, 0, None),
+                raw("127.0.0.1", 5, SocketState::Established, 15, None),
+                raw("10.0.0.1", 6, SocketState::Listen, 16, None), // not wanted
+            ])),
+            Box::new(Owners(Arc::clone(&log), lookup)),
+            Box::new(Processes(Arc::clone(&log))),
+            Viewer {
+                uid: Some(1),
+                privileged: false,
+            },
+        );
+        let query = Query {
+            connections: true,
+            ..Query::default()
+        };
+        let snapshot = collector.collect(&query).unwrap();
+
+        let calls = log.lock().unwrap();
+        assert_eq!(
+            calls.inodes,
+            [vec![11, 12, 15]],
+            "no inode 0, no unwanted socket, no repeats"
+        );
+        assert_eq!(calls.pids, [vec![5, 7, 9]], "every owner once, pid 0 never");
+        assert_eq!(calls.uids, [1, 2, 3, 4, 5]);
+
+        let ports: Vec<u16> = snapshot.sockets.iter().map(|s| s.local_port).collect();
+        assert_eq!(ports, [1, 2, 3, 4, 5]);
+        let owners = |i: usize| -> Vec<u32> {
+            snapshot.sockets[i]
+                .owners
+                .iter()
+                .map(|o| o.key.pid)
+                .collect()
+        };
+        assert_eq!(owners(0), [5, 7]);
+        assert_eq!(owners(1), [5]);
+        assert_eq!(owners(2), [9]);
+        assert_eq!(snapshot.sockets[3].unknown, Some(UnknownOwner::Kernel));
+        assert_eq!(
+            snapshot.sockets[4].unknown,
+            Some(UnknownOwner::PermissionDenied),
+            "uid 5 is not the viewer's"
+        );
+        assert_eq!(snapshot.sockets[0].user.as_deref(), Some("user1"));
+        assert!(!snapshot.privileged);
+    }
+
+    #[test]
+    fn the_viewer_is_this_process() {
+        let viewer = Viewer::current();
+        #[cfg(unix)]
+        {
+            let euid = rustix::process::geteuid().as_raw();
+            assert_eq!(viewer.uid, Some(euid));
+            assert_eq!(viewer.privileged, euid == 0);
+        }
+        #[cfg(not(unix))]
+        assert!(viewer.privileged);
     }
 }

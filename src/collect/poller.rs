@@ -1,1 +1,295 @@
-//! (to be written)
+//! Collects snapshots on a background thread, so a slow `/proc` walk never stalls the UI.
+//!
+//! The thread waits on its command channel with a timeout until the next collection is due, so
+//! a command (refresh now, new query, new interval, stop) is acted on at once.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{CollectError, Collector, Query};
+use crate::model::Snapshot;
+
+/// Shortest interval honoured: a zero interval would spin a core collecting.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(50);
+
+#[derive(Clone, Copy)]
+enum Command {
+    RefreshNow,
+    SetQuery(Query),
+    SetInterval(Duration),
+    Stop,
+}
+
+/// Handle to the collecting thread. Dropping it stops the thread and waits for it, which takes
+/// at most the collection in progress.
+pub struct Poller {
+    commands: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Starts collecting with `query` now and then every `interval` (measured from the start of one
+/// collection to the start of the next), handing each result to `on_result` on the poller's
+/// thread.
+pub fn spawn<F>(
+    collector: Box<dyn Collector>,
+    interval: Duration,
+    query: Query,
+    on_result: F,
+) -> Poller
+where
+    F: FnMut(Result<Snapshot, CollectError>) + Send + 'static,
+{
+    let (commands, inbox) = mpsc::channel();
+    let state = Schedule {
+        query,
+        interval: interval.max(MIN_INTERVAL),
+        last_start: None,
+        next_due: Some(Instant::now()),
+    };
+    let thread = std::thread::Builder::new()
+        .name("loopwatch-poller".to_string())
+        .spawn(move || run(collector, state, &inbox, on_result));
+    Poller {
+        commands,
+        // Spawning fails only when the OS is out of threads; the poller is then inert and every
+        // command is a no-op, which the caller sees as no snapshots arriving.
+        thread: thread.ok(),
+    }
+}
+
+impl Poller {
+    /// Collects again now, without waiting for the interval.
+    pub fn refresh_now(&self) {
+        self.send(Command::RefreshNow);
+    }
+
+    /// Changes what is collected, and collects with it now.
+    pub fn set_query(&self, query: Query) {
+        self.send(Command::SetQuery(query));
+    }
+
+    /// Changes the interval; the next collection is due one new interval after the last began.
+    pub fn set_interval(&self, interval: Duration) {
+        self.send(Command::SetInterval(interval));
+    }
+
+    fn send(&self, command: Command) {
+        // The thread only goes away on Stop or when it panicked in `on_result`; either way
+        // there is no one left to tell.
+        let _ = self.commands.send(command);
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        self.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            // A panic in the callback already printed its message; nothing to add here.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// What the thread collects, and when.
+struct Schedule {
+    query: Query,
+    interval: Duration,
+    last_start: Option<Instant>,
+    /// `None` when the next collection would be too far away to represent (a huge interval).
+    next_due: Option<Instant>,
+}
+
+impl Schedule {
+    /// Applies a command; `false` means stop.
+    fn apply(&mut self, command: Command) -> bool {
+        match command {
+            Command::RefreshNow => self.next_due = Some(Instant::now()),
+            Command::SetQuery(query) => {
+                self.query = query;
+                self.next_due = Some(Instant::now());
+            }
+            Command::SetInterval(interval) => {
+                self.interval = interval.max(MIN_INTERVAL);
+                self.next_due = match self.last_start {
+                    Some(start) => start.checked_add(self.interval),
+                    None => Some(Instant::now()),
+                };
+            }
+            Command::Stop => return false,
+        }
+        true
+    }
+
+    fn started(&mut self, at: Instant) {
+        self.last_start = Some(at);
+        self.next_due = at.checked_add(self.interval);
+    }
+}
+
+fn run<F>(
+    mut collector: Box<dyn Collector>,
+    mut schedule: Schedule,
+    inbox: &Receiver<Command>,
+    mut on_result: F,
+) where
+    F: FnMut(Result<Snapshot, CollectError>),
+{
+    loop {
+        // Commands first, even when a collection is overdue, so a slow collector cannot
+        // starve a Stop.
+        let command = match schedule.next_due {
+            Some(due) => inbox.recv_timeout(due.saturating_duration_since(Instant::now())),
+            None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match command {
+            Ok(command) => {
+                if !schedule.apply(command) {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {
+                let start = Instant::now();
+                schedule.started(start);
+                on_result(collector.collect(&schedule.query));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::collect::fake::{FakeCollector, SharedCollector, listener, owner};
+
+    const DEADLINE: Duration = Duration::from_secs(5);
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn snapshot(port: u16) -> Snapshot {
+        Snapshot {
+            sockets: vec![listener("127.0.0.1", port, vec![owner(1, "a", "u", "a")])],
+            privileged: false,
+        }
+    }
+
+    fn port_of(snapshot: &Snapshot) -> u16 {
+        snapshot.sockets[0].local_port
+    }
+
+    /// The next snapshot, failing the test if none arrives before the deadline.
+    fn next(rx: &Receiver<Result<Snapshot, CollectError>>) -> Snapshot {
+        rx.recv_timeout(DEADLINE)
+            .expect("a snapshot before the deadline")
+            .expect("the fake collects without error")
+    }
+
+    /// A poller over a shared fake, with results forwarded to a channel the test reads.
+    fn start(
+        fake: FakeCollector,
+        interval: Duration,
+    ) -> (
+        Poller,
+        Arc<Mutex<FakeCollector>>,
+        Receiver<Result<Snapshot, CollectError>>,
+    ) {
+        let shared = Arc::new(Mutex::new(fake));
+        let (tx, rx) = mpsc::channel();
+        let poller = spawn(
+            Box::new(SharedCollector(Arc::clone(&shared))),
+            interval,
+            Query::default(),
+            move |result| {
+                let _ = tx.send(result);
+            },
+        );
+        (poller, shared, rx)
+    }
+
+    #[test]
+    fn first_result_arrives_at_once() {
+        let (_poller, _, rx) = start(FakeCollector::new([snapshot(80)]), HOUR);
+        assert_eq!(port_of(&next(&rx)), 80);
+    }
+
+    #[test]
+    fn errors_are_delivered_too() {
+        let mut fake = FakeCollector::default();
+        fake.push_error("netlink said no");
+        let (_poller, _, rx) = start(fake, HOUR);
+        let first = rx.recv_timeout(DEADLINE).unwrap();
+        assert!(first.unwrap_err().to_string().contains("netlink said no"));
+    }
+
+    #[test]
+    fn collects_every_interval() {
+        let (_poller, _, rx) = start(
+            FakeCollector::new([snapshot(1), snapshot(2), snapshot(3)]),
+            MIN_INTERVAL,
+        );
+        let ports: Vec<u16> = (0..3).map(|_| port_of(&next(&rx))).collect();
+        assert_eq!(ports, [1, 2, 3]);
+    }
+
+    #[test]
+    fn set_query_reaches_the_collector_at_once() {
+        let (poller, shared, rx) = start(FakeCollector::new([snapshot(1)]), HOUR);
+        next(&rx);
+        let wanted = Query {
+            connections: true,
+            all_addresses: false,
+            port: Some(5432),
+        };
+        poller.set_query(wanted);
+        next(&rx); // right after set_query, not an hour later
+        let queries = shared.lock().unwrap().queries.clone();
+        assert_eq!(queries, [Query::default(), wanted]);
+    }
+
+    #[test]
+    fn refresh_now_collects_at_once() {
+        let (poller, shared, rx) = start(FakeCollector::new([snapshot(1), snapshot(2)]), HOUR);
+        next(&rx);
+        poller.refresh_now();
+        assert_eq!(port_of(&next(&rx)), 2);
+        assert_eq!(shared.lock().unwrap().queries.len(), 2);
+    }
+
+    #[test]
+    fn a_shorter_interval_takes_effect_without_waiting_out_the_old_one() {
+        let (poller, _, rx) = start(FakeCollector::new([snapshot(1), snapshot(2)]), HOUR);
+        next(&rx);
+        poller.set_interval(Duration::ZERO);
+        assert_eq!(port_of(&next(&rx)), 2);
+        next(&rx); // and again, at the new pace
+    }
+
+    #[test]
+    fn dropping_stops_the_thread_promptly() {
+        let (poller, shared, rx) = start(FakeCollector::new([snapshot(1)]), MIN_INTERVAL);
+        next(&rx);
+        let asked = Instant::now();
+        drop(poller);
+        assert!(
+            asked.elapsed() < DEADLINE,
+            "drop waited {:?}",
+            asked.elapsed()
+        );
+        // The callback (and its sender) went away with the thread: after whatever was already
+        // delivered, the channel reports disconnection instead of more snapshots.
+        loop {
+            match rx.recv_timeout(DEADLINE) {
+                Ok(_) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!("the poller thread is still alive"),
+            }
+        }
+        assert_eq!(
+            Arc::strong_count(&shared),
+            1,
+            "the collector went away with the thread"
+        );
+    }
+}

@@ -1,1 +1,270 @@
-//! (to be written)
+//! What the owning processes are, read through one long-lived `sysinfo::System`.
+//!
+//! Only the pids that own a shown socket are refreshed, and only for what loopwatch shows
+//! (name, start time, command line, user). sysinfo keeps every process it ever refreshed, and
+//! refreshing a pid list never drops pids that left the list, so the cache is pruned here.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use sysinfo::{
+    Pid, Process, ProcessRefreshKind, ProcessesToUpdate, System, Uid, UpdateKind, Users,
+};
+
+use super::{CollectError, ProcessInfo, ProcessSource};
+use crate::model::ProcKey;
+
+/// How many processes that no longer own a shown socket may linger in the cache before it is
+/// rebuilt. Rebuilding costs one re-read of each owner's command line; lingering costs memory.
+const STALE_PROCESS_ALLOWANCE: usize = 256;
+
+/// A uid missing from the user list triggers a re-read of it, at most this often: a uid with no
+/// name at all (containers, deleted users) would otherwise re-read it on every refresh.
+const USERS_REREAD_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Process details from sysinfo.
+pub struct SysinfoProcesses {
+    system: System,
+    users: UserNames,
+    stale_allowance: usize,
+}
+
+impl SysinfoProcesses {
+    pub fn new() -> Result<Self, CollectError> {
+        Ok(Self {
+            system: new_system()?,
+            users: UserNames::new()?,
+            stale_allowance: STALE_PROCESS_ALLOWANCE,
+        })
+    }
+
+    /// Starts from an empty cache when too many processes that nobody asked about anymore
+    /// linger in it. Those that exited are never refreshed again, so sysinfo never notices.
+    fn prune(&mut self, wanted: usize) {
+        if self.system.processes().len() > wanted + self.stale_allowance
+            && let Ok(fresh) = new_system()
+        {
+            self.system = fresh;
+        }
+    }
+}
+
+fn new_system() -> Result<System, CollectError> {
+    System::new().map_err(|e| CollectError::Processes(e.to_string()))
+}
+
+/// Name and start time come with every refresh; the command line and user are read once per
+/// process (they do not change), and tasks never (threads share the process's sockets).
+fn refresh_kind() -> ProcessRefreshKind {
+    ProcessRefreshKind::nothing()
+        .without_tasks()
+        .with_cmd(UpdateKind::OnlyIfNotSet)
+        .with_user(UpdateKind::OnlyIfNotSet)
+}
+
+impl ProcessSource for SysinfoProcesses {
+    fn processes(&mut self, pids: &[u32]) -> HashMap<u32, ProcessInfo> {
+        if pids.is_empty() {
+            return HashMap::new();
+        }
+        let wanted: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
+        self.prune(wanted.len());
+        // `true` drops the wanted pids that exited, so they are not described from stale data.
+        // A pid that was reused is detected by sysinfo (its start time changed) and re-read.
+        self.system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&wanted),
+            true,
+            refresh_kind(),
+        );
+        wanted
+            .iter()
+            .filter_map(|&pid| self.system.process(pid))
+            .map(|process| (process.pid().as_u32(), describe(process, &mut self.users)))
+            .collect()
+    }
+
+    fn user_name(&mut self, uid: u32) -> Option<String> {
+        let uid = uid_from(uid)?;
+        Some(self.users.name_or_id(&uid))
+    }
+}
+
+fn describe(process: &Process, users: &mut UserNames) -> ProcessInfo {
+    ProcessInfo {
+        key: ProcKey {
+            pid: process.pid().as_u32(),
+            start_time: process.start_time(),
+        },
+        name: process.name().to_string_lossy().into_owned(),
+        user: process.user_id().map(|uid| users.name_or_id(uid)),
+        cmdline: process
+            .cmd()
+            .iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect(),
+    }
+}
+
+#[cfg(unix)]
+fn uid_from(uid: u32) -> Option<Uid> {
+    Uid::try_from(usize::try_from(uid).ok()?).ok()
+}
+
+/// Windows identifies users by SID, not by a number.
+#[cfg(not(unix))]
+fn uid_from(_uid: u32) -> Option<Uid> {
+    None
+}
+
+/// User names from sysinfo's user list, re-read lazily when an unknown uid shows up.
+struct UserNames {
+    users: Users,
+    last_read: Option<Instant>,
+}
+
+impl UserNames {
+    fn new() -> Result<Self, CollectError> {
+        Ok(Self {
+            users: Users::new().map_err(|e| CollectError::Processes(e.to_string()))?,
+            last_read: None,
+        })
+    }
+
+    /// The user's name, or the id itself when it has none.
+    fn name_or_id(&mut self, uid: &Uid) -> String {
+        self.name(uid).unwrap_or_else(|| (**uid).to_string())
+    }
+
+    fn name(&mut self, uid: &Uid) -> Option<String> {
+        if let Some(name) = self.lookup(uid) {
+            return Some(name);
+        }
+        if self
+            .last_read
+            .is_some_and(|at| at.elapsed() < USERS_REREAD_INTERVAL)
+        {
+            return None;
+        }
+        self.users.refresh();
+        self.last_read = Some(Instant::now());
+        self.lookup(uid)
+    }
+
+    fn lookup(&self, uid: &Uid) -> Option<String> {
+        self.users
+            .get_user_by_id(uid)
+            .map(|user| user.name().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Child, Command};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A `sleep` child that is killed and reaped however the test ends.
+    struct Sleeper(Child);
+
+    impl Sleeper {
+        fn spawn() -> Self {
+            Self(Command::new("sleep").arg("30").spawn().unwrap())
+        }
+
+        fn pid(&self) -> u32 {
+            self.0.id()
+        }
+
+        fn end(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    impl Drop for Sleeper {
+        fn drop(&mut self) {
+            self.end();
+        }
+    }
+
+    /// Beyond Linux's largest possible pid_max (2^22), so never a live process.
+    const NO_SUCH_PID: u32 = 4_194_304 + 17;
+
+    #[test]
+    fn describes_this_process() {
+        let me = std::process::id();
+        let mut source = SysinfoProcesses::new().unwrap();
+        let found = source.processes(&[me, NO_SUCH_PID]);
+        assert_eq!(found.len(), 1, "the missing pid is left out");
+        let info = &found[&me];
+        assert_eq!(info.key.pid, me);
+        assert!(
+            info.key.start_time > 1_500_000_000,
+            "seconds since the epoch"
+        );
+        assert!(!info.name.is_empty());
+        assert!(!info.cmdline.is_empty());
+        assert!(info.user.is_some());
+    }
+
+    #[test]
+    fn a_process_that_exited_is_dropped() {
+        let mut sleeper = Sleeper::spawn();
+        let pid = sleeper.pid();
+        let mut source = SysinfoProcesses::new().unwrap();
+        // Right after spawn the child may be mid-exec: its command line reads empty for a
+        // moment. sysinfo reads an empty one again on the next refresh, so polling heals it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let described = loop {
+            let found = source.processes(&[pid]);
+            if found.get(&pid).is_some_and(|info| !info.cmdline.is_empty()) {
+                break found[&pid].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no command line for {pid}: {found:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(described.name, "sleep");
+        assert_eq!(described.cmdline, ["sleep", "30"]);
+        sleeper.end();
+        assert!(source.processes(&[pid]).is_empty());
+        assert!(
+            source.system.process(Pid::from_u32(pid)).is_none(),
+            "pruned"
+        );
+    }
+
+    #[test]
+    fn the_cache_is_rebuilt_when_stale_processes_pile_up() {
+        let sleeper = Sleeper::spawn();
+        let me = std::process::id();
+        let mut source = SysinfoProcesses::new().unwrap();
+        source.stale_allowance = 0;
+        assert_eq!(source.processes(&[me, sleeper.pid()]).len(), 2);
+        // The sleeper still runs but no longer owns anything we show: it must not linger.
+        assert!(source.processes(&[me]).contains_key(&me));
+        assert_eq!(source.system.processes().len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_users_and_falls_back_to_the_number() {
+        let mut source = SysinfoProcesses::new().unwrap();
+        assert_eq!(source.user_name(0).as_deref(), Some("root"));
+        assert_eq!(source.user_name(3_999_999).as_deref(), Some("3999999"));
+        // A second miss right after must not re-read the user list.
+        let read_at = source.users.last_read;
+        assert_eq!(source.user_name(3_999_998).as_deref(), Some("3999998"));
+        assert_eq!(source.users.last_read, read_at);
+    }
+
+    #[test]
+    fn nothing_asked_reads_nothing() {
+        let mut source = SysinfoProcesses::new().unwrap();
+        assert!(source.processes(&[]).is_empty());
+        assert!(source.system.processes().is_empty());
+    }
+}

@@ -1,0 +1,499 @@
+//! The command line: clap's view of the arguments, and the pure step that turns them into the
+//! one [`Command`] `main` runs.
+//!
+//! Everything here is free of I/O so the whole grammar can be tested as a table of argv =>
+//! `Command` (or usage error). The one runtime fact that changes the mode, whether stdout is a
+//! terminal, is applied afterwards by [`Command::for_stdout`].
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
+
+use crate::collect::Query;
+
+/// How often the live table refreshes when `--interval` is not given.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+/// Shorter than this, refreshing costs more than it shows; longer, the table looks frozen.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+pub const MAX_INTERVAL: Duration = Duration::from_secs(60);
+
+const EXAMPLES: &str = "\
+Examples:
+  loopwatch                      live table of what listens on loopback
+  loopwatch -c --interval 500ms  include connections, refresh twice a second
+  loopwatch 5432                 who holds port 5432? (same as: loopwatch who 5432)
+  loopwatch who 5432 --json      the same, for scripts
+  loopwatch list --all           one-shot table, also sockets bound to other addresses
+
+Exit status: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage.";
+
+/// What the user asked for, after parsing and validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// The interactive table.
+    Tui { interval: Duration, query: Query },
+    /// One snapshot of the same rows the table shows, printed once.
+    List { format: Format, query: Query },
+    /// Every socket on one local port, with all of its owners.
+    Who { port: u16, format: Format },
+}
+
+/// How a one-shot mode prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An aligned table for people.
+    Text,
+    /// The versioned JSON document of [`crate::output::json`], for scripts.
+    Json,
+}
+
+impl Format {
+    fn from_json_flag(json: bool) -> Format {
+        if json { Format::Json } else { Format::Text }
+    }
+}
+
+impl Command {
+    /// The live table needs a terminal; when stdout is a pipe or a file, print the rows it would
+    /// have shown instead, so `loopwatch | grep node` does what it looks like it does.
+    #[must_use]
+    pub fn for_stdout(self, stdout_is_terminal: bool) -> Command {
+        match self {
+            Command::Tui { query, .. } if !stdout_is_terminal => Command::List {
+                format: Format::Text,
+                query,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Parses an argv (program name first) into a [`Command`].
+///
+/// `--help` and `--version` come back as errors too (clap's `DisplayHelp`/`DisplayVersion`
+/// kinds); `clap::Error::exit` prints them to stdout and exits 0.
+pub fn parse_command<I, T>(argv: I) -> Result<Command, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Args::try_parse_from(argv)?.into_command()
+}
+
+/// The raw command line as clap sees it. Prefer [`parse_command`]; this is public for
+/// `--help` generation and completions.
+#[derive(Debug, Parser)]
+#[command(
+    name = "loopwatch",
+    version,
+    about = "Show which processes hold the sockets reachable on this machine's loopback",
+    long_about = "Show which processes hold the sockets reachable on this machine's loopback.\n\n\
+        Without a PORT or a command, opens a live table (or, when stdout is not a terminal, \
+        prints it once).",
+    after_help = EXAMPLES
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Subcommands>,
+
+    /// Show who holds this local port (shorthand for `loopwatch who PORT`).
+    #[arg(value_name = "PORT", value_parser = parse_port_or_command)]
+    pub port: Option<u16>,
+
+    /// How often the live table refreshes: 250ms, 1s, 1.5s or 2 (seconds); 100ms to 60s.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_interval,
+        conflicts_with = "port"
+    )]
+    pub interval: Option<Duration>,
+
+    #[command(flatten)]
+    pub filter: Filter,
+
+    /// Print JSON instead of a table (with PORT).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which sockets the table and `list` include beyond loopback listeners.
+#[derive(Debug, Clone, Copy, Default, ClapArgs)]
+pub struct Filter {
+    /// Also show sockets bound to specific non-loopback addresses of this host.
+    #[arg(short, long)]
+    pub all: bool,
+
+    /// Also show TCP connection ends (ESTABLISHED, TIME_WAIT, ...), not only listeners.
+    #[arg(short, long)]
+    pub connections: bool,
+}
+
+impl Filter {
+    /// A flag given on either side of a subcommand counts.
+    fn or(self, other: Filter) -> Filter {
+        Filter {
+            all: self.all || other.all,
+            connections: self.connections || other.connections,
+        }
+    }
+
+    fn query(self) -> Query {
+        Query {
+            connections: self.connections,
+            all_addresses: self.all,
+            port: None,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Subcommands {
+    /// Print the table once and exit.
+    List {
+        #[command(flatten)]
+        filter: Filter,
+
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show every socket on a local port and the processes that hold it
+    ///
+    /// Listeners and connection ends, TCP and UDP, on any address. Exits 1 when nothing is
+    /// bound to the port.
+    Who {
+        /// The local port, 1 to 65535.
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        port: u16,
+
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Args {
+    /// Validates the combinations clap's attributes cannot express and picks the mode.
+    ///
+    /// Flags that mean the same thing before and after a subcommand are merged
+    /// (`loopwatch -a list` is `loopwatch list -a`); ones that would be silently ignored are
+    /// errors, so a user never believes an option took effect when it did not.
+    pub fn into_command(self) -> Result<Command, clap::Error> {
+        let Some(sub) = self.command else {
+            return self.into_top_level_command();
+        };
+        if let Some(port) = self.port {
+            return Err(usage_error(format!(
+                "give a PORT or a command, not both: e.g. `loopwatch who {port}`"
+            )));
+        }
+        if self.interval.is_some() {
+            return Err(usage_error(
+                "--interval applies to the live table only: drop it, or drop the command",
+            ));
+        }
+        Ok(match sub {
+            Subcommands::List { filter, json } => Command::List {
+                format: Format::from_json_flag(json || self.json),
+                query: self.filter.or(filter).query(),
+            },
+            // `-a`/`-c` are moot here: `who` already covers every address and connection.
+            Subcommands::Who { port, json } => Command::Who {
+                port,
+                format: Format::from_json_flag(json || self.json),
+            },
+        })
+    }
+
+    fn into_top_level_command(self) -> Result<Command, clap::Error> {
+        if let Some(port) = self.port {
+            return Ok(Command::Who {
+                port,
+                format: Format::from_json_flag(self.json),
+            });
+        }
+        if self.json {
+            return Err(usage_error(
+                "--json applies to one-shot output: use `loopwatch list --json` or `loopwatch PORT --json`",
+            ));
+        }
+        Ok(Command::Tui {
+            interval: self.interval.unwrap_or(DEFAULT_INTERVAL),
+            query: self.filter.query(),
+        })
+    }
+}
+
+/// A usage error (exit 2) in clap's format, so every bad command line reads the same.
+fn usage_error(message: impl std::fmt::Display) -> clap::Error {
+    Args::command().error(ErrorKind::ArgumentConflict, message)
+}
+
+/// A local port, 1 to 65535 (0 means "any port" to the OS, so nothing is ever bound to it).
+pub fn parse_port(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(port) if port != 0 => Ok(port),
+        _ => Err(PORT_RANGE.to_string()),
+    }
+}
+
+/// The shorthand `loopwatch PORT` sits where a command name goes, so a word there is more
+/// likely a mistyped command than a port: say so.
+fn parse_port_or_command(text: &str) -> Result<u16, String> {
+    parse_port(text).map_err(|range| {
+        if text.trim().bytes().all(|b| b.is_ascii_digit()) {
+            range
+        } else {
+            format!("{range}, or a command: list, who")
+        }
+    })
+}
+
+const PORT_RANGE: &str = "port must be a number from 1 to 65535";
+
+/// A refresh interval: `250ms`, `1s`, `1.5s`, or a bare number of seconds (`2`), within
+/// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    const HINT: &str = "interval must be from 100ms to 60s, e.g. --interval 500ms or --interval 2s";
+    let text = text.trim();
+    let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1_000_000)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000_000_000)
+    } else {
+        (text, 1_000_000_000)
+    };
+    let interval = parse_decimal(number.trim_end(), unit_nanos).ok_or(HINT)?;
+    if (MIN_INTERVAL..=MAX_INTERVAL).contains(&interval) {
+        Ok(interval)
+    } else {
+        Err(HINT.to_string())
+    }
+}
+
+/// Parses a plain decimal (`2`, `1.5`, `.5`) times a unit given in nanoseconds, exactly: a
+/// float cannot hold most decimals, and a value written on a limit must not fall outside it.
+fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    // Far past the 60 s limit either way; the cap keeps the arithmetic below from overflowing.
+    if whole.len() > 12 {
+        return None;
+    }
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    // Padded or cut to nine digits: the fraction in billionths of the unit.
+    let fraction_nanos: u128 = format!("{fraction:0<9.9}").parse().ok()?;
+    let nanos = whole * unit_nanos + fraction_nanos * unit_nanos / 1_000_000_000;
+    Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(connections: bool, all_addresses: bool) -> Query {
+        Query {
+            connections,
+            all_addresses,
+            port: None,
+        }
+    }
+
+    fn tui(interval_ms: u64, connections: bool, all: bool) -> Command {
+        Command::Tui {
+            interval: Duration::from_millis(interval_ms),
+            query: query(connections, all),
+        }
+    }
+
+    fn parse(argv: &str) -> Result<Command, clap::Error> {
+        parse_command(std::iter::once("loopwatch").chain(argv.split_whitespace()))
+    }
+
+    #[test]
+    fn argv_table_to_commands() {
+        let text_list = |c, a| Command::List {
+            format: Format::Text,
+            query: query(c, a),
+        };
+        let who = |port, format| Command::Who { port, format };
+        let table: Vec<(&str, Command)> = vec![
+            ("", tui(1000, false, false)),
+            ("-a", tui(1000, false, true)),
+            ("--all --connections", tui(1000, true, true)),
+            ("-ac", tui(1000, true, true)),
+            ("--interval 250ms", tui(250, false, false)),
+            ("--interval 1.5s -c", tui(1500, true, false)),
+            ("--interval=2", tui(2000, false, false)),
+            ("--interval 100ms", tui(100, false, false)),
+            ("--interval 60s", tui(60_000, false, false)),
+            ("--interval 0.1s", tui(100, false, false)),
+            ("list", text_list(false, false)),
+            ("list -a -c", text_list(true, true)),
+            (
+                "list --json --connections",
+                Command::List {
+                    format: Format::Json,
+                    query: query(true, false),
+                },
+            ),
+            ("who 5432", who(5432, Format::Text)),
+            ("who --json 5432", who(5432, Format::Json)),
+            ("who 1 --json", who(1, Format::Json)),
+            ("5432", who(5432, Format::Text)),
+            ("65535 --json", who(65535, Format::Json)),
+            ("--json 80", who(80, Format::Json)),
+            ("-c 80", who(80, Format::Text)),
+            ("-a list", text_list(false, true)),
+            ("-c list -a", text_list(true, true)),
+            (
+                "--json list",
+                Command::List {
+                    format: Format::Json,
+                    query: query(false, false),
+                },
+            ),
+            ("--json who 80", who(80, Format::Json)),
+            ("-a who 80", who(80, Format::Text)),
+        ];
+        for (argv, expected) in table {
+            match parse(argv) {
+                Ok(command) => assert_eq!(command, expected, "argv: {argv:?}"),
+                Err(e) => panic!("argv {argv:?} failed: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn argv_table_to_usage_errors() {
+        let table: &[(&str, &str)] = &[
+            ("70000", "port must be a number from 1 to 65535"),
+            (
+                "abc",
+                "port must be a number from 1 to 65535, or a command: list, who",
+            ),
+            ("lsit", "invalid value 'lsit' for '[PORT]'"),
+            ("0", "port must be a number from 1 to 65535"),
+            ("-1", "unexpected argument"),
+            ("who abc", "port must be a number from 1 to 65535"),
+            ("who 0", "port must be a number from 1 to 65535"),
+            ("who", "required"),
+            ("list 5432", "unexpected argument '5432'"),
+            ("--interval 5ms", "interval must be from 100ms to 60s"),
+            ("--interval 61s", "interval must be from 100ms to 60s"),
+            ("--interval 99ms", "interval must be from 100ms to 60s"),
+            ("--interval soon", "e.g. --interval 500ms"),
+            ("--interval 1.5.2s", "e.g. --interval 500ms"),
+            ("--interval=-1s", "e.g. --interval 500ms"),
+            ("--interval -1s", "unexpected argument"),
+            ("--interval 5432", "interval must be from 100ms to 60s"),
+            ("--interval 1s 5432", "cannot be used with"),
+            ("--json", "use `loopwatch list --json`"),
+            (
+                "5432 list",
+                "give a PORT or a command, not both: e.g. `loopwatch who 5432`",
+            ),
+            ("80 who 80", "give a PORT or a command, not both"),
+            (
+                "--interval 2s list",
+                "--interval applies to the live table only",
+            ),
+            ("list --interval 2s", "unexpected argument '--interval'"),
+            ("who 80 list", "unexpected argument 'list'"),
+        ];
+        for (argv, message) in table {
+            match parse(argv) {
+                Ok(command) => panic!("argv {argv:?} parsed as {command:?}"),
+                Err(e) => {
+                    assert_eq!(e.exit_code(), 2, "argv {argv:?}: {e}");
+                    let first_line = e.to_string();
+                    let first_line = first_line.lines().next().unwrap_or_default();
+                    assert!(
+                        first_line.contains(message),
+                        "argv {argv:?}: first line {first_line:?} lacks {message:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn help_and_version_are_not_usage_errors() {
+        for argv in ["--help", "-h", "--version", "-V", "help", "list --help"] {
+            let e = parse(argv).expect_err(argv);
+            assert_eq!(e.exit_code(), 0, "{argv}");
+        }
+        let help = parse("--help").expect_err("help").to_string();
+        assert!(help.contains("Examples:"), "{help}");
+        assert!(help.contains("loopwatch 5432"), "{help}");
+    }
+
+    #[test]
+    fn live_table_becomes_a_list_when_stdout_is_not_a_terminal() {
+        let live = tui(500, true, false);
+        assert_eq!(live.for_stdout(true), live);
+        assert_eq!(
+            live.for_stdout(false),
+            Command::List {
+                format: Format::Text,
+                query: query(true, false),
+            }
+        );
+        let who = Command::Who {
+            port: 80,
+            format: Format::Json,
+        };
+        assert_eq!(who.for_stdout(false), who);
+    }
+
+    #[test]
+    fn intervals_parse_exactly() {
+        for (text, ms) in [
+            ("250ms", 250),
+            ("1s", 1000),
+            ("1.5s", 1500),
+            ("2", 2000),
+            (".5", 500),
+            ("0.25s", 250),
+            ("100.0ms", 100),
+            (" 3s ", 3000),
+        ] {
+            assert_eq!(
+                parse_interval(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
+        }
+        for text in [
+            "",
+            "s",
+            "ms",
+            ".",
+            "1..5",
+            "1e3ms",
+            "+1s",
+            "NaN",
+            "inf",
+            "1 m",
+            "1m",
+            "99999999999999999",
+        ] {
+            assert!(parse_interval(text).is_err(), "{text:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+}

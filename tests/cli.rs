@@ -1,0 +1,386 @@
+//! The built binary against real sockets: exit codes, messages, `--json` and pipes.
+//!
+//! Each test binds its own listeners on port 0 and looks them up by the port the OS chose, so
+//! tests run in parallel without stepping on each other or on services already running.
+// Helpers outside #[test] fns are not covered by clippy.toml's allow-*-in-tests; a failed
+// setup step should panic with its message here like anywhere else in a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
+/// Far above a normal run (milliseconds); only a hung binary reaches it.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    fn stderr_first_line(&self) -> &str {
+        self.stderr.lines().next().unwrap_or_default()
+    }
+}
+
+/// Runs loopwatch with `args`, stdout and stderr captured (so stdout is not a terminal).
+fn loopwatch(args: &[&str]) -> Run {
+    let mut command = Command::new(BIN);
+    command.args(args);
+    run(command)
+}
+
+/// Runs `command` to completion with a deadline, capturing its output.
+fn run(mut command: Command) -> Run {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn loopwatch");
+    // Drain both pipes on threads so a large output cannot block the child before it exits.
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_with_deadline(&mut child);
+    Run {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            pipe.read_to_string(&mut text).expect("read child output");
+        }
+        text
+    })
+}
+
+fn wait_with_deadline(child: &mut Child) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for loopwatch") {
+            return status;
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("loopwatch did not exit within {DEADLINE:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn localhost_listener() -> (TcpListener, u16) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local addr").port();
+    (listener, port)
+}
+
+/// A port nothing is bound to right now: bind one, then let it go.
+fn free_port() -> u16 {
+    let (listener, port) = localhost_listener();
+    drop(listener);
+    port
+}
+
+/// The JSON entries for sockets on `port`.
+fn sockets_on(doc: &Value, port: u16) -> Vec<Value> {
+    doc["sockets"]
+        .as_array()
+        .expect("sockets array")
+        .iter()
+        .filter(|s| s["local_port"] == port)
+        .cloned()
+        .collect()
+}
+
+fn owner_pids(socket: &Value) -> Vec<u64> {
+    socket["owners"]
+        .as_array()
+        .expect("owners array")
+        .iter()
+        .map(|o| o["pid"].as_u64().expect("numeric pid"))
+        .collect()
+}
+
+/// Whether some line of `text` has all of `words` as whitespace-separated words.
+fn has_line_with(text: &str, words: &[&str]) -> bool {
+    text.lines().any(|line| {
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        words.iter().all(|w| tokens.contains(w))
+    })
+}
+
+#[test]
+fn who_names_the_process_holding_the_port() {
+    let (_listener, port) = localhost_listener();
+    let pid = std::process::id().to_string();
+
+    let out = loopwatch(&["who", &port.to_string()]);
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    assert!(
+        has_line_with(
+            &out.stdout,
+            &[&port.to_string(), &pid, "LISTEN", "127.0.0.1"]
+        ),
+        "no line with port {port} and pid {pid}:\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn who_json_shows_every_socket_on_the_port() {
+    let (listener, port) = localhost_listener();
+    // The same port number in other families and protocols, and a connection's server end.
+    let _udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).expect("bind udp on the same port");
+    let v6 = TcpListener::bind((Ipv6Addr::LOCALHOST, port)).ok();
+    let _client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    let (_server_end, _) = listener.accept().expect("accept");
+    let pid = u64::from(std::process::id());
+
+    // The shorthand form.
+    let out = loopwatch(&[&port.to_string(), "--json"]);
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["port"], port);
+
+    let sockets = sockets_on(&doc, port);
+    let find = |proto: &str, address: &str, state: &str| {
+        sockets
+            .iter()
+            .find(|s| s["proto"] == proto && s["local_address"] == address && s["state"] == state)
+            .unwrap_or_else(|| panic!("no {proto} {address}:{port} {state} in {sockets:#?}"))
+    };
+    let mut expected = vec![
+        find("tcp", "127.0.0.1", "LISTEN"),
+        find("udp", "127.0.0.1", "BOUND"),
+        find("tcp", "127.0.0.1", "ESTABLISHED"),
+    ];
+    if v6.is_some() {
+        expected.push(find("tcp", "::1", "LISTEN"));
+    }
+    for socket in expected {
+        assert_eq!(socket["scope"], "loopback", "{socket:#}");
+        assert!(
+            owner_pids(socket).contains(&pid),
+            "pid {pid} not in {socket:#}"
+        );
+        let owner = &socket["owners"][0];
+        assert!(
+            owner["name"].is_string() && owner["cmdline"].is_string(),
+            "{owner:#}"
+        );
+        assert!(owner["start_time"].as_u64().is_some(), "{owner:#}");
+    }
+    let connection_end = find("tcp", "127.0.0.1", "ESTABLISHED");
+    assert_eq!(connection_end["remote_address"], "127.0.0.1");
+    assert!(connection_end["remote_port"].as_u64().is_some());
+}
+
+#[test]
+fn list_json_contains_a_loopback_listener() {
+    let (_listener, port) = localhost_listener();
+    let out = loopwatch(&["list", "--json"]);
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["version"], 1);
+    assert!(doc["hidden_owners"].is_u64() && doc["privileged"].is_boolean());
+    let sockets = sockets_on(&doc, port);
+    assert_eq!(sockets.len(), 1, "{sockets:#?}");
+    assert_eq!(sockets[0]["state"], "LISTEN");
+    assert!(owner_pids(&sockets[0]).contains(&u64::from(std::process::id())));
+}
+
+#[test]
+fn a_free_port_exits_1_with_one_line() {
+    let port = free_port();
+
+    let out = loopwatch(&["who", &port.to_string()]);
+    assert_eq!(out.code(), Some(1), "stdout: {}", out.stdout);
+    assert_eq!(out.stderr, format!("nothing is bound to port {port}\n"));
+    assert_eq!(out.stdout, "");
+
+    // Scripts still get a document to parse.
+    let out = loopwatch(&[&port.to_string(), "--json"]);
+    assert_eq!(out.code(), Some(1));
+    assert_eq!(out.json()["sockets"], serde_json::json!([]));
+    assert_eq!(out.stderr, format!("nothing is bound to port {port}\n"));
+}
+
+#[test]
+fn bad_input_exits_2_with_the_fix_on_the_first_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["70000"], "port must be a number from 1 to 65535"),
+        (&["abc"], "port must be a number from 1 to 65535"),
+        (&["0"], "port must be a number from 1 to 65535"),
+        (&["who", "abc"], "port must be a number from 1 to 65535"),
+        (&["who", "70000"], "port must be a number from 1 to 65535"),
+        (
+            &["--interval", "5ms"],
+            "from 100ms to 60s, e.g. --interval 500ms",
+        ),
+        (
+            &["--interval", "soon"],
+            "from 100ms to 60s, e.g. --interval 500ms",
+        ),
+        (&["list", "5432"], "unexpected argument '5432'"),
+        (&["--json"], "loopwatch list --json"),
+    ];
+    for (args, fix) in cases {
+        let out = loopwatch(args);
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
+        let first = out.stderr_first_line();
+        assert!(first.starts_with("error: "), "{args:?}: {first:?}");
+        assert!(first.contains(fix), "{args:?}: {first:?} lacks {fix:?}");
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+}
+
+#[test]
+fn help_and_version_exit_0_on_stdout() {
+    let out = loopwatch(&["--help"]);
+    assert_eq!(out.code(), Some(0));
+    assert!(out.stdout.contains("Examples:"), "{}", out.stdout);
+    let out = loopwatch(&["--version"]);
+    assert_eq!(out.code(), Some(0));
+    assert!(out.stdout.starts_with("loopwatch "), "{}", out.stdout);
+}
+
+#[test]
+fn no_arguments_with_stdout_piped_prints_the_list() {
+    let (_listener, port) = localhost_listener();
+    let out = loopwatch(&[]);
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    assert!(
+        out.stdout.starts_with("  PROTO  LOCAL ADDRESS"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        has_line_with(
+            &out.stdout,
+            &["tcp", "127.0.0.1", &port.to_string(), "LISTEN"]
+        ),
+        "port {port} missing:\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_reader_that_went_away_is_not_an_error() {
+    let (_listener, port) = localhost_listener();
+    for args in [
+        vec!["list".to_string()],
+        vec!["list".to_string(), "--json".to_string()],
+        vec!["who".to_string(), port.to_string()],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn loopwatch");
+        // Close the only read end before loopwatch writes: its first write gets EPIPE.
+        drop(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let status = wait_with_deadline(&mut child);
+        let stderr = stderr.join().expect("stderr reader");
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pipe_to_head_and_a_closed_stdout_are_quiet() {
+    for script in [
+        // `head` exits after one byte; loopwatch may still be writing.
+        r#""$0" list -c -a | head -c1 >/dev/null; exit "${PIPESTATUS[0]}""#,
+        // No stdout at all.
+        r#"exec "$0" list >&-"#,
+    ] {
+        let mut command = Command::new("bash");
+        command.args(["-c", script, BIN]);
+        let out = run(command);
+        assert_eq!(out.code(), Some(0), "{script}: {}", out.stderr);
+        assert_eq!(out.stderr, "", "{script}");
+    }
+}
+
+/// A listener held by root, looked up by an unprivileged user who may not read root's file
+/// descriptors: the socket must still be listed, with its owner marked hidden.
+#[cfg(target_os = "linux")]
+#[test]
+fn another_users_socket_is_listed_with_its_owner_hidden() {
+    let is_root = rustix::process::geteuid().is_root();
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(setpriv) = setpriv.filter(|_| is_root) else {
+        println!("note: skipped: needs root and setpriv (util-linux) to run loopwatch as nobody");
+        return;
+    };
+    // nobody may not be able to reach the build directory (e.g. under /root): run a copy.
+    let dir = std::env::temp_dir().join(format!("loopwatch-hidden-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bin = dir.join("loopwatch");
+    std::fs::copy(BIN, &bin).expect("copy binary");
+    set_mode(&dir, 0o755);
+    set_mode(&bin, 0o755);
+
+    let (_listener, port) = localhost_listener();
+    let mut command = Command::new(setpriv);
+    command
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(&bin)
+        .args(["who", &port.to_string(), "--json"])
+        .current_dir("/");
+    let out = run(command);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["privileged"], false);
+    assert!(doc["hidden_owners"].as_u64() >= Some(1), "{doc:#}");
+    let sockets = sockets_on(&doc, port);
+    let listener = sockets
+        .iter()
+        .find(|s| s["state"] == "LISTEN" && s["local_address"] == "127.0.0.1")
+        .unwrap_or_else(|| panic!("listener on {port} missing: {doc:#}"));
+    assert_eq!(listener["owners"], serde_json::json!([]), "{listener:#}");
+    assert_eq!(
+        listener["owner_unknown"], "permission_denied",
+        "{listener:#}"
+    );
+    assert_eq!(listener["uid"], 0, "{listener:#}");
+    assert_eq!(listener["user"], "root", "{listener:#}");
+}
+
+#[cfg(target_os = "linux")]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
