@@ -169,7 +169,8 @@ pub enum UnknownOwner {
     PermissionDenied,
     /// No process holds it: the kernel keeps it (e.g. TIME_WAIT after both ends closed).
     Kernel,
-    /// No process was found holding it (it closed, or its owner exited, between two reads).
+    /// No visible process holds it: it closed between two reads, or its owner lives in another
+    /// PID namespace (a container) whose processes this /proc does not show.
     NotFound,
     /// This platform does not report socket owners.
     Unsupported,
@@ -181,7 +182,7 @@ impl UnknownOwner {
         match self {
             UnknownOwner::PermissionDenied => "hidden",
             UnknownOwner::Kernel => "kernel",
-            UnknownOwner::NotFound => "gone",
+            UnknownOwner::NotFound => "not found",
             UnknownOwner::Unsupported => "unknown",
         }
     }
@@ -193,7 +194,9 @@ impl UnknownOwner {
                 "owned by another user; run loopwatch as root to see the process"
             }
             UnknownOwner::Kernel => "held by the kernel, no process owns it (e.g. TIME_WAIT)",
-            UnknownOwner::NotFound => "no process was found holding it (it may have just exited)",
+            UnknownOwner::NotFound => {
+                "no visible process holds it: it may have just closed, or its owner runs in another container or PID namespace"
+            }
             UnknownOwner::Unsupported => "this platform does not report socket owners",
         }
     }
