@@ -11,6 +11,15 @@ use support::tmux::Tmux;
 const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
 const PATIENCE: Duration = Duration::from_secs(15);
 
+/// The line the shell prints after loopwatch exits. The command types `"lw""exit=$?"` so the
+/// echoed command line itself never matches.
+fn exit_line(screen: &str) -> Option<&str> {
+    screen
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("lwexit="))
+}
+
 #[test]
 fn shows_a_held_port_filters_to_it_and_quits_cleanly() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -22,7 +31,7 @@ fn shows_a_held_port_filters_to_it_and_quits_cleanly() {
         return;
     };
     tmux.wait_for("the shell prompt", PATIENCE, |s| s.contains('$'));
-    tmux.type_text(&format!("{BIN} --interval 200ms; echo \"exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo"));
+    tmux.type_text(&format!("{BIN} --interval 200ms; echo \"lw\"\"exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo"));
     tmux.keys(&["Enter"]);
 
     tmux.wait_for("both held ports on screen", PATIENCE, |s| {
@@ -57,9 +66,13 @@ fn shows_a_held_port_filters_to_it_and_quits_cleanly() {
     tmux.keys(&["Enter"]);
     tmux.type_text("q");
     let after = tmux.wait_for("the shell after quitting", PATIENCE, |s| {
-        s.contains("exit=")
+        exit_line(s).is_some()
     });
-    assert!(after.contains("exit=0"), "loopwatch exited 0:\n{after}");
+    assert_eq!(
+        exit_line(&after),
+        Some("lwexit=0"),
+        "loopwatch exited 0:\n{after}"
+    );
     tmux.wait_for("stty output", PATIENCE, |s| {
         s.lines().any(|l| l.trim() == "icanon") && s.lines().any(|l| l.trim() == "echo")
     });
@@ -84,7 +97,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
             return;
         };
         tmux.wait_for("the shell prompt", PATIENCE, |s| s.contains('$'));
-        tmux.type_text(&format!("{BIN} --interval 200ms; echo \"exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo"));
+        tmux.type_text(&format!("{BIN} --interval 200ms; echo \"lw\"\"exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo"));
         tmux.keys(&["Enter"]);
         tmux.wait_for_var("mouse_any_flag", "1", PATIENCE);
         tmux.wait_for("the table header", PATIENCE, |s| s.contains("Port"));
@@ -102,9 +115,12 @@ fn sigterm_and_sighup_restore_the_terminal() {
             .unwrap();
         assert!(status.success());
 
-        tmux.wait_for("the shell after the signal", PATIENCE, |s| {
-            s.contains("exit=")
+        let after = tmux.wait_for("the shell after the signal", PATIENCE, |s| {
+            exit_line(s).is_some()
         });
+        // The conventional status for a signalled program is 128 + the signal; loopwatch
+        // catches the signal to restore the terminal, then leaves normally.
+        assert_eq!(exit_line(&after), Some("lwexit=0"), "SIG{signal}:\n{after}");
         tmux.wait_for("stty output", PATIENCE, |s| {
             s.lines().any(|l| l.trim() == "icanon") && s.lines().any(|l| l.trim() == "echo")
         });

@@ -119,6 +119,8 @@ fn uid_from(_uid: u32) -> Option<Uid> {
 /// User names from sysinfo's user list, re-read lazily when an unknown uid shows up.
 struct UserNames {
     users: Users,
+    /// Names already resolved, by uid.
+    known: HashMap<u32, String>,
     last_read: Option<Instant>,
 }
 
@@ -126,6 +128,7 @@ impl UserNames {
     fn new() -> Result<Self, CollectError> {
         Ok(Self {
             users: Users::new().map_err(|e| CollectError::Processes(e.to_string()))?,
+            known: HashMap::new(),
             last_read: None,
         })
     }
@@ -150,7 +153,30 @@ impl UserNames {
         self.lookup(uid)
     }
 
-    fn lookup(&self, uid: &Uid) -> Option<String> {
+    /// On Unix, asks the C library (NSS: /etc/passwd, LDAP, systemd-homed...), remembering
+    /// answers; sysinfo's own list reads /etc/passwd only and skips accounts whose shell is
+    /// `/bin/false`, which is how most daemons (mysql, redis, postgres) are set up.
+    #[cfg(unix)]
+    fn lookup(&mut self, uid: &Uid) -> Option<String> {
+        let raw: u32 = **uid;
+        if let Some(name) = self.known.get(&raw) {
+            return Some(name.clone());
+        }
+        let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(raw))
+            .ok()
+            .flatten()
+            .map(|user| user.name)
+            .or_else(|| {
+                self.users
+                    .get_user_by_id(uid)
+                    .map(|user| user.name().to_string())
+            })?;
+        self.known.insert(raw, name.clone());
+        Some(name)
+    }
+
+    #[cfg(not(unix))]
+    fn lookup(&mut self, uid: &Uid) -> Option<String> {
         self.users
             .get_user_by_id(uid)
             .map(|user| user.name().to_string())
