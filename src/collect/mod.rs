@@ -213,6 +213,13 @@ pub fn system_collector() -> Result<Box<dyn Collector>, CollectError> {
 }
 
 impl Query {
+    /// Every socket: connections and other addresses included.
+    pub const EVERYTHING: Query = Query {
+        connections: true,
+        all_addresses: true,
+        port: None,
+    };
+
     /// Whether a socket with this scope, state and local port belongs in the answer.
     /// Shared by the collector (before owner lookups) and the app (so a toggle hides rows
     /// at once, before the next collection arrives).

@@ -137,16 +137,9 @@ mod tests {
     use crate::collect::fake::sample_snapshot;
     use crate::output::{view, who_query};
 
-    /// Every socket of the fixture, connections and other addresses included.
-    const EVERYTHING: Query = Query {
-        connections: true,
-        all_addresses: true,
-        port: None,
-    };
-
     #[test]
     fn list_document_of_the_sample_snapshot() {
-        let shown = view(sample_snapshot(), &EVERYTHING);
+        let shown = view(sample_snapshot(), &Query::EVERYTHING);
         insta::assert_snapshot!(document(&shown, None).unwrap());
     }
 
@@ -160,7 +153,7 @@ mod tests {
     /// accidental rename cannot be "fixed" by accepting a new snapshot.
     #[test]
     fn contract_fields_keep_their_names_and_types() {
-        let shown = view(sample_snapshot(), &EVERYTHING);
+        let shown = view(sample_snapshot(), &Query::EVERYTHING);
         let doc: serde_json::Value =
             serde_json::from_str(&document(&shown, None).unwrap()).unwrap();
         assert_eq!(doc["version"], 1);

@@ -206,16 +206,9 @@ mod tests {
     use crate::collect::fake::{listener, owner, sample_snapshot};
     use crate::output::{view, who_query};
 
-    /// Every socket of the fixture, connections and other addresses included.
-    const EVERYTHING: Query = Query {
-        connections: true,
-        all_addresses: true,
-        port: None,
-    };
-
     #[test]
     fn list_of_the_sample_snapshot() {
-        let shown = view(sample_snapshot(), &EVERYTHING);
+        let shown = view(sample_snapshot(), &Query::EVERYTHING);
         insta::assert_snapshot!(list_table(&shown.sockets));
     }
 
