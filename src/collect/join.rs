@@ -119,7 +119,7 @@ fn join_one<P: BuildHasher, U: BuildHasher>(
 /// The pids holding `raw`, ascending and without repeats: reported by the socket source itself
 /// where the platform does that, else found by inode. Pid 0 is never a process that can be shown
 /// (Windows uses it for "no process", e.g. TIME_WAIT).
-fn owning_pids(raw: &RawSocket, owners: &OwnerLookup) -> Vec<u32> {
+pub(crate) fn owning_pids(raw: &RawSocket, owners: &OwnerLookup) -> Vec<u32> {
     let reported = match &raw.pids {
         Some(pids) => pids.as_slice(),
         None if raw.inode == 0 => &[],

@@ -193,14 +193,11 @@ fn inodes_needing_owners(raw: &[RawSocket]) -> Vec<u64> {
     inodes
 }
 
-/// Every pid that holds one of `raw`, from the sockets themselves or from the lookup.
+/// Every pid that holds one of `raw`, by the same rule the join uses for each socket.
 fn owning_pids(raw: &[RawSocket], lookup: &OwnerLookup) -> Vec<u32> {
-    let reported = raw.iter().filter_map(|r| r.pids.as_ref()).flatten();
-    let looked_up = lookup.pids_by_inode.values().flatten();
-    let mut pids: Vec<u32> = reported
-        .chain(looked_up)
-        .copied()
-        .filter(|&pid| pid != 0)
+    let mut pids: Vec<u32> = raw
+        .iter()
+        .flat_map(|r| join::owning_pids(r, lookup))
         .collect();
     pids.sort_unstable();
     pids.dedup();
