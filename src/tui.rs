@@ -28,6 +28,7 @@ enum Event {
     Input(TermEvent),
     Collected(Result<Snapshot, CollectError>),
     /// SIGTERM, SIGHUP, SIGINT or SIGQUIT: leave cleanly.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Signal,
 }
 

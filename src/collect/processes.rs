@@ -119,7 +119,8 @@ fn uid_from(_uid: u32) -> Option<Uid> {
 /// User names from sysinfo's user list, re-read lazily when an unknown uid shows up.
 struct UserNames {
     users: Users,
-    /// Names already resolved, by uid.
+    /// Names already resolved, by uid (Unix: the NSS lookup is not free).
+    #[cfg(unix)]
     known: HashMap<u32, String>,
     last_read: Option<Instant>,
 }
@@ -128,6 +129,7 @@ impl UserNames {
     fn new() -> Result<Self, CollectError> {
         Ok(Self {
             users: Users::new().map_err(|e| CollectError::Processes(e.to_string()))?,
+            #[cfg(unix)]
             known: HashMap::new(),
             last_read: None,
         })
