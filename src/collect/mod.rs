@@ -9,6 +9,8 @@ pub mod join;
 pub mod owners;
 pub mod poller;
 pub mod processes;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub mod sock_diag;
 pub mod sockets;
 
 use std::collections::HashMap;

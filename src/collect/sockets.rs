@@ -1,16 +1,14 @@
 //! The socket table, read through netstat2.
 //!
-//! On Linux and Android the kernel's sock_diag dump is read without pids: netstat2 would
-//! otherwise readlink every `/proc/*/fd` entry on every call, for every socket, even those the
-//! query drops. Owners are resolved afterwards, only for the wanted sockets, by the
-//! [`OwnerSource`](super::OwnerSource). Other platforms report pids with each socket.
+//! On Linux and Android the kernel's sock_diag dump is read directly ([`super::sock_diag`]),
+//! without pids and filtered by the kernel: netstat2 would otherwise dump every state and
+//! readlink every `/proc/*/fd` entry on every call. Owners are resolved afterwards, only for
+//! the wanted sockets, by the [`OwnerSource`](super::OwnerSource). Other platforms read
+//! netstat2, which reports pids with each socket.
 
 use std::error::Error;
 
-use netstat2::{
-    AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo, TcpSocketInfo, TcpState,
-    UdpSocketInfo,
-};
+use netstat2::{ProtocolSocketInfo, SocketInfo, TcpSocketInfo, TcpState, UdpSocketInfo};
 
 use super::join::wants;
 use super::{CollectError, Query, RawSocket, SocketSource};
@@ -32,7 +30,7 @@ impl NetstatSockets {
 
 impl SocketSource for NetstatSockets {
     fn sockets(&mut self, query: &Query) -> Result<Vec<RawSocket>, CollectError> {
-        let dump = open_dump().map_err(|e| {
+        let dump = open_dump(query).map_err(|e| {
             CollectError::Sockets(format!("opening the socket dump failed: {}", describe(&e)))
         })?;
         keep_wanted(dump, *query)
@@ -40,25 +38,26 @@ impl SocketSource for NetstatSockets {
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn open_dump()
--> Result<impl Iterator<Item = Result<SocketInfo, netstat2::error::Error>>, netstat2::error::Error>
-{
-    netstat2::iterate_sockets_info_without_pids(families(), protocols())
+fn open_dump(query: &Query) -> std::io::Result<super::sock_diag::Dump> {
+    super::sock_diag::dump(query)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn open_dump()
--> Result<impl Iterator<Item = Result<SocketInfo, netstat2::error::Error>>, netstat2::error::Error>
+fn open_dump(
+    _query: &Query,
+) -> Result<impl Iterator<Item = Result<SocketInfo, netstat2::error::Error>>, netstat2::error::Error>
 {
     netstat2::iterate_sockets_info(families(), protocols())
 }
 
-fn families() -> AddressFamilyFlags {
-    AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn families() -> netstat2::AddressFamilyFlags {
+    netstat2::netstat2::AddressFamilyFlags::IPV4 | netstat2::AddressFamilyFlags::IPV6
 }
 
-fn protocols() -> ProtocolFlags {
-    ProtocolFlags::TCP | ProtocolFlags::UDP
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn protocols() -> netstat2::ProtocolFlags {
+    netstat2::ProtocolFlags::TCP | netstat2::ProtocolFlags::UDP
 }
 
 /// Converts the dump, dropping unwanted sockets as they stream by. A malformed entry is skipped;

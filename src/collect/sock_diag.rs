@@ -1,0 +1,329 @@
+//! The kernel's socket table through NETLINK_SOCK_DIAG, asking only for what the query wants.
+//!
+//! netstat2 dumps every state of every socket. The kernel can filter for us, and this module
+//! asks it to: a view of listeners asks TCP for the LISTEN state only (the kernel then never
+//! walks its table of connections), and `who PORT` attaches an inet_diag bytecode filter
+//! (`sport = PORT`, the condition `ss 'sport = :PORT'` uses) so only that port's sockets come
+//! back. Messages are parsed by netlink-packet-sock-diag; only the bytecode attribute, which
+//! that crate does not model, is written here.
+
+use std::collections::VecDeque;
+use std::io;
+
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_sock_diag::SockDiagMessage;
+use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_sys::protocols::NETLINK_SOCK_DIAG;
+use netlink_sys::{Socket, SocketAddr};
+use netstat2::{ProtocolSocketInfo, SocketInfo, TcpSocketInfo, TcpState, UdpSocketInfo};
+
+use super::Query;
+
+/// The kernel fills at most 32 KiB per read of a dump (and only that much once it has seen a
+/// buffer this large); netstat2's 8 KiB takes four reads for the same messages.
+const RECV_BUFFER_LEN: usize = 32 * 1024;
+
+/// `INET_DIAG_REQ_BYTECODE`: the request attribute holding a filter program.
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
+/// `INET_DIAG_BC_S_COND`: "the source (local) address and port match this host condition".
+const INET_DIAG_BC_S_COND: u8 = 7;
+/// `struct inet_diag_bc_op` (code, yes, no) followed by `struct inet_diag_hostcond` with no
+/// address (family, prefix length, port).
+const BYTECODE_LEN: usize = 4 + 8;
+
+/// One dump request: a family and protocol, the TCP states wanted, an optional port filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Request {
+    family: u8,
+    protocol: u8,
+    states: StateFlags,
+    port: Option<u16>,
+}
+
+/// The requests that answer `query`: TCP and UDP, IPv4 and IPv6 (the kernel picks its diag
+/// handler by family, so each family is its own dump).
+fn requests(query: &Query) -> Vec<Request> {
+    // A listener-only view never needs the connection table; `who` wants every state.
+    let tcp_states = if query.connections || query.port.is_some() {
+        StateFlags::all()
+    } else {
+        StateFlags::LISTEN
+    };
+    let mut requests = Vec::with_capacity(4);
+    for (protocol, states) in [(IPPROTO_TCP, tcp_states), (IPPROTO_UDP, StateFlags::all())] {
+        for family in [AF_INET, AF_INET6] {
+            requests.push(Request {
+                family,
+                protocol,
+                states,
+                port: query.port,
+            });
+        }
+    }
+    requests
+}
+
+/// The request as bytes: a netlink header and `inet_diag_req_v2`, then, for a port, the
+/// bytecode attribute.
+fn encode(request: Request) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    let socket_id = if request.family == AF_INET6 {
+        SocketId::new_v6()
+    } else {
+        SocketId::new_v4()
+    };
+    let mut packet = NetlinkMessage::new(
+        header,
+        SockDiagMessage::InetRequest(InetRequest {
+            family: request.family,
+            protocol: request.protocol,
+            extensions: ExtensionFlags::empty(),
+            states: request.states,
+            socket_id,
+        })
+        .into(),
+    );
+    packet.finalize();
+    let mut bytes = vec![0; packet.buffer_len()];
+    packet.serialize(&mut bytes);
+    if let Some(port) = request.port {
+        append_port_filter(&mut bytes, port);
+    }
+    bytes
+}
+
+/// Appends `sport = port` as an inet_diag bytecode attribute and fixes the message length.
+///
+/// The program is one S_COND op: on a match jump to its end (accept), otherwise four bytes
+/// past it (reject), as the kernel's `inet_diag_bc_run` defines. The host condition has family
+/// AF_UNSPEC and no address, so only the port is compared. Attributes and the op are in host
+/// byte order; the port in the condition too (the kernel compares `ntohs(sport)`).
+fn append_port_filter(bytes: &mut Vec<u8>, port: u16) {
+    const ATTRIBUTE_LEN: usize = 4 + BYTECODE_LEN;
+    const ACCEPT: u8 = BYTECODE_LEN as u8;
+    const REJECT: u16 = BYTECODE_LEN as u16 + 4;
+    bytes.extend_from_slice(&(ATTRIBUTE_LEN as u16).to_ne_bytes());
+    bytes.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    bytes.extend_from_slice(&[INET_DIAG_BC_S_COND, ACCEPT]);
+    bytes.extend_from_slice(&REJECT.to_ne_bytes());
+    // family AF_UNSPEC, prefix length 0, two bytes of padding, then `int port`.
+    bytes.extend_from_slice(&[0, 0, 0, 0]);
+    bytes.extend_from_slice(&i32::from(port).to_ne_bytes());
+    let total = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    bytes[..4].copy_from_slice(&total.to_ne_bytes());
+}
+
+/// Reads every socket `query` wants, as netstat2's [`SocketInfo`] (the rest of the collector
+/// speaks that type on every platform). Sockets stream from one netlink socket, one request
+/// after the other.
+pub fn dump(query: &Query) -> io::Result<Dump> {
+    let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+    socket.bind_auto()?;
+    socket.connect(&SocketAddr::new(0, 0))?;
+    Ok(Dump {
+        socket,
+        pending: requests(query).into(),
+        current: None,
+        buf: vec![0; RECV_BUFFER_LEN],
+        offset: 0,
+        len: 0,
+    })
+}
+
+/// The sockets of a dump in progress; an error ends the dump.
+pub struct Dump {
+    socket: Socket,
+    pending: VecDeque<Request>,
+    /// The request whose answer is being read.
+    current: Option<Request>,
+    buf: Vec<u8>,
+    offset: usize,
+    len: usize,
+}
+
+impl Dump {
+    fn next_socket(&mut self) -> io::Result<Option<SocketInfo>> {
+        loop {
+            let Some(request) = self.current else {
+                let Some(request) = self.pending.pop_front() else {
+                    return Ok(None);
+                };
+                self.socket.send(&encode(request), 0)?;
+                self.current = Some(request);
+                self.offset = 0;
+                self.len = 0;
+                continue;
+            };
+            if self.offset >= self.len {
+                self.len = self.socket.recv(&mut &mut self.buf[..], 0)?;
+                self.offset = 0;
+                if self.len == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the socket dump ended without its closing message",
+                    ));
+                }
+            }
+            let message =
+                NetlinkMessage::<SockDiagMessage>::deserialize(&self.buf[self.offset..self.len])
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let length = usize::try_from(message.header.length).unwrap_or(usize::MAX);
+            if length == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a zero-length netlink message",
+                ));
+            }
+            self.offset = self.offset.saturating_add(length);
+            match message.payload {
+                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
+                    return Ok(Some(socket_info(&response.header, request.protocol)));
+                }
+                NetlinkPayload::Done(_) => {
+                    self.current = None;
+                    self.offset = self.len; // anything after DONE belongs to no request
+                }
+                NetlinkPayload::Error(error) if error.code.is_some() => {
+                    return Err(error.to_io());
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Iterator for Dump {
+    type Item = io::Result<SocketInfo>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_socket() {
+            Ok(socket) => socket.map(Ok),
+            Err(error) => {
+                // One error ends the dump: a half-read netlink stream cannot be resumed.
+                self.pending.clear();
+                self.current = None;
+                self.offset = self.len;
+                Some(Err(error))
+            }
+        }
+    }
+}
+
+fn socket_info(
+    header: &netlink_packet_sock_diag::inet::InetResponseHeader,
+    protocol: u8,
+) -> SocketInfo {
+    let id = &header.socket_id;
+    let protocol_socket_info = if protocol == IPPROTO_UDP {
+        ProtocolSocketInfo::Udp(UdpSocketInfo {
+            local_addr: id.source_address,
+            local_port: id.source_port,
+        })
+    } else {
+        ProtocolSocketInfo::Tcp(TcpSocketInfo {
+            local_addr: id.source_address,
+            local_port: id.source_port,
+            remote_addr: id.destination_address,
+            remote_port: id.destination_port,
+            state: TcpState::from(header.state),
+        })
+    };
+    SocketInfo {
+        protocol_socket_info,
+        associated_pids: Vec::new(),
+        inode: header.inode,
+        uid: header.uid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{TcpListener, TcpStream, UdpSocket};
+
+    use super::*;
+
+    fn ports_of(query: &Query) -> Vec<(bool, u16, TcpState)> {
+        dump(query)
+            .unwrap()
+            .map(|info| match info.unwrap().protocol_socket_info {
+                ProtocolSocketInfo::Tcp(t) => (true, t.local_port, t.state),
+                ProtocolSocketInfo::Udp(u) => (false, u.local_port, TcpState::Unknown),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_listener_view_asks_tcp_for_listeners_only() {
+        let listen = requests(&Query::default());
+        assert_eq!(listen.len(), 4);
+        assert!(
+            listen
+                .iter()
+                .filter(|r| r.protocol == IPPROTO_TCP)
+                .all(|r| r.states == StateFlags::LISTEN)
+        );
+        let who = requests(&Query {
+            port: Some(80),
+            ..Query::default()
+        });
+        assert!(
+            who.iter()
+                .all(|r| r.states == StateFlags::all() && r.port == Some(80))
+        );
+    }
+
+    #[test]
+    fn the_port_filter_is_a_well_formed_attribute() {
+        let plain = encode(requests(&Query::default())[0]);
+        let mut request = requests(&Query::default())[0];
+        request.port = Some(0x1234);
+        let filtered = encode(request);
+        assert_eq!(filtered.len(), plain.len() + 16);
+        assert_eq!(&filtered[..4], &(filtered.len() as u32).to_ne_bytes());
+        let attribute = &filtered[plain.len()..];
+        assert_eq!(&attribute[..2], &16u16.to_ne_bytes());
+        assert_eq!(&attribute[2..4], &1u16.to_ne_bytes());
+        assert_eq!(&attribute[4..6], &[INET_DIAG_BC_S_COND, 12]);
+        assert_eq!(&attribute[6..8], &16u16.to_ne_bytes());
+        assert_eq!(&attribute[12..], &0x1234i32.to_ne_bytes());
+    }
+
+    #[test]
+    fn the_kernel_filters_by_port_and_state() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (_server_end, _) = listener.accept().unwrap();
+        let udp = UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+        let udp_port = udp.local_addr().unwrap().port();
+        let client_port = client.local_addr().unwrap().port();
+
+        let who = ports_of(&Query {
+            port: Some(port),
+            ..Query::default()
+        });
+        assert!(who.iter().all(|&(_, p, _)| p == port), "{who:?}");
+        assert!(who.contains(&(true, port, TcpState::Listen)));
+        assert!(
+            who.contains(&(true, port, TcpState::Established)),
+            "the accepted end"
+        );
+
+        let listeners = ports_of(&Query::default());
+        assert!(listeners.contains(&(true, port, TcpState::Listen)));
+        assert!(listeners.contains(&(false, udp_port, TcpState::Unknown)));
+        assert!(
+            listeners
+                .iter()
+                .all(|&(tcp, _, state)| !tcp || state == TcpState::Listen),
+            "no connection in a listener view"
+        );
+
+        let everything = ports_of(&Query::EVERYTHING);
+        assert!(everything.contains(&(true, client_port, TcpState::Established)));
+    }
+}
