@@ -59,8 +59,15 @@ fn event_loop(
 ) -> anyhow::Result<()> {
     let mut area = screen_area(terminal)?;
     app.update(Action::Viewport(ui::table_body_rows(area)));
+    // Nothing on screen reads a clock, so only an action can change it. The poller sends only
+    // snapshots that differ from the last, and input that means nothing (mouse motion, key
+    // releases) is no action: an idle table costs no frame.
+    let mut changed = true;
     loop {
-        terminal.draw(|frame| ui::draw(frame, app))?;
+        if changed {
+            terminal.draw(|frame| ui::draw(frame, app))?;
+            changed = false;
+        }
         let first = events.recv().context("all event sources stopped")?;
         // Handle everything already queued before drawing again: one frame per burst.
         for event in std::iter::once(first).chain(events.try_iter()) {
@@ -70,6 +77,7 @@ fn event_loop(
                 Event::Collected(Err(error)) => vec![Action::CollectFailed(error.to_string())],
                 Event::Input(input) => actions_for_input(&input, app, &mut area),
             };
+            changed |= !actions.is_empty();
             for action in actions {
                 match app.update(action) {
                     Some(Effect::SetQuery(query)) => poller.set_query(query),

@@ -27,6 +27,13 @@ impl FakeCollector {
     pub fn push_error(&mut self, message: &str) {
         self.script.push_back(Err(message.to_string()));
     }
+
+    /// Queues `snapshot` after what is already scripted.
+    #[must_use]
+    pub fn then(mut self, snapshot: Snapshot) -> Self {
+        self.script.push_back(Ok(snapshot));
+        self
+    }
 }
 
 impl Collector for FakeCollector {

@@ -29,8 +29,8 @@ pub struct Poller {
 }
 
 /// Starts collecting with `query` now and then every `interval` (measured from the start of one
-/// collection to the start of the next), handing each result to `on_result` on the poller's
-/// thread.
+/// collection to the start of the next), handing each result that is news (an error, or a
+/// snapshot that differs from the last one handed out) to `on_result` on the poller's thread.
 pub fn spawn<F>(
     collector: Box<dyn Collector>,
     interval: Duration,
@@ -127,6 +127,29 @@ impl Schedule {
     }
 }
 
+/// The last snapshot handed out. A snapshot equal to it is not handed out again: the screen
+/// would not change, so the receiver need not rebuild its rows or draw a frame.
+#[derive(Default)]
+struct LastDelivered(Option<Snapshot>);
+
+impl LastDelivered {
+    /// Whether `result` is news: an error, the first success after one, or a snapshot that
+    /// differs from the last delivered.
+    fn changed_by(&mut self, result: &Result<Snapshot, CollectError>) -> bool {
+        match result {
+            Ok(snapshot) if self.0.as_ref() == Some(snapshot) => false,
+            Ok(snapshot) => {
+                self.0 = Some(snapshot.clone());
+                true
+            }
+            Err(_) => {
+                self.0 = None;
+                true
+            }
+        }
+    }
+}
+
 fn run<F>(
     mut collector: Box<dyn Collector>,
     mut schedule: Schedule,
@@ -135,6 +158,7 @@ fn run<F>(
 ) where
     F: FnMut(Result<Snapshot, CollectError>),
 {
+    let mut last = LastDelivered::default();
     loop {
         // Commands first, even when a collection is overdue, so a slow collector cannot
         // starve a Stop.
@@ -152,7 +176,10 @@ fn run<F>(
             Err(RecvTimeoutError::Timeout) => {
                 let start = Instant::now();
                 schedule.started(start);
-                on_result(collector.collect(&schedule.query));
+                let result = collector.collect(&schedule.query);
+                if last.changed_by(&result) {
+                    on_result(result);
+                }
             }
         }
     }
@@ -234,8 +261,30 @@ mod tests {
     }
 
     #[test]
+    fn an_unchanged_snapshot_is_not_handed_out_again() {
+        let mut fake = FakeCollector::new([snapshot(1), snapshot(1), snapshot(1)]);
+        fake.push_error("gone for a moment");
+        let fake = fake.then(snapshot(1)).then(snapshot(2));
+        let (poller, shared, rx) = start(fake, MIN_INTERVAL);
+        assert_eq!(port_of(&next(&rx)), 1);
+        let error = rx.recv_timeout(DEADLINE).unwrap();
+        assert!(
+            error.is_err(),
+            "the repeats were skipped; the error is news"
+        );
+        assert_eq!(
+            port_of(&next(&rx)),
+            1,
+            "the first success after an error is news"
+        );
+        assert_eq!(port_of(&next(&rx)), 2);
+        drop(poller);
+        assert!(shared.lock().unwrap().queries.len() >= 6);
+    }
+
+    #[test]
     fn set_query_reaches_the_collector_at_once() {
-        let (poller, shared, rx) = start(FakeCollector::new([snapshot(1)]), HOUR);
+        let (poller, shared, rx) = start(FakeCollector::new([snapshot(1), snapshot(2)]), HOUR);
         next(&rx);
         let wanted = Query {
             connections: true,
@@ -259,11 +308,14 @@ mod tests {
 
     #[test]
     fn a_shorter_interval_takes_effect_without_waiting_out_the_old_one() {
-        let (poller, _, rx) = start(FakeCollector::new([snapshot(1), snapshot(2)]), HOUR);
+        let (poller, _, rx) = start(
+            FakeCollector::new([snapshot(1), snapshot(2), snapshot(3)]),
+            HOUR,
+        );
         next(&rx);
         poller.set_interval(Duration::ZERO);
         assert_eq!(port_of(&next(&rx)), 2);
-        next(&rx); // and again, at the new pace
+        assert_eq!(port_of(&next(&rx)), 3, "and again, at the new pace");
     }
 
     #[test]
