@@ -12,6 +12,8 @@ use crate::model::{Owner, ProcKey, Proto, Scope, Snapshot, Socket, SocketState, 
 pub struct FakeCollector {
     script: VecDeque<Result<Snapshot, String>>,
     last: Option<Snapshot>,
+    /// The last snapshot `collect_changed` returned (cleared by an error).
+    delivered: Option<Snapshot>,
     pub queries: Vec<Query>,
 }
 
@@ -48,6 +50,16 @@ impl Collector for FakeCollector {
             None => Ok(self.last.clone().unwrap_or_default()),
         }
     }
+
+    fn collect_changed(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
+        let result = self.collect(query);
+        let snapshot = result.inspect_err(|_| self.delivered = None)?;
+        if self.delivered.as_ref() == Some(&snapshot) {
+            return Ok(None);
+        }
+        self.delivered = Some(snapshot.clone());
+        Ok(Some(snapshot))
+    }
 }
 
 /// A collector the test keeps a handle to after handing it over (to a poller thread, say), so it
@@ -62,6 +74,13 @@ impl<C: Collector> Collector for SharedCollector<C> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .collect(query)
+    }
+
+    fn collect_changed(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .collect_changed(query)
     }
 }
 

@@ -123,6 +123,13 @@ pub trait ProcessSource: Send {
 /// Produces snapshots; the poller and the one-shot modes only see this.
 pub trait Collector: Send {
     fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError>;
+
+    /// Like [`Collector::collect`], but `None` when the snapshot would equal the one this
+    /// collector returned last (after an error, the next success is always returned). The
+    /// poller asks this every tick, so an unchanged system costs neither a snapshot nor a frame.
+    fn collect_changed(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
+        self.collect(query).map(Some)
+    }
 }
 
 /// Reads sockets, then only the owners and processes of the sockets the query wants, and joins
@@ -132,6 +139,17 @@ pub struct SystemCollector {
     owners: Box<dyn OwnerSource>,
     processes: Box<dyn ProcessSource>,
     viewer: Viewer,
+    /// What the last snapshot was joined from, so an unchanged tick skips the join.
+    last_inputs: Option<Inputs>,
+}
+
+/// Everything a snapshot is joined from: equal inputs make an equal snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inputs {
+    raw: Vec<RawSocket>,
+    lookup: OwnerLookup,
+    processes: HashMap<u32, ProcessInfo>,
+    users: HashMap<u32, String>,
 }
 
 impl SystemCollector {
@@ -146,6 +164,7 @@ impl SystemCollector {
             owners,
             processes,
             viewer,
+            last_inputs: None,
         }
     }
 
@@ -168,17 +187,54 @@ impl SystemCollector {
             .filter_map(|uid| Some((uid, self.processes.user_name(uid)?)))
             .collect()
     }
-}
 
-impl Collector for SystemCollector {
-    fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError> {
+    /// Reads sockets, then only the owners and processes of the sockets the query wants.
+    fn inputs(&mut self, query: &Query) -> Result<Inputs, CollectError> {
         let mut raw = self.sockets.sockets(query)?;
         // Sources should filter early (before building every row); this covers one that does not.
         raw.retain(|r| join::wants(query, r));
         let lookup = self.owners.owners(&inodes_needing_owners(&raw));
         let processes = self.processes.processes(&owning_pids(&raw, &lookup));
         let users = self.user_names(&raw);
-        Ok(join::join(raw, &lookup, &processes, &users, self.viewer))
+        Ok(Inputs {
+            raw,
+            lookup,
+            processes,
+            users,
+        })
+    }
+
+    fn join(&self, inputs: &Inputs) -> Snapshot {
+        join::join(
+            inputs.raw.clone(),
+            &inputs.lookup,
+            &inputs.processes,
+            &inputs.users,
+            self.viewer,
+        )
+    }
+}
+
+impl Collector for SystemCollector {
+    fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError> {
+        let inputs = self.inputs(query);
+        self.last_inputs = None;
+        let inputs = inputs?;
+        let snapshot = self.join(&inputs);
+        self.last_inputs = Some(inputs);
+        Ok(snapshot)
+    }
+
+    fn collect_changed(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
+        let inputs = self
+            .inputs(query)
+            .inspect_err(|_| self.last_inputs = None)?;
+        if self.last_inputs.as_ref() == Some(&inputs) {
+            return Ok(None);
+        }
+        let snapshot = self.join(&inputs);
+        self.last_inputs = Some(inputs);
+        Ok(Some(snapshot))
     }
 }
 
@@ -367,6 +423,33 @@ mod tests {
         );
         assert_eq!(snapshot.sockets[0].user.as_deref(), Some("user1"));
         assert!(!snapshot.privileged);
+    }
+
+    #[test]
+    fn an_unchanged_system_is_reported_as_such() {
+        let log = Log::default();
+        let lookup = OwnerLookup {
+            pids_by_inode: HashMap::from([(11, vec![7])]),
+        };
+        let mut collector = SystemCollector::new(
+            Box::new(Sockets(vec![raw(
+                "127.0.0.1",
+                1,
+                SocketState::Listen,
+                11,
+                None,
+            )])),
+            Box::new(Owners(Arc::clone(&log), lookup)),
+            Box::new(Processes(Arc::clone(&log))),
+            Viewer::current(),
+        );
+        let query = Query::default();
+        let first = collector.collect_changed(&query).unwrap();
+        assert_eq!(first.unwrap().sockets.len(), 1);
+        assert_eq!(collector.collect_changed(&query).unwrap(), None);
+        // A plain collect always answers, and the next tick still knows nothing changed.
+        assert_eq!(collector.collect(&query).unwrap().sockets.len(), 1);
+        assert_eq!(collector.collect_changed(&query).unwrap(), None);
     }
 
     #[test]

@@ -127,29 +127,6 @@ impl Schedule {
     }
 }
 
-/// The last snapshot handed out. A snapshot equal to it is not handed out again: the screen
-/// would not change, so the receiver need not rebuild its rows or draw a frame.
-#[derive(Default)]
-struct LastDelivered(Option<Snapshot>);
-
-impl LastDelivered {
-    /// Whether `result` is news: an error, the first success after one, or a snapshot that
-    /// differs from the last delivered.
-    fn changed_by(&mut self, result: &Result<Snapshot, CollectError>) -> bool {
-        match result {
-            Ok(snapshot) if self.0.as_ref() == Some(snapshot) => false,
-            Ok(snapshot) => {
-                self.0 = Some(snapshot.clone());
-                true
-            }
-            Err(_) => {
-                self.0 = None;
-                true
-            }
-        }
-    }
-}
-
 fn run<F>(
     mut collector: Box<dyn Collector>,
     mut schedule: Schedule,
@@ -158,7 +135,6 @@ fn run<F>(
 ) where
     F: FnMut(Result<Snapshot, CollectError>),
 {
-    let mut last = LastDelivered::default();
     loop {
         // Commands first, even when a collection is overdue, so a slow collector cannot
         // starve a Stop.
@@ -176,9 +152,10 @@ fn run<F>(
             Err(RecvTimeoutError::Timeout) => {
                 let start = Instant::now();
                 schedule.started(start);
-                let result = collector.collect(&schedule.query);
-                if last.changed_by(&result) {
-                    on_result(result);
+                match collector.collect_changed(&schedule.query) {
+                    Ok(Some(snapshot)) => on_result(Ok(snapshot)),
+                    Ok(None) => {} // nothing new to show
+                    Err(error) => on_result(Err(error)),
                 }
             }
         }

@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use super::super::{OwnerLookup, OwnerSource};
 
 /// A process is read in full at least once every this many ticks, whatever its fingerprint.
-pub const RESYNC_TICKS: u64 = 10;
+pub const RESYNC_TICKS: u64 = 30;
 
 /// Processes read per round while looking for missing inodes; the search stops after the round
 /// that found the last one.
@@ -76,8 +76,8 @@ pub struct CachedOwners<T> {
     table: T,
     counts_descriptors: bool,
     known: HashMap<u32, Known>,
+    /// Every remembered holder of each inode, ascending; kept in step with `known`.
     by_inode: HashMap<u64, Vec<u32>>,
-    index_stale: bool,
     /// Inodes searched for in every readable process without success.
     not_found: HashSet<u64>,
     tick: u64,
@@ -91,7 +91,6 @@ impl<T: ProcessTable> CachedOwners<T> {
             table,
             known: HashMap::new(),
             by_inode: HashMap::new(),
-            index_stale: false,
             not_found: HashSet::new(),
             tick: 0,
             report: TickReport::default(),
@@ -107,9 +106,17 @@ impl<T: ProcessTable> CachedOwners<T> {
     fn refresh(&mut self) -> HashMap<u32, Option<Fingerprint>> {
         let pids = self.table.pids();
         let alive: HashSet<u32> = pids.iter().copied().collect();
-        let before = self.known.len();
-        self.known.retain(|pid, _| alive.contains(pid));
-        self.index_stale |= self.known.len() != before;
+        let exited: Vec<u32> = self
+            .known
+            .keys()
+            .copied()
+            .filter(|pid| !alive.contains(pid))
+            .collect();
+        for pid in exited {
+            if let Some(known) = self.known.remove(&pid) {
+                self.unindex(pid, known.inodes.as_deref());
+            }
+        }
 
         let mut prints = HashMap::with_capacity(pids.len());
         let mut due = Vec::new();
@@ -154,27 +161,41 @@ impl<T: ProcessTable> CachedOwners<T> {
                 // Only the fingerprint moved (a file, a pipe): the index stays as it is.
                 Some(old) if old.inodes == known.inodes => old.fingerprint = known.fingerprint,
                 _ => {
-                    self.index_stale = true;
-                    self.known.insert(pid, known);
+                    for &inode in known.inodes.iter().flatten() {
+                        let holders = self.by_inode.entry(inode).or_default();
+                        if let Err(at) = holders.binary_search(&pid) {
+                            holders.insert(at, pid);
+                        }
+                    }
+                    let new_inodes = known.inodes.clone();
+                    if let Some(old) = self.known.insert(pid, known) {
+                        let gone: Vec<u64> = old
+                            .inodes
+                            .into_iter()
+                            .flatten()
+                            .filter(|inode| {
+                                new_inodes
+                                    .as_ref()
+                                    .is_none_or(|new| new.binary_search(inode).is_err())
+                            })
+                            .collect();
+                        self.unindex(pid, Some(&gone));
+                    }
                 }
             }
         }
     }
 
-    fn rebuild_index(&mut self) {
-        if !self.index_stale {
-            return;
-        }
-        self.by_inode.clear();
-        for (&pid, known) in &self.known {
-            for &inode in known.inodes.iter().flatten() {
-                self.by_inode.entry(inode).or_default().push(pid);
+    /// Drops `pid` as a holder of `inodes`.
+    fn unindex(&mut self, pid: u32, inodes: Option<&[u64]>) {
+        for inode in inodes.into_iter().flatten() {
+            if let Some(holders) = self.by_inode.get_mut(inode) {
+                holders.retain(|&holder| holder != pid);
+                if holders.is_empty() {
+                    self.by_inode.remove(inode);
+                }
             }
         }
-        for pids in self.by_inode.values_mut() {
-            pids.sort_unstable();
-        }
-        self.index_stale = false;
     }
 
     /// Step 3: looks for `missing` inodes in processes not read this tick.
@@ -221,7 +242,6 @@ impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
             return OwnerLookup::default();
         }
         let prints = self.refresh();
-        self.rebuild_index();
 
         self.not_found.retain(|inode| wanted.contains(inode));
         let missing: HashSet<u64> = wanted
@@ -231,7 +251,6 @@ impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
             .collect();
         if !missing.is_empty() {
             self.search(missing, &prints);
-            self.rebuild_index();
         }
 
         let pids_by_inode = wanted
@@ -383,7 +402,7 @@ mod tests {
     }
 
     /// Pids chosen so none is on its resynchronisation turn in the first ticks of a test:
-    /// `(pid + tick) % RESYNC_TICKS == 0` first holds at tick 10 - 1 = 9 for these.
+    /// `(pid + tick) % RESYNC_TICKS == 0` first holds at tick 9 (for B) with these.
     const A: u32 = 101;
     const B: u32 = 201;
     const C: u32 = 301;
