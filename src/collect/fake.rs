@@ -242,6 +242,41 @@ pub fn sample_snapshot() -> Snapshot {
     }
 }
 
+/// A busy host: `n` sockets (listeners on 127.0.0.1, ::1 and 0.0.0.0, UDP, connection ends)
+/// held by 50 processes, for benchmarks and tests of large tables.
+pub fn many_sockets(n: usize) -> Snapshot {
+    let addrs = ["127.0.0.1", "::1", "0.0.0.0"];
+    let sockets = (0..n)
+        .map(|i| {
+            let pid = 1000 + u32::try_from(i % 50).unwrap_or(0);
+            let owners = vec![owner(
+                pid,
+                "server",
+                "ana",
+                "server --port-range 10000-60000",
+            )];
+            let port = u16::try_from(10_000 + i % 50_000).unwrap_or(u16::MAX);
+            let mut s = match i % 10 {
+                0..=3 => listener(addrs[i % 3], port, owners),
+                4 | 5 => udp(addrs[i % 3], port, owners),
+                _ => connection(
+                    ("127.0.0.1", port),
+                    ("127.0.0.1", 5432),
+                    SocketState::Established,
+                    owners,
+                ),
+            };
+            // Distinct inodes, as the kernel's are.
+            s.inode = 1_000_000 + i as u64;
+            s
+        })
+        .collect();
+    Snapshot {
+        sockets,
+        privileged: false,
+    }
+}
+
 fn parse(addr: &str) -> IpAddr {
     addr.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }

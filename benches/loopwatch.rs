@@ -1,0 +1,126 @@
+//! `cargo bench`: the costs that decide whether loopwatch can stay open all day.
+//!
+//! The collector benches read this machine's real sockets and processes (start
+//! `scripts/fixture.py` first to see a busy host); the app and frame benches use the fake
+//! 10,000-socket snapshot from `collect::fake`, so they measure loopwatch alone.
+
+use std::hint::black_box;
+use std::net::TcpListener;
+
+use divan::Bencher;
+use loopwatch::action::Action;
+use loopwatch::app::App;
+use loopwatch::collect::fake::many_sockets;
+use loopwatch::collect::{Collector, Query, system_collector};
+use loopwatch::output::who_query;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn main() {
+    divan::main();
+}
+
+/// A collector that has already run once, as in the live table after its first frame.
+fn warm_collector(query: &Query) -> Box<dyn Collector> {
+    let mut collector = system_collector().unwrap_or_else(|e| panic!("collector: {e}"));
+    let _ = collector.collect_changed(query);
+    collector
+}
+
+/// One tick of the live table on an unchanged host: dump, cached owners, no join.
+#[divan::bench]
+fn collect_steady_tick(bencher: Bencher) {
+    let query = Query::default();
+    let mut collector = warm_collector(&query);
+    bencher.bench_local(|| black_box(collector.collect_changed(&query)));
+}
+
+/// A full snapshot from a warm collector: what every tick cost before unchanged ticks
+/// skipped the join.
+#[divan::bench]
+fn collect_snapshot_warm(bencher: Bencher) {
+    let query = Query::default();
+    let mut collector = warm_collector(&query);
+    bencher.bench_local(|| black_box(collector.collect(&query)));
+}
+
+/// `loopwatch who PORT` without the process start: a fresh collector, one port.
+#[divan::bench(sample_count = 20)]
+fn collect_who_cold(bencher: Bencher) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    let query = who_query(port);
+    bencher.bench_local(|| {
+        let mut collector = system_collector().unwrap_or_else(|e| panic!("collector: {e}"));
+        black_box(collector.collect(&query))
+    });
+}
+
+/// A new snapshot of 10,000 sockets reaching the app: filter, sort, keep the selection.
+#[divan::bench]
+fn app_snapshot_10k(bencher: Bencher) {
+    let query = Query::EVERYTHING;
+    let mut app = App::new(query);
+    app.update(Action::Viewport(45));
+    let snapshot = many_sockets(10_000);
+    bencher
+        .with_inputs(|| snapshot.clone())
+        .bench_local_values(|s| black_box(app.update(Action::Snapshot(s))));
+}
+
+/// Moving the selection one row in a 10,000-row table.
+#[divan::bench]
+fn app_move_10k(bencher: Bencher) {
+    let mut app = App::new(Query::EVERYTHING);
+    app.update(Action::Viewport(45));
+    app.update(Action::Snapshot(many_sockets(10_000)));
+    app.update(Action::PageDown);
+    bencher.bench_local(|| {
+        app.update(Action::Down);
+        black_box(app.update(Action::Up))
+    });
+}
+
+/// One frame of a 10,000-row table at 200x50: only the visible rows are built.
+#[divan::bench]
+fn draw_frame_10k(bencher: Bencher) {
+    let mut app = App::new(Query::EVERYTHING);
+    app.update(Action::Viewport(45));
+    app.update(Action::Snapshot(many_sockets(10_000)));
+    let mut terminal =
+        Terminal::new(TestBackend::new(200, 50)).unwrap_or_else(|e| panic!("terminal: {e}"));
+    bencher.bench_local(|| {
+        black_box(
+            terminal
+                .draw(|frame| loopwatch::ui::draw(frame, &app))
+                .map(|_| ()),
+        )
+    });
+}
+
+/// The kernel's socket table alone, as the live table asks for it (listeners and UDP).
+#[cfg(target_os = "linux")]
+#[divan::bench]
+fn sock_diag_dump_listeners() -> usize {
+    loopwatch::collect::sock_diag::dump(&Query::default())
+        .map(Iterator::count)
+        .unwrap_or(0)
+}
+
+/// The owner cache on an unchanged host, for every listener and UDP socket of this machine.
+#[cfg(target_os = "linux")]
+#[divan::bench]
+fn owners_steady_tick(bencher: Bencher) {
+    use loopwatch::collect::OwnerSource;
+    use loopwatch::collect::owners::{CachedOwners, ProcFs};
+    let inodes: Vec<u64> = loopwatch::collect::sock_diag::dump(&Query::default())
+        .map(|dump| {
+            dump.filter_map(Result::ok)
+                .map(|s| u64::from(s.inode))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut owners = CachedOwners::new(ProcFs::new());
+    owners.owners(&inodes);
+    bencher.bench_local(|| black_box(owners.owners(&inodes)));
+}
