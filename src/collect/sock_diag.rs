@@ -11,11 +11,17 @@ use std::collections::VecDeque;
 use std::io;
 
 use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    ErrorBuffer, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer, NetlinkHeader,
+    NetlinkMessage,
 };
 use netlink_packet_sock_diag::SockDiagMessage;
-use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
-use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_packet_sock_diag::constants::{
+    AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SOCK_DIAG_BY_FAMILY,
+};
+use netlink_packet_sock_diag::inet::{
+    ExtensionFlags, InetRequest, InetResponseBuffer, InetResponseHeader, SocketId, StateFlags,
+};
+use netlink_packet_utils::traits::Parseable;
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use netlink_sys::{Socket, SocketAddr};
 use netstat2::{ProtocolSocketInfo, SocketInfo, TcpSocketInfo, TcpState, UdpSocketInfo};
@@ -168,32 +174,54 @@ impl Dump {
                     ));
                 }
             }
-            let message =
-                NetlinkMessage::<SockDiagMessage>::deserialize(&self.buf[self.offset..self.len])
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-            let length = usize::try_from(message.header.length).unwrap_or(usize::MAX);
+            // Only the fixed message header is parsed: the attributes the kernel adds to every
+            // socket (shutdown state, cgroup, socket options) are never read, so never decoded.
+            let message = NetlinkBuffer::new_checked(&self.buf[self.offset..self.len])
+                .map_err(invalid_data)?;
+            let length = usize::try_from(message.length()).unwrap_or(usize::MAX);
             if length == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     "a zero-length netlink message",
                 ));
             }
-            self.offset = self.offset.saturating_add(length);
-            match message.payload {
-                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
-                    return Ok(Some(socket_info(&response.header, request.protocol)));
+            // Messages start on 4-byte boundaries.
+            self.offset = self.offset.saturating_add(length.next_multiple_of(4));
+            match message.message_type() {
+                SOCK_DIAG_BY_FAMILY => {
+                    let response =
+                        InetResponseBuffer::new_checked(message.payload()).map_err(invalid_data)?;
+                    let header = InetResponseHeader::parse(&response).map_err(invalid_data)?;
+                    return Ok(Some(socket_info(&header, request.protocol)));
                 }
-                NetlinkPayload::Done(_) => {
+                NLMSG_DONE => {
+                    // The kernel ends a failed dump with a negative errno here.
+                    if let Some(code) = message
+                        .payload()
+                        .first_chunk::<4>()
+                        .map(|b| i32::from_ne_bytes(*b))
+                        && code < 0
+                    {
+                        return Err(io::Error::from_raw_os_error(-code));
+                    }
                     self.current = None;
                     self.offset = self.len; // anything after DONE belongs to no request
                 }
-                NetlinkPayload::Error(error) if error.code.is_some() => {
-                    return Err(error.to_io());
+                NLMSG_ERROR => {
+                    let error =
+                        ErrorBuffer::new_checked(message.payload()).map_err(invalid_data)?;
+                    if let Some(code) = error.code() {
+                        return Err(io::Error::from_raw_os_error(-code.get()));
+                    }
                 }
                 _ => {}
             }
         }
     }
+}
+
+fn invalid_data(error: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, error.to_string())
 }
 
 impl Iterator for Dump {
@@ -213,10 +241,7 @@ impl Iterator for Dump {
     }
 }
 
-fn socket_info(
-    header: &netlink_packet_sock_diag::inet::InetResponseHeader,
-    protocol: u8,
-) -> SocketInfo {
+fn socket_info(header: &InetResponseHeader, protocol: u8) -> SocketInfo {
     let id = &header.socket_id;
     let protocol_socket_info = if protocol == IPPROTO_UDP {
         ProtocolSocketInfo::Udp(UdpSocketInfo {
