@@ -21,9 +21,9 @@ fn main() {
 }
 
 /// A collector that has already run once, as in the live table after its first frame.
-fn warm_collector(query: &Query) -> Box<dyn Collector> {
+fn warm_collector(query: Query) -> Box<dyn Collector> {
     let mut collector = system_collector().unwrap_or_else(|e| panic!("collector: {e}"));
-    let _ = collector.collect_changed(query);
+    let _ = collector.collect_changed(&query);
     collector
 }
 
@@ -31,7 +31,7 @@ fn warm_collector(query: &Query) -> Box<dyn Collector> {
 #[divan::bench]
 fn collect_steady_tick(bencher: Bencher) {
     let query = Query::default();
-    let mut collector = warm_collector(&query);
+    let mut collector = warm_collector(query);
     bencher.bench_local(|| black_box(collector.collect_changed(&query)));
 }
 
@@ -40,7 +40,7 @@ fn collect_steady_tick(bencher: Bencher) {
 #[divan::bench]
 fn collect_snapshot_warm(bencher: Bencher) {
     let query = Query::default();
-    let mut collector = warm_collector(&query);
+    let mut collector = warm_collector(query);
     bencher.bench_local(|| black_box(collector.collect(&query)));
 }
 
@@ -102,9 +102,7 @@ fn draw_frame_10k(bencher: Bencher) {
 #[cfg(target_os = "linux")]
 #[divan::bench]
 fn sock_diag_dump_listeners() -> usize {
-    loopwatch::collect::sock_diag::dump(&Query::default())
-        .map(Iterator::count)
-        .unwrap_or(0)
+    loopwatch::collect::sock_diag::dump(&Query::default()).map_or(0, Iterator::count)
 }
 
 /// The owner cache on an unchanged host, for every listener and UDP socket of this machine.

@@ -189,10 +189,10 @@ impl SystemCollector {
     }
 
     /// Reads sockets, then only the owners and processes of the sockets the query wants.
-    fn inputs(&mut self, query: &Query) -> Result<Inputs, CollectError> {
-        let mut raw = self.sockets.sockets(query)?;
+    fn inputs(&mut self, query: Query) -> Result<Inputs, CollectError> {
+        let mut raw = self.sockets.sockets(&query)?;
         // Sources should filter early (before building every row); this covers one that does not.
-        raw.retain(|r| join::wants(query, r));
+        raw.retain(|r| join::wants(&query, r));
         let lookup = self.owners.owners(&inodes_needing_owners(&raw));
         let processes = self.processes.processes(&owning_pids(&raw, &lookup));
         let users = self.user_names(&raw);
@@ -217,7 +217,7 @@ impl SystemCollector {
 
 impl Collector for SystemCollector {
     fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError> {
-        let inputs = self.inputs(query);
+        let inputs = self.inputs(*query);
         self.last_inputs = None;
         let inputs = inputs?;
         let snapshot = self.join(&inputs);
@@ -227,7 +227,7 @@ impl Collector for SystemCollector {
 
     fn collect_changed(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
         let inputs = self
-            .inputs(query)
+            .inputs(*query)
             .inspect_err(|_| self.last_inputs = None)?;
         if self.last_inputs.as_ref() == Some(&inputs) {
             return Ok(None);

@@ -36,9 +36,9 @@ const RECV_BUFFER_LEN: usize = 32 * 1024;
 const INET_DIAG_REQ_BYTECODE: u16 = 1;
 /// `INET_DIAG_BC_S_COND`: "the source (local) address and port match this host condition".
 const INET_DIAG_BC_S_COND: u8 = 7;
-/// `struct inet_diag_bc_op` (code, yes, no) followed by `struct inet_diag_hostcond` with no
-/// address (family, prefix length, port).
-const BYTECODE_LEN: usize = 4 + 8;
+/// `struct inet_diag_bc_op` (code, yes, no: 4 bytes) followed by `struct inet_diag_hostcond`
+/// with no address (family, prefix length, padding, port: 8 bytes).
+const BYTECODE_LEN: u8 = 12;
 
 /// One dump request: a family and protocol, the TCP states wanted, an optional port filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ struct Request {
 
 /// The requests that answer `query`: TCP and UDP, IPv4 and IPv6 (the kernel picks its diag
 /// handler by family, so each family is its own dump).
-fn requests(query: &Query) -> Vec<Request> {
+fn requests(query: Query) -> Vec<Request> {
     // A listener-only view never needs the connection table; `who` wants every state.
     let tcp_states = if query.connections || query.port.is_some() {
         StateFlags::all()
@@ -109,13 +109,13 @@ fn encode(request: Request) -> Vec<u8> {
 /// AF_UNSPEC and no address, so only the port is compared. Attributes and the op are in host
 /// byte order; the port in the condition too (the kernel compares `ntohs(sport)`).
 fn append_port_filter(bytes: &mut Vec<u8>, port: u16) {
-    const ATTRIBUTE_LEN: usize = 4 + BYTECODE_LEN;
-    const ACCEPT: u8 = BYTECODE_LEN as u8;
-    const REJECT: u16 = BYTECODE_LEN as u16 + 4;
-    bytes.extend_from_slice(&(ATTRIBUTE_LEN as u16).to_ne_bytes());
+    let attribute_len = 4 + u16::from(BYTECODE_LEN);
+    let accept = BYTECODE_LEN;
+    let reject = u16::from(BYTECODE_LEN) + 4;
+    bytes.extend_from_slice(&attribute_len.to_ne_bytes());
     bytes.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-    bytes.extend_from_slice(&[INET_DIAG_BC_S_COND, ACCEPT]);
-    bytes.extend_from_slice(&REJECT.to_ne_bytes());
+    bytes.extend_from_slice(&[INET_DIAG_BC_S_COND, accept]);
+    bytes.extend_from_slice(&reject.to_ne_bytes());
     // family AF_UNSPEC, prefix length 0, two bytes of padding, then `int port`.
     bytes.extend_from_slice(&[0, 0, 0, 0]);
     bytes.extend_from_slice(&i32::from(port).to_ne_bytes());
@@ -132,7 +132,7 @@ pub fn dump(query: &Query) -> io::Result<Dump> {
     socket.connect(&SocketAddr::new(0, 0))?;
     Ok(Dump {
         socket,
-        pending: requests(query).into(),
+        pending: requests(*query).into(),
         current: None,
         buf: vec![0; RECV_BUFFER_LEN],
         offset: 0,
@@ -271,8 +271,8 @@ mod tests {
 
     use super::*;
 
-    fn ports_of(query: &Query) -> Vec<(bool, u16, TcpState)> {
-        dump(query)
+    fn ports_of(query: Query) -> Vec<(bool, u16, TcpState)> {
+        dump(&query)
             .unwrap()
             .map(|info| match info.unwrap().protocol_socket_info {
                 ProtocolSocketInfo::Tcp(t) => (true, t.local_port, t.state),
@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_listener_view_asks_tcp_for_listeners_only() {
-        let listen = requests(&Query::default());
+        let listen = requests(Query::default());
         assert_eq!(listen.len(), 4);
         assert!(
             listen
@@ -291,7 +291,7 @@ mod tests {
                 .filter(|r| r.protocol == IPPROTO_TCP)
                 .all(|r| r.states == StateFlags::LISTEN)
         );
-        let who = requests(&Query {
+        let who = requests(Query {
             port: Some(80),
             ..Query::default()
         });
@@ -303,12 +303,15 @@ mod tests {
 
     #[test]
     fn the_port_filter_is_a_well_formed_attribute() {
-        let plain = encode(requests(&Query::default())[0]);
-        let mut request = requests(&Query::default())[0];
+        let plain = encode(requests(Query::default())[0]);
+        let mut request = requests(Query::default())[0];
         request.port = Some(0x1234);
         let filtered = encode(request);
         assert_eq!(filtered.len(), plain.len() + 16);
-        assert_eq!(&filtered[..4], &(filtered.len() as u32).to_ne_bytes());
+        assert_eq!(
+            &filtered[..4],
+            &u32::try_from(filtered.len()).unwrap().to_ne_bytes()
+        );
         let attribute = &filtered[plain.len()..];
         assert_eq!(&attribute[..2], &16u16.to_ne_bytes());
         assert_eq!(&attribute[2..4], &1u16.to_ne_bytes());
@@ -327,7 +330,7 @@ mod tests {
         let udp_port = udp.local_addr().unwrap().port();
         let client_port = client.local_addr().unwrap().port();
 
-        let who = ports_of(&Query {
+        let who = ports_of(Query {
             port: Some(port),
             ..Query::default()
         });
@@ -338,7 +341,7 @@ mod tests {
             "the accepted end"
         );
 
-        let listeners = ports_of(&Query::default());
+        let listeners = ports_of(Query::default());
         assert!(listeners.contains(&(true, port, TcpState::Listen)));
         assert!(listeners.contains(&(false, udp_port, TcpState::Unknown)));
         assert!(
@@ -348,7 +351,7 @@ mod tests {
             "no connection in a listener view"
         );
 
-        let everything = ports_of(&Query::EVERYTHING);
+        let everything = ports_of(Query::EVERYTHING);
         assert!(everything.contains(&(true, client_port, TcpState::Established)));
     }
 }

@@ -30,7 +30,7 @@ impl NetstatSockets {
 
 impl SocketSource for NetstatSockets {
     fn sockets(&mut self, query: &Query) -> Result<Vec<RawSocket>, CollectError> {
-        let dump = open_dump(query).map_err(|e| {
+        let dump = open_dump(*query).map_err(|e| {
             CollectError::Sockets(format!("opening the socket dump failed: {}", describe(&e)))
         })?;
         keep_wanted(dump, *query)
@@ -38,13 +38,13 @@ impl SocketSource for NetstatSockets {
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn open_dump(query: &Query) -> std::io::Result<super::sock_diag::Dump> {
-    super::sock_diag::dump(query)
+fn open_dump(query: Query) -> std::io::Result<super::sock_diag::Dump> {
+    super::sock_diag::dump(&query)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn open_dump(
-    _query: &Query,
+    _query: Query,
 ) -> Result<impl Iterator<Item = Result<SocketInfo, netstat2::error::Error>>, netstat2::error::Error>
 {
     netstat2::iterate_sockets_info(families(), protocols())
