@@ -52,7 +52,7 @@ fn open_dump(
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn families() -> netstat2::AddressFamilyFlags {
-    netstat2::netstat2::AddressFamilyFlags::IPV4 | netstat2::AddressFamilyFlags::IPV6
+    netstat2::AddressFamilyFlags::IPV4 | netstat2::AddressFamilyFlags::IPV6
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
