@@ -128,7 +128,7 @@ def wait_for_text(pattern, started, timeout=15.0):
 
 
 def cpu_seconds(pid):
-    """User + system time of the process and of the children it has reaped (helpers it runs)."""
+    """User + system time of the process and of the children it has reaped (the tools it runs)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
     return ticks / os.sysconf("SC_CLK_TCK")
@@ -225,7 +225,7 @@ def report(results, meta):
         lines.append(f"| {r['label']} | {fmt(t['loopwatch'])} | {fmt(t['ss'])} | "
                      f"{fmt(t['fuser'])} | {fmt(t['lsof'])} | {ratio(t['loopwatch'], t['fuser'])} |")
     lines += ["", f"**Left open** ({meta['window']} s at a 1 s refresh in a tmux pane; CPU "
-              "includes helper processes a TUI runs; first frame = launch until the pane shows "
+              "includes the child processes a TUI runs; first frame = launch until the pane shows "
               f"the fixture's marker port, of which tmux itself takes ~{fmt(meta['pane_ms'], 0)} ms)",
               "", "| fixture | TUI | CPU % of one core | peak RSS MiB | first frame ms |",
               "|---|---|--:|--:|--:|"]

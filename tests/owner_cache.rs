@@ -1,6 +1,6 @@
 //! The owner cache against real processes: sockets reopened by another process, inherited by a
 //! forked child, and passed over a Unix socket each show their true owners on the very next
-//! tick. The test drives the collector tick by tick; it only waits for a helper to say it has
+//! tick. The test drives the collector tick by tick; it only waits for a holder to say it has
 //! done what it was told (tests/support/holder.py).
 #![cfg(target_os = "linux")]
 

@@ -31,6 +31,7 @@ pub struct Poller {
 /// Starts collecting with `query` now and then every `interval` (measured from the start of one
 /// collection to the start of the next), handing each result that is news (an error, or a
 /// snapshot that differs from the last one handed out) to `on_result` on the poller's thread.
+/// A collection asked for with `refresh_now` or `set_query` is always handed out.
 pub fn spawn<F>(
     collector: Box<dyn Collector>,
     interval: Duration,
@@ -46,6 +47,7 @@ where
         interval: interval.max(MIN_INTERVAL),
         last_start: None,
         next_due: Some(Instant::now()),
+        forced: false,
     };
     let thread = std::thread::Builder::new()
         .name("loopwatch-poller".to_string())
@@ -98,16 +100,23 @@ struct Schedule {
     last_start: Option<Instant>,
     /// `None` when the next collection would be too far away to represent (a huge interval).
     next_due: Option<Instant>,
+    /// The next result is handed out even if unchanged: someone asked for it (refresh now, a
+    /// new query) and may be waiting on it, e.g. to see that a port is still held.
+    forced: bool,
 }
 
 impl Schedule {
     /// Applies a command; `false` means stop.
     fn apply(&mut self, command: Command) -> bool {
         match command {
-            Command::RefreshNow => self.next_due = Some(Instant::now()),
+            Command::RefreshNow => {
+                self.next_due = Some(Instant::now());
+                self.forced = true;
+            }
             Command::SetQuery(query) => {
                 self.query = query;
                 self.next_due = Some(Instant::now());
+                self.forced = true;
             }
             Command::SetInterval(interval) => {
                 self.interval = interval.max(MIN_INTERVAL);
@@ -152,10 +161,14 @@ fn run<F>(
             Err(RecvTimeoutError::Timeout) => {
                 let start = Instant::now();
                 schedule.started(start);
-                match collector.collect_changed(&schedule.query) {
-                    Ok(Some(snapshot)) => on_result(Ok(snapshot)),
-                    Ok(None) => {} // nothing new to show
-                    Err(error) => on_result(Err(error)),
+                if std::mem::take(&mut schedule.forced) {
+                    on_result(collector.collect(&schedule.query));
+                } else {
+                    match collector.collect_changed(&schedule.query) {
+                        Ok(Some(snapshot)) => on_result(Ok(snapshot)),
+                        Ok(None) => {} // nothing new to show
+                        Err(error) => on_result(Err(error)),
+                    }
                 }
             }
         }
@@ -272,6 +285,14 @@ mod tests {
         next(&rx); // right after set_query, not an hour later
         let queries = shared.lock().unwrap().queries.clone();
         assert_eq!(queries, [Query::default(), wanted]);
+    }
+
+    #[test]
+    fn refresh_now_hands_out_even_an_unchanged_snapshot() {
+        let (poller, _, rx) = start(FakeCollector::new([snapshot(1)]), HOUR);
+        assert_eq!(port_of(&next(&rx)), 1);
+        poller.refresh_now();
+        assert_eq!(port_of(&next(&rx)), 1, "asked for, so delivered");
     }
 
     #[test]
