@@ -7,6 +7,8 @@ pub mod action;
 pub mod app;
 pub mod cli;
 pub mod collect;
+pub mod explain;
+pub mod history;
 pub mod keymap;
 pub mod model;
 pub mod output;
