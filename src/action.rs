@@ -1,6 +1,9 @@
 //! What can happen to the app (Action) and what the app asks the runtime to do (Effect).
 
+use std::time::Duration;
+
 use crate::collect::Query;
+use crate::history::Stamp;
 use crate::model::Snapshot;
 use crate::sort::Column;
 
@@ -40,6 +43,21 @@ pub enum Action {
     Viewport(usize),
     Snapshot(Snapshot),
     CollectFailed(String),
+    /// The time is now this: highlights and closed rows past their time go. The runtime sends
+    /// one before every snapshot and when the next of them is due.
+    Tick(Stamp),
+    /// Freeze the table (`p`); changes are still recorded in the history.
+    TogglePause,
+    /// Refresh less often (`+`).
+    SlowerRefresh,
+    /// Refresh more often (`-`).
+    FasterRefresh,
+    /// Open or close the history of changes (`h`).
+    ToggleHistory,
+    /// Open or close the explanation of the selected row (`e`).
+    ToggleExplain,
+    /// Group the table by process, or not (`v`).
+    ToggleGrouped,
 }
 
 /// Work the runtime must do on the app's behalf.
@@ -47,5 +65,7 @@ pub enum Action {
 pub enum Effect {
     /// Collect with this query from now on (and right away).
     SetQuery(Query),
+    /// Collect at this interval from now on.
+    SetInterval(Duration),
     Quit,
 }

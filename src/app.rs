@@ -1,11 +1,59 @@
 //! All UI state, changed only by [`App::update`]: pure, no I/O, no clock.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use crate::action::{Action, Effect};
 use crate::collect::Query;
+use crate::collect::facts::SystemFacts;
+use crate::explain::{self, Explanation};
+use crate::group::GroupKey;
+use crate::history::{Event, Stamp, Tracker};
 use crate::model::{Snapshot, Socket, SocketKey};
-use crate::sort::SortSpec;
+use crate::sort::{Column, SortSpec};
+
+/// The refresh intervals `+` and `-` step through.
+pub const INTERVAL_STEPS: [Duration; 9] = [
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(10),
+    Duration::from_secs(30),
+    Duration::from_secs(60),
+];
+
+/// How the table starts: from the command line and the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub interval: Duration,
+    pub sort: SortSpec,
+    pub grouped: bool,
+    pub hidden_columns: Vec<Column>,
+    pub facts: SystemFacts,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            interval: crate::cli::DEFAULT_INTERVAL,
+            sort: SortSpec::default(),
+            grouped: false,
+            hidden_columns: Vec::new(),
+            facts: SystemFacts::default(),
+        }
+    }
+}
+
+/// How a row is marked: new for a few seconds, or closed and about to leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowMark {
+    Normal,
+    Fresh,
+    Closed,
+}
 
 /// Which screen has the keyboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,8 +62,17 @@ pub enum Mode {
     /// Typing into the filter.
     Filter,
     Help,
+    /// The history of changes.
+    History,
+    /// Typing into the history's own filter.
+    HistoryFilter,
+    /// The explanation of one socket.
+    Explain,
 }
 
+// The flags are independent switches the user flips (paused, grouped, ...), not a state
+// machine in disguise.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone)]
 pub struct App {
     snapshot: Snapshot,
@@ -36,6 +93,29 @@ pub struct App {
     /// The last collection failed with this message (cleared by the next success).
     error: Option<String>,
     quit: bool,
+    /// Events, and which rows are new or closed.
+    tracker: Tracker,
+    /// How many sockets at the start of `snapshot` are live; closed ones lingering follow.
+    live_len: usize,
+    /// The table is frozen; `held` keeps the newest collection meanwhile.
+    paused: bool,
+    held: Option<Snapshot>,
+    /// The latest time the runtime reported.
+    now: Option<Stamp>,
+    interval: Duration,
+    /// After the query changes, the next snapshots are compared only on sockets both queries
+    /// admit: one may still have been collected with the old query.
+    settling: u8,
+    previous_query: Query,
+    grouped: bool,
+    hidden_columns: Vec<Column>,
+    facts: SystemFacts,
+    history_filter: String,
+    /// History lines scrolled back from the newest (0 follows new events).
+    history_back: usize,
+    /// The socket being explained, and how far its text is scrolled.
+    explaining: Option<SocketKey>,
+    explain_scroll: usize,
 }
 
 impl App {
@@ -53,11 +133,48 @@ impl App {
             loaded: false,
             error: None,
             quit: false,
+            tracker: Tracker::default(),
+            live_len: 0,
+            paused: false,
+            held: None,
+            now: None,
+            interval: crate::cli::DEFAULT_INTERVAL,
+            settling: 0,
+            previous_query: query,
+            grouped: false,
+            hidden_columns: Vec::new(),
+            facts: SystemFacts::default(),
+            history_filter: String::new(),
+            history_back: 0,
+            explaining: None,
+            explain_scroll: 0,
         }
+    }
+
+    /// An app that starts with these settings.
+    pub fn with_settings(query: Query, settings: Settings) -> Self {
+        let mut app = Self::new(query);
+        app.interval = settings.interval;
+        app.sort = settings.sort;
+        app.grouped = settings.grouped;
+        app.hidden_columns = settings.hidden_columns;
+        app.facts = settings.facts;
+        app
     }
 
     /// Applies one action; returns the side effect the runtime must perform, if any.
     pub fn update(&mut self, action: Action) -> Option<Effect> {
+        let action = match self.mode {
+            Mode::History | Mode::HistoryFilter => match self.update_history(action) {
+                Ok(effect) => return effect,
+                Err(action) => action,
+            },
+            Mode::Explain => match self.update_explain(action) {
+                Ok(effect) => return effect,
+                Err(action) => action,
+            },
+            _ => action,
+        };
         match action {
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
@@ -100,11 +217,15 @@ impl App {
                 self.rebuild();
             }
             Action::ToggleConnections => {
+                self.previous_query = self.query;
+                self.settling = 2;
                 self.query.connections = !self.query.connections;
                 self.rebuild();
                 return Some(Effect::SetQuery(self.query));
             }
             Action::ToggleAllAddresses => {
+                self.previous_query = self.query;
+                self.settling = 2;
                 self.query.all_addresses = !self.query.all_addresses;
                 self.rebuild();
                 return Some(Effect::SetQuery(self.query));
@@ -124,17 +245,161 @@ impl App {
                 self.page = rows.max(1);
                 self.scroll_to_selection();
             }
-            Action::Snapshot(snapshot) => {
-                // Where the selection is now, in case its socket is not in the new snapshot.
-                let hint = self.selected_index_hint();
-                self.snapshot = snapshot;
-                self.loaded = true;
-                self.error = None;
-                self.rebuild_near(hint);
-            }
+            Action::Snapshot(snapshot) => self.take_snapshot(snapshot),
             Action::CollectFailed(message) => self.error = Some(message),
+            Action::Tick(_)
+            | Action::TogglePause
+            | Action::SlowerRefresh
+            | Action::FasterRefresh
+            | Action::ToggleHistory
+            | Action::ToggleExplain
+            | Action::ToggleGrouped => return self.update_views(&action),
         }
         None
+    }
+
+    /// Time passing, pausing, the refresh rate and the other views.
+    fn update_views(&mut self, action: &Action) -> Option<Effect> {
+        match action {
+            &Action::Tick(now) => {
+                self.now = Some(now);
+                if self.tracker.expire(now) && !self.paused {
+                    self.show(None);
+                }
+            }
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                if !self.paused {
+                    let held = self.held.take();
+                    self.show(held);
+                }
+            }
+            Action::SlowerRefresh | Action::FasterRefresh => {
+                let next = if *action == Action::SlowerRefresh {
+                    INTERVAL_STEPS.iter().find(|&&d| d > self.interval)
+                } else {
+                    INTERVAL_STEPS.iter().rev().find(|&&d| d < self.interval)
+                };
+                if let Some(&next) = next {
+                    self.interval = next;
+                    return Some(Effect::SetInterval(next));
+                }
+            }
+            Action::ToggleHistory => self.mode = Mode::History,
+            Action::ToggleExplain => {
+                if let Some(socket) = self.selected_socket() {
+                    self.explaining = Some(socket.key());
+                    self.explain_scroll = 0;
+                    self.mode = Mode::Explain;
+                }
+            }
+            Action::ToggleGrouped => {
+                self.grouped = !self.grouped;
+                self.rebuild();
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// A new collection: record what changed, then show it (unless paused).
+    fn take_snapshot(&mut self, snapshot: Snapshot) {
+        if self.loaded {
+            let now = self.now.unwrap_or(Stamp::at_secs(0));
+            let (query, previous) = (self.query, self.previous_query);
+            let settling = self.settling > 0;
+            let before = match &self.held {
+                Some(held) => &held.sockets[..],
+                None => &self.snapshot.sockets[..self.live_len.min(self.snapshot.sockets.len())],
+            };
+            self.tracker
+                .observe(before, &snapshot.sockets, now, |s: &Socket| {
+                    query.admits(s.scope, s.state, s.local_port)
+                        && (!settling || previous.admits(s.scope, s.state, s.local_port))
+                });
+            self.tracker.expire(now);
+        }
+        self.settling = self.settling.saturating_sub(1);
+        self.error = None;
+        if self.paused && self.loaded {
+            self.held = Some(snapshot);
+        } else {
+            self.loaded = true;
+            self.show(Some(snapshot));
+        }
+    }
+
+    /// Shows `snapshot` (or the one shown now) with the recently closed sockets after it.
+    fn show(&mut self, snapshot: Option<Snapshot>) {
+        // Where the selection is now, in case its socket is not in the new snapshot.
+        let hint = self.selected_index_hint();
+        if let Some(snapshot) = snapshot {
+            self.snapshot = snapshot;
+        } else {
+            self.snapshot.sockets.truncate(self.live_len);
+        }
+        self.live_len = self.snapshot.sockets.len();
+        self.snapshot.sockets.extend(self.tracker.gone().cloned());
+        self.rebuild_near(hint);
+    }
+
+    /// Keys while the history is open; `Err` hands the action back to the table's handling.
+    fn update_history(&mut self, action: Action) -> Result<Option<Effect>, Action> {
+        let typing = self.mode == Mode::HistoryFilter;
+        let page = self.page.max(1);
+        match action {
+            Action::FilterChar(c) if typing => {
+                self.history_filter.push(c);
+                self.history_back = 0;
+            }
+            Action::FilterBackspace if typing => {
+                self.history_filter.pop();
+            }
+            Action::FilterDone => self.mode = Mode::History,
+            Action::ClearFilter => {
+                self.history_filter.clear();
+                self.mode = Mode::History;
+            }
+            Action::StartFilter => self.mode = Mode::HistoryFilter,
+            Action::Up | Action::ScrollUp => self.scroll_history(1),
+            Action::Down | Action::ScrollDown => self.scroll_history(-1),
+            Action::PageUp => self.scroll_history(isize::try_from(page).unwrap_or(1)),
+            Action::PageDown => self.scroll_history(-isize::try_from(page).unwrap_or(1)),
+            Action::Top => self.history_back = usize::MAX,
+            Action::Bottom => self.history_back = 0,
+            Action::ToggleHistory | Action::Back => self.mode = Mode::Table,
+            other => return Err(other),
+        }
+        self.clamp_history();
+        Ok(None)
+    }
+
+    fn scroll_history(&mut self, back: isize) {
+        self.history_back = self.history_back.saturating_add_signed(back);
+    }
+
+    fn clamp_history(&mut self) {
+        let max = self.history_lines().count().saturating_sub(self.page);
+        self.history_back = self.history_back.min(max);
+    }
+
+    /// Keys while an explanation is open.
+    fn update_explain(&mut self, action: Action) -> Result<Option<Effect>, Action> {
+        match action {
+            Action::Up | Action::ScrollUp => {
+                self.explain_scroll = self.explain_scroll.saturating_sub(1);
+            }
+            Action::Down | Action::ScrollDown => self.explain_scroll += 1,
+            Action::PageUp => self.explain_scroll = self.explain_scroll.saturating_sub(self.page),
+            Action::PageDown => self.explain_scroll += self.page,
+            Action::Top => self.explain_scroll = 0,
+            Action::ToggleExplain | Action::Back => {
+                self.mode = Mode::Table;
+                self.explaining = None;
+            }
+            other => return Err(other),
+        }
+        Ok(None)
     }
 
     // ----- read access for ui/ -----
@@ -174,10 +439,113 @@ impl App {
 
     /// The rows the table body shows right now, in order: only these are ever drawn.
     pub fn visible_rows(&self) -> impl Iterator<Item = &Socket> {
-        let end = (self.offset + self.page).min(self.rows.len());
+        let end = self.window_end(self.offset);
         self.rows[self.offset.min(end)..end]
             .iter()
             .map(|&i| &self.snapshot.sockets[i])
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+    pub fn is_grouped(&self) -> bool {
+        self.grouped
+    }
+    pub fn hidden_columns(&self) -> &[Column] {
+        &self.hidden_columns
+    }
+    pub fn history_filter(&self) -> &str {
+        &self.history_filter
+    }
+    /// How many history lines are scrolled back from the newest.
+    pub fn history_back(&self) -> usize {
+        self.history_back
+    }
+    pub fn history_len(&self) -> usize {
+        self.tracker.history().len()
+    }
+    pub fn explain_scroll(&self) -> usize {
+        self.explain_scroll
+    }
+
+    /// Sockets in the newest collection (what the table shows minus closed rows, or, while
+    /// paused, the collection the table is not showing yet).
+    pub fn live_sockets(&self) -> &[Socket] {
+        match &self.held {
+            Some(held) => &held.sockets,
+            None => &self.snapshot.sockets[..self.live_len.min(self.snapshot.sockets.len())],
+        }
+    }
+
+    /// Sockets in the snapshot shown, without the closed rows lingering after it.
+    pub fn live_count(&self) -> usize {
+        self.live_len.min(self.snapshot.sockets.len())
+    }
+
+    /// Closed rows still shown.
+    pub fn closed_row_count(&self) -> usize {
+        self.rows.iter().filter(|&&i| i >= self.live_len).count()
+    }
+
+    /// New for a few seconds, closed and about to leave, or neither.
+    pub fn row_mark(&self, socket: &Socket) -> RowMark {
+        let key = socket.key();
+        if self.tracker.gone().any(|s| s.key() == key) {
+            RowMark::Closed
+        } else if self.tracker.is_fresh(&key) {
+            RowMark::Fresh
+        } else {
+            RowMark::Normal
+        }
+    }
+
+    /// When the runtime should send the next [`Action::Tick`] to expire a mark.
+    pub fn next_deadline(&self) -> Option<Stamp> {
+        self.tracker.next_expiry()
+    }
+
+    /// History events passing the history's filter, oldest first.
+    pub fn history_lines(&self) -> impl DoubleEndedIterator<Item = &Event> {
+        let terms = filter_terms(&self.history_filter);
+        self.tracker.history().iter().filter(move |e| {
+            terms.is_empty() || {
+                let line = e.line().to_lowercase();
+                terms.iter().all(|t| line.contains(t.as_str()))
+            }
+        })
+    }
+
+    /// Events dropped from the history to keep it bounded.
+    pub fn history_dropped(&self) -> u64 {
+        self.tracker.history().dropped()
+    }
+
+    /// The explanation being shown: of the socket as collected now, or, once it has closed, as
+    /// last seen (with `closed` set).
+    pub fn explanation(&self) -> Option<(Explanation, bool)> {
+        let key = self.explaining?;
+        let live = self.live_sockets();
+        if let Some(socket) = live.iter().find(|s| s.key() == key) {
+            return Some((explain::socket(socket, live, &self.facts), false));
+        }
+        let gone = self
+            .snapshot
+            .sockets
+            .iter()
+            .chain(self.tracker.gone())
+            .find(|s| s.key() == key)?;
+        Some((explain::socket(gone, live, &self.facts), true))
+    }
+
+    /// Whether row `index` (among all rows) starts a new process group in the grouped view.
+    pub fn starts_group(&self, index: usize) -> bool {
+        self.grouped
+            && (index == 0
+                || GroupKey::of(&self.snapshot.sockets[self.rows[index]])
+                    != GroupKey::of(&self.snapshot.sockets[self.rows[index - 1]]))
     }
 
     /// Position of the selection among the visible rows.
@@ -226,7 +594,15 @@ impl App {
             })
             .collect();
         let sort = self.sort;
-        rows.sort_by(|&a, &b| sort.compare(&sockets[a], &sockets[b]));
+        if self.grouped {
+            rows.sort_by(|&a, &b| {
+                GroupKey::of(&sockets[a])
+                    .cmp(&GroupKey::of(&sockets[b]))
+                    .then_with(|| sort.compare(&sockets[a], &sockets[b]))
+            });
+        } else {
+            rows.sort_by(|&a, &b| sort.compare(&sockets[a], &sockets[b]));
+        }
         self.rows = rows;
         if self.selected_index().is_none() {
             self.selected = if self.rows.is_empty() {
@@ -262,6 +638,10 @@ impl App {
 
     /// Keeps the selection inside the visible window and the window inside the rows.
     fn scroll_to_selection(&mut self) {
+        if self.grouped {
+            self.scroll_to_selection_grouped();
+            return;
+        }
         let max_offset = self.rows.len().saturating_sub(self.page);
         if let Some(index) = self.selected_index() {
             if index < self.offset {
@@ -271,6 +651,51 @@ impl App {
             }
         }
         self.offset = self.offset.min(max_offset);
+    }
+
+    /// The grouped view spends a line on each process heading, so the window is counted in
+    /// lines, not rows.
+    fn scroll_to_selection_grouped(&mut self) {
+        let len = self.rows.len();
+        // The smallest offset whose window still reaches the last row.
+        let mut max_offset = len;
+        while max_offset > 0 && self.window_end(max_offset - 1) == len {
+            max_offset -= 1;
+        }
+        if let Some(index) = self.selected_index() {
+            if index < self.offset {
+                self.offset = index;
+            }
+            while index >= self.window_end(self.offset) && self.offset < index {
+                self.offset += 1;
+            }
+        }
+        self.offset = self.offset.min(max_offset);
+    }
+
+    /// One past the last row shown when the window starts at row `offset`.
+    fn window_end(&self, offset: usize) -> usize {
+        let len = self.rows.len();
+        if !self.grouped {
+            return (offset + self.page).min(len);
+        }
+        let mut lines = 0;
+        let mut end = offset;
+        while end < len {
+            // The first row shown always gets its heading, as does every new group.
+            let cost = if end == offset || self.starts_group(end) {
+                2
+            } else {
+                1
+            };
+            if lines + cost > self.page {
+                break;
+            }
+            lines += cost;
+            end += 1;
+        }
+        // A window always shows at least one row, even in a one-line body.
+        end.max((offset + 1).min(len))
     }
 }
 
@@ -317,6 +742,7 @@ pub fn matches_filter(socket: &Socket, terms: &[String]) -> bool {
 mod tests {
     use super::*;
     use crate::collect::fake::{listener, owner, sample_snapshot};
+    use crate::history::EventKind;
     use crate::model::SocketState;
     use crate::sort::Column;
 
@@ -405,7 +831,15 @@ mod tests {
         let mut next = sample_snapshot();
         next.sockets
             .retain(|s| !(s.local_port == 5173 && s.local_addr.is_ipv6()));
+        app.update(Action::Tick(Stamp::at_secs(100)));
         app.update(Action::Snapshot(next));
+        // The closed socket lingers, marked, then goes.
+        assert_eq!(selected_port(&app), Some(5173));
+        assert_eq!(
+            app.row_mark(app.selected_socket().unwrap()),
+            RowMark::Closed
+        );
+        app.update(Action::Tick(Stamp::at_secs(110)));
         assert_eq!(
             selected_port(&app),
             Some(5353),
@@ -558,5 +992,247 @@ mod tests {
             app.visible_rows()
                 .all(|s| s.state != SocketState::Established)
         );
+    }
+
+    // ----- change tracking, history, explain, grouping -----
+
+    fn at(secs: u64) -> Action {
+        Action::Tick(Stamp::at_secs(1_764_165_821 + secs))
+    }
+
+    fn with_vite() -> Snapshot {
+        let mut s = sample_snapshot();
+        s.sockets.push(listener(
+            "127.0.0.1",
+            3000,
+            vec![owner(4900, "node", "ana", "vite")],
+        ));
+        s
+    }
+
+    fn mark_of(app: &App, port: u16) -> RowMark {
+        let socket = app
+            .visible_rows()
+            .find(|s| s.local_port == port)
+            .unwrap_or_else(|| panic!("{port} not shown"));
+        app.row_mark(socket)
+    }
+
+    #[test]
+    fn the_first_snapshot_is_no_change_and_later_ones_are_recorded() {
+        let mut app = App::new(Query::default());
+        app.update(Action::Viewport(20));
+        app.update(at(0));
+        app.update(Action::Snapshot(sample_snapshot()));
+        assert_eq!(
+            app.history_len(),
+            0,
+            "what was there at launch did not open"
+        );
+        assert_eq!(mark_of(&app, 5432), RowMark::Normal);
+
+        app.update(at(1));
+        app.update(Action::Snapshot(with_vite()));
+        assert_eq!(mark_of(&app, 3000), RowMark::Fresh);
+        let lines: Vec<String> = app.history_lines().map(Event::line).collect();
+        assert_eq!(lines, ["14:03:42 + tcp 127.0.0.1:3000 node 4900 (vite)"]);
+        assert_eq!(app.next_deadline(), Some(Stamp::at_secs(1_764_165_821 + 6)));
+
+        // Still new at 5 s, plain after.
+        app.update(at(5));
+        assert_eq!(mark_of(&app, 3000), RowMark::Fresh);
+        app.update(at(6));
+        assert_eq!(mark_of(&app, 3000), RowMark::Normal);
+        assert_eq!(app.next_deadline(), None);
+    }
+
+    #[test]
+    fn closed_rows_linger_marked_then_leave() {
+        let mut app = App::new(Query::default());
+        app.update(Action::Viewport(20));
+        app.update(at(0));
+        app.update(Action::Snapshot(with_vite()));
+        app.update(at(2));
+        app.update(Action::Snapshot(sample_snapshot()));
+        assert_eq!(mark_of(&app, 3000), RowMark::Closed);
+        assert_eq!(app.live_count(), 11);
+        assert_eq!(app.closed_row_count(), 1);
+        assert!(app.live_sockets().iter().all(|s| s.local_port != 3000));
+        // A refresh while it lingers keeps it (once).
+        app.update(at(3));
+        app.update(Action::Snapshot(sample_snapshot()));
+        assert_eq!(ports(&app).iter().filter(|&&p| p == 3000).count(), 1);
+        app.update(at(7));
+        assert!(!ports(&app).contains(&3000));
+        assert_eq!(app.closed_row_count(), 0);
+        let kinds: Vec<EventKind> = app.history_lines().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::Closed]);
+    }
+
+    #[test]
+    fn toggling_connections_is_not_mistaken_for_connections_opening() {
+        let mut app = App::new(Query::default());
+        app.update(at(0));
+        let listeners_only = |mut s: Snapshot| {
+            s.sockets.retain(|s| s.state.is_listening());
+            s
+        };
+        app.update(Action::Snapshot(listeners_only(sample_snapshot())));
+        app.update(Action::ToggleConnections);
+        // One collection may still be from before the toggle; then the wider one arrives.
+        app.update(Action::Snapshot(listeners_only(sample_snapshot())));
+        app.update(Action::Snapshot(sample_snapshot()));
+        app.update(Action::Snapshot(sample_snapshot()));
+        assert_eq!(app.history_len(), 0);
+        // After settling, connections are tracked.
+        let mut fewer = sample_snapshot();
+        fewer.sockets.retain(|s| s.local_port != 62893);
+        app.update(Action::Snapshot(fewer));
+        assert_eq!(app.history_len(), 1);
+    }
+
+    #[test]
+    fn pause_freezes_the_table_but_keeps_recording() {
+        let mut app = App::new(Query::default());
+        app.update(Action::Viewport(20));
+        app.update(at(0));
+        app.update(Action::Snapshot(sample_snapshot()));
+        app.update(Action::TogglePause);
+        assert!(app.is_paused());
+        app.update(at(1));
+        app.update(Action::Snapshot(with_vite()));
+        assert!(!ports(&app).contains(&3000), "frozen");
+        assert_eq!(app.history_len(), 1, "recorded");
+        assert!(app.live_sockets().iter().any(|s| s.local_port == 3000));
+        // Unchanged collections while paused add nothing.
+        app.update(Action::Snapshot(with_vite()));
+        assert_eq!(app.history_len(), 1);
+        app.update(Action::TogglePause);
+        assert!(ports(&app).contains(&3000));
+        assert_eq!(mark_of(&app, 3000), RowMark::Fresh);
+    }
+
+    #[test]
+    fn plus_and_minus_step_the_interval_within_bounds() {
+        let mut app = App::new(Query::default());
+        assert_eq!(app.interval(), Duration::from_secs(1));
+        assert_eq!(
+            app.update(Action::SlowerRefresh),
+            Some(Effect::SetInterval(Duration::from_secs(2)))
+        );
+        for _ in 0..20 {
+            app.update(Action::SlowerRefresh);
+        }
+        assert_eq!(app.interval(), Duration::from_secs(60));
+        assert_eq!(app.update(Action::SlowerRefresh), None);
+        for _ in 0..20 {
+            app.update(Action::FasterRefresh);
+        }
+        assert_eq!(app.interval(), Duration::from_millis(100));
+        assert_eq!(app.update(Action::FasterRefresh), None);
+        // An interval between steps moves to the next step in each direction.
+        let mut app = App::with_settings(
+            Query::default(),
+            Settings {
+                interval: Duration::from_millis(700),
+                ..Settings::default()
+            },
+        );
+        app.update(Action::FasterRefresh);
+        assert_eq!(app.interval(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn the_history_survives_the_table_filter_and_has_its_own() {
+        let mut app = App::new(Query::default());
+        app.update(Action::Viewport(3));
+        app.update(at(0));
+        app.update(Action::Snapshot(sample_snapshot()));
+        let mut next = with_vite();
+        next.sockets.retain(|s| s.local_port != 5432);
+        app.update(at(1));
+        app.update(Action::Snapshot(next));
+        // A table filter that hides both.
+        app.update(Action::StartFilter);
+        "nginx".chars().for_each(|c| {
+            app.update(Action::FilterChar(c));
+        });
+        app.update(Action::FilterDone);
+        app.update(Action::ToggleHistory);
+        assert_eq!(app.mode(), Mode::History);
+        assert_eq!(app.history_lines().count(), 2);
+        app.update(Action::StartFilter);
+        assert_eq!(app.mode(), Mode::HistoryFilter);
+        "vite".chars().for_each(|c| {
+            app.update(Action::FilterChar(c));
+        });
+        let ports: Vec<u16> = app.history_lines().map(|e| e.socket.local_port).collect();
+        assert_eq!(ports, [3000]);
+        assert_eq!(app.filter(), "nginx", "the table's filter is untouched");
+        app.update(Action::ClearFilter);
+        assert_eq!(app.mode(), Mode::History);
+        assert_eq!(app.history_lines().count(), 2);
+        // Scrolling back is bounded by what does not fit.
+        app.update(Action::Top);
+        assert_eq!(app.history_back(), 0, "2 events fit in 3 lines");
+        app.update(Action::Back);
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(app.update(Action::Quit), Some(Effect::Quit));
+    }
+
+    #[test]
+    fn explain_opens_on_the_selected_row_and_follows_it_closing() {
+        let mut app = App::with_settings(
+            Query::default(),
+            Settings {
+                facts: SystemFacts::linux_defaults(),
+                ..Settings::default()
+            },
+        );
+        app.update(Action::Viewport(20));
+        app.update(at(0));
+        app.update(Action::Snapshot(with_vite()));
+        while selected_port(&app) != Some(3000) {
+            app.update(Action::Down);
+        }
+        app.update(Action::ToggleExplain);
+        assert_eq!(app.mode(), Mode::Explain);
+        let (e, closed) = app.explanation().unwrap();
+        assert!(!closed);
+        assert_eq!(e.title, "tcp 127.0.0.1:3000 · LISTEN");
+        app.update(Action::Down);
+        assert_eq!(app.explain_scroll(), 1);
+        app.update(at(1));
+        app.update(Action::Snapshot(sample_snapshot()));
+        let (_, closed) = app.explanation().unwrap();
+        assert!(closed, "explained as last seen");
+        app.update(Action::Back);
+        assert_eq!(app.mode(), Mode::Table);
+        assert!(app.explanation().is_none());
+    }
+
+    #[test]
+    fn grouping_orders_rows_by_process_and_counts_heading_lines() {
+        let mut app = App::new(Query::default());
+        app.update(Action::Viewport(6));
+        app.update(Action::Snapshot(sample_snapshot()));
+        app.update(Action::ToggleGrouped);
+        assert!(app.is_grouped());
+        // avahi 5353, nginx 8080, node 5173 x2, node 9229, postgres, resolve, hidden redis.
+        assert_eq!(ports(&app), [5353, 8080, 5173, 5173, 9229, 5432, 53, 6379]);
+        // The selection (53) stayed selected and in view; from the top, 6 lines are the avahi
+        // heading and row, nginx's, and node's heading with one row.
+        assert_eq!(selected_port(&app), Some(53));
+        assert!(app.visible_rows().any(|s| s.local_port == 53));
+        app.update(Action::Top);
+        let shown: Vec<u16> = app.visible_rows().map(|s| s.local_port).collect();
+        assert_eq!(shown, [5353, 8080, 5173]);
+        app.update(Action::Bottom);
+        let shown: Vec<u16> = app.visible_rows().map(|s| s.local_port).collect();
+        assert_eq!(shown.last(), Some(&6379));
+        assert!(shown.len() <= 3);
+        assert!(app.starts_group(app.offset()) || app.offset() > 0);
+        app.update(Action::ToggleGrouped);
+        assert_eq!(ports(&app), [53, 5173, 5173, 5353, 5432, 6379, 8080, 9229]);
     }
 }

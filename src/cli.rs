@@ -6,6 +6,7 @@
 //! terminal, is applied afterwards by [`Command::for_stdout`].
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -26,11 +27,15 @@ Examples:
   loopwatch 5432                 who holds port 5432? (same as: loopwatch who 5432)
   loopwatch who 5432 --json      the same, for scripts
   loopwatch list --all           one-shot table, also sockets bound to other addresses
+  loopwatch watch --json         one JSON line per socket opened, closed or changing owner
+  loopwatch watch --until-open 5173 --timeout 30
+                                 wait for a dev server: exit 0 once it listens, 1 after 30 s
+  loopwatch explain 62893        what is this port? in plain words
 
 Exit status: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage.";
 
 /// What the user asked for, after parsing and validation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// The interactive table.
     Tui { interval: Duration, query: Query },
@@ -38,6 +43,50 @@ pub enum Command {
     List { format: Format, query: Query },
     /// Every socket on one local port, with all of its owners.
     Who { port: u16, format: Format },
+    /// One line per change until interrupted, or until a port opens or closes.
+    Watch(Watch),
+    /// A port in plain words.
+    Explain { port: u16, format: Format },
+}
+
+/// `loopwatch watch`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    /// Only these local ports (all when empty).
+    pub ports: Vec<u16>,
+    pub format: Format,
+    pub query: Query,
+    pub interval: Duration,
+    pub until: Option<Until>,
+    /// With `until`: give up after this long.
+    pub timeout: Option<Duration>,
+}
+
+/// What `watch` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Something listens on the port.
+    Open(u16),
+    /// Nothing listens on the port.
+    Closed(u16),
+}
+
+impl Until {
+    pub fn port(self) -> u16 {
+        match self {
+            Until::Open(port) | Until::Closed(port) => port,
+        }
+    }
+}
+
+/// The command plus the settings that come from the command line but belong to no one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub command: Command,
+    /// `--config PATH`: the config file to use instead of the default one.
+    pub config: Option<PathBuf>,
+    /// `--interval` was given, so it wins over the config file's.
+    pub interval_given: bool,
 }
 
 /// How a one-shot mode prints.
@@ -79,7 +128,23 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    Args::try_parse_from(argv)?.into_command()
+    parse_invocation(argv).map(|invocation| invocation.command)
+}
+
+/// Parses an argv into the [`Command`] and the global settings around it.
+pub fn parse_invocation<I, T>(argv: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let parsed = Args::try_parse_from(argv)?;
+    let config = parsed.config.clone();
+    let interval_given = parsed.interval.is_some();
+    Ok(Invocation {
+        command: parsed.into_command()?,
+        config,
+        interval_given,
+    })
 }
 
 /// The raw command line as clap sees it. Prefer [`parse_command`]; this is public for
@@ -117,6 +182,11 @@ pub struct Args {
     /// Print JSON instead of a table (with PORT).
     #[arg(long)]
     pub json: bool,
+
+    /// Read settings from this TOML file instead of the default
+    /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
 }
 
 /// Which sockets the table and `list` include beyond loopback listeners.
@@ -173,6 +243,48 @@ pub enum Subcommands {
         #[arg(long)]
         json: bool,
     },
+    /// Print a line for every socket that opens, closes or changes owner
+    ///
+    /// Runs until interrupted, or with --until-open/--until-closed until that happens (exit 0)
+    /// or --timeout passes (exit 1).
+    Watch {
+        /// Only these local ports (default: every port the table would show).
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        ports: Vec<u16>,
+
+        #[command(flatten)]
+        filter: Filter,
+
+        /// One JSON object per line (NDJSON) instead of text.
+        #[arg(long)]
+        json: bool,
+
+        /// Exit 0 as soon as something listens on PORT.
+        #[arg(long, value_name = "PORT", value_parser = parse_port, conflicts_with = "until_closed")]
+        until_open: Option<u16>,
+
+        /// Exit 0 as soon as nothing listens on PORT.
+        #[arg(long, value_name = "PORT", value_parser = parse_port)]
+        until_closed: Option<u16>,
+
+        /// With --until-open/--until-closed: give up after this many seconds and exit 1.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+        timeout: Option<Duration>,
+
+        /// How often to look: 250ms, 1s, 2 (seconds); 100ms to 60s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        interval: Option<Duration>,
+    },
+    /// Explain a port in plain words: address, families, range, usual service, state
+    Explain {
+        /// The local port, 1 to 65535.
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        port: u16,
+
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Args {
@@ -202,6 +314,36 @@ impl Args {
             },
             // `-a`/`-c` are moot here: `who` already covers every address and connection.
             Subcommands::Who { port, json } => Command::Who {
+                port,
+                format: Format::from_json_flag(json || self.json),
+            },
+            Subcommands::Watch {
+                ports,
+                filter,
+                json,
+                until_open,
+                until_closed,
+                timeout,
+                interval,
+            } => {
+                let until = until_open
+                    .map(Until::Open)
+                    .or(until_closed.map(Until::Closed));
+                if timeout.is_some() && until.is_none() {
+                    return Err(usage_error(
+                        "--timeout needs --until-open PORT or --until-closed PORT",
+                    ));
+                }
+                Command::Watch(Watch {
+                    ports,
+                    format: Format::from_json_flag(json || self.json),
+                    query: self.filter.or(filter).query(),
+                    interval: interval.unwrap_or(DEFAULT_INTERVAL),
+                    until,
+                    timeout,
+                })
+            }
+            Subcommands::Explain { port, json } => Command::Explain {
                 port,
                 format: Format::from_json_flag(json || self.json),
             },
@@ -247,12 +389,31 @@ fn parse_port_or_command(text: &str) -> Result<u16, String> {
         if text.trim().bytes().all(|b| b.is_ascii_digit()) {
             range
         } else {
-            format!("{range}, or a command: list, who")
+            format!("{range}, or a command: list, who, watch, explain")
         }
     })
 }
 
 const PORT_RANGE: &str = "port must be a number from 1 to 65535";
+
+/// A timeout in seconds (`30`, `2.5`, or with a unit: `500ms`, `10s`), up to a day.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    const HINT: &str = "timeout must be a number of seconds from 0.1 to 86400, e.g. --timeout 30";
+    let text = text.trim();
+    let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1_000_000)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000_000_000)
+    } else {
+        (text, 1_000_000_000)
+    };
+    let timeout = parse_decimal(number.trim_end(), unit_nanos).ok_or(HINT)?;
+    if (Duration::from_millis(100)..=Duration::from_secs(86_400)).contains(&timeout) {
+        Ok(timeout)
+    } else {
+        Err(HINT.to_string())
+    }
+}
 
 /// A refresh interval: `250ms`, `1s`, `1.5s`, or a bare number of seconds (`2`), within
 /// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
@@ -380,7 +541,7 @@ mod tests {
             ("70000", "port must be a number from 1 to 65535"),
             (
                 "abc",
-                "port must be a number from 1 to 65535, or a command: list, who",
+                "port must be a number from 1 to 65535, or a command: list, who, watch, explain",
             ),
             ("lsit", "invalid value 'lsit' for '[PORT]'"),
             ("0", "port must be a number from 1 to 65535"),
@@ -427,6 +588,107 @@ mod tests {
         }
     }
 
+    fn watch(ports: Vec<u16>, until: Option<Until>, timeout: Option<u64>) -> Watch {
+        Watch {
+            ports,
+            format: Format::Text,
+            query: query(false, false),
+            interval: DEFAULT_INTERVAL,
+            until,
+            timeout: timeout.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn watch_and_explain_parse() {
+        let table: Vec<(&str, Command)> = vec![
+            ("watch", Command::Watch(watch(vec![], None, None))),
+            (
+                "watch 5173 5432",
+                Command::Watch(watch(vec![5173, 5432], None, None)),
+            ),
+            (
+                "watch --json -c --interval 200ms",
+                Command::Watch(Watch {
+                    format: Format::Json,
+                    query: query(true, false),
+                    interval: Duration::from_millis(200),
+                    ..watch(vec![], None, None)
+                }),
+            ),
+            (
+                "watch --until-open 5173 --timeout 30",
+                Command::Watch(watch(vec![], Some(Until::Open(5173)), Some(30))),
+            ),
+            (
+                "watch --until-closed 8080",
+                Command::Watch(watch(vec![], Some(Until::Closed(8080)), None)),
+            ),
+            (
+                "explain 62893",
+                Command::Explain {
+                    port: 62893,
+                    format: Format::Text,
+                },
+            ),
+            (
+                "explain --json 80",
+                Command::Explain {
+                    port: 80,
+                    format: Format::Json,
+                },
+            ),
+        ];
+        for (argv, expected) in table {
+            match parse(argv) {
+                Ok(command) => assert_eq!(command, expected, "argv: {argv:?}"),
+                Err(e) => panic!("argv {argv:?} failed: {e}"),
+            }
+        }
+        for (argv, message) in [
+            ("watch --timeout 5", "--timeout needs --until-open PORT"),
+            (
+                "watch --until-open 1 --until-closed 2",
+                "cannot be used with",
+            ),
+            ("watch --until-open 0", "port must be a number"),
+            (
+                "watch --until-open 80 --timeout soon",
+                "timeout must be a number of seconds",
+            ),
+            (
+                "watch --until-open 80 --timeout 0",
+                "timeout must be a number of seconds",
+            ),
+            ("explain", "required"),
+            ("explain 70000", "port must be a number"),
+        ] {
+            let e = parse(argv).expect_err(argv);
+            assert_eq!(e.exit_code(), 2, "{argv}");
+            let text = e.to_string();
+            assert!(
+                text.lines().next().unwrap().contains(message),
+                "{argv}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_path_and_an_explicit_interval_are_reported() {
+        fn argv(s: &str) -> Vec<&str> {
+            std::iter::once("loopwatch")
+                .chain(s.split_whitespace())
+                .collect()
+        }
+        let plain = parse_invocation(argv("")).unwrap();
+        assert_eq!((plain.config, plain.interval_given), (None, false));
+        let given = parse_invocation(argv("--config /tmp/lw.toml --interval 2s")).unwrap();
+        assert_eq!(given.config, Some(PathBuf::from("/tmp/lw.toml")));
+        assert!(given.interval_given);
+        let after = parse_invocation(argv("list --config x.toml")).unwrap();
+        assert_eq!(after.config, Some(PathBuf::from("x.toml")));
+    }
+
     #[test]
     fn help_and_version_are_not_usage_errors() {
         for argv in ["--help", "-h", "--version", "-V", "help", "list --help"] {
@@ -441,7 +703,7 @@ mod tests {
     #[test]
     fn live_table_becomes_a_list_when_stdout_is_not_a_terminal() {
         let live = tui(500, true, false);
-        assert_eq!(live.for_stdout(true), live);
+        assert_eq!(live.clone().for_stdout(true), live);
         assert_eq!(
             live.for_stdout(false),
             Command::List {
@@ -453,7 +715,7 @@ mod tests {
             port: 80,
             format: Format::Json,
         };
-        assert_eq!(who.for_stdout(false), who);
+        assert_eq!(who.clone().for_stdout(false), who);
     }
 
     #[test]

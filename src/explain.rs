@@ -175,7 +175,7 @@ pub fn socket(socket: &Socket, all: &[Socket], facts: &SystemFacts) -> Explanati
     };
     range(&mut e, socket.local_port, usage, facts);
     if socket.state.is_listening() {
-        service(&mut e, socket.local_port, socket.proto);
+        service(&mut e, socket.local_port, socket.proto, true);
     }
     e
 }
@@ -196,7 +196,7 @@ pub fn port(port: u16, all: &[Socket], facts: &SystemFacts) -> Explanation {
         );
         range(&mut e, port, PortUse::Free, facts);
         e.push(Topic::Range, free_port_privilege(port, facts));
-        service(&mut e, port, Proto::Tcp);
+        service(&mut e, port, Proto::Tcp, false);
         return e;
     }
     for s in &on_port {
@@ -248,7 +248,7 @@ pub fn port(port: u16, all: &[Socket], facts: &SystemFacts) -> Explanation {
     };
     range(&mut e, port, usage, facts);
     if let Some(first) = listeners.first() {
-        service(&mut e, port, first.proto);
+        service(&mut e, port, first.proto, true);
     }
     e
 }
@@ -451,13 +451,16 @@ fn free_port_privilege(port: u16, facts: &SystemFacts) -> String {
     }
 }
 
-fn service(e: &mut Explanation, port: u16, proto: Proto) {
+fn service(e: &mut Explanation, port: u16, proto: Proto, held: bool) {
     if let Some(what) = usual_service(port, proto) {
+        let caveat = if held {
+            "Only usually: any program may use any port; the holder above is what is really there."
+        } else {
+            "Only usually: any program may use any port."
+        };
         e.push(
             Topic::Service,
-            format!(
-                "Port {port}/{proto} is usually: {what}. Only usually: any program may use any port; the holder above is what is really there."
-            ),
+            format!("Port {port}/{proto} is usually: {what}. {caveat}"),
         );
     }
 }

@@ -28,8 +28,12 @@ pub enum Key {
 pub enum Context {
     /// The table (and the help overlay, which passes unknown keys through to close itself).
     Table,
-    /// Typing a filter.
+    /// Typing a filter (the table's, or the history's).
     Filter,
+    /// The history of changes.
+    History,
+    /// The explanation of a row.
+    Explain,
     /// Any mode.
     Global,
 }
@@ -75,10 +79,32 @@ pub fn bindings() -> &'static [Binding] {
             bind!(Table, [Char('S')], "S", Action::SortReverse, "reverse the sort"),
             bind!(Table, [Char('c')], "c", Action::ToggleConnections, "show/hide TCP connections", footer "connections"),
             bind!(Table, [Char('a')], "a", Action::ToggleAllAddresses, "show/hide sockets on other addresses of this host", footer "all addresses"),
+            bind!(Table, [Char('h')], "h", Action::ToggleHistory, "history of opened and closed sockets", footer "history"),
+            bind!(Table, [Char('e')], "e", Action::ToggleExplain, "explain the selected row in plain words", footer "explain"),
+            bind!(Table, [Char('v')], "v", Action::ToggleGrouped, "group rows by process, or not", footer "group"),
+            bind!(Table, [Char('p')], "p", Action::TogglePause, "pause/resume updates (changes are still recorded)", footer "pause"),
+            bind!(Table, [Char('+')], "+/-", Action::SlowerRefresh, "refresh less (+) or more (-) often"),
+            bind!(Table, [Char('-')], "+/-", Action::FasterRefresh, "refresh less (+) or more (-) often"),
             bind!(Table, [Char('?')], "?", Action::ToggleHelp, "show/hide this help", footer "help"),
             bind!(Filter, [Enter], "Enter", Action::FilterDone, "keep the filter, back to the table"),
             bind!(Filter, [Esc], "Esc", Action::ClearFilter, "clear the filter"),
             bind!(Filter, [Backspace], "Backspace", Action::FilterBackspace, "delete a character"),
+            bind!(History, [Char('q')], "q", Action::Quit, "quit", footer "quit"),
+            bind!(History, [Esc, Char('h')], "Esc/h", Action::Back, "back to the table", footer "back"),
+            bind!(History, [Char('k'), Up], "k/↑", Action::Up, "older events"),
+            bind!(History, [Char('j'), Down], "j/↓", Action::Down, "newer events"),
+            bind!(History, [PageUp], "PgUp", Action::PageUp, "a page older"),
+            bind!(History, [PageDown], "PgDn", Action::PageDown, "a page newer"),
+            bind!(History, [Char('g'), Home], "g/Home", Action::Top, "oldest event"),
+            bind!(History, [Char('G'), End], "G/End", Action::Bottom, "newest event, and follow new ones"),
+            bind!(History, [Char('/')], "/", Action::StartFilter, "filter the history", footer "filter"),
+            bind!(History, [Char('p')], "p", Action::TogglePause, "pause/resume the table", footer "pause"),
+            bind!(Explain, [Char('q')], "q", Action::Quit, "quit", footer "quit"),
+            bind!(Explain, [Esc, Char('e')], "Esc/e", Action::Back, "back to the table", footer "back"),
+            bind!(Explain, [Char('k'), Up], "k/↑", Action::Up, "scroll up", footer "scroll"),
+            bind!(Explain, [Char('j'), Down], "j/↓", Action::Down, "scroll down"),
+            bind!(Explain, [PageUp], "PgUp", Action::PageUp, "a page up"),
+            bind!(Explain, [PageDown], "PgDn", Action::PageDown, "a page down"),
         ];
         // `1`-`9` pick a column; one help line covers them all.
         for column in Column::ALL {
@@ -138,14 +164,16 @@ pub fn key_of(event: KeyEvent) -> Option<Key> {
 pub fn action_for(mode: Mode, key: Key) -> Option<Action> {
     let context = match mode {
         Mode::Table | Mode::Help => Context::Table,
-        Mode::Filter => Context::Filter,
+        Mode::Filter | Mode::HistoryFilter => Context::Filter,
+        Mode::History => Context::History,
+        Mode::Explain => Context::Explain,
     };
     let bound = bindings()
         .iter()
         .find(|b| (b.context == context || b.context == Context::Global) && b.keys.contains(&key))
         .map(|b| b.action.clone());
     match mode {
-        Mode::Filter => bound.or(match key {
+        Mode::Filter | Mode::HistoryFilter => bound.or(match key {
             Key::Char(c) => Some(Action::FilterChar(c)),
             _ => None,
         }),
@@ -153,7 +181,7 @@ pub fn action_for(mode: Mode, key: Key) -> Option<Action> {
             Some(Action::Quit) => Some(Action::Quit),
             _ => Some(Action::Back),
         },
-        Mode::Table => bound,
+        Mode::Table | Mode::History | Mode::Explain => bound,
     }
 }
 
@@ -170,8 +198,14 @@ pub fn help_lines(context: Context) -> Vec<(&'static str, &'static str)> {
 
 /// Footer hints `(key, short text)` for the table.
 pub fn footer_hints() -> Vec<(&'static str, &'static str)> {
+    footer_hints_in(Context::Table)
+}
+
+/// Footer hints `(key, short text)` for one context.
+pub fn footer_hints_in(context: Context) -> Vec<(&'static str, &'static str)> {
     bindings()
         .iter()
+        .filter(|b| b.context == context)
         .filter_map(|b| b.footer.map(|f| (b.label, f)))
         .collect()
 }
@@ -202,6 +236,12 @@ mod tests {
             (Key::Char('c'), Action::ToggleConnections),
             (Key::Char('a'), Action::ToggleAllAddresses),
             (Key::Char('?'), Action::ToggleHelp),
+            (Key::Char('h'), Action::ToggleHistory),
+            (Key::Char('e'), Action::ToggleExplain),
+            (Key::Char('v'), Action::ToggleGrouped),
+            (Key::Char('p'), Action::TogglePause),
+            (Key::Char('+'), Action::SlowerRefresh),
+            (Key::Char('-'), Action::FasterRefresh),
         ] {
             assert_eq!(action_for(Mode::Table, key), Some(action), "{key:?}");
         }
@@ -234,6 +274,29 @@ mod tests {
         assert_eq!(action_for(Mode::Help, Key::Char('x')), Some(Action::Back));
         assert_eq!(action_for(Mode::Help, Key::Char('?')), Some(Action::Back));
         assert_eq!(action_for(Mode::Help, Key::Char('q')), Some(Action::Quit));
+    }
+
+    #[test]
+    fn history_and_explain_have_their_own_keys() {
+        for (mode, key, action) in [
+            (Mode::History, Key::Esc, Action::Back),
+            (Mode::History, Key::Char('h'), Action::Back),
+            (Mode::History, Key::Char('/'), Action::StartFilter),
+            (Mode::History, Key::Char('k'), Action::Up),
+            (Mode::History, Key::Char('G'), Action::Bottom),
+            (Mode::History, Key::Char('q'), Action::Quit),
+            (Mode::HistoryFilter, Key::Char('h'), Action::FilterChar('h')),
+            (Mode::HistoryFilter, Key::Esc, Action::ClearFilter),
+            (Mode::HistoryFilter, Key::Enter, Action::FilterDone),
+            (Mode::Explain, Key::Esc, Action::Back),
+            (Mode::Explain, Key::Char('e'), Action::Back),
+            (Mode::Explain, Key::Down, Action::Down),
+            (Mode::Explain, Key::Ctrl('c'), Action::Quit),
+        ] {
+            assert_eq!(action_for(mode, key), Some(action), "{mode:?} {key:?}");
+        }
+        assert_eq!(action_for(Mode::Explain, Key::Char('c')), None);
+        assert!(footer_hints_in(Context::History).contains(&("/", "filter")));
     }
 
     #[test]

@@ -6,14 +6,28 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use loopwatch::cli::{self, Command};
+use loopwatch::collect::facts::SystemFacts;
+use loopwatch::config::{self, Config};
+use loopwatch::output::watch::{self, SystemClock, WatchOutcome};
 use loopwatch::output::{self, WhoOutcome};
+use loopwatch::ui::theme::ThemeName;
 use loopwatch::{collect, tui};
 
 fn main() -> ExitCode {
     // Prints usage errors (exit 2) and --help/--version (exit 0) the way clap always does.
-    let command = cli::parse_command(std::env::args_os()).unwrap_or_else(|e| e.exit());
-    let command = command.for_stdout(io::stdout().is_terminal());
-    match run(command) {
+    let invocation = cli::parse_invocation(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    // A broken config file is a usage error too: one line naming the key, exit 2, never a
+    // run with half of it applied.
+    let config = match config::load(invocation.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "loopwatch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let interval_flag = invocation.interval_given;
+    let command = invocation.command.for_stdout(io::stdout().is_terminal());
+    match run(command, &config, interval_flag) {
         Ok(code) => code,
         Err(e) => {
             // One line, causes joined by ": ", no backtrace: these are conditions, not bugs.
@@ -23,14 +37,48 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> anyhow::Result<ExitCode> {
+fn run(command: Command, config: &Config, interval_flag: bool) -> anyhow::Result<ExitCode> {
     let mut collector = collect::system_collector()?;
     let (mut stdout, mut stderr) = (io::stdout(), io::stderr());
     match command {
         Command::Tui { interval, query } => {
-            tui::run(collector, interval, query)?;
+            let settings = config.settings(interval_flag.then_some(interval), SystemFacts::read());
+            let theme = tui::theme(config.theme.unwrap_or(ThemeName::Default));
+            tui::run_with(collector, config.query(query), settings, &theme)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Watch(options) => {
+            let mut clock = SystemClock::new()?;
+            watch::watch(
+                collector.as_mut(),
+                &options,
+                &mut clock,
+                &mut stdout,
+                &mut stderr,
+            )
+            .map(|outcome| match (outcome, options.until) {
+                (WatchOutcome::TimedOut, Some(until)) => {
+                    let timeout = options.timeout.unwrap_or_default();
+                    let _ = writeln!(
+                        stderr,
+                        "loopwatch: {}",
+                        watch::timeout_message(until, timeout)
+                    );
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::SUCCESS,
+            })
+            .or_else(succeed_if_reader_left)
+        }
+        Command::Explain { port, format } => output::explain::explain(
+            collector.as_mut(),
+            port,
+            format,
+            &SystemFacts::read(),
+            &mut stdout,
+        )
+        .map(|()| ExitCode::SUCCESS)
+        .or_else(succeed_if_reader_left),
         Command::List { format, query } => {
             output::list(collector.as_mut(), &query, format, &mut stdout, &mut stderr)
                 .map(|()| ExitCode::SUCCESS)

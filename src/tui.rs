@@ -2,7 +2,7 @@
 //! runs the effects the app asks for, and always gives the terminal back as it found it.
 
 use std::io::{self, stdout};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::Duration;
 
@@ -16,12 +16,14 @@ use ratatui::crossterm::execute;
 use ratatui::layout::Rect;
 
 use crate::action::{Action, Effect};
-use crate::app::App;
+use crate::app::{App, Settings};
 use crate::collect::poller::{self, Poller};
 use crate::collect::{CollectError, Collector, Query};
+use crate::history::Stamp;
 use crate::keymap;
 use crate::model::Snapshot;
-use crate::ui::{self, Hit};
+use crate::ui::theme::ThemeName;
+use crate::ui::{self, Hit, Theme};
 
 /// Everything the event loop waits for, from every thread, on one channel.
 enum Event {
@@ -34,6 +36,31 @@ enum Event {
 
 /// Runs the interactive table until the user quits or a terminating signal arrives.
 pub fn run(collector: Box<dyn Collector>, interval: Duration, query: Query) -> anyhow::Result<()> {
+    let settings = Settings {
+        interval,
+        ..Settings::default()
+    };
+    run_with(collector, query, settings, &theme(ThemeName::Default))
+}
+
+/// The named theme, without colours when `NO_COLOR` is set (to anything but empty).
+pub fn theme(name: ThemeName) -> Theme {
+    let theme = Theme::named(name);
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        theme.without_colour()
+    } else {
+        theme
+    }
+}
+
+/// [`run`] with the settings and theme from the config file.
+pub fn run_with(
+    collector: Box<dyn Collector>,
+    query: Query,
+    settings: Settings,
+    theme: &Theme,
+) -> anyhow::Result<()> {
+    let interval = settings.interval;
     let (tx, rx) = mpsc::channel();
     // Signals first: a SIGTERM that lands while the screen is being set up must still restore it.
     listen_for_signals(tx.clone())?;
@@ -44,8 +71,8 @@ pub fn run(collector: Box<dyn Collector>, interval: Duration, query: Query) -> a
         // The loop may already be gone while a last collection finishes; nothing to do then.
         let _ = poll_tx.send(Event::Collected(result));
     });
-    let mut app = App::new(query);
-    let outcome = event_loop(&mut screen.terminal, &mut app, &rx, &poller);
+    let mut app = App::with_settings(query, settings);
+    let outcome = event_loop(&mut screen.terminal, &mut app, &rx, &poller, theme);
     drop(poller);
     screen.leave();
     outcome
@@ -56,28 +83,50 @@ fn event_loop(
     app: &mut App,
     events: &Receiver<Event>,
     poller: &Poller,
+    theme: &Theme,
 ) -> anyhow::Result<()> {
     let mut area = screen_area(terminal)?;
     app.update(Action::Viewport(ui::table_body_rows(area)));
     loop {
-        terminal.draw(|frame| ui::draw(frame, app))?;
-        let first = events.recv().context("all event sources stopped")?;
+        terminal.draw(|frame| ui::draw_with(frame, app, theme))?;
+        let Some(first) = next_event(events, app)? else {
+            // A highlight or a closed row is due to go.
+            app.update(Action::Tick(Stamp::now()));
+            continue;
+        };
         // Handle everything already queued before drawing again: one frame per burst.
         for event in std::iter::once(first).chain(events.try_iter()) {
             let actions = match event {
                 Event::Signal => vec![Action::Quit],
-                Event::Collected(Ok(snapshot)) => vec![Action::Snapshot(snapshot)],
+                // Stamped as it arrives, so its changes get the time they were seen.
+                Event::Collected(Ok(snapshot)) => {
+                    vec![Action::Tick(Stamp::now()), Action::Snapshot(snapshot)]
+                }
                 Event::Collected(Err(error)) => vec![Action::CollectFailed(error.to_string())],
                 Event::Input(input) => actions_for_input(&input, app, &mut area),
             };
             for action in actions {
                 match app.update(action) {
                     Some(Effect::SetQuery(query)) => poller.set_query(query),
+                    Some(Effect::SetInterval(interval)) => poller.set_interval(interval),
                     Some(Effect::Quit) => return Ok(()),
                     None => {}
                 }
             }
         }
+    }
+}
+
+/// Waits for the next event, or until the app's next mark is due to expire (`None`).
+fn next_event(events: &Receiver<Event>, app: &App) -> anyhow::Result<Option<Event>> {
+    let Some(deadline) = app.next_deadline() else {
+        return events.recv().map(Some).context("all event sources stopped");
+    };
+    let wait = deadline.since(Stamp::now());
+    match events.recv_timeout(wait) {
+        Ok(event) => Ok(Some(event)),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(RecvTimeoutError::Disconnected) => Err(anyhow::anyhow!("all event sources stopped")),
     }
 }
 

@@ -62,10 +62,13 @@ fn short_hidden_notice(count: usize) -> String {
 
 /// Key hints for the table, or the filter input while typing one.
 pub fn hints_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
-    if app.mode() == Mode::Filter {
-        return filter_line(app, theme, max);
-    }
-    let hints = keymap::footer_hints();
+    let hints = match app.mode() {
+        Mode::Filter => return filter_line(app.filter(), theme, max),
+        Mode::HistoryFilter => return filter_line(app.history_filter(), theme, max),
+        Mode::History => keymap::footer_hints_in(Context::History),
+        Mode::Explain => keymap::footer_hints_in(Context::Explain),
+        Mode::Table | Mode::Help => keymap::footer_hints(),
+    };
     let last = hints.len().saturating_sub(1);
     let pieces = hints
         .into_iter()
@@ -91,7 +94,7 @@ pub fn hints_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
 }
 
 /// `/ node▏  Enter keep  Esc clear`: the typed text stays visible at its end, by the cursor.
-fn filter_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
+fn filter_line<'a>(filter: &'a str, theme: &Theme, max: u16) -> Line<'a> {
     let prompt = super::key_for(&crate::action::Action::StartFilter).unwrap_or("/");
     let mut hint_spans = Vec::new();
     for (key, help) in keymap::help_lines(Context::Filter) {
@@ -100,7 +103,7 @@ fn filter_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
         hint_spans.push((key, word));
     }
     let room = usize::from(max).saturating_sub(width(prompt) + 1 + width(theme.cursor));
-    let typed = tail(app.filter(), room);
+    let typed = tail(filter, room);
     let mut pieces: Vec<(u8, Vec<Span<'a>>)> = vec![(
         u8::MAX,
         vec![

@@ -5,9 +5,12 @@
 //! [`hit_test`] read the same layout as [`draw`], so scrolling and clicks match what is shown.
 
 mod columns;
+mod explain;
 mod footer;
+mod grouped;
 mod header;
 mod help;
+mod history;
 mod table;
 mod text;
 pub mod theme;
@@ -59,22 +62,36 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
         too_small(frame, area, theme);
         return;
     };
-    let rows: Vec<&Socket> = app.visible_rows().collect();
-    let columns = screen.columns(app, &rows, theme);
-
+    match app.mode() {
+        Mode::History | Mode::HistoryFilter => {
+            history::render(frame, &screen, app, theme);
+            return;
+        }
+        Mode::Explain => {
+            explain::render(frame, &screen, app, theme);
+            return;
+        }
+        Mode::Table | Mode::Filter | Mode::Help => {}
+    }
     frame.render_widget(
         Paragraph::new(header::line(app, theme, screen.header.width)),
         screen.header,
     );
-    table::render(
-        frame,
-        screen.table_header,
-        screen.body,
-        app,
-        &rows,
-        &columns,
-        theme,
-    );
+    if app.is_grouped() {
+        grouped::render(frame, screen.table_header, screen.body, app, theme);
+    } else {
+        let rows: Vec<&Socket> = app.visible_rows().collect();
+        let columns = screen.columns(app, &rows, theme);
+        table::render(
+            frame,
+            screen.table_header,
+            screen.body,
+            app,
+            &rows,
+            &columns,
+            theme,
+        );
+    }
     frame.render_widget(
         Paragraph::new(footer::status_line(app, theme, screen.status.width)),
         screen.status,
@@ -96,11 +113,19 @@ pub fn table_body_rows(area: Rect) -> usize {
 /// What is drawn at terminal cell (`column`, `row`) for a screen of size `area`: a column title
 /// or a table row. `None` for everything else, and while the help overlay covers the table.
 pub fn hit_test(area: Rect, app: &App, column: u16, row: u16) -> Option<Hit> {
-    if app.mode() == Mode::Help {
+    if !matches!(app.mode(), Mode::Table | Mode::Filter) {
         return None;
     }
     let screen = Screen::of(area)?;
     let inside = |r: Rect| column >= r.x && column < r.right() && row >= r.y && row < r.bottom();
+    if app.is_grouped() {
+        // The grouped view's titles are not sortable columns; its lines are not one per row.
+        if !inside(screen.body) {
+            return None;
+        }
+        let line = usize::from(row - screen.body.y);
+        return grouped::row_at(app, usize::from(screen.body.height), line).map(Hit::Row);
+    }
     let rows: Vec<&Socket> = app.visible_rows().collect();
     if inside(screen.table_header) {
         let columns = screen.columns(app, &rows, &Theme::default());
@@ -157,6 +182,7 @@ impl Screen {
             rows,
             app.sort(),
             app.query(),
+            app.hidden_columns(),
             theme,
         )
     }
