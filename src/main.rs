@@ -1,6 +1,7 @@
 //! Parse, dispatch, map the outcome to an exit code. Everything else lives in the library.
 //!
-//! Exit codes: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage (clap).
+//! Exit codes: 0 ok, 1 nothing bound to the port, a `watch --until-*` timeout or a runtime
+//! failure, 2 bad usage (clap) or a bad config file.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;

@@ -254,3 +254,82 @@ fn install_panic_restore() {
         previous(info);
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::sample_snapshot;
+    use ratatui::crossterm::event::KeyModifiers;
+    use crate::sort::Column;
+
+    fn mouse(kind: MouseEventKind, column: u16, row: u16) -> MouseEvent {
+        MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    fn loaded(area: Rect) -> App {
+        let mut app = App::new(Query::default());
+        app.update(Action::Viewport(ui::table_body_rows(area)));
+        app.update(Action::Snapshot(sample_snapshot()));
+        app
+    }
+
+    #[test]
+    fn clicks_select_rows_sort_by_headers_and_the_wheel_scrolls() {
+        let area = Rect::new(0, 0, 120, 30);
+        let mut app = loaded(area);
+        let left = MouseEventKind::Down(MouseButton::Left);
+        // Row 4 of the body is the fifth row drawn (5432 in the sample).
+        let click = action_for_mouse(mouse(left, 10, 6), &app, area);
+        assert_eq!(click, Some(Action::SelectVisible(4)));
+        app.update(click.unwrap());
+        assert_eq!(app.selected_socket().unwrap().local_port, 5432);
+        // The column titles are on line 1.
+        let x = (0..120)
+            .find(|&x| {
+                matches!(
+                    ui::hit_test(area, &app, x, 1),
+                    Some(Hit::Header(Column::Process))
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            action_for_mouse(mouse(left, x, 1), &app, area),
+            Some(Action::SortBy(Column::Process))
+        );
+        assert_eq!(
+            action_for_mouse(mouse(MouseEventKind::ScrollDown, 0, 0), &app, area),
+            Some(Action::ScrollDown)
+        );
+        assert_eq!(
+            action_for_mouse(mouse(MouseEventKind::ScrollUp, 0, 0), &app, area),
+            Some(Action::ScrollUp)
+        );
+        app.update(Action::ScrollDown);
+        assert_eq!(app.selected_socket().unwrap().local_port, 9229);
+        // A right click or a click on the footer does nothing.
+        assert_eq!(
+            action_for_mouse(mouse(MouseEventKind::Down(MouseButton::Right), 10, 6), &app, area),
+            None
+        );
+        assert_eq!(action_for_mouse(mouse(left, 10, 29), &app, area), None);
+    }
+
+    #[test]
+    fn the_wheel_scrolls_the_history_and_the_explanation_too() {
+        let area = Rect::new(0, 0, 80, 24);
+        let mut app = loaded(area);
+        app.update(Action::ToggleExplain);
+        let wheel = action_for_mouse(mouse(MouseEventKind::ScrollDown, 5, 5), &app, area);
+        app.update(wheel.unwrap());
+        assert_eq!(app.explain_scroll(), 1);
+        assert_eq!(
+            action_for_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 5, 5), &app, area),
+            None
+        );
+    }
+}
