@@ -595,11 +595,16 @@ impl App {
             .collect();
         let sort = self.sort;
         if self.grouped {
-            rows.sort_by(|&a, &b| {
-                GroupKey::of(&sockets[a])
-                    .cmp(&GroupKey::of(&sockets[b]))
-                    .then_with(|| sort.compare(&sockets[a], &sockets[b]))
+            // Each key once, not once per comparison: building one allocates.
+            let mut keyed: Vec<(GroupKey, usize)> = rows
+                .iter()
+                .map(|&i| (GroupKey::of(&sockets[i]), i))
+                .collect();
+            keyed.sort_by(|(ka, a), (kb, b)| {
+                ka.cmp(kb)
+                    .then_with(|| sort.compare(&sockets[*a], &sockets[*b]))
             });
+            rows = keyed.into_iter().map(|(_, i)| i).collect();
         } else {
             rows.sort_by(|&a, &b| sort.compare(&sockets[a], &sockets[b]));
         }

@@ -259,8 +259,8 @@ fn install_panic_restore() {
 mod tests {
     use super::*;
     use crate::collect::fake::sample_snapshot;
-    use ratatui::crossterm::event::KeyModifiers;
     use crate::sort::Column;
+    use ratatui::crossterm::event::KeyModifiers;
 
     fn mouse(kind: MouseEventKind, column: u16, row: u16) -> MouseEvent {
         MouseEvent {
@@ -313,7 +313,11 @@ mod tests {
         assert_eq!(app.selected_socket().unwrap().local_port, 9229);
         // A right click or a click on the footer does nothing.
         assert_eq!(
-            action_for_mouse(mouse(MouseEventKind::Down(MouseButton::Right), 10, 6), &app, area),
+            action_for_mouse(
+                mouse(MouseEventKind::Down(MouseButton::Right), 10, 6),
+                &app,
+                area
+            ),
             None
         );
         assert_eq!(action_for_mouse(mouse(left, 10, 29), &app, area), None);
@@ -328,7 +332,11 @@ mod tests {
         app.update(wheel.unwrap());
         assert_eq!(app.explain_scroll(), 1);
         assert_eq!(
-            action_for_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 5, 5), &app, area),
+            action_for_mouse(
+                mouse(MouseEventKind::Down(MouseButton::Left), 5, 5),
+                &app,
+                area
+            ),
             None
         );
     }
