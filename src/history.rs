@@ -210,6 +210,58 @@ pub fn diff(
     events
 }
 
+/// Remembers who held a socket whose owner vanished while the socket was still listed, so the
+/// event for its closing names that process instead of "(not found)".
+///
+/// A process that closes a socket often does so between the kernel's socket dump and the
+/// owner lookup of one collection: the socket is then listed once more without its owner.
+#[derive(Debug, Clone, Default)]
+pub struct Differ {
+    fading: HashMap<SocketKey, Vec<Owner>>,
+}
+
+impl Differ {
+    /// [`diff`], with closing sockets named after their last known owners.
+    pub fn events(
+        &mut self,
+        before: &[Socket],
+        after: &[Socket],
+        time: Stamp,
+        tracked: impl Fn(&Socket) -> bool,
+    ) -> Vec<Event> {
+        let mut events = diff(before, after, time, &tracked);
+        for event in &mut events {
+            if event.kind == EventKind::Closed && event.socket.owners.is_empty() {
+                if let Some(owners) = self.fading.remove(&event.socket.key()) {
+                    event.socket.owners = owners;
+                    event.socket.unknown = None;
+                }
+            }
+        }
+        // Sockets listed without an owner now: usually few, and usually hidden by permissions
+        // (then they had no owner before either, and nothing is remembered).
+        let ownerless: std::collections::HashSet<SocketKey> = after
+            .iter()
+            .filter(|s| s.owners.is_empty())
+            .map(Socket::key)
+            .collect();
+        let mut fading: HashMap<SocketKey, Vec<Owner>> = std::mem::take(&mut self.fading)
+            .into_iter()
+            .filter(|(key, _)| ownerless.contains(key))
+            .collect();
+        if !ownerless.is_empty() {
+            for b in before.iter().filter(|b| !b.owners.is_empty()) {
+                let key = b.key();
+                if ownerless.contains(&key) {
+                    fading.entry(key).or_insert_with(|| b.owners.clone());
+                }
+            }
+        }
+        self.fading = fading;
+        events
+    }
+}
+
 /// A different set of processes holds the socket. An owner that only became visible or hidden
 /// (a race with a process starting, a permission change) is not a change of owner.
 fn owner_changed(before: &Socket, after: &Socket) -> bool {
@@ -271,6 +323,7 @@ impl History {
 /// and which closed recently (kept a little longer, marked closed).
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
+    differ: Differ,
     history: History,
     fresh: HashMap<SocketKey, Stamp>,
     gone: Vec<(Socket, Stamp)>,
@@ -285,7 +338,7 @@ impl Tracker {
         now: Stamp,
         tracked: impl Fn(&Socket) -> bool,
     ) -> usize {
-        let events = diff(before, after, now, tracked);
+        let events = self.differ.events(before, after, now, tracked);
         let count = events.len();
         for event in events {
             let key = event.socket.key();
@@ -434,6 +487,24 @@ mod tests {
         let mut shown = hidden;
         shown.owners = owners;
         assert!(diff(&before, &[shown], t0(), all).is_empty());
+    }
+
+    #[test]
+    fn a_socket_seen_once_more_without_its_owner_closes_under_its_owner_name() {
+        let with_owner = vec![vite()];
+        let mut ownerless = vite();
+        ownerless.owners.clear();
+        ownerless.unknown = Some(crate::model::UnknownOwner::NotFound);
+        let ownerless = vec![ownerless];
+        let mut differ = Differ::default();
+        assert!(differ.events(&with_owner, &ownerless, t0(), all).is_empty());
+        assert!(differ.events(&ownerless, &ownerless, t0(), all).is_empty());
+        let events = differ.events(&ownerless, &[], t0(), all);
+        assert_eq!(
+            events[0].line(),
+            "14:03:41 - tcp 127.0.0.1:3000 node 4900 (vite)"
+        );
+        assert!(differ.fading.is_empty());
     }
 
     #[test]

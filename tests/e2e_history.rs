@@ -52,7 +52,7 @@ fn a_listener_opened_while_watching_is_marked_new_and_enters_the_history() {
     tmux.wait_for("the history view", PATIENCE, |s| {
         s.lines().next().is_some_and(|l| l.contains("history"))
     });
-    tmux.type_text(&format!("/{endpoint}"));
+    tmux.type_text(&format!("/{endpoint} {pid}"));
     tmux.keys(&["Enter"]);
     tmux.wait_for("the opening in the history", PATIENCE, |s| {
         s.lines().any(|l| l.contains(&format!("+ tcp {endpoint}")))

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, UdpSocket};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
@@ -16,9 +16,25 @@ const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
 /// Far above a normal run; only a hung binary reaches it.
 const DEADLINE: Duration = Duration::from_secs(30);
 
+/// A port that no TCP or UDP socket uses on either address family, so what `watch` sees on
+/// it is this test's alone (other programs may hold thousands of ports).
 fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    listener.local_addr().unwrap().port()
+    let usable = |result: std::io::Result<()>| match result {
+        Ok(()) => true,
+        // No IPv6 on this machine: nothing can be bound there either.
+        Err(e) => e.kind() == std::io::ErrorKind::AddrNotAvailable,
+    };
+    for _ in 0..100 {
+        let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = probe.local_addr().unwrap().port();
+        let free = usable(TcpListener::bind((Ipv6Addr::LOCALHOST, port)).map(drop))
+            && usable(UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).map(drop))
+            && usable(UdpSocket::bind((Ipv6Addr::LOCALHOST, port)).map(drop));
+        if free {
+            return port;
+        }
+    }
+    panic!("no port is free on both families");
 }
 
 fn bind(port: u16) -> TcpListener {
@@ -200,8 +216,8 @@ fn until_closed_exits_0_when_the_listener_goes() {
 
 #[test]
 fn explain_names_this_process_and_the_address() {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let port = free_port();
+    let listener = bind(port);
     let mut run = Running::start(&["explain", &port.to_string()]);
     let mut text = String::new();
     while let Some(line) = run.line_within(DEADLINE) {

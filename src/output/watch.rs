@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::cli::{Format, Until, Watch};
 use crate::collect::Collector;
-use crate::history::{Event, Stamp, diff};
+use crate::history::{Differ, Event, Stamp};
 use crate::model::{Snapshot, Socket};
 
 use super::json::{OwnerEntry, SocketEntry, VERSION};
@@ -83,6 +83,7 @@ pub fn watch(
         options.ports.clone()
     };
     let mut previous: Option<Snapshot> = None;
+    let mut differ = Differ::default();
     let mut last_error: Option<String> = None;
     loop {
         let started = clock.elapsed();
@@ -93,7 +94,9 @@ pub fn watch(
                     shown.sockets.retain(|s| ports.contains(&s.local_port));
                 }
                 if let Some(previous) = &previous {
-                    for event in diff(&previous.sockets, &shown.sockets, clock.now(), |_| true) {
+                    let events =
+                        differ.events(&previous.sockets, &shown.sockets, clock.now(), |_| true);
+                    for event in events {
                         out.write_all(event_line(&event, options.format)?.as_bytes())
                             .and_then(|()| out.flush())
                             .context("writing to stdout")?;
