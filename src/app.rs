@@ -374,6 +374,21 @@ impl App {
         Ok(None)
     }
 
+    /// How far the explanation can scroll. The drawn width is not known here, so this counts
+    /// lines as a 40-column terminal would wrap them: never short of the real end, and the view
+    /// stops drawing past it.
+    fn explain_max_scroll(&self) -> usize {
+        let lines: usize = self.explanation().map_or(0, |(e, closed)| {
+            e.paragraphs
+                .iter()
+                .map(|p| explain::wrap(&p.text, 40).len())
+                .sum::<usize>()
+                + usize::from(closed)
+        });
+        // The explanation's area is one line taller than the table body.
+        lines.saturating_sub(self.page + 1)
+    }
+
     fn scroll_history(&mut self, back: isize) {
         self.history_back = self.history_back.saturating_add_signed(back);
     }
@@ -389,9 +404,14 @@ impl App {
             Action::Up | Action::ScrollUp => {
                 self.explain_scroll = self.explain_scroll.saturating_sub(1);
             }
-            Action::Down | Action::ScrollDown => self.explain_scroll += 1,
+            Action::Down | Action::ScrollDown => {
+                self.explain_scroll = (self.explain_scroll + 1).min(self.explain_max_scroll());
+            }
             Action::PageUp => self.explain_scroll = self.explain_scroll.saturating_sub(self.page),
-            Action::PageDown => self.explain_scroll += self.page,
+            Action::PageDown => {
+                self.explain_scroll =
+                    (self.explain_scroll + self.page).min(self.explain_max_scroll());
+            }
             Action::Top => self.explain_scroll = 0,
             Action::ToggleExplain | Action::Back => {
                 self.mode = Mode::Table;
@@ -1207,6 +1227,14 @@ mod tests {
         assert_eq!(e.title, "tcp 127.0.0.1:3000 · LISTEN");
         app.update(Action::Down);
         assert_eq!(app.explain_scroll(), 1);
+        for _ in 0..100 {
+            app.update(Action::PageDown);
+        }
+        let end = app.explain_scroll();
+        assert!(end > 1 && end < 40, "bounded: {end}");
+        app.update(Action::Up);
+        assert_eq!(app.explain_scroll(), end - 1);
+        app.update(Action::Top);
         app.update(at(1));
         app.update(Action::Snapshot(sample_snapshot()));
         let (_, closed) = app.explanation().unwrap();
