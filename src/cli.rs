@@ -268,7 +268,7 @@ pub enum Subcommands {
         until_closed: Option<u16>,
 
         /// With --until-open/--until-closed: give up after this many seconds and exit 1.
-        #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+        #[arg(long, value_name = "SECONDS", value_parser = parse_wait_timeout)]
         timeout: Option<Duration>,
 
         /// How often to look: 250ms, 1s, 2 (seconds); 100ms to 60s.
@@ -397,7 +397,7 @@ fn parse_port_or_command(text: &str) -> Result<u16, String> {
 const PORT_RANGE: &str = "port must be a number from 1 to 65535";
 
 /// A timeout in seconds (`30`, `2.5`, or with a unit: `500ms`, `10s`), up to a day.
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
     const HINT: &str = "timeout must be a number of seconds from 0.1 to 86400, e.g. --timeout 30";
     let text = text.trim();
     let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
