@@ -76,7 +76,8 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct App {
     snapshot: Snapshot,
-    /// Indices into `snapshot.sockets` that pass the toggles and the filter, in sort order.
+    /// Indices of the sockets that pass the toggles and the filter, in sort order: into
+    /// `snapshot.sockets`, then on into `gone` (see [`App::socket_at`]).
     rows: Vec<usize>,
     /// The selected row, by identity, so it survives refreshes and re-sorts.
     selected: Option<SocketKey>,
@@ -95,8 +96,8 @@ pub struct App {
     quit: bool,
     /// Events, and which rows are new or closed.
     tracker: Tracker,
-    /// How many sockets at the start of `snapshot` are live; closed ones lingering follow.
-    live_len: usize,
+    /// Sockets closed a moment ago, still shown as rows (marked closed) after the live ones.
+    gone: Vec<Socket>,
     /// The table is frozen; `held` keeps the newest collection meanwhile.
     paused: bool,
     held: Option<Snapshot>,
@@ -134,7 +135,7 @@ impl App {
             error: None,
             quit: false,
             tracker: Tracker::default(),
-            live_len: 0,
+            gone: Vec::new(),
             paused: false,
             held: None,
             now: None,
@@ -308,10 +309,7 @@ impl App {
             let now = self.now.unwrap_or(Stamp::at_secs(0));
             let (query, previous) = (self.query, self.previous_query);
             let settling = self.settling > 0;
-            let before = match &self.held {
-                Some(held) => &held.sockets[..],
-                None => &self.snapshot.sockets[..self.live_len.min(self.snapshot.sockets.len())],
-            };
+            let before = &self.held.as_ref().unwrap_or(&self.snapshot).sockets;
             self.tracker
                 .observe(before, &snapshot.sockets, now, |s: &Socket| {
                     query.admits(s.scope, s.state, s.local_port)
@@ -335,11 +333,8 @@ impl App {
         let hint = self.selected_index_hint();
         if let Some(snapshot) = snapshot {
             self.snapshot = snapshot;
-        } else {
-            self.snapshot.sockets.truncate(self.live_len);
         }
-        self.live_len = self.snapshot.sockets.len();
-        self.snapshot.sockets.extend(self.tracker.gone().cloned());
+        self.gone = self.tracker.gone().cloned().collect();
         self.rebuild_near(hint);
     }
 
@@ -462,7 +457,7 @@ impl App {
         let end = self.window_end(self.offset);
         self.rows[self.offset.min(end)..end]
             .iter()
-            .map(|&i| &self.snapshot.sockets[i])
+            .map(|&i| self.socket_at(i))
     }
 
     pub fn is_paused(&self) -> bool {
@@ -491,23 +486,31 @@ impl App {
         self.explain_scroll
     }
 
-    /// Sockets in the newest collection (what the table shows minus closed rows, or, while
-    /// paused, the collection the table is not showing yet).
+    /// The newest collection: the one shown, or, while paused, the one not shown yet. What
+    /// is true now (explanations, anything judged on live data) reads this.
+    pub fn latest(&self) -> &Snapshot {
+        self.held.as_ref().unwrap_or(&self.snapshot)
+    }
+
+    /// Sockets in the newest collection.
     pub fn live_sockets(&self) -> &[Socket] {
-        match &self.held {
-            Some(held) => &held.sockets,
-            None => &self.snapshot.sockets[..self.live_len.min(self.snapshot.sockets.len())],
-        }
+        &self.latest().sockets
     }
 
     /// Sockets in the snapshot shown, without the closed rows lingering after it.
     pub fn live_count(&self) -> usize {
-        self.live_len.min(self.snapshot.sockets.len())
+        self.snapshot.sockets.len()
     }
 
     /// Closed rows still shown.
     pub fn closed_row_count(&self) -> usize {
-        self.rows.iter().filter(|&&i| i >= self.live_len).count()
+        let live = self.snapshot.sockets.len();
+        self.rows.iter().filter(|&&i| i >= live).count()
+    }
+
+    /// Row source `i`: a socket of the snapshot shown, or past its end one closed a moment ago.
+    fn socket_at(&self, i: usize) -> &Socket {
+        socket_at(&self.snapshot.sockets, &self.gone, i)
     }
 
     /// New for a few seconds, closed and about to leave, or neither.
@@ -555,6 +558,7 @@ impl App {
             .snapshot
             .sockets
             .iter()
+            .chain(&self.gone)
             .chain(self.tracker.gone())
             .find(|s| s.key() == key)?;
         Some((explain::socket(gone, live, &self.facts), true))
@@ -564,8 +568,8 @@ impl App {
     pub fn starts_group(&self, index: usize) -> bool {
         self.grouped
             && (index == 0
-                || GroupKey::of(&self.snapshot.sockets[self.rows[index]])
-                    != GroupKey::of(&self.snapshot.sockets[self.rows[index - 1]]))
+                || GroupKey::of(self.socket_at(self.rows[index]))
+                    != GroupKey::of(self.socket_at(self.rows[index - 1])))
     }
 
     /// Position of the selection among the visible rows.
@@ -574,8 +578,7 @@ impl App {
     }
 
     pub fn selected_socket(&self) -> Option<&Socket> {
-        self.selected_index()
-            .map(|i| &self.snapshot.sockets[self.rows[i]])
+        self.selected_index().map(|i| self.socket_at(self.rows[i]))
     }
 
     /// Sockets in the latest snapshot whose owners are hidden by permissions.
@@ -589,7 +592,7 @@ impl App {
         let key = self.selected?;
         self.rows
             .iter()
-            .position(|&i| self.snapshot.sockets[i].key() == key)
+            .position(|&i| self.socket_at(i).key() == key)
     }
 
     fn set_sort(&mut self, sort: SortSpec) {
@@ -606,27 +609,23 @@ impl App {
     /// [`App::rebuild`], falling back to row `previous_index` when the selected socket is gone.
     fn rebuild_near(&mut self, previous_index: usize) {
         let terms = filter_terms(&self.filter);
-        let sockets = &self.snapshot.sockets;
-        let mut rows: Vec<usize> = (0..sockets.len())
+        let (live, gone) = (&self.snapshot.sockets, &self.gone);
+        let at = |i: usize| socket_at(live, gone, i);
+        let mut rows: Vec<usize> = (0..live.len() + gone.len())
             .filter(|&i| {
-                let s = &sockets[i];
+                let s = at(i);
                 self.query.admits(s.scope, s.state, s.local_port) && matches_filter(s, &terms)
             })
             .collect();
         let sort = self.sort;
         if self.grouped {
             // Each key once, not once per comparison: building one allocates.
-            let mut keyed: Vec<(GroupKey, usize)> = rows
-                .iter()
-                .map(|&i| (GroupKey::of(&sockets[i]), i))
-                .collect();
-            keyed.sort_by(|(ka, a), (kb, b)| {
-                ka.cmp(kb)
-                    .then_with(|| sort.compare(&sockets[*a], &sockets[*b]))
-            });
+            let mut keyed: Vec<(GroupKey, usize)> =
+                rows.iter().map(|&i| (GroupKey::of(at(i)), i)).collect();
+            keyed.sort_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| sort.compare(at(*a), at(*b))));
             rows = keyed.into_iter().map(|(_, i)| i).collect();
         } else {
-            rows.sort_by(|&a, &b| sort.compare(&sockets[a], &sockets[b]));
+            rows.sort_by(|&a, &b| sort.compare(at(a), at(b)));
         }
         self.rows = rows;
         if self.selected_index().is_none() {
@@ -634,7 +633,7 @@ impl App {
                 None
             } else {
                 let i = previous_index.min(self.rows.len() - 1);
-                Some(self.snapshot.sockets[self.rows[i]].key())
+                Some(self.socket_at(self.rows[i]).key())
             };
         }
         self.scroll_to_selection();
@@ -656,7 +655,7 @@ impl App {
 
     fn select_index(&mut self, index: usize) {
         if let Some(&i) = self.rows.get(index) {
-            self.selected = Some(self.snapshot.sockets[i].key());
+            self.selected = Some(self.socket_at(i).key());
             self.scroll_to_selection();
         }
     }
@@ -724,6 +723,11 @@ impl App {
     }
 }
 
+/// Row source `i` of a table made of `live` sockets followed by `gone` ones.
+fn socket_at<'a>(live: &'a [Socket], gone: &'a [Socket], i: usize) -> &'a Socket {
+    live.get(i).unwrap_or_else(|| &gone[i - live.len()])
+}
+
 /// A page move keeps one row of context.
 fn page_step(page: usize) -> isize {
     isize::try_from(page.saturating_sub(1).max(1)).unwrap_or(isize::MAX)
@@ -781,7 +785,7 @@ mod tests {
     fn ports(app: &App) -> Vec<u16> {
         app.rows
             .iter()
-            .map(|&i| app.snapshot.sockets[i].local_port)
+            .map(|&i| app.socket_at(i).local_port)
             .collect()
     }
 
