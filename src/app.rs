@@ -2,9 +2,11 @@
 
 use std::fmt::Write as _;
 
-use crate::action::{Action, Effect};
+use crate::action::{Action, Effect, Status};
 use crate::collect::Query;
-use crate::model::{Snapshot, Socket, SocketKey};
+use crate::collect::details::{DetailsError, ProcessDetails};
+use crate::control::{Signal, Target};
+use crate::model::{Owner, ProcKey, Snapshot, Socket, SocketKey};
 use crate::sort::SortSpec;
 
 /// Which screen has the keyboard.
@@ -14,6 +16,41 @@ pub enum Mode {
     /// Typing into the filter.
     Filter,
     Help,
+    /// The detail view of one socket and its owner.
+    Inspect,
+    /// The stop dialog: nothing is signalled until the user says yes.
+    Confirm,
+}
+
+/// The socket being inspected. A copy is kept so the view still reads sensibly after the
+/// socket closes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspected {
+    pub socket: Socket,
+    /// Which of the socket's holders is shown (shared sockets have several).
+    pub holder: usize,
+    /// The socket was not in the latest snapshot.
+    pub closed: bool,
+    /// Lines scrolled off the top of the view.
+    pub scroll: usize,
+}
+
+impl Inspected {
+    pub fn owner(&self) -> Option<&Owner> {
+        self.socket.owners.get(self.holder)
+    }
+}
+
+/// A stop the user has asked for and not yet confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingKill {
+    pub target: Target,
+    pub signal: Signal,
+    /// The row it was asked from: its port is the one followed up after the signal.
+    pub socket: Socket,
+    pub cmdline: String,
+    /// The mode to return to when the dialog closes.
+    pub from: Mode,
 }
 
 #[derive(Debug, Clone)]
@@ -35,6 +72,14 @@ pub struct App {
     loaded: bool,
     /// The last collection failed with this message (cleared by the next success).
     error: Option<String>,
+    /// The latest outcome to report (a signal sent, a port released, a refusal).
+    status: Option<Status>,
+    /// No signal can be sent: the stop keys only explain that they are disabled.
+    read_only: bool,
+    inspected: Option<Inspected>,
+    pending_kill: Option<PendingKill>,
+    /// The latest details read for a process (inspect view, stop dialog).
+    details: Option<(ProcKey, Result<ProcessDetails, DetailsError>)>,
     quit: bool,
 }
 
@@ -52,13 +97,36 @@ impl App {
             query,
             loaded: false,
             error: None,
+            status: None,
+            read_only: false,
+            inspected: None,
+            pending_kill: None,
+            details: None,
             quit: false,
         }
+    }
+
+    /// The same app with every stop path disabled (`--read-only`).
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
     }
 
     /// Applies one action; returns the side effect the runtime must perform, if any.
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         match action {
+            Action::Up | Action::Down | Action::ScrollUp | Action::ScrollDown
+                if self.mode == Mode::Inspect =>
+            {
+                if let Some(inspected) = &mut self.inspected {
+                    inspected.scroll = match action {
+                        Action::Up | Action::ScrollUp => inspected.scroll.saturating_sub(1),
+                        // The view has about 30 lines besides one per related socket.
+                        _ => (inspected.scroll + 1).min(30 + self.snapshot.sockets.len()),
+                    };
+                }
+            }
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-page_step(self.page)),
@@ -93,12 +161,23 @@ impl App {
                 self.filter.pop();
                 self.rebuild();
             }
-            Action::FilterDone | Action::Back => self.mode = Mode::Table,
+            Action::FilterDone | Action::Back => {
+                self.mode = Mode::Table;
+                self.inspected = None;
+            }
             Action::ClearFilter => {
                 self.filter.clear();
+                self.status = None;
                 self.mode = Mode::Table;
                 self.rebuild();
             }
+            Action::Inspect
+            | Action::NextHolder
+            | Action::Kill(_)
+            | Action::ConfirmKill
+            | Action::CancelKill
+            | Action::Details(..) => return self.update_owner_view(action),
+            Action::Status(status) => self.status = Some(status),
             Action::ToggleConnections => {
                 self.query.connections = !self.query.connections;
                 self.rebuild();
@@ -131,6 +210,7 @@ impl App {
                 self.loaded = true;
                 self.error = None;
                 self.rebuild_near(hint);
+                return self.refresh_inspected();
             }
             Action::CollectFailed(message) => self.error = Some(message),
         }
@@ -162,6 +242,37 @@ impl App {
     }
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+    pub fn inspected(&self) -> Option<&Inspected> {
+        self.inspected.as_ref()
+    }
+    pub fn pending_kill(&self) -> Option<&PendingKill> {
+        self.pending_kill.as_ref()
+    }
+    /// The latest details read for `key`, if they are for that process.
+    pub fn details_of(&self, key: ProcKey) -> Option<&Result<ProcessDetails, DetailsError>> {
+        self.details
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, d)| d)
+    }
+
+    /// What the collector should gather: the user's query, widened to connections while a
+    /// socket is inspected (its clients and the owner's other sockets are connection ends).
+    pub fn collection_query(&self) -> Query {
+        match self.mode {
+            Mode::Inspect | Mode::Confirm => Query {
+                connections: true,
+                ..self.query
+            },
+            _ => self.query,
+        }
     }
     /// Rows passing toggles and filter.
     pub fn row_count(&self) -> usize {
@@ -196,6 +307,135 @@ impl App {
     }
 
     // ----- internals -----
+
+    /// The inspect view and the stop dialog.
+    fn update_owner_view(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Inspect => self.inspect_selected(),
+            Action::NextHolder => self.next_holder(),
+            Action::Kill(signal) => self.ask_to_kill(signal),
+            Action::ConfirmKill => self.confirm_kill(),
+            Action::CancelKill => {
+                let pending = self.pending_kill.take()?;
+                self.mode = pending.from;
+                self.status = Some(Status::info(format!(
+                    "cancelled: nothing was sent to {}",
+                    pending.target.label()
+                )));
+                None
+            }
+            Action::Details(key, details) => {
+                let inspected = self.inspected.as_ref().and_then(Inspected::owner);
+                let wanted = inspected.map(|o| o.key) == Some(key)
+                    || self.pending_kill.as_ref().map(|p| p.target.key) == Some(key);
+                if wanted {
+                    self.details = Some((key, *details));
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn inspect_selected(&mut self) -> Option<Effect> {
+        let socket = self.selected_socket()?.clone();
+        let owner = socket.primary_owner().map(|o| o.key);
+        self.inspected = Some(Inspected {
+            socket,
+            holder: 0,
+            closed: false,
+            scroll: 0,
+        });
+        self.mode = Mode::Inspect;
+        owner.map(Effect::Describe)
+    }
+
+    fn next_holder(&mut self) -> Option<Effect> {
+        let inspected = self.inspected.as_mut()?;
+        let holders = inspected.socket.owners.len();
+        if holders < 2 {
+            return None;
+        }
+        inspected.holder = (inspected.holder + 1) % holders;
+        inspected.owner().map(|o| Effect::Describe(o.key))
+    }
+
+    /// Keeps the inspected socket current, or marks it closed; asks for fresh details (CPU,
+    /// memory) while the inspect view is open.
+    fn refresh_inspected(&mut self) -> Option<Effect> {
+        let inspected = self.inspected.as_mut()?;
+        let key = inspected.socket.key();
+        match self.snapshot.sockets.iter().find(|s| s.key() == key) {
+            Some(socket) => {
+                inspected.socket = socket.clone();
+                inspected.holder = inspected.holder.min(socket.owners.len().saturating_sub(1));
+                inspected.closed = false;
+            }
+            None => inspected.closed = true,
+        }
+        if self.mode == Mode::Inspect {
+            inspected.owner().map(|o| Effect::Describe(o.key))
+        } else {
+            None
+        }
+    }
+
+    /// Opens the stop dialog for the owner of the inspected or selected socket.
+    fn ask_to_kill(&mut self, signal: Signal) -> Option<Effect> {
+        if self.read_only {
+            self.status = Some(Status::error(
+                "stopping processes is disabled: loopwatch runs read-only",
+            ));
+            return None;
+        }
+        let (socket, owner) = if let (Some(inspected), Mode::Inspect) = (&self.inspected, self.mode)
+        {
+            (inspected.socket.clone(), inspected.owner().cloned())
+        } else {
+            let socket = self.selected_socket()?.clone();
+            let owner = socket.primary_owner().cloned();
+            (socket, owner)
+        };
+        let Some(owner) = owner else {
+            let reason = socket
+                .unknown
+                .map_or("its owner is unknown", |r| r.explain());
+            self.status = Some(Status::error(format!(
+                "cannot stop the owner of port {}: {reason}",
+                socket.local_port
+            )));
+            return None;
+        };
+        let target = Target {
+            key: owner.key,
+            name: owner.name.clone(),
+            user: owner.user.clone(),
+        };
+        self.pending_kill = Some(PendingKill {
+            target,
+            signal,
+            socket,
+            cmdline: owner.cmdline,
+            from: self.mode,
+        });
+        self.mode = Mode::Confirm;
+        Some(Effect::Describe(owner.key))
+    }
+
+    fn confirm_kill(&mut self) -> Option<Effect> {
+        let pending = self.pending_kill.take()?;
+        self.mode = pending.from;
+        self.status = Some(Status::info(format!(
+            "sending {} to {}...",
+            pending.signal,
+            pending.target.label()
+        )));
+        Some(Effect::Signal {
+            target: pending.target,
+            signal: pending.signal,
+            port: pending.socket.local_port,
+        })
+    }
 
     fn selected_index(&self) -> Option<usize> {
         let key = self.selected?;

@@ -5,6 +5,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::action::Action;
 use crate::app::Mode;
+use crate::control::Signal;
 use crate::sort::Column;
 
 /// A key as the table names it, independent of the terminal library's event type.
@@ -21,6 +22,7 @@ pub enum Key {
     Enter,
     Esc,
     Backspace,
+    Tab,
 }
 
 /// Where a binding applies.
@@ -30,6 +32,10 @@ pub enum Context {
     Table,
     /// Typing a filter.
     Filter,
+    /// The inspect view.
+    Inspect,
+    /// The stop dialog.
+    Confirm,
     /// Any mode.
     Global,
 }
@@ -57,7 +63,7 @@ macro_rules! bind {
 
 /// Every key loopwatch understands, in help-overlay order.
 pub fn bindings() -> &'static [Binding] {
-    use Key::{Backspace, Char, Ctrl, Down, End, Enter, Esc, Home, PageDown, PageUp, Up};
+    use Key::{Backspace, Char, Ctrl, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
     static BINDINGS: std::sync::OnceLock<Vec<Binding>> = std::sync::OnceLock::new();
     BINDINGS.get_or_init(|| {
         let mut table = vec![
@@ -71,11 +77,23 @@ pub fn bindings() -> &'static [Binding] {
             bind!(Table, [Char('G'), End], "G/End", Action::Bottom, "last row"),
             bind!(Table, [Char('/')], "/", Action::StartFilter, "filter by port, address, process, user, command", footer "filter"),
             bind!(Table, [Esc], "Esc", Action::ClearFilter, "clear the filter"),
+            bind!(Table, [Enter], "Enter", Action::Inspect, "inspect the socket and its owner", footer "inspect"),
+            bind!(Table, [Char('x')], "x", Action::Kill(Signal::Term), "stop the owner (SIGTERM), after you confirm", footer "stop"),
+            bind!(Table, [Char('X')], "X", Action::Kill(Signal::Kill), "force-stop the owner (SIGKILL), after you confirm"),
             bind!(Table, [Char('s')], "s", Action::SortNext, "sort by the next column", footer "sort"),
             bind!(Table, [Char('S')], "S", Action::SortReverse, "reverse the sort"),
             bind!(Table, [Char('c')], "c", Action::ToggleConnections, "show/hide TCP connections", footer "connections"),
             bind!(Table, [Char('a')], "a", Action::ToggleAllAddresses, "show/hide sockets on other addresses of this host", footer "all addresses"),
             bind!(Table, [Char('?')], "?", Action::ToggleHelp, "show/hide this help", footer "help"),
+            bind!(Inspect, [Esc, Backspace], "Esc", Action::Back, "back to the table", footer "back"),
+            bind!(Inspect, [Char('q')], "q", Action::Quit, "quit", footer "quit"),
+            bind!(Inspect, [Char('j'), Down], "j/↓", Action::Down, "scroll down"),
+            bind!(Inspect, [Char('k'), Up], "k/↑", Action::Up, "scroll up"),
+            bind!(Inspect, [Tab], "Tab", Action::NextHolder, "next process holding a shared socket", footer "next holder"),
+            bind!(Inspect, [Char('x')], "x", Action::Kill(Signal::Term), "stop this process (SIGTERM), after you confirm", footer "stop"),
+            bind!(Inspect, [Char('X')], "X", Action::Kill(Signal::Kill), "force-stop this process (SIGKILL), after you confirm", footer "force stop"),
+            bind!(Confirm, [Char('y'), Enter], "y/Enter", Action::ConfirmKill, "send the signal", footer "send"),
+            bind!(Confirm, [Char('n'), Esc], "n/Esc", Action::CancelKill, "cancel: send nothing", footer "cancel"),
             bind!(Filter, [Enter], "Enter", Action::FilterDone, "keep the filter, back to the table"),
             bind!(Filter, [Esc], "Esc", Action::ClearFilter, "clear the filter"),
             bind!(Filter, [Backspace], "Backspace", Action::FilterBackspace, "delete a character"),
@@ -129,6 +147,7 @@ pub fn key_of(event: KeyEvent) -> Option<Key> {
         KeyCode::Enter => Key::Enter,
         KeyCode::Esc => Key::Esc,
         KeyCode::Backspace => Key::Backspace,
+        KeyCode::Tab => Key::Tab,
         _ => return None,
     })
 }
@@ -136,10 +155,7 @@ pub fn key_of(event: KeyEvent) -> Option<Key> {
 /// What a key does in a mode. In the filter, unbound printable keys are typed; in the help
 /// overlay any key closes it (and `q` still quits).
 pub fn action_for(mode: Mode, key: Key) -> Option<Action> {
-    let context = match mode {
-        Mode::Table | Mode::Help => Context::Table,
-        Mode::Filter => Context::Filter,
-    };
+    let context = context_of(mode);
     let bound = bindings()
         .iter()
         .find(|b| (b.context == context || b.context == Context::Global) && b.keys.contains(&key))
@@ -153,7 +169,7 @@ pub fn action_for(mode: Mode, key: Key) -> Option<Action> {
             Some(Action::Quit) => Some(Action::Quit),
             _ => Some(Action::Back),
         },
-        Mode::Table => bound,
+        Mode::Table | Mode::Inspect | Mode::Confirm => bound,
     }
 }
 
@@ -168,12 +184,31 @@ pub fn help_lines(context: Context) -> Vec<(&'static str, &'static str)> {
     lines
 }
 
-/// Footer hints `(key, short text)` for the table.
-pub fn footer_hints() -> Vec<(&'static str, &'static str)> {
+/// Footer hints `(key, short text)` for a context; stop keys are left out when `read_only`.
+pub fn footer_hints(context: Context, read_only: bool) -> Vec<(&'static str, &'static str)> {
     bindings()
         .iter()
+        .filter(|b| b.context == context && !(read_only && matches!(b.action, Action::Kill(_))))
         .filter_map(|b| b.footer.map(|f| (b.label, f)))
         .collect()
+}
+
+/// The key context a mode reads.
+pub fn context_of(mode: Mode) -> Context {
+    match mode {
+        Mode::Table | Mode::Help => Context::Table,
+        Mode::Filter => Context::Filter,
+        Mode::Inspect => Context::Inspect,
+        Mode::Confirm => Context::Confirm,
+    }
+}
+
+/// Whether the keys labelled `label` ask to send a signal (disabled, and said to be, in
+/// read-only mode).
+pub fn is_stop_label(context: Context, label: &str) -> bool {
+    bindings()
+        .iter()
+        .any(|b| b.context == context && b.label == label && matches!(b.action, Action::Kill(_)))
 }
 
 #[cfg(test)]
@@ -259,7 +294,7 @@ mod tests {
             );
         }
         assert_eq!(help.iter().filter(|(label, _)| *label == "1-9").count(), 1);
-        let footer = footer_hints();
+        let footer = footer_hints(Context::Table, false);
         assert!(footer.contains(&("q", "quit")));
         assert!(footer.contains(&("/", "filter")));
     }

@@ -1,13 +1,20 @@
 //! Parse, dispatch, map the outcome to an exit code. Everything else lives in the library.
 //!
-//! Exit codes: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage (clap).
+//! Exit codes: 0 ok, 1 nothing bound to the port, a port still held after `kill`, or a runtime
+//! failure; 2 bad usage.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use loopwatch::cli::{self, Command};
+use loopwatch::collect::details::SysinfoDetails;
+use loopwatch::control::SystemControl;
+use loopwatch::output::kill::{self, KillRequest, RealClock};
 use loopwatch::output::{self, WhoOutcome};
 use loopwatch::{collect, tui};
+
+/// The conventional exit code for bad usage, as clap uses it.
+const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     // Prints usage errors (exit 2) and --help/--version (exit 0) the way clap always does.
@@ -27,10 +34,22 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     let mut collector = collect::system_collector()?;
     let (mut stdout, mut stderr) = (io::stdout(), io::stderr());
     match command {
-        Command::Tui { interval, query } => {
-            tui::run(collector, interval, query)?;
+        Command::Tui {
+            interval,
+            query,
+            read_only,
+        } => {
+            tui::run(
+                collector,
+                tui::Options {
+                    interval,
+                    query,
+                    read_only,
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Kill(request) => run_kill(collector.as_mut(), &request),
         Command::List { format, query } => {
             output::list(collector.as_mut(), &query, format, &mut stdout, &mut stderr)
                 .map(|()| ExitCode::SUCCESS)
@@ -48,6 +67,48 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .or_else(succeed_if_reader_left)
         }
     }
+}
+
+/// `loopwatch kill`: asks on the terminal unless `--yes`; refuses (exit 2) when it cannot ask.
+fn run_kill(
+    collector: &mut dyn collect::Collector,
+    request: &KillRequest,
+) -> anyhow::Result<ExitCode> {
+    let stdin = io::stdin();
+    if !request.yes && !request.dry_run && !stdin.is_terminal() {
+        let _ = writeln!(
+            io::stderr(),
+            "loopwatch: kill needs a confirmation and stdin is not a terminal: add --yes to send the signal, or --dry-run to see what would be sent"
+        );
+        return Ok(ExitCode::from(USAGE));
+    }
+    let mut control = SystemControl::new().map_err(anyhow::Error::msg)?;
+    let mut details = SysinfoDetails::new().map_err(anyhow::Error::msg)?;
+    let mut clock = RealClock::start();
+    let mut system = kill::System {
+        collector,
+        control: &mut control,
+        details: &mut details,
+        clock: &mut clock,
+    };
+    let mut confirm = |question: &str| -> io::Result<bool> {
+        let mut err = io::stderr();
+        write!(err, "{question}")?;
+        err.flush()?;
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer)?;
+        Ok(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    };
+    let (mut stdout, mut stderr) = (io::stdout(), io::stderr());
+    let outcome = kill::kill(&mut system, request, &mut confirm, &mut stdout, &mut stderr)?;
+    Ok(if outcome.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Rust ignores SIGPIPE, so a reader that stopped early (`loopwatch list | head -1`) shows up

@@ -5,6 +5,7 @@
 //! `main` only maps their outcome to an exit code.
 
 pub mod json;
+pub mod kill;
 pub mod text;
 
 use std::io::{self, Write};

@@ -5,9 +5,11 @@
 //! [`hit_test`] read the same layout as [`draw`], so scrolling and clicks match what is shown.
 
 mod columns;
+mod confirm;
 mod footer;
 mod header;
 mod help;
+mod inspect;
 mod table;
 mod text;
 pub mod theme;
@@ -59,22 +61,31 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
         too_small(frame, area, theme);
         return;
     };
-    let rows: Vec<&Socket> = app.visible_rows().collect();
-    let columns = screen.columns(app, &rows, theme);
-
     frame.render_widget(
         Paragraph::new(header::line(app, theme, screen.header.width)),
         screen.header,
     );
-    table::render(
-        frame,
-        screen.table_header,
-        screen.body,
-        app,
-        &rows,
-        &columns,
-        theme,
-    );
+    let inspected = app.inspected().filter(|_| {
+        app.mode() == Mode::Inspect
+            || app
+                .pending_kill()
+                .is_some_and(|pending| pending.from == Mode::Inspect)
+    });
+    if let Some(inspected) = inspected {
+        inspect::render(frame, screen.below_header(), app, inspected, theme);
+    } else {
+        let rows: Vec<&Socket> = app.visible_rows().collect();
+        let columns = screen.columns(app, &rows, theme);
+        table::render(
+            frame,
+            screen.table_header,
+            screen.body,
+            app,
+            &rows,
+            &columns,
+            theme,
+        );
+    }
     frame.render_widget(
         Paragraph::new(footer::status_line(app, theme, screen.status.width)),
         screen.status,
@@ -83,8 +94,14 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
         Paragraph::new(footer::hints_line(app, theme, screen.footer.width)),
         screen.footer,
     );
-    if app.mode() == Mode::Help {
-        help::render(frame, area, theme);
+    match app.mode() {
+        Mode::Help => help::render(frame, area, theme, app.is_read_only()),
+        Mode::Confirm => {
+            if let Some(pending) = app.pending_kill() {
+                confirm::render(frame, area, app, pending, theme);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -96,7 +113,7 @@ pub fn table_body_rows(area: Rect) -> usize {
 /// What is drawn at terminal cell (`column`, `row`) for a screen of size `area`: a column title
 /// or a table row. `None` for everything else, and while the help overlay covers the table.
 pub fn hit_test(area: Rect, app: &App, column: u16, row: u16) -> Option<Hit> {
-    if app.mode() == Mode::Help {
+    if matches!(app.mode(), Mode::Help | Mode::Inspect | Mode::Confirm) {
         return None;
     }
     let screen = Screen::of(area)?;
@@ -148,6 +165,14 @@ impl Screen {
             status: line(area.bottom() - 2),
             footer: line(area.bottom() - 1),
         })
+    }
+
+    /// The table's whole area (column titles and body), which the inspect view takes over.
+    fn below_header(&self) -> Rect {
+        Rect {
+            height: self.body.height + 1,
+            ..self.table_header
+        }
     }
 
     fn columns(&self, app: &App, rows: &[&Socket], theme: &Theme) -> Columns {
