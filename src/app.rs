@@ -799,4 +799,182 @@ mod tests {
                 .all(|s| s.state != SocketState::Established)
         );
     }
+
+    // ----- inspect and stop -----
+
+    use crate::control::{self, FakeControl, Signal};
+
+    /// Selects the node dev server (127.0.0.1:5173).
+    fn on_node() -> App {
+        let mut app = loaded(Query::default());
+        app.update(Action::Down);
+        assert_eq!(selected_port(&app), Some(5173));
+        app
+    }
+
+    /// Performs an effect the way the runtime does, against a fake control.
+    fn perform(effect: Option<Effect>, control: &mut FakeControl) -> Option<Status> {
+        match effect? {
+            Effect::Signal { target, signal, .. } => {
+                Some(match control::send(control, &target, signal, 1) {
+                    Ok(sent) => Status::info(sent.message()),
+                    Err(error) => Status::error(error.to_string()),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn nothing_is_signalled_until_the_user_confirms() {
+        let mut app = on_node();
+        let node = app.selected_socket().unwrap().owners[0].key;
+        let mut control = FakeControl::with(&[node]);
+        let effect = app.update(Action::Kill(Signal::Term));
+        assert_eq!(effect, Some(Effect::Describe(node)), "only a read");
+        assert_eq!(app.mode(), Mode::Confirm);
+        // Refreshes and unrelated keys while the dialog is open send nothing.
+        for action in [
+            Action::Snapshot(sample_snapshot()),
+            Action::Down,
+            Action::Details(node, Box::new(Err(DetailsError::Gone(node.pid)))),
+        ] {
+            assert_eq!(perform(app.update(action), &mut control), None);
+        }
+        assert!(control.sent.is_empty());
+        let status = perform(app.update(Action::ConfirmKill), &mut control).unwrap();
+        assert_eq!(control.sent, vec![(4812, Signal::Term)]);
+        assert_eq!(status.text, "sent SIGTERM to node 4812");
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(app.update(Action::ConfirmKill), None, "one yes, one signal");
+    }
+
+    #[test]
+    fn cancelling_sends_nothing_and_says_so() {
+        let mut app = on_node();
+        app.update(Action::Kill(Signal::Kill));
+        assert_eq!(app.update(Action::CancelKill), None);
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(
+            app.status().unwrap().text,
+            "cancelled: nothing was sent to node 4812"
+        );
+    }
+
+    #[test]
+    fn a_process_replaced_since_it_was_shown_is_not_signalled() {
+        let mut app = on_node();
+        let node = app.selected_socket().unwrap().owners[0].key;
+        let mut control = FakeControl::with(&[crate::model::ProcKey {
+            start_time: node.start_time + 60,
+            ..node
+        }]);
+        app.update(Action::Kill(Signal::Term));
+        let status = perform(app.update(Action::ConfirmKill), &mut control).unwrap();
+        assert!(status.is_error);
+        assert_eq!(
+            status.text,
+            "process 4812 has exited; pid now belongs to another process; nothing was sent"
+        );
+        assert!(control.sent.is_empty());
+    }
+
+    #[test]
+    fn read_only_never_opens_the_dialog() {
+        let mut app = loaded(Query::default()).read_only(true);
+        app.update(Action::Down);
+        for signal in [Signal::Term, Signal::Kill] {
+            assert_eq!(app.update(Action::Kill(signal)), None);
+            assert_eq!(app.mode(), Mode::Table);
+            assert!(app.pending_kill().is_none());
+        }
+        assert!(app.status().unwrap().text.contains("read-only"));
+        app.update(Action::Inspect);
+        assert_eq!(app.update(Action::Kill(Signal::Term)), None);
+        assert_eq!(app.mode(), Mode::Inspect);
+        assert_eq!(app.update(Action::ConfirmKill), None);
+    }
+
+    #[test]
+    fn a_hidden_owner_cannot_be_stopped_and_the_reason_is_given() {
+        let mut app = loaded(Query::default());
+        app.update(Action::StartFilter);
+        "6379".chars().for_each(|c| {
+            app.update(Action::FilterChar(c));
+        });
+        app.update(Action::FilterDone);
+        assert_eq!(app.update(Action::Kill(Signal::Term)), None);
+        assert_eq!(app.mode(), Mode::Table);
+        let status = app.status().unwrap();
+        assert!(status.is_error);
+        assert!(
+            status.text.contains("run loopwatch as root"),
+            "{}",
+            status.text
+        );
+    }
+
+    #[test]
+    fn inspecting_widens_collection_and_follows_the_socket() {
+        let mut app = on_node();
+        let node = app.selected_socket().unwrap().owners[0].key;
+        assert_eq!(app.update(Action::Inspect), Some(Effect::Describe(node)));
+        assert_eq!(app.mode(), Mode::Inspect);
+        assert!(
+            app.collection_query().connections,
+            "clients are connection ends"
+        );
+        assert!(
+            !app.query().connections,
+            "the table's own view is unchanged"
+        );
+        // Each refresh re-reads the details (CPU, memory).
+        assert_eq!(
+            app.update(Action::Snapshot(sample_snapshot())),
+            Some(Effect::Describe(node))
+        );
+        assert!(!app.inspected().unwrap().closed);
+        let mut gone = sample_snapshot();
+        gone.sockets.retain(|s| s.local_port != 5173);
+        app.update(Action::Snapshot(gone));
+        let inspected = app.inspected().unwrap();
+        assert!(inspected.closed, "kept, marked closed");
+        assert_eq!(inspected.socket.local_port, 5173);
+        app.update(Action::Back);
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(app.collection_query(), Query::default());
+    }
+
+    #[test]
+    fn details_for_another_process_are_ignored() {
+        let mut app = on_node();
+        app.update(Action::Inspect);
+        let stranger = crate::model::ProcKey {
+            pid: 1,
+            start_time: 0,
+        };
+        app.update(Action::Details(
+            stranger,
+            Box::new(Err(DetailsError::Gone(1))),
+        ));
+        assert!(app.details_of(stranger).is_none());
+    }
+
+    #[test]
+    fn tab_walks_the_holders_of_a_shared_socket() {
+        let mut app = loaded(Query::default());
+        app.update(Action::StartFilter);
+        "8080".chars().for_each(|c| {
+            app.update(Action::FilterChar(c));
+        });
+        app.update(Action::FilterDone);
+        app.update(Action::Inspect);
+        let pids = |app: &App| app.inspected().unwrap().owner().unwrap().key.pid;
+        assert_eq!(pids(&app), 2100);
+        app.update(Action::NextHolder);
+        assert_eq!(pids(&app), 2101);
+        let effect = app.update(Action::Kill(Signal::Term));
+        assert!(matches!(effect, Some(Effect::Describe(k)) if k.pid == 2101));
+        assert_eq!(app.pending_kill().unwrap().target.key.pid, 2101);
+    }
 }

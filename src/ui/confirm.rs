@@ -50,14 +50,19 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
     let target = &pending.target;
     let snapshot = app.snapshot();
     let mut lines = Vec::new();
-    let field = |label: &str, value: String| {
-        truncate_spans(
-            vec![
-                Span::styled(format!("{label:<LABEL$} "), theme.dim),
-                Span::raw(value),
-            ],
-            max,
-        )
+    // Values wrap under themselves: the command line and port list are shown whole.
+    let field = |label: &str, value: String| -> Vec<Line<'a>> {
+        wrap(&value, max.saturating_sub(LABEL + 1))
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let name = if i == 0 { label } else { "" };
+                Line::from(vec![
+                    Span::styled(format!("{name:<LABEL$} "), theme.dim),
+                    Span::raw(chunk),
+                ])
+            })
+            .collect()
     };
     lines.push(truncate_spans(
         vec![
@@ -71,8 +76,8 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
         max,
     ));
     lines.push(Line::raw(""));
-    lines.push(field("process", target.label()));
-    lines.push(field(
+    lines.extend(field("process", target.label()));
+    lines.extend(field(
         "user",
         target.user.clone().unwrap_or_else(|| "(unknown)".into()),
     ));
@@ -81,19 +86,20 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
     } else {
         pending.cmdline.clone()
     };
-    lines.push(field("command", cmdline));
+    lines.extend(field("command", cmdline));
     let ports = inspect::listening_ports(snapshot, target.key);
     let holds = if ports.is_empty() {
         "no listening socket".to_string()
     } else {
         ports.join(", ")
     };
-    lines.push(field("listens", holds));
+    lines.extend(field("listens", holds));
     let connections = inspect::connection_count(snapshot, target.key);
     if connections > 0 {
-        lines.push(field(
+        let noun = if connections == 1 { "end" } else { "ends" };
+        lines.extend(field(
             "also",
-            format!("{connections} connection ends in view"),
+            format!("{connections} connection {noun} in view"),
         ));
     }
     let children = match app.details_of(target.key) {
@@ -105,7 +111,7 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
         Some(Err(error)) => error.to_string(),
         None => "reading…".to_string(),
     };
-    lines.push(field("children", children));
+    lines.extend(field("children", children));
 
     let mut warnings = Vec::new();
     if !pending.socket.state.is_listening() {

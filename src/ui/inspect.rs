@@ -110,8 +110,8 @@ fn holders(out: &mut Lines, inspected: &Inspected) {
                 .iter()
                 .enumerate()
                 .map(|(i, o)| {
-                    let mark = if i == inspected.holder { "▸" } else { " " };
-                    format!("{mark}{}", owner_text(o))
+                    let mark = if i == inspected.holder { "▸" } else { "·" };
+                    format!("{mark} {}", owner_text(o))
                 })
                 .collect();
             out.field(
@@ -264,8 +264,11 @@ impl Lines<'_> {
         }
     }
 
+    /// A list entry under a heading.
     fn item(&mut self, text: &str) {
-        self.field("", text);
+        for chunk in wrap(text, self.max.saturating_sub(4)) {
+            self.out.push(Line::raw(format!("    {chunk}")));
+        }
     }
 
     /// `  label      value`, the value wrapped under itself when it is too long.

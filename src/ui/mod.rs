@@ -15,6 +15,8 @@ mod text;
 pub mod theme;
 
 #[cfg(test)]
+mod owner_tests;
+#[cfg(test)]
 mod tests;
 
 use ratatui::Frame;
