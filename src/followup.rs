@@ -6,10 +6,11 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::control::Target;
-use crate::model::{Owner, ProcKey, Snapshot, Socket, SocketKey};
+use crate::model::{Owner, ProcKey, Proto, Snapshot, Socket, SocketKey};
 
 /// How long to wait for the port to come free before saying it did not.
 pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(3);
@@ -21,7 +22,10 @@ pub const SETTLE: Duration = Duration::from_secs(2);
 pub struct FollowUp {
     port: u16,
     target: Target,
-    /// The listening sockets on the port when the signal was sent: any other one is a rebind.
+    /// The addresses the target listened on at the port: only sockets there count, so an
+    /// unrelated server on the same port number but another address is not mistaken for it.
+    watched: Vec<(Proto, IpAddr)>,
+    /// The listening sockets there when the signal was sent: any other one is a rebind.
     before: HashSet<SocketKey>,
     patience: Duration,
     settle: Duration,
@@ -67,14 +71,42 @@ impl FollowUp {
         patience: Duration,
         settle: Duration,
     ) -> Self {
-        Self {
+        let mut watched: Vec<(Proto, IpAddr)> = listeners_on(before, port)
+            .filter(|s| s.owners.iter().any(|o| o.key == target.key))
+            .map(|s| (s.proto, s.local_addr))
+            .collect();
+        if watched.is_empty() {
+            // The target held no listener here (a connection end): watch every listener.
+            watched = listeners_on(before, port)
+                .map(|s| (s.proto, s.local_addr))
+                .collect();
+        }
+        let mut follow_up = Self {
             port,
-            before: listeners_on(before, port).map(Socket::key).collect(),
+            watched,
+            before: HashSet::new(),
             target,
             patience,
             settle,
             phase: Phase::Waiting,
-        }
+        };
+        follow_up.before = follow_up
+            .relevant(before)
+            .into_iter()
+            .map(Socket::key)
+            .collect();
+        follow_up
+    }
+
+    /// Listeners on the port at an address that overlaps one the target listened on.
+    fn relevant<'s>(&self, snapshot: &'s Snapshot) -> Vec<&'s Socket> {
+        listeners_on(snapshot, self.port)
+            .filter(|s| {
+                self.watched
+                    .iter()
+                    .any(|&(proto, addr)| proto == s.proto && overlaps(addr, s.local_addr))
+            })
+            .collect()
     }
 
     pub fn port(&self) -> u16 {
@@ -92,7 +124,7 @@ impl FollowUp {
         if self.is_done() {
             return None;
         }
-        let listeners: Vec<&Socket> = listeners_on(snapshot, self.port).collect();
+        let listeners = self.relevant(snapshot);
         if let Some(new) = listeners.iter().find(|s| !self.before.contains(&s.key())) {
             self.phase = Phase::Done;
             return Some(Outcome::Rebound {
@@ -197,6 +229,12 @@ fn listeners_on(snapshot: &Snapshot, port: u16) -> impl Iterator<Item = &Socket>
         .sockets
         .iter()
         .filter(move |s| s.local_port == port && s.state.is_listening())
+}
+
+/// Whether a socket bound to `a` and one bound to `b` compete for the same connections: the
+/// same address, or a wildcard of the same family.
+fn overlaps(a: IpAddr, b: IpAddr) -> bool {
+    a == b || (a.is_ipv4() == b.is_ipv4() && (a.is_unspecified() || b.is_unspecified()))
 }
 
 fn holds(sockets: &[&Socket], key: ProcKey) -> bool {
@@ -325,6 +363,30 @@ mod tests {
         leftover.inode = 0;
         let out = follow.observe(&snapshot(vec![leftover]), MS(100)).unwrap();
         assert!(out.is_released());
+    }
+
+    #[test]
+    fn a_server_on_the_same_port_at_another_address_is_not_the_target() {
+        let mut before = held_by(node(), 10);
+        let mut other = listener("::1", 3000, vec![owner(26165, "python3", "bob", "python3")]);
+        other.inode = 20;
+        before.sockets.push(other.clone());
+        let mut follow = FollowUp::new(3000, target(), &before, DEFAULT_PATIENCE, SETTLE);
+        let out = follow
+            .observe(&snapshot(vec![other.clone()]), MS(300))
+            .unwrap();
+        assert!(out.is_released(), "{out:?}");
+        // A new server on the target's own address is a rebind; one on 127.0.0.2 is not.
+        let mut elsewhere = listener("127.0.0.2", 3000, vec![owner(5, "x", "a", "x")]);
+        elsewhere.inode = 30;
+        assert_eq!(
+            follow.observe(&snapshot(vec![other, elsewhere]), MS(600)),
+            None
+        );
+        let mut wildcard = listener("0.0.0.0", 3000, vec![owner(6, "y", "a", "y")]);
+        wildcard.inode = 31;
+        let out = follow.observe(&snapshot(vec![wildcard]), MS(900)).unwrap();
+        assert!(matches!(out, Outcome::Rebound { .. }), "{out:?}");
     }
 
     #[test]
