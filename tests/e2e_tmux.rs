@@ -161,6 +161,7 @@ fn x_then_y_stops_a_spawned_server_and_reports_the_release() {
 
     let Some(tmux) = Tmux::start("stop", 120, 30) else {
         let _ = child.kill();
+        let _ = child.wait();
         return;
     };
     tmux.wait_for("the shell prompt", PATIENCE, |s| s.contains('$'));

@@ -113,11 +113,19 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
     };
     lines.extend(field("children", children));
 
+    lines.extend(warnings(pending, theme, max));
+    lines.push(Line::raw(""));
+    lines.push(keys_line(theme, max));
+    lines
+}
+
+/// What the user might not expect: a client rather than a server, a socket others keep open.
+fn warnings<'a>(pending: &PendingKill, theme: &Theme, max: usize) -> Vec<Line<'a>> {
     let mut warnings = Vec::new();
     if !pending.socket.state.is_listening() {
         warnings.push(format!(
             "port {} here is a connection end ({}), not a server: stopping {} ends more than this connection",
-            pending.socket.local_port, pending.socket.state, target.name
+            pending.socket.local_port, pending.socket.state, pending.target.name
         ));
     }
     let others = pending.socket.owners.len().saturating_sub(1);
@@ -126,6 +134,7 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
             "{others} other process(es) share this socket and keep it open; inspect (Enter, Tab) to pick another"
         ));
     }
+    let mut lines = Vec::new();
     if !warnings.is_empty() {
         lines.push(Line::raw(""));
     }
@@ -146,7 +155,11 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
             ]));
         }
     }
-    lines.push(Line::raw(""));
+    lines
+}
+
+/// `y/Enter send the signal   n/Esc cancel: send nothing`, from the keymap.
+fn keys_line<'a>(theme: &Theme, max: usize) -> Line<'a> {
     let mut keys = Vec::new();
     for (label, help) in keymap::help_lines(Context::Confirm) {
         if !keys.is_empty() {
@@ -156,6 +169,5 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
         keys.push(Span::raw(" "));
         keys.push(Span::raw(help));
     }
-    lines.push(truncate_spans(keys, max));
-    lines
+    truncate_spans(keys, max)
 }
