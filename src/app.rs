@@ -3,13 +3,15 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::action::{Action, Effect};
+use crate::action::{Action, Effect, Status};
 use crate::collect::Query;
+use crate::collect::details::{DetailsError, ProcessDetails};
 use crate::collect::facts::SystemFacts;
+use crate::control::{Signal, Target};
 use crate::explain::{self, Explanation};
 use crate::group::GroupKey;
 use crate::history::{Event, Stamp, Tracker};
-use crate::model::{Snapshot, Socket, SocketKey};
+use crate::model::{Owner, ProcKey, Snapshot, Socket, SocketKey};
 use crate::sort::{Column, SortSpec};
 
 /// The refresh intervals `+` and `-` step through.
@@ -68,6 +70,41 @@ pub enum Mode {
     HistoryFilter,
     /// The explanation of one socket.
     Explain,
+    /// The detail view of one socket and its owner.
+    Inspect,
+    /// The stop dialog: nothing is signalled until the user says yes.
+    Confirm,
+}
+
+/// The socket being inspected. A copy is kept so the view still reads sensibly after the
+/// socket closes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspected {
+    pub socket: Socket,
+    /// Which of the socket's holders is shown (shared sockets have several).
+    pub holder: usize,
+    /// The socket was not in the latest snapshot.
+    pub closed: bool,
+    /// Lines scrolled off the top of the view.
+    pub scroll: usize,
+}
+
+impl Inspected {
+    pub fn owner(&self) -> Option<&Owner> {
+        self.socket.owners.get(self.holder)
+    }
+}
+
+/// A stop the user has asked for and not yet confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingKill {
+    pub target: Target,
+    pub signal: Signal,
+    /// The row it was asked from: its port is the one followed up after the signal.
+    pub socket: Socket,
+    pub cmdline: String,
+    /// The mode to return to when the dialog closes.
+    pub from: Mode,
 }
 
 // The flags are independent switches the user flips (paused, grouped, ...), not a state
@@ -93,6 +130,14 @@ pub struct App {
     loaded: bool,
     /// The last collection failed with this message (cleared by the next success).
     error: Option<String>,
+    /// The latest outcome to report (a signal sent, a port released, a refusal).
+    status: Option<Status>,
+    /// No signal can be sent: the stop keys only explain that they are disabled.
+    read_only: bool,
+    inspected: Option<Inspected>,
+    pending_kill: Option<PendingKill>,
+    /// The latest details read for a process (inspect view, stop dialog).
+    details: Option<(ProcKey, Result<ProcessDetails, DetailsError>)>,
     quit: bool,
     /// Events, and which rows are new or closed.
     tracker: Tracker,
@@ -133,6 +178,11 @@ impl App {
             query,
             loaded: false,
             error: None,
+            status: None,
+            read_only: false,
+            inspected: None,
+            pending_kill: None,
+            details: None,
             quit: false,
             tracker: Tracker::default(),
             gone: Vec::new(),
@@ -163,18 +213,18 @@ impl App {
         app
     }
 
+    /// The same app with every stop path disabled (`--read-only`).
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
     /// Applies one action; returns the side effect the runtime must perform, if any.
     pub fn update(&mut self, action: Action) -> Option<Effect> {
-        let action = match self.mode {
-            Mode::History | Mode::HistoryFilter => match self.update_history(action) {
-                Ok(effect) => return effect,
-                Err(action) => action,
-            },
-            Mode::Explain => match self.update_explain(action) {
-                Ok(effect) => return effect,
-                Err(action) => action,
-            },
-            _ => action,
+        let action = match self.update_in_view(action) {
+            Ok(effect) => return effect,
+            Err(action) => action,
         };
         match action {
             Action::Up => self.move_by(-1),
@@ -211,12 +261,23 @@ impl App {
                 self.filter.pop();
                 self.rebuild();
             }
-            Action::FilterDone | Action::Back => self.mode = Mode::Table,
+            Action::FilterDone | Action::Back => {
+                self.mode = Mode::Table;
+                self.inspected = None;
+            }
             Action::ClearFilter => {
                 self.filter.clear();
+                self.status = None;
                 self.mode = Mode::Table;
                 self.rebuild();
             }
+            Action::Inspect
+            | Action::NextHolder
+            | Action::Kill(_)
+            | Action::ConfirmKill
+            | Action::CancelKill
+            | Action::Details(..) => return self.update_owner_view(action),
+            Action::Status(status) => self.status = Some(status),
             Action::ToggleConnections => {
                 self.previous_query = self.query;
                 self.settling = 2;
@@ -246,7 +307,10 @@ impl App {
                 self.page = rows.max(1);
                 self.scroll_to_selection();
             }
-            Action::Snapshot(snapshot) => self.take_snapshot(snapshot),
+            Action::Snapshot(snapshot) => {
+                self.take_snapshot(snapshot);
+                return self.refresh_inspected();
+            }
             Action::CollectFailed(message) => self.error = Some(message),
             Action::Tick(_)
             | Action::TogglePause
@@ -336,6 +400,29 @@ impl App {
         }
         self.gone = self.tracker.gone().cloned().collect();
         self.rebuild_near(hint);
+    }
+
+    /// The inspect, history and explain views take the keys they know; `Err` hands the rest
+    /// back.
+    fn update_in_view(&mut self, action: Action) -> Result<Option<Effect>, Action> {
+        match (self.mode, action) {
+            (
+                Mode::Inspect,
+                action @ (Action::Up | Action::Down | Action::ScrollUp | Action::ScrollDown),
+            ) => {
+                if let Some(inspected) = &mut self.inspected {
+                    inspected.scroll = match action {
+                        Action::Up | Action::ScrollUp => inspected.scroll.saturating_sub(1),
+                        // The view has about 30 lines besides one per related socket.
+                        _ => (inspected.scroll + 1).min(30 + self.snapshot.sockets.len()),
+                    };
+                }
+                Ok(None)
+            }
+            (Mode::History | Mode::HistoryFilter, action) => self.update_history(action),
+            (Mode::Explain, action) => self.update_explain(action),
+            (_, action) => Err(action),
+        }
     }
 
     /// Keys while the history is open; `Err` hands the action back to the table's handling.
@@ -442,6 +529,37 @@ impl App {
     }
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+    pub fn inspected(&self) -> Option<&Inspected> {
+        self.inspected.as_ref()
+    }
+    pub fn pending_kill(&self) -> Option<&PendingKill> {
+        self.pending_kill.as_ref()
+    }
+    /// The latest details read for `key`, if they are for that process.
+    pub fn details_of(&self, key: ProcKey) -> Option<&Result<ProcessDetails, DetailsError>> {
+        self.details
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, d)| d)
+    }
+
+    /// What the collector should gather: the user's query, widened to connections while a
+    /// socket is inspected (its clients and the owner's other sockets are connection ends).
+    pub fn collection_query(&self) -> Query {
+        match self.mode {
+            Mode::Inspect | Mode::Confirm => Query {
+                connections: true,
+                ..self.query
+            },
+            _ => self.query,
+        }
     }
     /// Rows passing toggles and filter.
     pub fn row_count(&self) -> usize {
@@ -587,6 +705,137 @@ impl App {
     }
 
     // ----- internals -----
+
+    /// The inspect view and the stop dialog.
+    fn update_owner_view(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Inspect => self.inspect_selected(),
+            Action::NextHolder => self.next_holder(),
+            Action::Kill(signal) => self.ask_to_kill(signal),
+            Action::ConfirmKill => self.confirm_kill(),
+            Action::CancelKill => {
+                let pending = self.pending_kill.take()?;
+                self.mode = pending.from;
+                self.status = Some(Status::info(format!(
+                    "cancelled: nothing was sent to {}",
+                    pending.target.label()
+                )));
+                None
+            }
+            Action::Details(key, details) => {
+                let inspected = self.inspected.as_ref().and_then(Inspected::owner);
+                let wanted = inspected.map(|o| o.key) == Some(key)
+                    || self.pending_kill.as_ref().map(|p| p.target.key) == Some(key);
+                if wanted {
+                    self.details = Some((key, *details));
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn inspect_selected(&mut self) -> Option<Effect> {
+        let socket = self.selected_socket()?.clone();
+        let owner = socket.primary_owner().map(|o| o.key);
+        self.inspected = Some(Inspected {
+            socket,
+            holder: 0,
+            closed: false,
+            scroll: 0,
+        });
+        self.mode = Mode::Inspect;
+        owner.map(Effect::Describe)
+    }
+
+    fn next_holder(&mut self) -> Option<Effect> {
+        let inspected = self.inspected.as_mut()?;
+        let holders = inspected.socket.owners.len();
+        if holders < 2 {
+            return None;
+        }
+        inspected.holder = (inspected.holder + 1) % holders;
+        inspected.owner().map(|o| Effect::Describe(o.key))
+    }
+
+    /// Keeps the inspected socket current, or marks it closed; asks for fresh details (CPU,
+    /// memory) while the inspect view is open.
+    fn refresh_inspected(&mut self) -> Option<Effect> {
+        let inspected = self.inspected.as_mut()?;
+        let key = inspected.socket.key();
+        // The newest collection, even while the table is paused.
+        let latest = self.held.as_ref().unwrap_or(&self.snapshot);
+        match latest.sockets.iter().find(|s| s.key() == key) {
+            Some(socket) => {
+                inspected.socket = socket.clone();
+                inspected.holder = inspected.holder.min(socket.owners.len().saturating_sub(1));
+                inspected.closed = false;
+            }
+            None => inspected.closed = true,
+        }
+        if self.mode == Mode::Inspect {
+            inspected.owner().map(|o| Effect::Describe(o.key))
+        } else {
+            None
+        }
+    }
+
+    /// Opens the stop dialog for the owner of the inspected or selected socket.
+    fn ask_to_kill(&mut self, signal: Signal) -> Option<Effect> {
+        if self.read_only {
+            self.status = Some(Status::error(
+                "stopping processes is disabled: loopwatch runs read-only",
+            ));
+            return None;
+        }
+        let (socket, owner) = if let (Some(inspected), Mode::Inspect) = (&self.inspected, self.mode)
+        {
+            (inspected.socket.clone(), inspected.owner().cloned())
+        } else {
+            let socket = self.selected_socket()?.clone();
+            let owner = socket.primary_owner().cloned();
+            (socket, owner)
+        };
+        let Some(owner) = owner else {
+            let reason = socket
+                .unknown
+                .map_or("its owner is unknown", |r| r.explain());
+            self.status = Some(Status::error(format!(
+                "cannot stop the owner of port {}: {reason}",
+                socket.local_port
+            )));
+            return None;
+        };
+        let target = Target {
+            key: owner.key,
+            name: owner.name.clone(),
+            user: owner.user.clone(),
+        };
+        self.pending_kill = Some(PendingKill {
+            target,
+            signal,
+            socket,
+            cmdline: owner.cmdline,
+            from: self.mode,
+        });
+        self.mode = Mode::Confirm;
+        Some(Effect::Describe(owner.key))
+    }
+
+    fn confirm_kill(&mut self) -> Option<Effect> {
+        let pending = self.pending_kill.take()?;
+        self.mode = pending.from;
+        self.status = Some(Status::info(format!(
+            "sending {} to {}...",
+            pending.signal,
+            pending.target.label()
+        )));
+        Some(Effect::Signal {
+            target: pending.target,
+            signal: pending.signal,
+            port: pending.socket.local_port,
+        })
+    }
 
     fn selected_index(&self) -> Option<usize> {
         let key = self.selected?;
@@ -1271,5 +1520,183 @@ mod tests {
         assert!(app.starts_group(app.offset()) || app.offset() > 0);
         app.update(Action::ToggleGrouped);
         assert_eq!(ports(&app), [53, 5173, 5173, 5353, 5432, 6379, 8080, 9229]);
+    }
+
+    // ----- inspect and stop -----
+
+    use crate::control::{self, FakeControl, Signal};
+
+    /// Selects the node dev server (127.0.0.1:5173).
+    fn on_node() -> App {
+        let mut app = loaded(Query::default());
+        app.update(Action::Down);
+        assert_eq!(selected_port(&app), Some(5173));
+        app
+    }
+
+    /// Performs an effect the way the runtime does, against a fake control.
+    fn perform(effect: Option<Effect>, control: &mut FakeControl) -> Option<Status> {
+        match effect? {
+            Effect::Signal { target, signal, .. } => {
+                Some(match control::send(control, &target, signal, 1) {
+                    Ok(sent) => Status::info(sent.message()),
+                    Err(error) => Status::error(error.to_string()),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn nothing_is_signalled_until_the_user_confirms() {
+        let mut app = on_node();
+        let node = app.selected_socket().unwrap().owners[0].key;
+        let mut control = FakeControl::with(&[node]);
+        let effect = app.update(Action::Kill(Signal::Term));
+        assert_eq!(effect, Some(Effect::Describe(node)), "only a read");
+        assert_eq!(app.mode(), Mode::Confirm);
+        // Refreshes and unrelated keys while the dialog is open send nothing.
+        for action in [
+            Action::Snapshot(sample_snapshot()),
+            Action::Down,
+            Action::Details(node, Box::new(Err(DetailsError::Gone(node.pid)))),
+        ] {
+            assert_eq!(perform(app.update(action), &mut control), None);
+        }
+        assert!(control.sent.is_empty());
+        let status = perform(app.update(Action::ConfirmKill), &mut control).unwrap();
+        assert_eq!(control.sent, vec![(4812, Signal::Term)]);
+        assert_eq!(status.text, "sent SIGTERM to node 4812");
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(app.update(Action::ConfirmKill), None, "one yes, one signal");
+    }
+
+    #[test]
+    fn cancelling_sends_nothing_and_says_so() {
+        let mut app = on_node();
+        app.update(Action::Kill(Signal::Kill));
+        assert_eq!(app.update(Action::CancelKill), None);
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(
+            app.status().unwrap().text,
+            "cancelled: nothing was sent to node 4812"
+        );
+    }
+
+    #[test]
+    fn a_process_replaced_since_it_was_shown_is_not_signalled() {
+        let mut app = on_node();
+        let node = app.selected_socket().unwrap().owners[0].key;
+        let mut control = FakeControl::with(&[crate::model::ProcKey {
+            start_time: node.start_time + 60,
+            ..node
+        }]);
+        app.update(Action::Kill(Signal::Term));
+        let status = perform(app.update(Action::ConfirmKill), &mut control).unwrap();
+        assert!(status.is_error);
+        assert_eq!(
+            status.text,
+            "process 4812 has exited; pid now belongs to another process; nothing was sent"
+        );
+        assert!(control.sent.is_empty());
+    }
+
+    #[test]
+    fn read_only_never_opens_the_dialog() {
+        let mut app = loaded(Query::default()).read_only(true);
+        app.update(Action::Down);
+        for signal in [Signal::Term, Signal::Kill] {
+            assert_eq!(app.update(Action::Kill(signal)), None);
+            assert_eq!(app.mode(), Mode::Table);
+            assert!(app.pending_kill().is_none());
+        }
+        assert!(app.status().unwrap().text.contains("read-only"));
+        app.update(Action::Inspect);
+        assert_eq!(app.update(Action::Kill(Signal::Term)), None);
+        assert_eq!(app.mode(), Mode::Inspect);
+        assert_eq!(app.update(Action::ConfirmKill), None);
+    }
+
+    #[test]
+    fn a_hidden_owner_cannot_be_stopped_and_the_reason_is_given() {
+        let mut app = loaded(Query::default());
+        app.update(Action::StartFilter);
+        "6379".chars().for_each(|c| {
+            app.update(Action::FilterChar(c));
+        });
+        app.update(Action::FilterDone);
+        assert_eq!(app.update(Action::Kill(Signal::Term)), None);
+        assert_eq!(app.mode(), Mode::Table);
+        let status = app.status().unwrap();
+        assert!(status.is_error);
+        assert!(
+            status.text.contains("run loopwatch as root"),
+            "{}",
+            status.text
+        );
+    }
+
+    #[test]
+    fn inspecting_widens_collection_and_follows_the_socket() {
+        let mut app = on_node();
+        let node = app.selected_socket().unwrap().owners[0].key;
+        assert_eq!(app.update(Action::Inspect), Some(Effect::Describe(node)));
+        assert_eq!(app.mode(), Mode::Inspect);
+        assert!(
+            app.collection_query().connections,
+            "clients are connection ends"
+        );
+        assert!(
+            !app.query().connections,
+            "the table's own view is unchanged"
+        );
+        // Each refresh re-reads the details (CPU, memory).
+        assert_eq!(
+            app.update(Action::Snapshot(sample_snapshot())),
+            Some(Effect::Describe(node))
+        );
+        assert!(!app.inspected().unwrap().closed);
+        let mut gone = sample_snapshot();
+        gone.sockets.retain(|s| s.local_port != 5173);
+        app.update(Action::Snapshot(gone));
+        let inspected = app.inspected().unwrap();
+        assert!(inspected.closed, "kept, marked closed");
+        assert_eq!(inspected.socket.local_port, 5173);
+        app.update(Action::Back);
+        assert_eq!(app.mode(), Mode::Table);
+        assert_eq!(app.collection_query(), Query::default());
+    }
+
+    #[test]
+    fn details_for_another_process_are_ignored() {
+        let mut app = on_node();
+        app.update(Action::Inspect);
+        let stranger = crate::model::ProcKey {
+            pid: 1,
+            start_time: 0,
+        };
+        app.update(Action::Details(
+            stranger,
+            Box::new(Err(DetailsError::Gone(1))),
+        ));
+        assert!(app.details_of(stranger).is_none());
+    }
+
+    #[test]
+    fn tab_walks_the_holders_of_a_shared_socket() {
+        let mut app = loaded(Query::default());
+        app.update(Action::StartFilter);
+        "8080".chars().for_each(|c| {
+            app.update(Action::FilterChar(c));
+        });
+        app.update(Action::FilterDone);
+        app.update(Action::Inspect);
+        let pids = |app: &App| app.inspected().unwrap().owner().unwrap().key.pid;
+        assert_eq!(pids(&app), 2100);
+        app.update(Action::NextHolder);
+        assert_eq!(pids(&app), 2101);
+        let effect = app.update(Action::Kill(Signal::Term));
+        assert!(matches!(effect, Some(Effect::Describe(k)) if k.pid == 2101));
+        assert_eq!(app.pending_kill().unwrap().target.key.pid, 2101);
     }
 }

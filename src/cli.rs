@@ -13,6 +13,8 @@ use clap::error::ErrorKind;
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 
 use crate::collect::Query;
+use crate::control::Signal;
+use crate::output::kill::KillRequest;
 
 /// How often the live table refreshes when `--interval` is not given.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
@@ -31,6 +33,8 @@ Examples:
   loopwatch watch --until-open 5173 --timeout 30
                                  wait for a dev server: exit 0 once it listens, 1 after 30 s
   loopwatch explain 62893        what is this port? in plain words
+  loopwatch kill 5173            stop the server on port 5173 (asks first; --yes to skip)
+  loopwatch --read-only          a live table that can never stop anything
 
 Exit status: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage.";
 
@@ -38,11 +42,17 @@ Exit status: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// The interactive table.
-    Tui { interval: Duration, query: Query },
+    Tui {
+        interval: Duration,
+        query: Query,
+        read_only: bool,
+    },
     /// One snapshot of the same rows the table shows, printed once.
     List { format: Format, query: Query },
     /// Every socket on one local port, with all of its owners.
     Who { port: u16, format: Format },
+    /// Stop the owners of the listeners on a port.
+    Kill(KillRequest),
     /// One line per change until interrupted, or until a port opens or closes.
     Watch(Watch),
     /// A port in plain words.
@@ -187,6 +197,11 @@ pub struct Args {
     /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent).
     #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
+
+    /// Never stop a process: the stop keys and `kill` are disabled (for demos and classrooms).
+    /// Also set by LOOPWATCH_READ_ONLY=1.
+    #[arg(long, global = true, env = "LOOPWATCH_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub read_only: bool,
 }
 
 /// Which sockets the table and `list` include beyond loopback listeners.
@@ -240,6 +255,38 @@ pub enum Subcommands {
         port: u16,
 
         /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the process(es) listening on a port, then report whether the port came free
+    ///
+    /// Only owners of listeners (servers) are signalled, never clients connected to the port.
+    /// Each process is checked to still be the one that was found (pid and start time) right
+    /// before it is signalled. Asks first on a terminal; without one, needs --yes. Exits 0
+    /// when the port was released, 1 when nothing listened, nothing was sent, or the port is
+    /// still (or again) held.
+    Kill {
+        /// The local port, 1 to 65535.
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        port: u16,
+
+        /// The signal to send: TERM (ask to exit), INT, HUP or KILL (cannot be caught).
+        #[arg(long, short, value_name = "SIGNAL", default_value = "TERM", value_parser = Signal::parse)]
+        signal: Signal,
+
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+
+        /// Show what would be sent, and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+
+        /// How long to wait for the port to come free, in seconds (0.1 to 600).
+        #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_timeout)]
+        timeout: Duration,
+
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -317,6 +364,26 @@ impl Args {
                 port,
                 format: Format::from_json_flag(json || self.json),
             },
+            Subcommands::Kill { .. } if self.read_only => {
+                return Err(usage_error(
+                    "kill is disabled in read-only mode (--read-only or LOOPWATCH_READ_ONLY): drop the flag to stop processes",
+                ));
+            }
+            Subcommands::Kill {
+                port,
+                signal,
+                yes,
+                dry_run,
+                timeout,
+                json,
+            } => Command::Kill(KillRequest {
+                port,
+                signal,
+                yes,
+                dry_run,
+                format: Format::from_json_flag(json || self.json),
+                timeout,
+            }),
             Subcommands::Watch {
                 ports,
                 filter,
@@ -365,6 +432,7 @@ impl Args {
         Ok(Command::Tui {
             interval: self.interval.unwrap_or(DEFAULT_INTERVAL),
             query: self.filter.query(),
+            read_only: self.read_only,
         })
     }
 }
@@ -389,7 +457,7 @@ fn parse_port_or_command(text: &str) -> Result<u16, String> {
         if text.trim().bytes().all(|b| b.is_ascii_digit()) {
             range
         } else {
-            format!("{range}, or a command: list, who, watch, explain")
+            format!("{range}, or a command: list, who, kill, watch, explain")
         }
     })
 }
@@ -435,6 +503,17 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// How long `kill` waits for the port: seconds, `0.1` to `600`.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    const HINT: &str = "timeout must be from 0.1 to 600 seconds, e.g. --timeout 5";
+    let timeout = parse_decimal(text.trim(), 1_000_000_000).ok_or(HINT)?;
+    if (Duration::from_millis(100)..=Duration::from_secs(600)).contains(&timeout) {
+        Ok(timeout)
+    } else {
+        Err(HINT.to_string())
+    }
+}
+
 /// Parses a plain decimal (`2`, `1.5`, `.5`) times a unit given in nanoseconds, exactly: a
 /// float cannot hold most decimals, and a value written on a limit must not fall outside it.
 fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {
@@ -474,6 +553,18 @@ mod tests {
         Command::Tui {
             interval: Duration::from_millis(interval_ms),
             query: query(connections, all),
+            read_only: false,
+        }
+    }
+
+    fn kill(port: u16, signal: Signal) -> KillRequest {
+        KillRequest {
+            port,
+            signal,
+            yes: false,
+            dry_run: false,
+            format: Format::Text,
+            timeout: Duration::from_secs(3),
         }
     }
 
@@ -526,6 +617,40 @@ mod tests {
             ),
             ("--json who 80", who(80, Format::Json)),
             ("-a who 80", who(80, Format::Text)),
+            ("kill 3000", Command::Kill(kill(3000, Signal::Term))),
+            (
+                "kill 3000 --signal KILL --yes --json --timeout 0.5",
+                Command::Kill(KillRequest {
+                    yes: true,
+                    format: Format::Json,
+                    timeout: Duration::from_millis(500),
+                    ..kill(3000, Signal::Kill)
+                }),
+            ),
+            (
+                "kill -s int --dry-run 80",
+                Command::Kill(KillRequest {
+                    dry_run: true,
+                    ..kill(80, Signal::Int)
+                }),
+            ),
+            (
+                "--read-only",
+                Command::Tui {
+                    interval: DEFAULT_INTERVAL,
+                    query: query(false, false),
+                    read_only: true,
+                },
+            ),
+            (
+                "-c --read-only",
+                Command::Tui {
+                    interval: DEFAULT_INTERVAL,
+                    query: query(true, false),
+                    read_only: true,
+                },
+            ),
+            ("list --read-only", text_list(false, false)),
         ];
         for (argv, expected) in table {
             match parse(argv) {
@@ -541,7 +666,7 @@ mod tests {
             ("70000", "port must be a number from 1 to 65535"),
             (
                 "abc",
-                "port must be a number from 1 to 65535, or a command: list, who, watch, explain",
+                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain",
             ),
             ("lsit", "invalid value 'lsit' for '[PORT]'"),
             ("0", "port must be a number from 1 to 65535"),
@@ -571,6 +696,25 @@ mod tests {
             ),
             ("list --interval 2s", "unexpected argument '--interval'"),
             ("who 80 list", "unexpected argument 'list'"),
+            ("kill", "required"),
+            ("kill 0", "port must be a number from 1 to 65535"),
+            (
+                "kill 80 --signal STOP",
+                "signal must be one of TERM, INT, HUP, KILL",
+            ),
+            (
+                "kill 80 --timeout 0",
+                "timeout must be from 0.1 to 600 seconds",
+            ),
+            (
+                "kill 80 --timeout soon",
+                "timeout must be from 0.1 to 600 seconds",
+            ),
+            ("--read-only kill 80", "kill is disabled in read-only mode"),
+            (
+                "kill 80 --yes --read-only",
+                "kill is disabled in read-only mode",
+            ),
         ];
         for (argv, message) in table {
             match parse(argv) {

@@ -6,6 +6,7 @@
 
 pub mod explain;
 pub mod json;
+pub mod kill;
 pub mod text;
 pub mod watch;
 

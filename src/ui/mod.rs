@@ -5,16 +5,20 @@
 //! [`hit_test`] read the same layout as [`draw`], so scrolling and clicks match what is shown.
 
 mod columns;
+mod confirm;
 mod explain;
 mod footer;
 mod grouped;
 mod header;
 mod help;
 mod history;
+mod inspect;
 mod table;
 mod text;
 pub mod theme;
 
+#[cfg(test)]
+mod owner_tests;
 #[cfg(test)]
 mod tests;
 
@@ -71,13 +75,21 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
             explain::render(frame, &screen, app, theme);
             return;
         }
-        Mode::Table | Mode::Filter | Mode::Help => {}
+        Mode::Table | Mode::Filter | Mode::Help | Mode::Inspect | Mode::Confirm => {}
     }
     frame.render_widget(
         Paragraph::new(header::line(app, theme, screen.header.width)),
         screen.header,
     );
-    if app.is_grouped() {
+    let inspected = app.inspected().filter(|_| {
+        app.mode() == Mode::Inspect
+            || app
+                .pending_kill()
+                .is_some_and(|pending| pending.from == Mode::Inspect)
+    });
+    if let Some(inspected) = inspected {
+        inspect::render(frame, screen.below_header(), app, inspected, theme);
+    } else if app.is_grouped() {
         grouped::render(frame, screen.table_header, screen.body, app, theme);
     } else {
         let rows: Vec<&Socket> = app.visible_rows().collect();
@@ -100,8 +112,14 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
         Paragraph::new(footer::hints_line(app, theme, screen.footer.width)),
         screen.footer,
     );
-    if app.mode() == Mode::Help {
-        help::render(frame, area, theme);
+    match app.mode() {
+        Mode::Help => help::render(frame, area, theme, app.is_read_only()),
+        Mode::Confirm => {
+            if let Some(pending) = app.pending_kill() {
+                confirm::render(frame, area, app, pending, theme);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -173,6 +191,14 @@ impl Screen {
             status: line(area.bottom() - 2),
             footer: line(area.bottom() - 1),
         })
+    }
+
+    /// The table's whole area (column titles and body), which the inspect view takes over.
+    fn below_header(&self) -> Rect {
+        Rect {
+            height: self.body.height + 1,
+            ..self.table_header
+        }
     }
 
     fn columns(&self, app: &App, rows: &[&Socket], theme: &Theme) -> Columns {

@@ -455,7 +455,7 @@ fn every_footer_hint_and_help_line_comes_from_the_keymap() {
     let app_table = app(120, 30, []);
     let buf = buffer(&app_table, 120, 30);
     let footer = line(&buf, 29);
-    for (key, text) in crate::keymap::footer_hints() {
+    for (key, text) in crate::keymap::footer_hints(crate::keymap::Context::Table, false) {
         assert!(footer.contains(&format!("{key} {text}")), "{footer}");
     }
     let app_help = app(120, 30, [Action::ToggleHelp]);
