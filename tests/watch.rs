@@ -257,6 +257,15 @@ fn a_bad_config_file_is_refused_with_one_line_naming_the_key() {
     let mut run = Running::start(&["list", "--config", file.to_str().unwrap()]);
     let (status, stderr) = run.wait();
     assert_eq!(status.code(), Some(0), "{stderr}");
+    // read_only in the file disables kill as --read-only does.
+    std::fs::write(&file, "read_only = true\n").unwrap();
+    let mut run = Running::start(&["--config", file.to_str().unwrap(), "kill", "1", "--yes"]);
+    let (status, stderr) = run.wait();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kill is disabled in read-only mode"),
+        "{stderr}"
+    );
     let mut missing = Running::start(&["--config", "/nonexistent/loopwatch.toml", "list"]);
     let (status, stderr) = missing.wait();
     assert_eq!(status.code(), Some(2), "{stderr}");
