@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, UdpSocket};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,14 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
 /// Far above a normal run; only a hung binary reaches it.
 const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Tests here pick a free port and bind it later; run one at a time so none of them takes the
+/// port another has just found free.
+static PORTS: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    PORTS.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A port that no TCP or UDP socket uses on either address family, so what `watch` sees on
 /// it is this test's alone (other programs may hold thousands of ports).
@@ -115,6 +124,7 @@ fn event(line: &str) -> Value {
 #[cfg(unix)]
 #[test]
 fn watch_json_reports_a_listener_opening_and_closing_then_stops_on_sigterm() {
+    let _one = one_at_a_time();
     let port = free_port();
     let mut watch = Running::start(&["watch", "--json", "--interval", "100ms", &port.to_string()]);
 
@@ -161,6 +171,7 @@ fn watch_json_reports_a_listener_opening_and_closing_then_stops_on_sigterm() {
 
 #[test]
 fn until_open_exits_0_when_the_port_opens() {
+    let _one = one_at_a_time();
     let port = free_port();
     let mut watch = Running::start(&[
         "watch",
@@ -178,6 +189,7 @@ fn until_open_exits_0_when_the_port_opens() {
 
 #[test]
 fn until_open_exits_1_on_timeout_with_one_line() {
+    let _one = one_at_a_time();
     let port = free_port();
     let mut watch = Running::start(&[
         "watch",
@@ -198,6 +210,7 @@ fn until_open_exits_1_on_timeout_with_one_line() {
 
 #[test]
 fn until_closed_exits_0_when_the_listener_goes() {
+    let _one = one_at_a_time();
     let port = free_port();
     let listener = bind(port);
     let mut watch = Running::start(&[
@@ -216,6 +229,7 @@ fn until_closed_exits_0_when_the_listener_goes() {
 
 #[test]
 fn explain_names_this_process_and_the_address() {
+    let _one = one_at_a_time();
     let port = free_port();
     let listener = bind(port);
     let mut run = Running::start(&["explain", &port.to_string()]);
