@@ -25,25 +25,31 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
     PORTS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A port that no TCP or UDP socket uses on either address family, so what `watch` sees on
-/// it is this test's alone (other programs may hold thousands of ports).
-fn free_port() -> u16 {
+/// A listener on 127.0.0.1 whose port no other TCP or UDP socket uses on either address
+/// family, so what `watch` sees on that port is this test's alone (other programs may hold
+/// thousands of ports).
+fn held_port() -> (TcpListener, u16) {
     let usable = |result: std::io::Result<()>| match result {
         Ok(()) => true,
         // No IPv6 on this machine: nothing can be bound there either.
         Err(e) => e.kind() == std::io::ErrorKind::AddrNotAvailable,
     };
     for _ in 0..100 {
-        let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = probe.local_addr().unwrap().port();
-        let free = usable(TcpListener::bind((Ipv6Addr::LOCALHOST, port)).map(drop))
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let alone = usable(TcpListener::bind((Ipv6Addr::LOCALHOST, port)).map(drop))
             && usable(UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).map(drop))
             && usable(UdpSocket::bind((Ipv6Addr::LOCALHOST, port)).map(drop));
-        if free {
-            return port;
+        if alone {
+            return (listener, port);
         }
     }
     panic!("no port is free on both families");
+}
+
+/// A port as [`held_port`] finds one, let go again for the test to bind later.
+fn free_port() -> u16 {
+    held_port().1
 }
 
 fn bind(port: u16) -> TcpListener {
@@ -211,8 +217,7 @@ fn until_open_exits_1_on_timeout_with_one_line() {
 #[test]
 fn until_closed_exits_0_when_the_listener_goes() {
     let _one = one_at_a_time();
-    let port = free_port();
-    let listener = bind(port);
+    let (listener, port) = held_port();
     let mut watch = Running::start(&[
         "watch",
         "--until-closed",
@@ -230,8 +235,7 @@ fn until_closed_exits_0_when_the_listener_goes() {
 #[test]
 fn explain_names_this_process_and_the_address() {
     let _one = one_at_a_time();
-    let port = free_port();
-    let listener = bind(port);
+    let (listener, port) = held_port();
     let mut run = Running::start(&["explain", &port.to_string()]);
     let mut text = String::new();
     while let Some(line) = run.line_within(DEADLINE) {
