@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, UdpSocket};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,25 +17,39 @@ const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
 /// Far above a normal run; only a hung binary reaches it.
 const DEADLINE: Duration = Duration::from_secs(30);
 
-/// A port that no TCP or UDP socket uses on either address family, so what `watch` sees on
-/// it is this test's alone (other programs may hold thousands of ports).
-fn free_port() -> u16 {
+/// Tests here pick a free port and bind it later; run one at a time so none of them takes the
+/// port another has just found free.
+static PORTS: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    PORTS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A listener on 127.0.0.1 whose port no other TCP or UDP socket uses on either address
+/// family, so what `watch` sees on that port is this test's alone (other programs may hold
+/// thousands of ports).
+fn held_port() -> (TcpListener, u16) {
     let usable = |result: std::io::Result<()>| match result {
         Ok(()) => true,
         // No IPv6 on this machine: nothing can be bound there either.
         Err(e) => e.kind() == std::io::ErrorKind::AddrNotAvailable,
     };
     for _ in 0..100 {
-        let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = probe.local_addr().unwrap().port();
-        let free = usable(TcpListener::bind((Ipv6Addr::LOCALHOST, port)).map(drop))
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let alone = usable(TcpListener::bind((Ipv6Addr::LOCALHOST, port)).map(drop))
             && usable(UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).map(drop))
             && usable(UdpSocket::bind((Ipv6Addr::LOCALHOST, port)).map(drop));
-        if free {
-            return port;
+        if alone {
+            return (listener, port);
         }
     }
     panic!("no port is free on both families");
+}
+
+/// A port as [`held_port`] finds one, let go again for the test to bind later.
+fn free_port() -> u16 {
+    held_port().1
 }
 
 fn bind(port: u16) -> TcpListener {
@@ -115,6 +130,7 @@ fn event(line: &str) -> Value {
 #[cfg(unix)]
 #[test]
 fn watch_json_reports_a_listener_opening_and_closing_then_stops_on_sigterm() {
+    let _one = one_at_a_time();
     let port = free_port();
     let mut watch = Running::start(&["watch", "--json", "--interval", "100ms", &port.to_string()]);
 
@@ -161,6 +177,7 @@ fn watch_json_reports_a_listener_opening_and_closing_then_stops_on_sigterm() {
 
 #[test]
 fn until_open_exits_0_when_the_port_opens() {
+    let _one = one_at_a_time();
     let port = free_port();
     let mut watch = Running::start(&[
         "watch",
@@ -178,6 +195,7 @@ fn until_open_exits_0_when_the_port_opens() {
 
 #[test]
 fn until_open_exits_1_on_timeout_with_one_line() {
+    let _one = one_at_a_time();
     let port = free_port();
     let mut watch = Running::start(&[
         "watch",
@@ -198,8 +216,8 @@ fn until_open_exits_1_on_timeout_with_one_line() {
 
 #[test]
 fn until_closed_exits_0_when_the_listener_goes() {
-    let port = free_port();
-    let listener = bind(port);
+    let _one = one_at_a_time();
+    let (listener, port) = held_port();
     let mut watch = Running::start(&[
         "watch",
         "--until-closed",
@@ -216,8 +234,8 @@ fn until_closed_exits_0_when_the_listener_goes() {
 
 #[test]
 fn explain_names_this_process_and_the_address() {
-    let port = free_port();
-    let listener = bind(port);
+    let _one = one_at_a_time();
+    let (listener, port) = held_port();
     let mut run = Running::start(&["explain", &port.to_string()]);
     let mut text = String::new();
     while let Some(line) = run.line_within(DEADLINE) {
