@@ -34,9 +34,9 @@ fn shows_a_held_port_filters_to_it_and_quits_cleanly() {
     tmux.type_text(&format!("{BIN} --interval 200ms; echo \"lw\"\"exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo"));
     tmux.keys(&["Enter"]);
 
-    tmux.wait_for("both held ports on screen", PATIENCE, |s| {
-        s.contains(&port) && s.contains(&other_port)
-    });
+    // Narrow to this test's own pid first: on a busy host its ports may be pages down.
+    let own_pid = std::process::id().to_string();
+    tmux.wait_for("the first snapshot", PATIENCE, |s| s.contains(" sockets"));
     assert_eq!(
         tmux.pane_var("alternate_on"),
         "1",
@@ -47,13 +47,17 @@ fn shows_a_held_port_filters_to_it_and_quits_cleanly() {
         "1",
         "the TUI captures the mouse"
     );
-
     tmux.type_text("/");
+    tmux.type_text(&own_pid);
+    tmux.wait_for("both held ports on screen", PATIENCE, |s| {
+        s.contains(&port) && s.contains(&other_port)
+    });
+
+    tmux.type_text(" ");
     tmux.type_text(&port);
     let filtered = tmux.wait_for("the filter to hide the other port", PATIENCE, |s| {
         s.contains(&port) && !s.contains(&other_port)
     });
-    let own_pid = std::process::id().to_string();
     let row = filtered
         .lines()
         .find(|line| line.contains(&port) && line.contains("127.0.0.1"))
@@ -170,7 +174,7 @@ fn x_then_y_stops_a_spawned_server_and_reports_the_release() {
     // Filter first: on a busy host the port may be far below the first page.
     tmux.wait_for("the first snapshot", PATIENCE, |s| s.contains(" sockets"));
     tmux.type_text("/");
-    tmux.type_text(&port);
+    tmux.type_text(&format!("{port} {pid}"));
     tmux.keys(&["Enter"]);
     tmux.wait_for("only the child's row", PATIENCE, |s| {
         s.contains("1 shown") && s.lines().any(|l| l.contains(&port) && l.contains(&pid))
