@@ -615,6 +615,35 @@ mod tests {
     }
 
     #[test]
+    fn every_state_has_its_sentence_under_its_own_name() {
+        use SocketState::{
+            Bound, CloseWait, Closed, Closing, Established, FinWait1, FinWait2, LastAck, Listen,
+            SynReceived, SynSent, TimeWait,
+        };
+        for state in [
+            Listen,
+            Bound,
+            Established,
+            SynSent,
+            SynReceived,
+            FinWait1,
+            FinWait2,
+            TimeWait,
+            Closed,
+            CloseWait,
+            LastAck,
+            Closing,
+        ] {
+            let sentence = state_sentence(state);
+            assert!(
+                sentence.starts_with(&format!("{}: ", state.as_str())),
+                "{state:?}: {sentence}"
+            );
+        }
+        assert!(!state_sentence(SocketState::Unknown).is_empty());
+    }
+
+    #[test]
     fn wrap_breaks_between_words() {
         assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
         assert_eq!(wrap("", 5), [""]);
