@@ -165,6 +165,7 @@ mod tests {
             exe: Readable::Value("/usr/bin/node".into()),
             cmdline: vec!["node".into(), "server.js".into()],
             cwd: Readable::Denied,
+            started: "2026-11-26 09:17:40".into(),
             run_time: Duration::from_secs(3725),
             cpu_percent: None,
             memory_bytes: 50 * 1024 * 1024,

@@ -36,7 +36,7 @@ fn shows_a_held_port_filters_to_it_and_quits_cleanly() {
 
     // Narrow to this test's own pid first: on a busy host its ports may be pages down.
     let own_pid = std::process::id().to_string();
-    tmux.wait_for("the first snapshot", PATIENCE, |s| s.contains(" sockets"));
+    tmux.wait_for("the first snapshot", PATIENCE, |s| s.contains(" socket"));
     assert_eq!(
         tmux.pane_var("alternate_on"),
         "1",
@@ -172,7 +172,7 @@ fn x_then_y_stops_a_spawned_server_and_reports_the_release() {
     tmux.type_text(&format!("{BIN} --interval 200ms; echo \"lw\"\"exit=$?\""));
     tmux.keys(&["Enter"]);
     // Filter first: on a busy host the port may be far below the first page.
-    tmux.wait_for("the first snapshot", PATIENCE, |s| s.contains(" sockets"));
+    tmux.wait_for("the first snapshot", PATIENCE, |s| s.contains(" socket"));
     tmux.type_text("/");
     tmux.type_text(&format!("{port} {pid}"));
     tmux.keys(&["Enter"]);

@@ -43,6 +43,8 @@ pub struct ProcessDetails {
     pub exe: Readable<String>,
     pub cmdline: Vec<String>,
     pub cwd: Readable<String>,
+    /// When it started, in this machine's local time (`2026-11-26 09:17:40`).
+    pub started: String,
     pub run_time: Duration,
     /// Percent of one core since the previous look; `None` on the first look.
     pub cpu_percent: Option<f32>,
@@ -196,6 +198,7 @@ impl DetailsSource for SysinfoDetails {
                 process,
                 process.cwd().map(|p| p.to_string_lossy().into_owned()),
             ),
+            started: local_time(process.start_time()),
             run_time: Duration::from_secs(process.run_time()),
             cpu_percent: second_look.then(|| process.cpu_usage()),
             memory_bytes: process.memory(),
@@ -211,6 +214,21 @@ impl DetailsSource for SysinfoDetails {
         self.refresh_table();
         self.ancestry(Pid::from_u32(pid)).into_iter().next()
     }
+}
+
+/// Seconds since the epoch as local wall-clock time.
+fn local_time(epoch_seconds: u64) -> String {
+    i64::try_from(epoch_seconds)
+        .ok()
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .map_or_else(
+            || "(unknown)".to_string(),
+            |utc| {
+                utc.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            },
+        )
 }
 
 #[cfg(unix)]

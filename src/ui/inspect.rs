@@ -145,7 +145,14 @@ fn process(out: &mut Lines, details: &ProcessDetails) {
         },
     );
     out.field("directory", details.cwd.text());
-    out.field("uptime", &inspect::uptime(details.run_time));
+    out.field(
+        "started",
+        &format!(
+            "{} (up {})",
+            details.started,
+            inspect::uptime(details.run_time)
+        ),
+    );
     let cpu = details
         .cpu_percent
         .map_or_else(|| "measuring…".to_string(), |cpu| format!("{cpu:.1}%"));

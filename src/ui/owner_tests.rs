@@ -60,6 +60,7 @@ fn node_details(key: ProcKey) -> ProcessDetails {
         exe: Readable::Value("/usr/bin/node".into()),
         cmdline: vec!["node".into(), "server.js".into()],
         cwd: Readable::Value("/home/ana/shop".into()),
+        started: "2026-11-26 09:17:40".into(),
         run_time: Duration::from_secs(3725),
         cpu_percent: Some(1.5),
         memory_bytes: 84 * 1024 * 1024,
