@@ -466,27 +466,38 @@ const PORT_RANGE: &str = "port must be a number from 1 to 65535";
 
 /// A timeout in seconds (`30`, `2.5`, or with a unit: `500ms`, `10s`), up to a day.
 pub fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
-    const HINT: &str = "timeout must be a number of seconds from 0.1 to 86400, e.g. --timeout 30";
-    let text = text.trim();
-    let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 1_000_000)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1_000_000_000)
-    } else {
-        (text, 1_000_000_000)
-    };
-    let timeout = parse_decimal(number.trim_end(), unit_nanos).ok_or(HINT)?;
-    if (Duration::from_millis(100)..=Duration::from_secs(86_400)).contains(&timeout) {
-        Ok(timeout)
-    } else {
-        Err(HINT.to_string())
-    }
+    parse_duration(
+        text,
+        Duration::from_millis(100)..=Duration::from_secs(86_400),
+        "timeout must be a number of seconds from 0.1 to 86400, e.g. --timeout 30",
+    )
 }
 
 /// A refresh interval: `250ms`, `1s`, `1.5s`, or a bare number of seconds (`2`), within
 /// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
-    const HINT: &str = "interval must be from 100ms to 60s, e.g. --interval 500ms or --interval 2s";
+    parse_duration(
+        text,
+        MIN_INTERVAL..=MAX_INTERVAL,
+        "interval must be from 100ms to 60s, e.g. --interval 500ms or --interval 2s",
+    )
+}
+
+/// How long `kill` waits for the port: `3`, `0.5`, `500ms`, from 0.1 to 600 seconds.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(
+        text,
+        Duration::from_millis(100)..=Duration::from_secs(600),
+        "timeout must be from 0.1 to 600 seconds, e.g. --timeout 5",
+    )
+}
+
+/// `250ms`, `1.5s` or a bare number of seconds, inside `range`; otherwise `hint`.
+fn parse_duration(
+    text: &str,
+    range: std::ops::RangeInclusive<Duration>,
+    hint: &str,
+) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
         (n, 1_000_000)
@@ -495,22 +506,9 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     } else {
         (text, 1_000_000_000)
     };
-    let interval = parse_decimal(number.trim_end(), unit_nanos).ok_or(HINT)?;
-    if (MIN_INTERVAL..=MAX_INTERVAL).contains(&interval) {
-        Ok(interval)
-    } else {
-        Err(HINT.to_string())
-    }
-}
-
-/// How long `kill` waits for the port: seconds, `0.1` to `600`.
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    const HINT: &str = "timeout must be from 0.1 to 600 seconds, e.g. --timeout 5";
-    let timeout = parse_decimal(text.trim(), 1_000_000_000).ok_or(HINT)?;
-    if (Duration::from_millis(100)..=Duration::from_secs(600)).contains(&timeout) {
-        Ok(timeout)
-    } else {
-        Err(HINT.to_string())
+    match parse_decimal(number.trim_end(), unit_nanos) {
+        Some(duration) if range.contains(&duration) => Ok(duration),
+        _ => Err(hint.to_string()),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::explain::wrap;
 
 use super::text::{fit_pieces, width};
 use super::theme::Theme;
-use super::{Screen, footer};
+use super::Screen;
 
 pub fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     let explanation = app.explanation();
@@ -86,12 +86,5 @@ pub fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     let shown: Vec<Line> = lines.into_iter().skip(scroll).collect();
     frame.render_widget(Paragraph::new(shown), area);
 
-    frame.render_widget(
-        Paragraph::new(footer::status_line(app, theme, screen.status.width)),
-        screen.status,
-    );
-    frame.render_widget(
-        Paragraph::new(footer::hints_line(app, theme, screen.footer.width)),
-        screen.footer,
-    );
+    super::bottom_lines(frame, screen, app, theme);
 }

@@ -10,7 +10,7 @@ use crate::history::{Event, EventKind};
 
 use super::text::{fit_pieces, truncate_spans};
 use super::theme::Theme;
-use super::{Screen, footer};
+use super::Screen;
 
 pub fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     let events: Vec<&Event> = app.history_lines().collect();
@@ -48,14 +48,7 @@ pub fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     } else {
         frame.render_widget(Paragraph::new(lines), screen.body);
     }
-    frame.render_widget(
-        Paragraph::new(footer::status_line(app, theme, screen.status.width)),
-        screen.status,
-    );
-    frame.render_widget(
-        Paragraph::new(footer::hints_line(app, theme, screen.footer.width)),
-        screen.footer,
-    );
+    super::bottom_lines(frame, screen, app, theme);
 }
 
 fn header<'a>(app: &'a App, shown: usize, theme: &Theme, width: u16) -> Line<'a> {

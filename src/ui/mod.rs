@@ -104,14 +104,7 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
             theme,
         );
     }
-    frame.render_widget(
-        Paragraph::new(footer::status_line(app, theme, screen.status.width)),
-        screen.status,
-    );
-    frame.render_widget(
-        Paragraph::new(footer::hints_line(app, theme, screen.footer.width)),
-        screen.footer,
-    );
+    bottom_lines(frame, &screen, app, theme);
     match app.mode() {
         Mode::Help => help::render(frame, area, theme, app.is_read_only()),
         Mode::Confirm => {
@@ -121,6 +114,18 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
         }
         _ => {}
     }
+}
+
+/// The status line and the key hints, the same under every view.
+fn bottom_lines(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
+    frame.render_widget(
+        Paragraph::new(footer::status_line(app, theme, screen.status.width)),
+        screen.status,
+    );
+    frame.render_widget(
+        Paragraph::new(footer::hints_line(app, theme, screen.footer.width)),
+        screen.footer,
+    );
 }
 
 /// How many table rows a terminal of this size shows (0 when it is too small to draw the table).
