@@ -7,9 +7,9 @@ use ratatui::widgets::Paragraph;
 use crate::app::App;
 use crate::explain::wrap;
 
+use super::Screen;
 use super::text::{fit_pieces, width};
 use super::theme::Theme;
-use super::Screen;
 
 pub fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     let explanation = app.explanation();

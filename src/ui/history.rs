@@ -8,9 +8,9 @@ use ratatui::widgets::Paragraph;
 use crate::app::App;
 use crate::history::{Event, EventKind};
 
+use super::Screen;
 use super::text::{fit_pieces, truncate_spans};
 use super::theme::Theme;
-use super::Screen;
 
 pub fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     let events: Vec<&Event> = app.history_lines().collect();
