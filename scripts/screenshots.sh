@@ -266,5 +266,21 @@ two_ends() { [[ $(grep -cw ESTABLISHED) -ge 2 ]]; }
 capture_when wide connections-120x30 "both ends of the connection to $WEB_PORT" two_ends
 render connections-120x30 120 30
 
+step "inspect and stop"
+# The dev server's listener in depth: its process, ancestry and the connected client.
+tmux_ send-keys -t wide -l /
+tmux_ send-keys -t wide -l "$WEB_PORT LISTEN"
+tmux_ send-keys -t wide Enter
+capture_when wide after-inspect-filter "only the dev server's listener" has "1 shown"
+tmux_ send-keys -t wide Enter
+capture_when wide inspect-120x30 "the inspect view with its client" has ancestry connected http-client
+render inspect-120x30 120 30
+# The stop dialog, then `n`: the shot never stops anything.
+tmux_ send-keys -t wide -l x
+capture_when wide stop-120x30 "the stop dialog" has SIGTERM children
+render stop-120x30 120 30
+tmux_ send-keys -t wide -l n
+capture_when wide after-stop "the dialog cancelled" has cancelled
+
 step "done"
 ls -l "$OUT"/*.png >&2

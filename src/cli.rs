@@ -6,12 +6,15 @@
 //! terminal, is applied afterwards by [`Command::for_stdout`].
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 
 use crate::collect::Query;
+use crate::control::Signal;
+use crate::output::kill::KillRequest;
 
 /// How often the live table refreshes when `--interval` is not given.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
@@ -26,18 +29,74 @@ Examples:
   loopwatch 5432                 who holds port 5432? (same as: loopwatch who 5432)
   loopwatch who 5432 --json      the same, for scripts
   loopwatch list --all           one-shot table, also sockets bound to other addresses
+  loopwatch watch --json         one JSON line per socket opened, closed or changing owner
+  loopwatch watch --until-open 5173 --timeout 30
+                                 wait for a dev server: exit 0 once it listens, 1 after 30 s
+  loopwatch explain 62893        what is this port? in plain words
+  loopwatch kill 5173            stop the server on port 5173 (asks first; --yes to skip)
+  loopwatch --read-only          a live table that can never stop anything
 
 Exit status: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage.";
 
 /// What the user asked for, after parsing and validation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// The interactive table.
-    Tui { interval: Duration, query: Query },
+    Tui {
+        interval: Duration,
+        query: Query,
+        read_only: bool,
+    },
     /// One snapshot of the same rows the table shows, printed once.
     List { format: Format, query: Query },
     /// Every socket on one local port, with all of its owners.
     Who { port: u16, format: Format },
+    /// Stop the owners of the listeners on a port.
+    Kill(KillRequest),
+    /// One line per change until interrupted, or until a port opens or closes.
+    Watch(Watch),
+    /// A port in plain words.
+    Explain { port: u16, format: Format },
+}
+
+/// `loopwatch watch`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    /// Only these local ports (all when empty).
+    pub ports: Vec<u16>,
+    pub format: Format,
+    pub query: Query,
+    pub interval: Duration,
+    pub until: Option<Until>,
+    /// With `until`: give up after this long.
+    pub timeout: Option<Duration>,
+}
+
+/// What `watch` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Something listens on the port.
+    Open(u16),
+    /// Nothing listens on the port.
+    Closed(u16),
+}
+
+impl Until {
+    pub fn port(self) -> u16 {
+        match self {
+            Until::Open(port) | Until::Closed(port) => port,
+        }
+    }
+}
+
+/// The command plus the settings that come from the command line but belong to no one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub command: Command,
+    /// `--config PATH`: the config file to use instead of the default one.
+    pub config: Option<PathBuf>,
+    /// `--interval` was given, so it wins over the config file's.
+    pub interval_given: bool,
 }
 
 /// How a one-shot mode prints.
@@ -79,7 +138,23 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    Args::try_parse_from(argv)?.into_command()
+    parse_invocation(argv).map(|invocation| invocation.command)
+}
+
+/// Parses an argv into the [`Command`] and the global settings around it.
+pub fn parse_invocation<I, T>(argv: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let parsed = Args::try_parse_from(argv)?;
+    let config = parsed.config.clone();
+    let interval_given = parsed.interval.is_some();
+    Ok(Invocation {
+        command: parsed.into_command()?,
+        config,
+        interval_given,
+    })
 }
 
 /// The raw command line as clap sees it. Prefer [`parse_command`]; this is public for
@@ -117,6 +192,16 @@ pub struct Args {
     /// Print JSON instead of a table (with PORT).
     #[arg(long)]
     pub json: bool,
+
+    /// Read settings from this TOML file instead of the default
+    /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Never stop a process: the stop keys and `kill` are disabled (for demos and classrooms).
+    /// Also set by LOOPWATCH_READ_ONLY=1.
+    #[arg(long, global = true, env = "LOOPWATCH_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub read_only: bool,
 }
 
 /// Which sockets the table and `list` include beyond loopback listeners.
@@ -173,6 +258,80 @@ pub enum Subcommands {
         #[arg(long)]
         json: bool,
     },
+    /// Stop the process(es) listening on a port, then report whether the port came free
+    ///
+    /// Only owners of listeners (servers) are signalled, never clients connected to the port.
+    /// Each process is checked to still be the one that was found (pid and start time) right
+    /// before it is signalled. Asks first on a terminal; without one, needs --yes. Exits 0
+    /// when the port was released, 1 when nothing listened, nothing was sent, or the port is
+    /// still (or again) held.
+    Kill {
+        /// The local port, 1 to 65535.
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        port: u16,
+
+        /// The signal to send: TERM (ask to exit), INT, HUP or KILL (cannot be caught).
+        #[arg(long, short, value_name = "SIGNAL", default_value = "TERM", value_parser = Signal::parse)]
+        signal: Signal,
+
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+
+        /// Show what would be sent, and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+
+        /// How long to wait for the port to come free, in seconds (0.1 to 600).
+        #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_timeout)]
+        timeout: Duration,
+
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a line for every socket that opens, closes or changes owner
+    ///
+    /// Runs until interrupted, or with --until-open/--until-closed until that happens (exit 0)
+    /// or --timeout passes (exit 1).
+    Watch {
+        /// Only these local ports (default: every port the table would show).
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        ports: Vec<u16>,
+
+        #[command(flatten)]
+        filter: Filter,
+
+        /// One JSON object per line (NDJSON) instead of text.
+        #[arg(long)]
+        json: bool,
+
+        /// Exit 0 as soon as something listens on PORT.
+        #[arg(long, value_name = "PORT", value_parser = parse_port, conflicts_with = "until_closed")]
+        until_open: Option<u16>,
+
+        /// Exit 0 as soon as nothing listens on PORT.
+        #[arg(long, value_name = "PORT", value_parser = parse_port)]
+        until_closed: Option<u16>,
+
+        /// With --until-open/--until-closed: give up after this many seconds and exit 1.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_wait_timeout)]
+        timeout: Option<Duration>,
+
+        /// How often to look: 250ms, 1s, 2 (seconds); 100ms to 60s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        interval: Option<Duration>,
+    },
+    /// Explain a port in plain words: address, families, range, usual service, state
+    Explain {
+        /// The local port, 1 to 65535.
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        port: u16,
+
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Args {
@@ -205,6 +364,56 @@ impl Args {
                 port,
                 format: Format::from_json_flag(json || self.json),
             },
+            Subcommands::Kill { .. } if self.read_only => {
+                return Err(usage_error(
+                    "kill is disabled in read-only mode (--read-only or LOOPWATCH_READ_ONLY): drop the flag to stop processes",
+                ));
+            }
+            Subcommands::Kill {
+                port,
+                signal,
+                yes,
+                dry_run,
+                timeout,
+                json,
+            } => Command::Kill(KillRequest {
+                port,
+                signal,
+                yes,
+                dry_run,
+                format: Format::from_json_flag(json || self.json),
+                timeout,
+            }),
+            Subcommands::Watch {
+                ports,
+                filter,
+                json,
+                until_open,
+                until_closed,
+                timeout,
+                interval,
+            } => {
+                let until = until_open
+                    .map(Until::Open)
+                    .or(until_closed.map(Until::Closed));
+                if timeout.is_some() && until.is_none() {
+                    return Err(usage_error(
+                        "--timeout needs --until-open PORT or --until-closed PORT",
+                    ));
+                }
+                Command::Watch(Watch {
+                    ports,
+                    format: Format::from_json_flag(json || self.json),
+                    query: self.filter.or(filter).query(),
+                    interval: interval.unwrap_or(DEFAULT_INTERVAL),
+                    until,
+                    timeout,
+                })
+            }
+            Subcommands::Explain { port, json } => Command::Explain {
+                port,
+                format: Format::from_json_flag(json || self.json),
+            },
         })
     }
 
@@ -223,6 +432,7 @@ impl Args {
         Ok(Command::Tui {
             interval: self.interval.unwrap_or(DEFAULT_INTERVAL),
             query: self.filter.query(),
+            read_only: self.read_only,
         })
     }
 }
@@ -247,17 +457,47 @@ fn parse_port_or_command(text: &str) -> Result<u16, String> {
         if text.trim().bytes().all(|b| b.is_ascii_digit()) {
             range
         } else {
-            format!("{range}, or a command: list, who")
+            format!("{range}, or a command: list, who, kill, watch, explain")
         }
     })
 }
 
 const PORT_RANGE: &str = "port must be a number from 1 to 65535";
 
+/// A timeout in seconds (`30`, `2.5`, or with a unit: `500ms`, `10s`), up to a day.
+pub fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(
+        text,
+        Duration::from_millis(100)..=Duration::from_secs(86_400),
+        "timeout must be a number of seconds from 0.1 to 86400, e.g. --timeout 30",
+    )
+}
+
 /// A refresh interval: `250ms`, `1s`, `1.5s`, or a bare number of seconds (`2`), within
 /// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
-    const HINT: &str = "interval must be from 100ms to 60s, e.g. --interval 500ms or --interval 2s";
+    parse_duration(
+        text,
+        MIN_INTERVAL..=MAX_INTERVAL,
+        "interval must be from 100ms to 60s, e.g. --interval 500ms or --interval 2s",
+    )
+}
+
+/// How long `kill` waits for the port: `3`, `0.5`, `500ms`, from 0.1 to 600 seconds.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(
+        text,
+        Duration::from_millis(100)..=Duration::from_secs(600),
+        "timeout must be from 0.1 to 600 seconds, e.g. --timeout 5",
+    )
+}
+
+/// `250ms`, `1.5s` or a bare number of seconds, inside `range`; otherwise `hint`.
+fn parse_duration(
+    text: &str,
+    range: std::ops::RangeInclusive<Duration>,
+    hint: &str,
+) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
         (n, 1_000_000)
@@ -266,11 +506,9 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     } else {
         (text, 1_000_000_000)
     };
-    let interval = parse_decimal(number.trim_end(), unit_nanos).ok_or(HINT)?;
-    if (MIN_INTERVAL..=MAX_INTERVAL).contains(&interval) {
-        Ok(interval)
-    } else {
-        Err(HINT.to_string())
+    match parse_decimal(number.trim_end(), unit_nanos) {
+        Some(duration) if range.contains(&duration) => Ok(duration),
+        _ => Err(hint.to_string()),
     }
 }
 
@@ -313,6 +551,18 @@ mod tests {
         Command::Tui {
             interval: Duration::from_millis(interval_ms),
             query: query(connections, all),
+            read_only: false,
+        }
+    }
+
+    fn kill(port: u16, signal: Signal) -> KillRequest {
+        KillRequest {
+            port,
+            signal,
+            yes: false,
+            dry_run: false,
+            format: Format::Text,
+            timeout: Duration::from_secs(3),
         }
     }
 
@@ -365,6 +615,40 @@ mod tests {
             ),
             ("--json who 80", who(80, Format::Json)),
             ("-a who 80", who(80, Format::Text)),
+            ("kill 3000", Command::Kill(kill(3000, Signal::Term))),
+            (
+                "kill 3000 --signal KILL --yes --json --timeout 0.5",
+                Command::Kill(KillRequest {
+                    yes: true,
+                    format: Format::Json,
+                    timeout: Duration::from_millis(500),
+                    ..kill(3000, Signal::Kill)
+                }),
+            ),
+            (
+                "kill -s int --dry-run 80",
+                Command::Kill(KillRequest {
+                    dry_run: true,
+                    ..kill(80, Signal::Int)
+                }),
+            ),
+            (
+                "--read-only",
+                Command::Tui {
+                    interval: DEFAULT_INTERVAL,
+                    query: query(false, false),
+                    read_only: true,
+                },
+            ),
+            (
+                "-c --read-only",
+                Command::Tui {
+                    interval: DEFAULT_INTERVAL,
+                    query: query(true, false),
+                    read_only: true,
+                },
+            ),
+            ("list --read-only", text_list(false, false)),
         ];
         for (argv, expected) in table {
             match parse(argv) {
@@ -380,7 +664,7 @@ mod tests {
             ("70000", "port must be a number from 1 to 65535"),
             (
                 "abc",
-                "port must be a number from 1 to 65535, or a command: list, who",
+                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain",
             ),
             ("lsit", "invalid value 'lsit' for '[PORT]'"),
             ("0", "port must be a number from 1 to 65535"),
@@ -410,6 +694,25 @@ mod tests {
             ),
             ("list --interval 2s", "unexpected argument '--interval'"),
             ("who 80 list", "unexpected argument 'list'"),
+            ("kill", "required"),
+            ("kill 0", "port must be a number from 1 to 65535"),
+            (
+                "kill 80 --signal STOP",
+                "signal must be one of TERM, INT, HUP, KILL",
+            ),
+            (
+                "kill 80 --timeout 0",
+                "timeout must be from 0.1 to 600 seconds",
+            ),
+            (
+                "kill 80 --timeout soon",
+                "timeout must be from 0.1 to 600 seconds",
+            ),
+            ("--read-only kill 80", "kill is disabled in read-only mode"),
+            (
+                "kill 80 --yes --read-only",
+                "kill is disabled in read-only mode",
+            ),
         ];
         for (argv, message) in table {
             match parse(argv) {
@@ -427,6 +730,107 @@ mod tests {
         }
     }
 
+    fn watch(ports: Vec<u16>, until: Option<Until>, timeout: Option<u64>) -> Watch {
+        Watch {
+            ports,
+            format: Format::Text,
+            query: query(false, false),
+            interval: DEFAULT_INTERVAL,
+            until,
+            timeout: timeout.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn watch_and_explain_parse() {
+        let table: Vec<(&str, Command)> = vec![
+            ("watch", Command::Watch(watch(vec![], None, None))),
+            (
+                "watch 5173 5432",
+                Command::Watch(watch(vec![5173, 5432], None, None)),
+            ),
+            (
+                "watch --json -c --interval 200ms",
+                Command::Watch(Watch {
+                    format: Format::Json,
+                    query: query(true, false),
+                    interval: Duration::from_millis(200),
+                    ..watch(vec![], None, None)
+                }),
+            ),
+            (
+                "watch --until-open 5173 --timeout 30",
+                Command::Watch(watch(vec![], Some(Until::Open(5173)), Some(30))),
+            ),
+            (
+                "watch --until-closed 8080",
+                Command::Watch(watch(vec![], Some(Until::Closed(8080)), None)),
+            ),
+            (
+                "explain 62893",
+                Command::Explain {
+                    port: 62893,
+                    format: Format::Text,
+                },
+            ),
+            (
+                "explain --json 80",
+                Command::Explain {
+                    port: 80,
+                    format: Format::Json,
+                },
+            ),
+        ];
+        for (argv, expected) in table {
+            match parse(argv) {
+                Ok(command) => assert_eq!(command, expected, "argv: {argv:?}"),
+                Err(e) => panic!("argv {argv:?} failed: {e}"),
+            }
+        }
+        for (argv, message) in [
+            ("watch --timeout 5", "--timeout needs --until-open PORT"),
+            (
+                "watch --until-open 1 --until-closed 2",
+                "cannot be used with",
+            ),
+            ("watch --until-open 0", "port must be a number"),
+            (
+                "watch --until-open 80 --timeout soon",
+                "timeout must be a number of seconds",
+            ),
+            (
+                "watch --until-open 80 --timeout 0",
+                "timeout must be a number of seconds",
+            ),
+            ("explain", "required"),
+            ("explain 70000", "port must be a number"),
+        ] {
+            let e = parse(argv).expect_err(argv);
+            assert_eq!(e.exit_code(), 2, "{argv}");
+            let text = e.to_string();
+            assert!(
+                text.lines().next().unwrap().contains(message),
+                "{argv}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_path_and_an_explicit_interval_are_reported() {
+        fn argv(s: &str) -> Vec<&str> {
+            std::iter::once("loopwatch")
+                .chain(s.split_whitespace())
+                .collect()
+        }
+        let plain = parse_invocation(argv("")).unwrap();
+        assert_eq!((plain.config, plain.interval_given), (None, false));
+        let given = parse_invocation(argv("--config /tmp/lw.toml --interval 2s")).unwrap();
+        assert_eq!(given.config, Some(PathBuf::from("/tmp/lw.toml")));
+        assert!(given.interval_given);
+        let after = parse_invocation(argv("list --config x.toml")).unwrap();
+        assert_eq!(after.config, Some(PathBuf::from("x.toml")));
+    }
+
     #[test]
     fn help_and_version_are_not_usage_errors() {
         for argv in ["--help", "-h", "--version", "-V", "help", "list --help"] {
@@ -441,7 +845,7 @@ mod tests {
     #[test]
     fn live_table_becomes_a_list_when_stdout_is_not_a_terminal() {
         let live = tui(500, true, false);
-        assert_eq!(live.for_stdout(true), live);
+        assert_eq!(live.clone().for_stdout(true), live);
         assert_eq!(
             live.for_stdout(false),
             Command::List {
@@ -453,7 +857,7 @@ mod tests {
             port: 80,
             format: Format::Json,
         };
-        assert_eq!(who.for_stdout(false), who);
+        assert_eq!(who.clone().for_stdout(false), who);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::action::Action;
 use crate::app::Mode;
+use crate::control::Signal;
 use crate::sort::Column;
 
 /// A key as the table names it, independent of the terminal library's event type.
@@ -21,6 +22,7 @@ pub enum Key {
     Enter,
     Esc,
     Backspace,
+    Tab,
 }
 
 /// Where a binding applies.
@@ -28,8 +30,16 @@ pub enum Key {
 pub enum Context {
     /// The table (and the help overlay, which passes unknown keys through to close itself).
     Table,
-    /// Typing a filter.
+    /// Typing a filter (the table's, or the history's).
     Filter,
+    /// The history of changes.
+    History,
+    /// The explanation of a row.
+    Explain,
+    /// The inspect view.
+    Inspect,
+    /// The stop dialog.
+    Confirm,
     /// Any mode.
     Global,
 }
@@ -57,7 +67,7 @@ macro_rules! bind {
 
 /// Every key loopwatch understands, in help-overlay order.
 pub fn bindings() -> &'static [Binding] {
-    use Key::{Backspace, Char, Ctrl, Down, End, Enter, Esc, Home, PageDown, PageUp, Up};
+    use Key::{Backspace, Char, Ctrl, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
     static BINDINGS: std::sync::OnceLock<Vec<Binding>> = std::sync::OnceLock::new();
     BINDINGS.get_or_init(|| {
         let mut table = vec![
@@ -71,14 +81,48 @@ pub fn bindings() -> &'static [Binding] {
             bind!(Table, [Char('G'), End], "G/End", Action::Bottom, "last row"),
             bind!(Table, [Char('/')], "/", Action::StartFilter, "filter by port, address, process, user, command", footer "filter"),
             bind!(Table, [Esc], "Esc", Action::ClearFilter, "clear the filter"),
+            bind!(Table, [Enter], "Enter", Action::Inspect, "inspect the socket and its owner", footer "inspect"),
+            bind!(Table, [Char('x')], "x", Action::Kill(Signal::Term), "stop the owner (SIGTERM), after you confirm", footer "stop"),
+            bind!(Table, [Char('X')], "X", Action::Kill(Signal::Kill), "force-stop the owner (SIGKILL), after you confirm"),
             bind!(Table, [Char('s')], "s", Action::SortNext, "sort by the next column", footer "sort"),
             bind!(Table, [Char('S')], "S", Action::SortReverse, "reverse the sort"),
             bind!(Table, [Char('c')], "c", Action::ToggleConnections, "show/hide TCP connections", footer "connections"),
             bind!(Table, [Char('a')], "a", Action::ToggleAllAddresses, "show/hide sockets on other addresses of this host", footer "all addresses"),
+            bind!(Table, [Char('h')], "h", Action::ToggleHistory, "history of opened and closed sockets", footer "history"),
+            bind!(Table, [Char('e')], "e", Action::ToggleExplain, "explain the selected row in plain words", footer "explain"),
+            bind!(Table, [Char('v')], "v", Action::ToggleGrouped, "group rows by process, or not"),
+            bind!(Table, [Char('p')], "p", Action::TogglePause, "pause/resume updates (changes are still recorded)"),
+            bind!(Table, [Char('+')], "+/-", Action::SlowerRefresh, "refresh less (+) or more (-) often"),
+            bind!(Table, [Char('-')], "+/-", Action::FasterRefresh, "refresh less (+) or more (-) often"),
             bind!(Table, [Char('?')], "?", Action::ToggleHelp, "show/hide this help", footer "help"),
+            bind!(Inspect, [Esc, Backspace], "Esc", Action::Back, "back to the table", footer "back"),
+            bind!(Inspect, [Char('q')], "q", Action::Quit, "quit", footer "quit"),
+            bind!(Inspect, [Char('j'), Down], "j/↓", Action::Down, "scroll down"),
+            bind!(Inspect, [Char('k'), Up], "k/↑", Action::Up, "scroll up"),
+            bind!(Inspect, [Tab], "Tab", Action::NextHolder, "next process holding a shared socket", footer "next holder"),
+            bind!(Inspect, [Char('x')], "x", Action::Kill(Signal::Term), "stop this process (SIGTERM), after you confirm", footer "stop"),
+            bind!(Inspect, [Char('X')], "X", Action::Kill(Signal::Kill), "force-stop this process (SIGKILL), after you confirm", footer "force stop"),
+            bind!(Confirm, [Char('y'), Enter], "y/Enter", Action::ConfirmKill, "send the signal", footer "send"),
+            bind!(Confirm, [Char('n'), Esc], "n/Esc", Action::CancelKill, "cancel: send nothing", footer "cancel"),
             bind!(Filter, [Enter], "Enter", Action::FilterDone, "keep the filter, back to the table"),
             bind!(Filter, [Esc], "Esc", Action::ClearFilter, "clear the filter"),
             bind!(Filter, [Backspace], "Backspace", Action::FilterBackspace, "delete a character"),
+            bind!(History, [Char('q')], "q", Action::Quit, "quit", footer "quit"),
+            bind!(History, [Esc, Char('h')], "Esc/h", Action::Back, "back to the table", footer "back"),
+            bind!(History, [Char('k'), Up], "k/↑", Action::Up, "older events"),
+            bind!(History, [Char('j'), Down], "j/↓", Action::Down, "newer events"),
+            bind!(History, [PageUp], "PgUp", Action::PageUp, "a page older"),
+            bind!(History, [PageDown], "PgDn", Action::PageDown, "a page newer"),
+            bind!(History, [Char('g'), Home], "g/Home", Action::Top, "oldest event"),
+            bind!(History, [Char('G'), End], "G/End", Action::Bottom, "newest event, and follow new ones"),
+            bind!(History, [Char('/')], "/", Action::StartFilter, "filter the history", footer "filter"),
+            bind!(History, [Char('p')], "p", Action::TogglePause, "pause/resume the table", footer "pause"),
+            bind!(Explain, [Char('q')], "q", Action::Quit, "quit", footer "quit"),
+            bind!(Explain, [Esc, Char('e')], "Esc/e", Action::Back, "back to the table", footer "back"),
+            bind!(Explain, [Char('k'), Up], "k/↑", Action::Up, "scroll up", footer "scroll"),
+            bind!(Explain, [Char('j'), Down], "j/↓", Action::Down, "scroll down"),
+            bind!(Explain, [PageUp], "PgUp", Action::PageUp, "a page up"),
+            bind!(Explain, [PageDown], "PgDn", Action::PageDown, "a page down"),
         ];
         // `1`-`9` pick a column; one help line covers them all.
         for column in Column::ALL {
@@ -129,6 +173,7 @@ pub fn key_of(event: KeyEvent) -> Option<Key> {
         KeyCode::Enter => Key::Enter,
         KeyCode::Esc => Key::Esc,
         KeyCode::Backspace => Key::Backspace,
+        KeyCode::Tab => Key::Tab,
         _ => return None,
     })
 }
@@ -136,16 +181,13 @@ pub fn key_of(event: KeyEvent) -> Option<Key> {
 /// What a key does in a mode. In the filter, unbound printable keys are typed; in the help
 /// overlay any key closes it (and `q` still quits).
 pub fn action_for(mode: Mode, key: Key) -> Option<Action> {
-    let context = match mode {
-        Mode::Table | Mode::Help => Context::Table,
-        Mode::Filter => Context::Filter,
-    };
+    let context = context_of(mode);
     let bound = bindings()
         .iter()
         .find(|b| (b.context == context || b.context == Context::Global) && b.keys.contains(&key))
         .map(|b| b.action.clone());
     match mode {
-        Mode::Filter => bound.or(match key {
+        Mode::Filter | Mode::HistoryFilter => bound.or(match key {
             Key::Char(c) => Some(Action::FilterChar(c)),
             _ => None,
         }),
@@ -153,7 +195,7 @@ pub fn action_for(mode: Mode, key: Key) -> Option<Action> {
             Some(Action::Quit) => Some(Action::Quit),
             _ => Some(Action::Back),
         },
-        Mode::Table => bound,
+        Mode::Table | Mode::Inspect | Mode::Confirm | Mode::History | Mode::Explain => bound,
     }
 }
 
@@ -168,12 +210,33 @@ pub fn help_lines(context: Context) -> Vec<(&'static str, &'static str)> {
     lines
 }
 
-/// Footer hints `(key, short text)` for the table.
-pub fn footer_hints() -> Vec<(&'static str, &'static str)> {
+/// Footer hints `(key, short text)` for a context; stop keys are left out when `read_only`.
+pub fn footer_hints(context: Context, read_only: bool) -> Vec<(&'static str, &'static str)> {
     bindings()
         .iter()
+        .filter(|b| b.context == context && !(read_only && matches!(b.action, Action::Kill(_))))
         .filter_map(|b| b.footer.map(|f| (b.label, f)))
         .collect()
+}
+
+/// The key context a mode reads.
+pub fn context_of(mode: Mode) -> Context {
+    match mode {
+        Mode::Table | Mode::Help => Context::Table,
+        Mode::Filter | Mode::HistoryFilter => Context::Filter,
+        Mode::Inspect => Context::Inspect,
+        Mode::Confirm => Context::Confirm,
+        Mode::History => Context::History,
+        Mode::Explain => Context::Explain,
+    }
+}
+
+/// Whether the keys labelled `label` ask to send a signal (disabled, and said to be, in
+/// read-only mode).
+pub fn is_stop_label(context: Context, label: &str) -> bool {
+    bindings()
+        .iter()
+        .any(|b| b.context == context && b.label == label && matches!(b.action, Action::Kill(_)))
 }
 
 #[cfg(test)]
@@ -202,6 +265,12 @@ mod tests {
             (Key::Char('c'), Action::ToggleConnections),
             (Key::Char('a'), Action::ToggleAllAddresses),
             (Key::Char('?'), Action::ToggleHelp),
+            (Key::Char('h'), Action::ToggleHistory),
+            (Key::Char('e'), Action::ToggleExplain),
+            (Key::Char('v'), Action::ToggleGrouped),
+            (Key::Char('p'), Action::TogglePause),
+            (Key::Char('+'), Action::SlowerRefresh),
+            (Key::Char('-'), Action::FasterRefresh),
         ] {
             assert_eq!(action_for(Mode::Table, key), Some(action), "{key:?}");
         }
@@ -237,6 +306,29 @@ mod tests {
     }
 
     #[test]
+    fn history_and_explain_have_their_own_keys() {
+        for (mode, key, action) in [
+            (Mode::History, Key::Esc, Action::Back),
+            (Mode::History, Key::Char('h'), Action::Back),
+            (Mode::History, Key::Char('/'), Action::StartFilter),
+            (Mode::History, Key::Char('k'), Action::Up),
+            (Mode::History, Key::Char('G'), Action::Bottom),
+            (Mode::History, Key::Char('q'), Action::Quit),
+            (Mode::HistoryFilter, Key::Char('h'), Action::FilterChar('h')),
+            (Mode::HistoryFilter, Key::Esc, Action::ClearFilter),
+            (Mode::HistoryFilter, Key::Enter, Action::FilterDone),
+            (Mode::Explain, Key::Esc, Action::Back),
+            (Mode::Explain, Key::Char('e'), Action::Back),
+            (Mode::Explain, Key::Down, Action::Down),
+            (Mode::Explain, Key::Ctrl('c'), Action::Quit),
+        ] {
+            assert_eq!(action_for(mode, key), Some(action), "{mode:?} {key:?}");
+        }
+        assert_eq!(action_for(Mode::Explain, Key::Char('c')), None);
+        assert!(footer_hints(Context::History, false).contains(&("/", "filter")));
+    }
+
+    #[test]
     fn crossterm_events_translate() {
         assert_eq!(press(KeyCode::Char('j')), Key::Char('j'));
         assert_eq!(press(KeyCode::PageDown), Key::PageDown);
@@ -259,7 +351,7 @@ mod tests {
             );
         }
         assert_eq!(help.iter().filter(|(label, _)| *label == "1-9").count(), 1);
-        let footer = footer_hints();
+        let footer = footer_hints(Context::Table, false);
         assert!(footer.contains(&("q", "quit")));
         assert!(footer.contains(&("/", "filter")));
     }

@@ -1,10 +1,11 @@
 //! The only code that touches the terminal: it owns the screen, turns input into actions,
 //! runs the effects the app asks for, and always gives the terminal back as it found it.
 
+use std::collections::VecDeque;
 use std::io::{self, stdout};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use ratatui::DefaultTerminal;
@@ -15,13 +16,18 @@ use ratatui::crossterm::event::{
 use ratatui::crossterm::execute;
 use ratatui::layout::Rect;
 
-use crate::action::{Action, Effect};
-use crate::app::App;
+use crate::action::{Action, Effect, Status};
+use crate::app::{App, Settings};
+use crate::collect::details::{DetailsSource as _, SysinfoDetails};
 use crate::collect::poller::{self, Poller};
 use crate::collect::{CollectError, Collector, Query};
+use crate::control::{self, Signal, SystemControl, Target};
+use crate::followup::{self, FollowUp, Outcome};
+use crate::history::Stamp;
 use crate::keymap;
 use crate::model::Snapshot;
-use crate::ui::{self, Hit};
+use crate::ui::theme::ThemeName;
+use crate::ui::{self, Hit, Theme};
 
 /// Everything the event loop waits for, from every thread, on one channel.
 enum Event {
@@ -32,60 +38,282 @@ enum Event {
     Signal,
 }
 
+/// What the live table starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub interval: Duration,
+    pub query: Query,
+    /// No signal can be sent from this session.
+    pub read_only: bool,
+}
+
 /// Runs the interactive table until the user quits or a terminating signal arrives.
-pub fn run(collector: Box<dyn Collector>, interval: Duration, query: Query) -> anyhow::Result<()> {
+pub fn run(collector: Box<dyn Collector>, options: Options) -> anyhow::Result<()> {
+    let settings = Settings {
+        interval: options.interval,
+        ..Settings::default()
+    };
+    run_with(collector, options, settings, &theme(ThemeName::Default))
+}
+
+/// The named theme, without colours when `NO_COLOR` is set (to anything but empty).
+pub fn theme(name: ThemeName) -> Theme {
+    let theme = Theme::named(name);
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        theme.without_colour()
+    } else {
+        theme
+    }
+}
+
+/// [`run`] with the settings and theme from the config file (`settings.interval` is the
+/// interval the table starts with).
+pub fn run_with(
+    collector: Box<dyn Collector>,
+    options: Options,
+    settings: Settings,
+    theme: &Theme,
+) -> anyhow::Result<()> {
+    let options = Options {
+        interval: settings.interval,
+        ..options
+    };
     let (tx, rx) = mpsc::channel();
     // Signals first: a SIGTERM that lands while the screen is being set up must still restore it.
     listen_for_signals(tx.clone())?;
     let mut screen = Screen::enter()?;
     spawn_input_reader(tx.clone())?;
     let poll_tx = tx;
-    let poller = poller::spawn(collector, interval, query, move |result| {
+    let poller = poller::spawn(collector, options.interval, options.query, move |result| {
         // The loop may already be gone while a last collection finishes; nothing to do then.
         let _ = poll_tx.send(Event::Collected(result));
     });
-    let mut app = App::new(query);
-    let outcome = event_loop(&mut screen.terminal, &mut app, &rx, &poller);
+    let mut app = App::with_settings(options.query, settings).read_only(options.read_only);
+    let mut runtime = Runtime::new(&poller, options);
+    let outcome = event_loop(&mut screen.terminal, &mut app, &rx, &mut runtime, theme);
     drop(poller);
     screen.leave();
     outcome
 }
 
+/// While a signal is being followed up, look this often instead of waiting for the interval,
+/// so "released after 0.4 s" is measured, not rounded to the next refresh.
+const FOLLOW_UP_POLL: Duration = Duration::from_millis(150);
+
 fn event_loop(
     terminal: &mut DefaultTerminal,
     app: &mut App,
     events: &Receiver<Event>,
-    poller: &Poller,
+    runtime: &mut Runtime,
+    theme: &Theme,
 ) -> anyhow::Result<()> {
     let mut area = screen_area(terminal)?;
     app.update(Action::Viewport(ui::table_body_rows(area)));
-    // Nothing on screen reads a clock, so only an action can change it. The poller sends only
-    // snapshots that differ from the last, and input that means nothing (mouse motion, key
-    // releases) is no action: an idle table costs no frame.
+    // Nothing on screen reads a clock: only an action, or a wait that timed out (a row mark
+    // expired, a follow-up poll), can change it. The poller sends only snapshots that differ
+    // from the last, and input that means nothing (mouse motion, key releases) is no action:
+    // an idle table costs no frame.
     let mut changed = true;
     loop {
         if changed {
-            terminal.draw(|frame| ui::draw(frame, app))?;
+            terminal.draw(|frame| ui::draw_with(frame, app, theme))?;
             changed = false;
         }
-        let first = events.recv().context("all event sources stopped")?;
+        let Some(first) = next_event(events, app, runtime)? else {
+            changed = true;
+            continue;
+        };
         // Handle everything already queued before drawing again: one frame per burst.
         for event in std::iter::once(first).chain(events.try_iter()) {
             let actions = match event {
                 Event::Signal => vec![Action::Quit],
-                Event::Collected(Ok(snapshot)) => vec![Action::Snapshot(snapshot)],
+                // Stamped as it arrives, so its changes get the time they were seen.
+                Event::Collected(Ok(snapshot)) => {
+                    vec![Action::Tick(Stamp::now()), Action::Snapshot(snapshot)]
+                }
                 Event::Collected(Err(error)) => vec![Action::CollectFailed(error.to_string())],
                 Event::Input(input) => actions_for_input(&input, app, &mut area),
             };
             changed |= !actions.is_empty();
-            for action in actions {
+            let mut queue: VecDeque<Action> = actions.into();
+            while let Some(action) = queue.pop_front() {
+                let is_snapshot = matches!(action, Action::Snapshot(_));
                 match app.update(action) {
-                    Some(Effect::SetQuery(query)) => poller.set_query(query),
                     Some(Effect::Quit) => return Ok(()),
+                    Some(effect) => queue.extend(runtime.perform(effect, app)),
                     None => {}
                 }
+                if is_snapshot {
+                    queue.extend(runtime.follow_up(app));
+                }
+            }
+            runtime.sync_query(app);
+        }
+    }
+}
+
+/// The runtime's side of the app's effects: collecting, reading process details, signalling.
+struct Runtime<'p> {
+    poller: &'p Poller,
+    /// The query the poller was last given.
+    query: Query,
+    /// Opened on first use: most sessions never inspect anything.
+    details: Option<SysinfoDetails>,
+    /// `None` in read-only mode: there is no way to signal at all.
+    control: Option<SystemControl>,
+    read_only: bool,
+    follow_up: Option<(FollowUp, Instant, Signal)>,
+}
+
+impl<'p> Runtime<'p> {
+    fn new(poller: &'p Poller, options: Options) -> Self {
+        Self {
+            poller,
+            query: options.query,
+            details: None,
+            control: None,
+            read_only: options.read_only,
+            follow_up: None,
+        }
+    }
+
+    fn following(&self) -> bool {
+        self.follow_up.is_some()
+    }
+
+    /// Performs one effect; returns the actions that report its result.
+    fn perform(&mut self, effect: Effect, app: &App) -> Vec<Action> {
+        match effect {
+            Effect::SetQuery(query) => {
+                self.query = query;
+                self.poller.set_query(query);
+                Vec::new()
+            }
+            Effect::Describe(key) => match self.details() {
+                Ok(details) => vec![Action::Details(key, Box::new(details.details(key)))],
+                Err(error) => vec![Action::Status(Status::error(error))],
+            },
+            Effect::Signal {
+                target,
+                signal,
+                port,
+            } => vec![Action::Status(self.signal(&target, signal, port, app))],
+            Effect::SetInterval(interval) => {
+                self.poller.set_interval(interval);
+                Vec::new()
+            }
+            Effect::Quit => Vec::new(),
+        }
+    }
+
+    fn details(&mut self) -> Result<&mut SysinfoDetails, String> {
+        if self.details.is_none() {
+            self.details = Some(
+                SysinfoDetails::new().map_err(|e| format!("cannot read process details: {e}"))?,
+            );
+        }
+        self.details
+            .as_mut()
+            .ok_or_else(|| "cannot read process details".to_string())
+    }
+
+    fn signal(&mut self, target: &Target, signal: Signal, port: u16, app: &App) -> Status {
+        if self.read_only {
+            return Status::error("stopping processes is disabled: loopwatch runs read-only");
+        }
+        if self.control.is_none() {
+            match SystemControl::new() {
+                Ok(control) => self.control = Some(control),
+                Err(error) => return Status::error(format!("cannot signal: {error}")),
             }
         }
+        let Some(control) = self.control.as_mut() else {
+            return Status::error("cannot signal");
+        };
+        match control::send(control, target, signal, std::process::id()) {
+            Ok(sent) => {
+                let follow_up = FollowUp::new(
+                    port,
+                    target.clone(),
+                    app.latest(),
+                    followup::DEFAULT_PATIENCE,
+                    followup::SETTLE,
+                );
+                self.follow_up = Some((follow_up, Instant::now(), signal));
+                self.poller.refresh_now();
+                Status::info(format!("{}; watching port {port}…", sent.message()))
+            }
+            Err(error) => Status::error(error.to_string()),
+        }
+    }
+
+    /// Judges the newest snapshot for the signal being followed up, if any.
+    fn follow_up(&mut self, app: &App) -> Option<Action> {
+        let (follow_up, sent_at, signal) = self.follow_up.as_mut()?;
+        let signal = *signal;
+        let outcome = follow_up.observe(app.latest(), sent_at.elapsed());
+        if follow_up.is_done() {
+            self.follow_up = None;
+        }
+        let outcome = outcome?;
+        let parent = outcome
+            .new_owner()
+            .and_then(|pid| self.details().ok()?.parent(pid));
+        let mut text = outcome.message(parent.as_ref().map(|p| (p.name.as_str(), p.pid)));
+        Some(Action::Status(match outcome {
+            Outcome::Released { .. } => Status::info(text),
+            Outcome::StillHeld { .. } => {
+                if signal != Signal::Kill {
+                    text.push_str(": press X to force");
+                }
+                Status::error(text)
+            }
+            Outcome::Rebound { .. } => Status::error(text),
+        }))
+    }
+
+    /// Inspecting widens what is collected (connections); keep the poller in step.
+    fn sync_query(&mut self, app: &App) {
+        let wanted = app.collection_query();
+        if wanted != self.query {
+            self.query = wanted;
+            self.poller.set_query(wanted);
+        }
+    }
+}
+
+/// Waits for the next event. A wait that times out does its own work and gives `None`: a row
+/// mark that is due to expire becomes a Tick, and while a signal is followed up the poller is
+/// asked to look again.
+fn next_event(
+    events: &Receiver<Event>,
+    app: &mut App,
+    runtime: &Runtime,
+) -> anyhow::Result<Option<Event>> {
+    let mark_due = app.next_deadline().map(|d| d.since(Stamp::now()));
+    let follow_up = runtime.following().then_some(FOLLOW_UP_POLL);
+    let wait = match (mark_due, follow_up) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let Some(wait) = wait else {
+        return events.recv().map(Some).context("all event sources stopped");
+    };
+    match events.recv_timeout(wait) {
+        Ok(event) => Ok(Some(event)),
+        Err(RecvTimeoutError::Timeout) => {
+            if runtime.following() {
+                runtime.poller.refresh_now();
+            }
+            if app
+                .next_deadline()
+                .is_some_and(|d| d.since(Stamp::now()).is_zero())
+            {
+                app.update(Action::Tick(Stamp::now()));
+            }
+            Ok(None)
+        }
+        Err(RecvTimeoutError::Disconnected) => Err(anyhow::anyhow!("all event sources stopped")),
     }
 }
 
@@ -212,4 +440,91 @@ fn install_panic_restore() {
         restore_terminal();
         previous(info);
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::sample_snapshot;
+    use crate::sort::Column;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    fn mouse(kind: MouseEventKind, column: u16, row: u16) -> MouseEvent {
+        MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    fn loaded(area: Rect) -> App {
+        let mut app = App::new(Query::default());
+        app.update(Action::Viewport(ui::table_body_rows(area)));
+        app.update(Action::Snapshot(sample_snapshot()));
+        app
+    }
+
+    #[test]
+    fn clicks_select_rows_sort_by_headers_and_the_wheel_scrolls() {
+        let area = Rect::new(0, 0, 120, 30);
+        let mut app = loaded(area);
+        let left = MouseEventKind::Down(MouseButton::Left);
+        // Row 4 of the body is the fifth row drawn (5432 in the sample).
+        let click = action_for_mouse(mouse(left, 10, 6), &app, area);
+        assert_eq!(click, Some(Action::SelectVisible(4)));
+        app.update(click.unwrap());
+        assert_eq!(app.selected_socket().unwrap().local_port, 5432);
+        // The column titles are on line 1.
+        let x = (0..120)
+            .find(|&x| {
+                matches!(
+                    ui::hit_test(area, &app, x, 1),
+                    Some(Hit::Header(Column::Process))
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            action_for_mouse(mouse(left, x, 1), &app, area),
+            Some(Action::SortBy(Column::Process))
+        );
+        assert_eq!(
+            action_for_mouse(mouse(MouseEventKind::ScrollDown, 0, 0), &app, area),
+            Some(Action::ScrollDown)
+        );
+        assert_eq!(
+            action_for_mouse(mouse(MouseEventKind::ScrollUp, 0, 0), &app, area),
+            Some(Action::ScrollUp)
+        );
+        app.update(Action::ScrollDown);
+        assert_eq!(app.selected_socket().unwrap().local_port, 9229);
+        // A right click or a click on the footer does nothing.
+        assert_eq!(
+            action_for_mouse(
+                mouse(MouseEventKind::Down(MouseButton::Right), 10, 6),
+                &app,
+                area
+            ),
+            None
+        );
+        assert_eq!(action_for_mouse(mouse(left, 10, 29), &app, area), None);
+    }
+
+    #[test]
+    fn the_wheel_scrolls_the_history_and_the_explanation_too() {
+        let area = Rect::new(0, 0, 80, 24);
+        let mut app = loaded(area);
+        app.update(Action::ToggleExplain);
+        let wheel = action_for_mouse(mouse(MouseEventKind::ScrollDown, 5, 5), &app, area);
+        app.update(wheel.unwrap());
+        assert_eq!(app.explain_scroll(), 1);
+        assert_eq!(
+            action_for_mouse(
+                mouse(MouseEventKind::Down(MouseButton::Left), 5, 5),
+                &app,
+                area
+            ),
+            None
+        );
+    }
 }

@@ -34,9 +34,9 @@ fn shows_a_held_port_filters_to_it_and_quits_cleanly() {
     tmux.type_text(&format!("{BIN} --interval 200ms; echo \"lw\"\"exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo"));
     tmux.keys(&["Enter"]);
 
-    tmux.wait_for("both held ports on screen", PATIENCE, |s| {
-        s.contains(&port) && s.contains(&other_port)
-    });
+    // Narrow to this test's own pid first: on a busy host its ports may be pages down.
+    let own_pid = std::process::id().to_string();
+    tmux.wait_for("the first snapshot", PATIENCE, |s| s.contains(" socket"));
     assert_eq!(
         tmux.pane_var("alternate_on"),
         "1",
@@ -47,13 +47,17 @@ fn shows_a_held_port_filters_to_it_and_quits_cleanly() {
         "1",
         "the TUI captures the mouse"
     );
-
     tmux.type_text("/");
+    tmux.type_text(&own_pid);
+    tmux.wait_for("both held ports on screen", PATIENCE, |s| {
+        s.contains(&port) && s.contains(&other_port)
+    });
+
+    tmux.type_text(" ");
     tmux.type_text(&port);
     let filtered = tmux.wait_for("the filter to hide the other port", PATIENCE, |s| {
         s.contains(&port) && !s.contains(&other_port)
     });
-    let own_pid = std::process::id().to_string();
     let row = filtered
         .lines()
         .find(|line| line.contains(&port) && line.contains("127.0.0.1"))
@@ -135,4 +139,77 @@ fn sigterm_and_sighup_restore_the_terminal() {
             "SIG{signal}: mouse capture undone"
         );
     }
+}
+
+/// A python child listening on 127.0.0.1: filtered to, stopped with `x` + `y`, and seen gone.
+#[test]
+fn x_then_y_stops_a_spawned_server_and_reports_the_release() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\nprint(s.getsockname()[1], flush=True)\ntime.sleep(300)\n",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().to_string();
+    let pid = child.id().to_string();
+
+    let Some(tmux) = Tmux::start("stop", 120, 30) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
+    };
+    tmux.wait_for("the shell prompt", PATIENCE, |s| s.contains('$'));
+    tmux.type_text(&format!("{BIN} --interval 200ms; echo \"lw\"\"exit=$?\""));
+    tmux.keys(&["Enter"]);
+    // Filter first: on a busy host the port may be far below the first page.
+    tmux.wait_for("the first snapshot", PATIENCE, |s| s.contains(" socket"));
+    tmux.type_text("/");
+    tmux.type_text(&format!("{port} {pid}"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("only the child's row", PATIENCE, |s| {
+        s.contains("1 shown") && s.lines().any(|l| l.contains(&port) && l.contains(&pid))
+    });
+
+    tmux.type_text("x");
+    let dialog = tmux.wait_for("the stop dialog", PATIENCE, |s| {
+        s.contains(&format!("stop python3 {pid}?"))
+    });
+    assert!(dialog.contains("send SIGTERM"), "{dialog}");
+    assert!(
+        dialog.contains(&format!("tcp 127.0.0.1:{port}")),
+        "the dialog names the port it holds:\n{dialog}"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "nothing is sent before the answer"
+    );
+
+    tmux.type_text("y");
+    let after = tmux.wait_for("the release message and the row gone", PATIENCE, |s| {
+        s.contains(&format!("port {port} released after")) && s.contains("0 shown")
+    });
+    assert!(
+        !after
+            .lines()
+            .any(|l| l.contains(&pid) && l.contains("LISTEN")),
+        "{after}"
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(15), "stopped by SIGTERM");
+
+    tmux.type_text("q");
+    let done = tmux.wait_for("the shell after quitting", PATIENCE, |s| {
+        exit_line(s).is_some()
+    });
+    assert_eq!(exit_line(&done), Some("lwexit=0"), "{done}");
 }

@@ -4,6 +4,8 @@
 //! sockets (what is bound), owners (which pids hold each socket) and processes (what those pids
 //! are). [`join`] combines their answers into a snapshot without touching the OS.
 
+pub mod details;
+pub mod facts;
 pub mod fake;
 pub mod join;
 pub mod owners;

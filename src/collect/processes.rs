@@ -117,7 +117,7 @@ fn uid_from(_uid: u32) -> Option<Uid> {
 }
 
 /// User names from sysinfo's user list, re-read lazily when an unknown uid shows up.
-struct UserNames {
+pub(crate) struct UserNames {
     users: Users,
     /// Names already resolved, by uid (Unix: the NSS lookup is not free).
     #[cfg(unix)]
@@ -126,7 +126,7 @@ struct UserNames {
 }
 
 impl UserNames {
-    fn new() -> Result<Self, CollectError> {
+    pub(crate) fn new() -> Result<Self, CollectError> {
         Ok(Self {
             users: Users::new().map_err(|e| CollectError::Processes(e.to_string()))?,
             #[cfg(unix)]
@@ -136,7 +136,7 @@ impl UserNames {
     }
 
     /// The user's name, or the id itself when it has none.
-    fn name_or_id(&mut self, uid: &Uid) -> String {
+    pub(crate) fn name_or_id(&mut self, uid: &Uid) -> String {
         self.name(uid).unwrap_or_else(|| (**uid).to_string())
     }
 

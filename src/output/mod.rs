@@ -4,8 +4,11 @@
 //! collection, the choice of rows, and where each piece of text goes (stdout or stderr), so
 //! `main` only maps their outcome to an exit code.
 
+pub mod explain;
 pub mod json;
+pub mod kill;
 pub mod text;
+pub mod watch;
 
 use std::io::{self, Write};
 

@@ -124,10 +124,14 @@ pub fn layout(
     rows: &[&Socket],
     sort: SortSpec,
     query: Query,
+    hidden: &[Column],
     theme: &Theme,
 ) -> Columns {
     let marker = width_u16(theme.selected_symbol);
     let mut specs = specs(rows, sort, query, theme);
+    // The user hid these (config `hidden_columns`); the port is never hidden.
+    specs
+        .retain(|s| !matches!(s.slot, Slot::Column(c) if c != Column::Port && hidden.contains(&c)));
     let needed = |specs: &[Spec]| -> u32 {
         let cells: u32 = specs.iter().map(|s| u32::from(s.min)).sum();
         let gaps = u32::try_from(specs.len().saturating_sub(1)).unwrap_or(0) * u32::from(SPACING);
@@ -256,8 +260,28 @@ mod tests {
             &rows,
             SortSpec::default(),
             query,
+            &[],
             &Theme::default(),
         )
+    }
+
+    #[test]
+    fn hidden_columns_are_not_laid_out_but_the_port_stays() {
+        let snapshot = sample_snapshot();
+        let rows: Vec<&Socket> = snapshot.sockets.iter().collect();
+        let columns = layout(
+            0,
+            160,
+            &rows,
+            SortSpec::default(),
+            Query::default(),
+            &[Column::User, Column::Command, Column::Port],
+            &Theme::default(),
+        );
+        assert!(!columns.shows(Slot::Column(Column::User)));
+        assert!(!columns.shows(Slot::Column(Column::Command)));
+        assert!(columns.shows(Slot::Column(Column::Port)));
+        assert!(columns.shows(Slot::Column(Column::Process)));
     }
 
     #[test]

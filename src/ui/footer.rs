@@ -28,12 +28,29 @@ pub fn status_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
             ));
         }
     }
+    if let Some(status) = app.status() {
+        let style = if status.is_error {
+            theme.error
+        } else {
+            theme.notice
+        };
+        let mut spans = Vec::new();
+        if status.is_error {
+            spans.push(Span::styled(theme.error_symbol, style));
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::styled(status.text.as_str(), style));
+        pieces.push((8, spans));
+    }
     let hidden = app.hidden_owner_count();
     if hidden > 0 {
         // Only the error outranks this notice; the "last good snapshot" remark gives way.
         let taken = app
             .error()
-            .map_or(0, |e| width(theme.error_symbol) + 1 + width(e) + 2);
+            .map_or(0, |e| width(theme.error_symbol) + 1 + width(e) + 2)
+            + app
+                .status()
+                .map_or(0, |s| width(theme.error_symbol) + 1 + width(&s.text) + 2);
         let long = hidden_notice(hidden);
         let text = if taken + width(&long) <= usize::from(max) {
             long
@@ -62,10 +79,12 @@ fn short_hidden_notice(count: usize) -> String {
 
 /// Key hints for the table, or the filter input while typing one.
 pub fn hints_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
-    if app.mode() == Mode::Filter {
-        return filter_line(app, theme, max);
+    match app.mode() {
+        Mode::Filter => return filter_line(app.filter(), theme, max),
+        Mode::HistoryFilter => return filter_line(app.history_filter(), theme, max),
+        _ => {}
     }
-    let hints = keymap::footer_hints();
+    let hints = keymap::footer_hints(keymap::context_of(app.mode()), app.is_read_only());
     let last = hints.len().saturating_sub(1);
     let pieces = hints
         .into_iter()
@@ -91,7 +110,7 @@ pub fn hints_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
 }
 
 /// `/ node▏  Enter keep  Esc clear`: the typed text stays visible at its end, by the cursor.
-fn filter_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
+fn filter_line<'a>(filter: &'a str, theme: &Theme, max: u16) -> Line<'a> {
     let prompt = super::key_for(&crate::action::Action::StartFilter).unwrap_or("/");
     let mut hint_spans = Vec::new();
     for (key, help) in keymap::help_lines(Context::Filter) {
@@ -100,7 +119,7 @@ fn filter_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
         hint_spans.push((key, word));
     }
     let room = usize::from(max).saturating_sub(width(prompt) + 1 + width(theme.cursor));
-    let typed = tail(app.filter(), room);
+    let typed = tail(filter, room);
     let mut pieces: Vec<(u8, Vec<Span<'a>>)> = vec![(
         u8::MAX,
         vec![

@@ -14,8 +14,8 @@ use super::theme::Theme;
 const GAP: usize = 2;
 
 /// Draws the overlay centred in `area`.
-pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let sections = entries();
+pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, read_only: bool) {
+    let sections = entries(read_only);
     let label_width = sections
         .iter()
         .flat_map(|section| section.1.iter())
@@ -107,10 +107,16 @@ type Section = (Option<&'static str>, Vec<(String, &'static str)>);
 
 /// The keymap's help lines: table keys (with global ones merged in where they do the same
 /// thing, e.g. `q, Ctrl-C  quit`), then the filter keys not already listed.
-fn entries() -> Vec<Section> {
+fn entries(read_only: bool) -> Vec<Section> {
     let mut table: Vec<(String, &'static str)> = keymap::help_lines(Context::Table)
         .into_iter()
-        .map(|(label, help)| (label.to_string(), help))
+        .map(|(label, help)| {
+            if read_only && keymap::is_stop_label(Context::Table, label) {
+                (label.to_string(), "disabled: loopwatch runs read-only")
+            } else {
+                (label.to_string(), help)
+            }
+        })
         .collect();
     for (label, help) in keymap::help_lines(Context::Global) {
         if let Some(entry) = table.iter_mut().find(|(_, h)| *h == help) {

@@ -5,13 +5,20 @@
 //! [`hit_test`] read the same layout as [`draw`], so scrolling and clicks match what is shown.
 
 mod columns;
+mod confirm;
+mod explain;
 mod footer;
+mod grouped;
 mod header;
 mod help;
+mod history;
+mod inspect;
 mod table;
 mod text;
 pub mod theme;
 
+#[cfg(test)]
+mod owner_tests;
 #[cfg(test)]
 mod tests;
 
@@ -59,22 +66,58 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
         too_small(frame, area, theme);
         return;
     };
-    let rows: Vec<&Socket> = app.visible_rows().collect();
-    let columns = screen.columns(app, &rows, theme);
-
+    match app.mode() {
+        Mode::History | Mode::HistoryFilter => {
+            history::render(frame, &screen, app, theme);
+            return;
+        }
+        Mode::Explain => {
+            explain::render(frame, &screen, app, theme);
+            return;
+        }
+        Mode::Table | Mode::Filter | Mode::Help | Mode::Inspect | Mode::Confirm => {}
+    }
     frame.render_widget(
         Paragraph::new(header::line(app, theme, screen.header.width)),
         screen.header,
     );
-    table::render(
-        frame,
-        screen.table_header,
-        screen.body,
-        app,
-        &rows,
-        &columns,
-        theme,
-    );
+    let inspected = app.inspected().filter(|_| {
+        app.mode() == Mode::Inspect
+            || app
+                .pending_kill()
+                .is_some_and(|pending| pending.from == Mode::Inspect)
+    });
+    if let Some(inspected) = inspected {
+        inspect::render(frame, screen.below_header(), app, inspected, theme);
+    } else if app.is_grouped() {
+        grouped::render(frame, screen.table_header, screen.body, app, theme);
+    } else {
+        let rows: Vec<&Socket> = app.visible_rows().collect();
+        let columns = screen.columns(app, &rows, theme);
+        table::render(
+            frame,
+            screen.table_header,
+            screen.body,
+            app,
+            &rows,
+            &columns,
+            theme,
+        );
+    }
+    bottom_lines(frame, &screen, app, theme);
+    match app.mode() {
+        Mode::Help => help::render(frame, area, theme, app.is_read_only()),
+        Mode::Confirm => {
+            if let Some(pending) = app.pending_kill() {
+                confirm::render(frame, area, app, pending, theme);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The status line and the key hints, the same under every view.
+fn bottom_lines(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     frame.render_widget(
         Paragraph::new(footer::status_line(app, theme, screen.status.width)),
         screen.status,
@@ -83,9 +126,6 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
         Paragraph::new(footer::hints_line(app, theme, screen.footer.width)),
         screen.footer,
     );
-    if app.mode() == Mode::Help {
-        help::render(frame, area, theme);
-    }
 }
 
 /// How many table rows a terminal of this size shows (0 when it is too small to draw the table).
@@ -96,11 +136,19 @@ pub fn table_body_rows(area: Rect) -> usize {
 /// What is drawn at terminal cell (`column`, `row`) for a screen of size `area`: a column title
 /// or a table row. `None` for everything else, and while the help overlay covers the table.
 pub fn hit_test(area: Rect, app: &App, column: u16, row: u16) -> Option<Hit> {
-    if app.mode() == Mode::Help {
+    if !matches!(app.mode(), Mode::Table | Mode::Filter) {
         return None;
     }
     let screen = Screen::of(area)?;
     let inside = |r: Rect| column >= r.x && column < r.right() && row >= r.y && row < r.bottom();
+    if app.is_grouped() {
+        // The grouped view's titles are not sortable columns; its lines are not one per row.
+        if !inside(screen.body) {
+            return None;
+        }
+        let line = usize::from(row - screen.body.y);
+        return grouped::row_at(app, usize::from(screen.body.height), line).map(Hit::Row);
+    }
     let rows: Vec<&Socket> = app.visible_rows().collect();
     if inside(screen.table_header) {
         let columns = screen.columns(app, &rows, &Theme::default());
@@ -150,6 +198,14 @@ impl Screen {
         })
     }
 
+    /// The table's whole area (column titles and body), which the inspect view takes over.
+    fn below_header(&self) -> Rect {
+        Rect {
+            height: self.body.height + 1,
+            ..self.table_header
+        }
+    }
+
     fn columns(&self, app: &App, rows: &[&Socket], theme: &Theme) -> Columns {
         columns::layout(
             self.body.x,
@@ -157,6 +213,7 @@ impl Screen {
             rows,
             app.sort(),
             app.query(),
+            app.hidden_columns(),
             theme,
         )
     }

@@ -6,7 +6,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
 
-use crate::app::App;
+use crate::app::{App, RowMark};
+use crate::history::EventKind;
 use crate::model::{Socket, SocketState};
 use crate::sort::{Column, SortSpec};
 
@@ -27,12 +28,14 @@ pub fn render(
     let sort = app.sort();
     let header_cells = columns.placed.iter().map(|p| header_cell(*p, sort, theme));
     let body_rows = rows.iter().map(|socket| {
+        let mark = app.row_mark(socket);
         Row::new(
             columns
                 .placed
                 .iter()
-                .map(|p| cell(*p, socket, columns, theme)),
+                .map(|p| cell(*p, socket, columns, theme, mark)),
         )
+        .style(mark_style(mark, theme))
     });
     let widths = columns.placed.iter().map(|p| Constraint::Length(p.width));
     let table = Table::new(body_rows, widths)
@@ -49,6 +52,7 @@ pub fn render(
         ..header
     };
     frame.render_stateful_widget(table, area, &mut state);
+    draw_marks(frame, body, app, rows, theme);
 
     if let Some(message) = empty_message(app, theme) {
         let y = body.y + body.height.saturating_sub(1) / 2;
@@ -93,6 +97,47 @@ fn empty_message<'a>(app: &'a App, theme: &Theme) -> Option<Line<'a>> {
     Some(Line::styled(text, theme.dim))
 }
 
+/// The style a row's mark adds to the whole row.
+pub fn mark_style(mark: RowMark, theme: &Theme) -> Style {
+    match mark {
+        RowMark::Normal => Style::new(),
+        RowMark::Fresh => theme.fresh,
+        RowMark::Closed => theme.closed,
+    }
+}
+
+/// The symbol of a row's mark, as the history prints it: `+` new, `-` closed.
+pub fn mark_symbol(mark: RowMark) -> Option<&'static str> {
+    match mark {
+        RowMark::Normal => None,
+        RowMark::Fresh => Some(EventKind::Opened.symbol()),
+        RowMark::Closed => Some(EventKind::Closed.symbol()),
+    }
+}
+
+/// New and closed rows carry a symbol in the gutter's second column (the first holds the
+/// selection marker), so the change is visible without colour.
+pub fn draw_marks(frame: &mut Frame, body: Rect, app: &App, rows: &[&Socket], theme: &Theme) {
+    if body.width < 2 {
+        return;
+    }
+    let buffer = frame.buffer_mut();
+    for (k, socket) in rows.iter().enumerate() {
+        let Ok(dy) = u16::try_from(k) else { break };
+        if dy >= body.height {
+            break;
+        }
+        let mark = app.row_mark(socket);
+        if let Some(symbol) = mark_symbol(mark) {
+            let cell = &mut buffer[(body.x + 1, body.y + dy)];
+            cell.set_symbol(symbol);
+            if app.selected_visible() != Some(k) {
+                cell.set_style(mark_style(mark, theme));
+            }
+        }
+    }
+}
+
 fn right_aligned(slot: Slot) -> bool {
     matches!(slot, Slot::Column(Column::Port | Column::Pid))
 }
@@ -112,7 +157,13 @@ fn header_cell(placed: Placed, sort: SortSpec, theme: &Theme) -> Cell<'static> {
     })
 }
 
-fn cell<'a>(placed: Placed, socket: &'a Socket, columns: &Columns, theme: &Theme) -> Cell<'a> {
+fn cell<'a>(
+    placed: Placed,
+    socket: &'a Socket,
+    columns: &Columns,
+    theme: &Theme,
+    mark: RowMark,
+) -> Cell<'a> {
     let width = usize::from(placed.width);
     let fit = |text: String| truncate(&text, width).into_owned();
     let unknown = socket.owners.is_empty();
@@ -145,6 +196,8 @@ fn cell<'a>(placed: Placed, socket: &'a Socket, columns: &Columns, theme: &Theme
             };
             Line::styled(fit(columns::scope_label(socket, theme)), style)
         }
+        // Lower case, so it is not mistaken for the TCP state CLOSED.
+        Slot::Column(Column::State) if mark == RowMark::Closed => Line::raw("closed"),
         Slot::Column(Column::State) => {
             Line::styled(socket.state.as_str(), state_style(socket.state, theme))
         }

@@ -455,7 +455,7 @@ fn every_footer_hint_and_help_line_comes_from_the_keymap() {
     let app_table = app(120, 30, []);
     let buf = buffer(&app_table, 120, 30);
     let footer = line(&buf, 29);
-    for (key, text) in crate::keymap::footer_hints() {
+    for (key, text) in crate::keymap::footer_hints(crate::keymap::Context::Table, false) {
         assert!(footer.contains(&format!("{key} {text}")), "{footer}");
     }
     let app_help = app(120, 30, [Action::ToggleHelp]);
@@ -492,4 +492,194 @@ fn large_snapshots_draw_one_page() {
     let buf = buffer(&app, 120, 30);
     assert!(line(&buf, 0).contains("10000 sockets"));
     assert_eq!(app.visible_rows().count(), 26);
+}
+
+// ----- changes, history, explain, grouping -----
+
+fn tick(secs: u64) -> Action {
+    Action::Tick(crate::history::Stamp::at_secs(1_764_165_821 + secs))
+}
+
+/// The sample, then a second collection in which vite opened on 3000 and postgres closed.
+fn changed_app(width: u16, height: u16, actions: impl IntoIterator<Item = Action>) -> App {
+    let mut app = App::with_settings(
+        Query::default(),
+        crate::app::Settings {
+            facts: crate::collect::facts::SystemFacts::linux_defaults(),
+            ..crate::app::Settings::default()
+        },
+    );
+    app.update(Action::Viewport(table_body_rows(area(width, height))));
+    app.update(tick(0));
+    app.update(Action::Snapshot(sample_snapshot()));
+    let mut next = sample_snapshot();
+    next.sockets.retain(|s| s.local_port != 5432);
+    next.sockets.push(listener(
+        "127.0.0.1",
+        3000,
+        vec![owner(4900, "node", "ana", "vite")],
+    ));
+    app.update(tick(1));
+    app.update(Action::Snapshot(next));
+    for action in actions {
+        app.update(action);
+    }
+    app
+}
+
+#[test]
+fn frame_120x30_new_and_closed_rows() {
+    let app = changed_app(120, 30, []);
+    insta::assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn frame_80x24_new_and_closed_rows_paused() {
+    let app = changed_app(80, 24, [Action::TogglePause]);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn new_rows_are_bold_and_marked_and_closed_rows_struck_through() {
+    let theme = Theme::default();
+    let app = changed_app(120, 30, []);
+    let buf = buffer(&app, 120, 30);
+    let y = row_of(&buf, "3000");
+    assert_eq!(buf[(1, y)].symbol(), "+");
+    let x = find(&buf, y, "3000").unwrap();
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    assert_eq!(buf[(x, y)].fg, theme.fresh.fg.unwrap());
+
+    let y = row_of(&buf, "5432");
+    assert_eq!(buf[(1, y)].symbol(), "-");
+    assert!(line(&buf, y).contains("closed"), "{}", line(&buf, y));
+    let x = find(&buf, y, "5432").unwrap();
+    assert!(buf[(x, y)].modifier.contains(Modifier::CROSSED_OUT));
+    assert!(buf[(x, y)].modifier.contains(Modifier::DIM));
+    assert!(line(&buf, 0).contains("1 just closed"), "{}", line(&buf, 0));
+
+    // Once their time is up, both are plain rows (or gone).
+    let mut app = app;
+    app.update(tick(10));
+    let buf = buffer(&app, 120, 30);
+    let y = row_of(&buf, "3000");
+    assert_eq!(buf[(1, y)].symbol(), " ");
+    assert!(!line(&buf, 0).contains("closed"));
+    assert!((2..28).all(|y| !line(&buf, y).contains("5432")));
+}
+
+#[test]
+fn frame_120x30_history() {
+    let app = changed_app(120, 30, [Action::ToggleHistory]);
+    insta::assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn frame_80x24_history_filtered() {
+    let mut actions = vec![Action::ToggleHistory, Action::StartFilter];
+    actions.extend("vite".chars().map(Action::FilterChar));
+    let app = changed_app(80, 24, actions);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn frame_80x24_history_empty() {
+    let app = app(80, 24, [Action::ToggleHistory]);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+fn explaining(width: u16, height: u16, port: u16) -> App {
+    let mut app = changed_app(width, height, []);
+    while app.selected_socket().map(|s| s.local_port) != Some(port) {
+        app.update(Action::Down);
+    }
+    app.update(Action::ToggleExplain);
+    app
+}
+
+#[test]
+fn frame_120x30_explain_wildcard() {
+    let app = explaining(120, 30, 8080);
+    insta::assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn frame_80x24_explain_loopback() {
+    let app = explaining(80, 24, 3000);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn explain_warnings_carry_the_symbol_and_style() {
+    let app = explaining(120, 30, 8080);
+    let buf = buffer(&app, 120, 30);
+    let y = row_of(&buf, "wildcard address");
+    let x = find(&buf, y, "⚠").unwrap();
+    assert_eq!(buf[(x, y)].fg, Theme::default().exposed.fg.unwrap());
+}
+
+#[test]
+fn frame_120x30_grouped() {
+    let app = changed_app(120, 30, [Action::ToggleGrouped, Action::Top]);
+    insta::assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn frame_80x24_grouped() {
+    let app = changed_app(80, 24, [Action::ToggleGrouped, Action::Top, Action::Down]);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn grouped_clicks_select_the_row_drawn_there() {
+    let mut app = app(80, 24, [Action::ToggleGrouped, Action::Top]);
+    let buf = buffer(&app, 80, 24);
+    let y = row_of(&buf, "5432");
+    let hit = hit_test(area(80, 24), &app, 10, y);
+    let Some(Hit::Row(k)) = hit else {
+        panic!("{hit:?}")
+    };
+    app.update(Action::SelectVisible(k));
+    assert_eq!(app.selected_socket().unwrap().local_port, 5432);
+    // A heading selects its group's first row; headers are not sortable here.
+    let heading = row_of(&buf, "nginx 2100");
+    let Some(Hit::Row(k)) = hit_test(area(80, 24), &app, 10, heading) else {
+        panic!("no row at heading")
+    };
+    app.update(Action::SelectVisible(k));
+    assert_eq!(app.selected_socket().unwrap().local_port, 8080);
+    assert_eq!(hit_test(area(80, 24), &app, 10, 1), None);
+}
+
+#[test]
+fn other_views_take_no_clicks() {
+    for action in [Action::ToggleHistory, Action::ToggleExplain] {
+        let app = app(80, 24, [action]);
+        assert_eq!(hit_test(area(80, 24), &app, 10, 5), None);
+    }
+}
+
+#[test]
+fn every_theme_draws_the_marks_without_colour() {
+    let app = changed_app(120, 30, []);
+    for name in [
+        crate::ui::theme::ThemeName::Default,
+        crate::ui::theme::ThemeName::HighContrast,
+        crate::ui::theme::ThemeName::ColourBlind,
+    ] {
+        let theme = Theme::named(name).without_colour();
+        let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+        terminal
+            .draw(|frame| super::draw_with(frame, &app, &theme))
+            .unwrap();
+        let buf = terminal.backend().buffer().clone();
+        for y in 0..30 {
+            for x in 0..120 {
+                assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Reset, "{name:?}");
+            }
+        }
+        assert_eq!(buf[(1, row_of(&buf, "3000"))].symbol(), "+");
+        assert_eq!(buf[(1, row_of(&buf, "5432"))].symbol(), "-");
+        assert!(line(&buf, row_of(&buf, "8080")).contains('⚠'));
+    }
 }

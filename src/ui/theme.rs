@@ -40,6 +40,14 @@ pub struct Theme {
     pub input: Style,
     /// Border of the help overlay.
     pub border: Style,
+    /// A row whose socket opened (or changed owner) a moment ago.
+    pub fresh: Style,
+    /// A row whose socket has closed and is about to leave the table.
+    pub closed: Style,
+    /// The PAUSED mark in the header.
+    pub paused: Style,
+    /// A process heading in the grouped view.
+    pub group: Style,
     /// Marks an exposed socket next to its scope (and on the port when the scope column is
     /// dropped for lack of width).
     pub exposed_symbol: &'static str,
@@ -72,6 +80,12 @@ impl Default for Theme {
             key: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             input: Style::new().add_modifier(Modifier::BOLD),
             border: Style::new().fg(Color::Cyan),
+            fresh: Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+            closed: Style::new().add_modifier(Modifier::DIM | Modifier::CROSSED_OUT),
+            paused: Style::new()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            group: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             exposed_symbol: "⚠",
             selected_symbol: "> ",
             error_symbol: "✖",
@@ -80,16 +94,121 @@ impl Default for Theme {
     }
 }
 
+/// The themes a user can pick (config `theme`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ThemeName {
+    #[default]
+    Default,
+    /// Bright colours, bold text and backgrounds instead of subtle tints.
+    HighContrast,
+    /// No red/green distinctions: blue, orange and yellow from the Okabe-Ito palette, which
+    /// stay apart under the common colour-vision deficiencies.
+    ColourBlind,
+}
+
+impl ThemeName {
+    /// `default`, `high-contrast`, `colour-blind` (`color-blind` too).
+    pub fn parse(name: &str) -> Option<ThemeName> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "default" => Some(ThemeName::Default),
+            "high-contrast" => Some(ThemeName::HighContrast),
+            "colour-blind" | "color-blind" => Some(ThemeName::ColourBlind),
+            _ => None,
+        }
+    }
+}
+
 impl Theme {
+    /// A named theme.
+    pub fn named(name: ThemeName) -> Self {
+        match name {
+            ThemeName::Default => Self::default(),
+            ThemeName::HighContrast => Self::high_contrast(),
+            ThemeName::ColourBlind => Self::colour_blind(),
+        }
+    }
+
+    fn high_contrast() -> Self {
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        Self {
+            title: bold.fg(Color::White).bg(Color::Blue),
+            header: bold,
+            column_header: bold.add_modifier(Modifier::UNDERLINED),
+            sorted_header: bold
+                .fg(Color::Black)
+                .bg(Color::White)
+                .add_modifier(Modifier::UNDERLINED),
+            selected: bold.fg(Color::Black).bg(Color::LightYellow),
+            exposed: bold.fg(Color::Black).bg(Color::LightYellow),
+            unknown_owner: Style::new().add_modifier(Modifier::ITALIC),
+            listening: bold.fg(Color::LightGreen),
+            established: bold.fg(Color::LightCyan),
+            closing: Style::new().fg(Color::Gray),
+            error: bold.fg(Color::White).bg(Color::Red),
+            notice: bold.fg(Color::LightYellow),
+            dim: Style::new().fg(Color::Gray),
+            key: bold.fg(Color::LightCyan),
+            input: bold.fg(Color::White),
+            border: bold.fg(Color::White),
+            fresh: bold.fg(Color::Black).bg(Color::LightGreen),
+            closed: Style::new()
+                .fg(Color::Gray)
+                .add_modifier(Modifier::CROSSED_OUT),
+            paused: bold.fg(Color::Black).bg(Color::LightYellow),
+            group: bold.fg(Color::White).add_modifier(Modifier::UNDERLINED),
+            ..Self::default()
+        }
+    }
+
+    fn colour_blind() -> Self {
+        // Okabe-Ito: blue, sky blue, orange, vermillion, yellow (as 256-colour indices).
+        let (blue, sky, orange, vermillion) = (
+            Color::Indexed(32),
+            Color::Indexed(117),
+            Color::Indexed(214),
+            Color::Indexed(166),
+        );
+        let theme = Self::default();
+        Self {
+            title: theme.title.fg(sky),
+            sorted_header: theme.sorted_header.fg(sky),
+            exposed: theme.exposed.fg(orange),
+            listening: Style::new().fg(blue),
+            established: Style::new().fg(sky),
+            error: theme.error.fg(vermillion),
+            notice: Style::new().fg(orange),
+            key: theme.key.fg(sky),
+            border: Style::new().fg(sky),
+            fresh: Style::new().fg(blue).add_modifier(Modifier::BOLD),
+            paused: theme.paused.fg(orange),
+            group: theme.group.fg(sky),
+            ..theme
+        }
+    }
+
     /// The same theme without colours, for `NO_COLOR`: only bold, dim, italic, underline and
     /// reverse remain, and the symbols carry the warnings.
     pub fn monochrome() -> Self {
-        let strip = |style: Style| Style {
-            fg: None,
-            bg: None,
-            ..style
+        Self::default().without_colour()
+    }
+
+    /// This theme with every colour removed.
+    #[must_use]
+    pub fn without_colour(self) -> Self {
+        // A background made the style stand out; reversed video keeps it standing out.
+        let strip = |style: Style| {
+            let style = if style.bg.is_some() {
+                style.add_modifier(Modifier::REVERSED)
+            } else {
+                style
+            };
+            Style {
+                fg: None,
+                bg: None,
+                ..style
+            }
         };
-        let theme = Self::default();
+        let theme = self;
         Self {
             title: strip(theme.title),
             header: strip(theme.header),
@@ -107,6 +226,10 @@ impl Theme {
             key: strip(theme.key),
             input: strip(theme.input),
             border: strip(theme.border),
+            fresh: strip(theme.fresh),
+            closed: strip(theme.closed),
+            paused: strip(theme.paused),
+            group: strip(theme.group),
             ..theme
         }
     }
@@ -123,5 +246,32 @@ mod tests {
         assert!(mono.exposed.add_modifier.contains(Modifier::BOLD));
         assert!(mono.selected.add_modifier.contains(Modifier::REVERSED));
         assert_eq!(mono.exposed_symbol, Theme::default().exposed_symbol);
+    }
+
+    #[test]
+    fn every_theme_marks_changes_with_more_than_colour() {
+        for name in [
+            ThemeName::Default,
+            ThemeName::HighContrast,
+            ThemeName::ColourBlind,
+        ] {
+            for theme in [Theme::named(name), Theme::named(name).without_colour()] {
+                assert!(
+                    theme.fresh.add_modifier.contains(Modifier::BOLD),
+                    "{name:?}"
+                );
+                assert!(
+                    theme.closed.add_modifier.contains(Modifier::CROSSED_OUT),
+                    "{name:?}"
+                );
+                assert!(theme.selected != Style::new(), "{name:?}");
+                assert_eq!(theme.exposed_symbol, "⚠");
+            }
+        }
+        assert_eq!(
+            ThemeName::parse("Color-Blind"),
+            Some(ThemeName::ColourBlind)
+        );
+        assert_eq!(ThemeName::parse("neon"), None);
     }
 }

@@ -1,0 +1,109 @@
+//! Keys inside the inspect, history and explain views: scrolling, their own filter, leaving.
+
+use super::{App, Mode};
+use crate::action::{Action, Effect};
+use crate::explain;
+
+impl App {
+    /// The inspect, history and explain views take the keys they know; `Err` hands the rest
+    /// back.
+    pub(super) fn update_in_view(&mut self, action: Action) -> Result<Option<Effect>, Action> {
+        match (self.mode, action) {
+            (
+                Mode::Inspect,
+                action @ (Action::Up | Action::Down | Action::ScrollUp | Action::ScrollDown),
+            ) => {
+                if let Some(inspected) = &mut self.inspected {
+                    inspected.scroll = match action {
+                        Action::Up | Action::ScrollUp => inspected.scroll.saturating_sub(1),
+                        // The view has about 30 lines besides one per related socket.
+                        _ => (inspected.scroll + 1).min(30 + self.snapshot.sockets.len()),
+                    };
+                }
+                Ok(None)
+            }
+            (Mode::History | Mode::HistoryFilter, action) => self.update_history(action),
+            (Mode::Explain, action) => self.update_explain(action),
+            (_, action) => Err(action),
+        }
+    }
+
+    /// Keys while the history is open; `Err` hands the action back to the table's handling.
+    fn update_history(&mut self, action: Action) -> Result<Option<Effect>, Action> {
+        let typing = self.mode == Mode::HistoryFilter;
+        let page = self.page.max(1);
+        match action {
+            Action::FilterChar(c) if typing => {
+                self.history_filter.push(c);
+                self.history_back = 0;
+            }
+            Action::FilterBackspace if typing => {
+                self.history_filter.pop();
+            }
+            Action::FilterDone => self.mode = Mode::History,
+            Action::ClearFilter => {
+                self.history_filter.clear();
+                self.mode = Mode::History;
+            }
+            Action::StartFilter => self.mode = Mode::HistoryFilter,
+            Action::Up | Action::ScrollUp => self.scroll_history(1),
+            Action::Down | Action::ScrollDown => self.scroll_history(-1),
+            Action::PageUp => self.scroll_history(isize::try_from(page).unwrap_or(1)),
+            Action::PageDown => self.scroll_history(-isize::try_from(page).unwrap_or(1)),
+            Action::Top => self.history_back = usize::MAX,
+            Action::Bottom => self.history_back = 0,
+            Action::ToggleHistory | Action::Back => self.mode = Mode::Table,
+            other => return Err(other),
+        }
+        self.clamp_history();
+        Ok(None)
+    }
+
+    /// How far the explanation can scroll. The drawn width is not known here, so this counts
+    /// lines as a 40-column terminal would wrap them: never short of the real end, and the view
+    /// stops drawing past it.
+    fn explain_max_scroll(&self) -> usize {
+        let lines: usize = self.explanation().map_or(0, |(e, closed)| {
+            e.paragraphs
+                .iter()
+                .map(|p| explain::wrap(&p.text, 40).len())
+                .sum::<usize>()
+                + usize::from(closed)
+        });
+        // The explanation's area is one line taller than the table body.
+        lines.saturating_sub(self.page + 1)
+    }
+
+    fn scroll_history(&mut self, back: isize) {
+        self.history_back = self.history_back.saturating_add_signed(back);
+    }
+
+    fn clamp_history(&mut self) {
+        let max = self.history_lines().count().saturating_sub(self.page);
+        self.history_back = self.history_back.min(max);
+    }
+
+    /// Keys while an explanation is open.
+    fn update_explain(&mut self, action: Action) -> Result<Option<Effect>, Action> {
+        match action {
+            Action::Up | Action::ScrollUp => {
+                self.explain_scroll = self.explain_scroll.saturating_sub(1);
+            }
+            Action::Down | Action::ScrollDown => {
+                self.explain_scroll = (self.explain_scroll + 1).min(self.explain_max_scroll());
+            }
+            Action::PageUp => self.explain_scroll = self.explain_scroll.saturating_sub(self.page),
+            Action::PageDown => {
+                self.explain_scroll =
+                    (self.explain_scroll + self.page).min(self.explain_max_scroll());
+            }
+            Action::Top => self.explain_scroll = 0,
+            Action::ToggleExplain | Action::Back => {
+                self.mode = Mode::Table;
+                self.explaining = None;
+            }
+            other => return Err(other),
+        }
+        Ok(None)
+    }
+}

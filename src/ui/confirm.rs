@@ -1,0 +1,173 @@
+//! The stop dialog: exactly what will be signalled and what goes with it, and the two keys.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph};
+
+use crate::app::{App, PendingKill};
+use crate::control::Signal;
+use crate::inspect;
+use crate::keymap::{self, Context};
+
+use super::text::{truncate_spans, width, wrap};
+use super::theme::Theme;
+
+const LABEL: usize = 9;
+/// Wide enough for a command line to be recognisable, narrow enough to read as a dialog.
+const MAX_WIDTH: u16 = 76;
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, pending: &PendingKill, theme: &Theme) {
+    let box_width = area.width.min(MAX_WIDTH);
+    let inner_width = usize::from(box_width.saturating_sub(4));
+    let mut lines = body(app, pending, theme, inner_width);
+    let box_height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height);
+    // A short terminal keeps the keys line: it is the one that matters.
+    let room = usize::from(box_height.saturating_sub(2));
+    if lines.len() > room && room > 0 {
+        let keys = lines.pop();
+        lines.truncate(room - 1);
+        lines.extend(keys);
+    }
+    let rect = Rect {
+        x: area.x + (area.width - box_width) / 2,
+        y: area.y + (area.height - box_height) / 2,
+        width: box_width,
+        height: box_height,
+    };
+    let title = format!(" stop {}? ", pending.target.label());
+    let block = Block::bordered()
+        .border_style(theme.error)
+        .title(Line::styled(title, theme.error))
+        .padding(Padding::horizontal(1));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<Line<'a>> {
+    let target = &pending.target;
+    let snapshot = app.snapshot();
+    let mut lines = Vec::new();
+    // Values wrap under themselves: the command line and port list are shown whole.
+    let field = |label: &str, value: String| -> Vec<Line<'a>> {
+        wrap(&value, max.saturating_sub(LABEL + 1))
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let name = if i == 0 { label } else { "" };
+                Line::from(vec![
+                    Span::styled(format!("{name:<LABEL$} "), theme.dim),
+                    Span::raw(chunk),
+                ])
+            })
+            .collect()
+    };
+    lines.push(truncate_spans(
+        vec![
+            Span::raw("send "),
+            Span::styled(pending.signal.name(), theme.key),
+            Span::raw(match pending.signal {
+                Signal::Kill => " (cannot be caught: no clean shutdown)",
+                _ => " (asks it to exit cleanly)",
+            }),
+        ],
+        max,
+    ));
+    lines.push(Line::raw(""));
+    lines.extend(field("process", target.label()));
+    lines.extend(field(
+        "user",
+        target.user.clone().unwrap_or_else(|| "(unknown)".into()),
+    ));
+    let cmdline = if pending.cmdline.is_empty() {
+        "(none)".to_string()
+    } else {
+        pending.cmdline.clone()
+    };
+    lines.extend(field("command", cmdline));
+    let ports = inspect::listening_ports(snapshot, target.key);
+    let holds = if ports.is_empty() {
+        "no listening socket".to_string()
+    } else {
+        ports.join(", ")
+    };
+    lines.extend(field("listens", holds));
+    let connections = inspect::connection_count(snapshot, target.key);
+    if connections > 0 {
+        let noun = if connections == 1 { "end" } else { "ends" };
+        lines.extend(field(
+            "also",
+            format!("{connections} connection {noun} in view"),
+        ));
+    }
+    let children = match app.details_of(target.key) {
+        Some(Ok(details)) => match details.children {
+            0 => "none".to_string(),
+            1 => "1 child process (not signalled; it may exit too)".to_string(),
+            n => format!("{n} child processes (not signalled; they may exit too)"),
+        },
+        Some(Err(error)) => error.to_string(),
+        None => "reading…".to_string(),
+    };
+    lines.extend(field("children", children));
+
+    lines.extend(warnings(pending, theme, max));
+    lines.push(Line::raw(""));
+    lines.push(keys_line(theme, max));
+    lines
+}
+
+/// What the user might not expect: a client rather than a server, a socket others keep open.
+fn warnings<'a>(pending: &PendingKill, theme: &Theme, max: usize) -> Vec<Line<'a>> {
+    let mut warnings = Vec::new();
+    if !pending.socket.state.is_listening() {
+        warnings.push(format!(
+            "port {} here is a connection end ({}), not a server: stopping {} ends more than this connection",
+            pending.socket.local_port, pending.socket.state, pending.target.name
+        ));
+    }
+    let others = pending.socket.owners.len().saturating_sub(1);
+    if others > 0 {
+        warnings.push(format!(
+            "{others} other process(es) share this socket and keep it open; inspect (Enter, Tab) to pick another"
+        ));
+    }
+    let mut lines = Vec::new();
+    if !warnings.is_empty() {
+        lines.push(Line::raw(""));
+    }
+    let indent = width(theme.exposed_symbol) + 1;
+    for warning in warnings {
+        for (i, chunk) in wrap(&warning, max.saturating_sub(indent))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if i == 0 {
+                format!("{} ", theme.exposed_symbol)
+            } else {
+                " ".repeat(indent)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(lead, theme.exposed),
+                Span::styled(chunk, theme.exposed),
+            ]));
+        }
+    }
+    lines
+}
+
+/// `y/Enter send the signal   n/Esc cancel: send nothing`, from the keymap.
+fn keys_line<'a>(theme: &Theme, max: usize) -> Line<'a> {
+    let mut keys = Vec::new();
+    for (label, help) in keymap::help_lines(Context::Confirm) {
+        if !keys.is_empty() {
+            keys.push(Span::raw("   "));
+        }
+        keys.push(Span::styled(label, theme.key));
+        keys.push(Span::raw(" "));
+        keys.push(Span::raw(help));
+    }
+    truncate_spans(keys, max)
+}

@@ -1,0 +1,161 @@
+//! Frames of the inspect view and the stop dialog, at the sizes people use.
+
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::{draw, table_body_rows};
+use crate::action::{Action, Status};
+use crate::app::{App, Mode};
+use crate::collect::Query;
+use crate::collect::details::{Ancestor, ProcessDetails, Readable};
+use crate::collect::fake::sample_snapshot;
+use crate::control::Signal;
+use crate::model::ProcKey;
+
+/// The sample snapshot with connections, the node dev server on 127.0.0.1:5173 selected.
+fn app_on_node(width: u16, height: u16, read_only: bool) -> App {
+    let mut app = App::new(Query {
+        connections: true,
+        ..Query::default()
+    })
+    .read_only(read_only);
+    app.update(Action::Viewport(table_body_rows(
+        ratatui::layout::Rect::new(0, 0, width, height),
+    )));
+    app.update(Action::Snapshot(sample_snapshot()));
+    app.update(Action::Down); // 53 -> 5173
+    assert_eq!(app.selected_socket().unwrap().local_port, 5173);
+    app
+}
+
+/// Details for the process with `key` in the sample: its own name, user and command line.
+fn details_for(app: &App, key: ProcKey) -> ProcessDetails {
+    let owner = app
+        .snapshot()
+        .sockets
+        .iter()
+        .flat_map(|s| s.owners.iter())
+        .find(|o| o.key == key)
+        .unwrap();
+    ProcessDetails {
+        name: owner.name.clone(),
+        user: owner.user.clone(),
+        cmdline: owner.cmdline.split(' ').map(String::from).collect(),
+        children: if owner.name == "node" { 2 } else { 0 },
+        ..node_details(key)
+    }
+}
+
+fn node_details(key: ProcKey) -> ProcessDetails {
+    let ancestor = |pid, name: &str| Ancestor {
+        pid,
+        name: name.into(),
+    };
+    ProcessDetails {
+        key,
+        name: "node".into(),
+        user: Some("ana".into()),
+        exe: Readable::Value("/usr/bin/node".into()),
+        cmdline: vec!["node".into(), "server.js".into()],
+        cwd: Readable::Value("/home/ana/shop".into()),
+        started: "2026-11-26 09:17:40".into(),
+        run_time: Duration::from_secs(3725),
+        cpu_percent: Some(1.5),
+        memory_bytes: 84 * 1024 * 1024,
+        status: "Sleeping".into(),
+        // Parent first.
+        ancestry: vec![
+            ancestor(4800, "npm"),
+            ancestor(1201, "zsh"),
+            ancestor(900, "tmux"),
+            ancestor(1, "systemd"),
+        ],
+        children: 2,
+    }
+}
+
+/// Runs an action and feeds back the details the app asked for, as the runtime does.
+fn act(app: &mut App, action: Action) {
+    if let Some(crate::action::Effect::Describe(key)) = app.update(action) {
+        let details = details_for(app, key);
+        app.update(Action::Details(key, Box::new(Ok(details))));
+    }
+}
+
+fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, app)).unwrap();
+    terminal
+}
+
+#[test]
+fn inspect_120x30() {
+    let mut app = app_on_node(120, 30, false);
+    act(&mut app, Action::Inspect);
+    assert_eq!(app.mode(), Mode::Inspect);
+    insta::assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn inspect_80x24() {
+    let mut app = app_on_node(80, 24, false);
+    act(&mut app, Action::Inspect);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn inspect_80x24_shared_socket_second_holder() {
+    let mut app = app_on_node(80, 24, false);
+    app.update(Action::StartFilter);
+    for c in "8080".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterDone);
+    act(&mut app, Action::Inspect);
+    act(&mut app, Action::NextHolder);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn confirm_120x30_from_the_table() {
+    let mut app = app_on_node(120, 30, false);
+    act(&mut app, Action::Kill(Signal::Term));
+    assert_eq!(app.mode(), Mode::Confirm);
+    insta::assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn confirm_80x24_force_from_inspect() {
+    let mut app = app_on_node(80, 24, false);
+    act(&mut app, Action::Inspect);
+    act(&mut app, Action::Kill(Signal::Kill));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn confirm_80x24_for_a_connection_end_warns() {
+    let mut app = app_on_node(80, 24, false);
+    app.update(Action::Bottom); // the curl client end, 62893
+    assert_eq!(app.selected_socket().unwrap().local_port, 62893);
+    act(&mut app, Action::Kill(Signal::Term));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn read_only_80x24_after_pressing_x() {
+    let mut app = app_on_node(80, 24, true);
+    act(&mut app, Action::Kill(Signal::Term));
+    assert_eq!(app.mode(), Mode::Table, "no dialog opens");
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn follow_up_status_80x24() {
+    let mut app = app_on_node(80, 24, false);
+    app.update(Action::Status(Status::error(
+        "port 5173 is held again by node 4990 (parent nodemon 4700 restarted it)",
+    )));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
