@@ -34,7 +34,11 @@ def receive(path):
     reply("ready")
     conn, _ = server.accept()
     _, fds, _, _ = socket.recv_fds(conn, 16, 1)
-    received.extend(fds)
+    # Keep serving, as a long-lived receiver does: closing both the server and the connection
+    # here would leave the descriptor count where it was before the socket arrived, which is
+    # the one change the owner cache only sees at its resynchronisation (see
+    # src/collect/owners/cache.rs).
+    received.extend([server, conn, *fds])
     reply("got")
 
 
