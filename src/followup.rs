@@ -243,11 +243,13 @@ fn holds(sockets: &[&Socket], key: ProcKey) -> bool {
         .any(|s| s.owners.iter().any(|owner| owner.key == key))
 }
 
-/// `0.4 s`, `3 s`: tenths below ten seconds.
+/// `51 ms`, `0.4 s`, `3 s`, `12 s`: milliseconds below a tenth, tenths below ten seconds.
 pub fn seconds(duration: Duration) -> String {
-    let secs = duration.as_secs_f64();
-    if secs < 10.0 && duration.subsec_millis() / 100 != 0 {
-        format!("{secs:.1} s")
+    let millis = duration.as_millis();
+    if millis < 100 {
+        format!("{millis} ms")
+    } else if millis < 10_000 && millis % 1000 >= 100 {
+        format!("{}.{} s", millis / 1000, millis % 1000 / 100)
     } else {
         format!("{} s", duration.as_secs())
     }
@@ -391,7 +393,9 @@ mod tests {
 
     #[test]
     fn seconds_read_naturally() {
+        assert_eq!(seconds(MS(51)), "51 ms");
         assert_eq!(seconds(MS(400)), "0.4 s");
+        assert_eq!(seconds(MS(1250)), "1.2 s");
         assert_eq!(seconds(MS(3000)), "3 s");
         assert_eq!(seconds(MS(12_300)), "12 s");
     }
