@@ -22,6 +22,7 @@ WEB_PORT=${WEB_PORT:-5173}         # a dev server (vite's default port) on 127.0
 EXPOSED_PORT=${EXPOSED_PORT:-8080} # a server bound to 0.0.0.0: the "all interfaces" warning
 DB_PORT=${DB_PORT:-5432}           # a database on ::1, to show IPv6
 MDNS_PORT=${MDNS_PORT:-5353}       # a UDP socket on 127.0.0.1
+CACHE_PORT=${CACHE_PORT:-6379}     # a server that starts and stops while loopwatch runs
 
 step() { printf '== %s\n' "$*" >&2; }
 die() {
@@ -255,7 +256,7 @@ step "help"
 tmux_ send-keys -t narrow Escape
 capture_when narrow after-filter "the filter to clear" has "$EXPOSED_PORT" "$DB_PORT"
 tmux_ send-keys -t narrow -l '?'
-capture_when narrow help-80x24 "the help overlay" has "show/hide this help"
+capture_when narrow help-80x24 "the help overlay" has "any key closes"
 render help-80x24 80 24
 
 step "connections"
@@ -281,6 +282,33 @@ capture_when wide stop-120x30 "the stop dialog" has SIGTERM children
 render stop-120x30 120 30
 tmux_ send-keys -t wide -l n
 capture_when wide after-stop "the dialog cancelled" has cancelled
+
+step "explain"
+# Close the help, narrow to the dev server and explain it.
+tmux_ send-keys -t narrow Escape
+capture_when narrow after-help "the help to close" has "$EXPOSED_PORT" "$DB_PORT"
+tmux_ send-keys -t narrow -l /
+tmux_ send-keys -t narrow -l "$WEB_PORT"
+tmux_ send-keys -t narrow Enter
+capture_when narrow after-explain-filter "only the dev server" lacks "$EXPOSED_PORT" "$DB_PORT"
+tmux_ send-keys -t narrow -l e
+capture_when narrow explain-80x24 "the explanation" has loopback
+render explain-80x24 80 24
+
+step "history"
+# A server that comes and goes while loopwatch watches: both events enter the history.
+tmux_ send-keys -t wide Escape
+(cd "$work" && exec python3 -m fixture redis-server listen 127.0.0.1 "$CACHE_PORT") &
+cache=$!
+pids+=("$cache")
+wait_until "the cache server on $CACHE_PORT" listening "$cache" t 127.0.0.1 "$CACHE_PORT"
+sleep 1.5 # one refresh sees it open
+kill "$cache"
+wait "$cache" 2>/dev/null || true
+tmux_ send-keys -t wide -l h
+two_events() { [[ $(grep -c -- "$CACHE_PORT") -ge 2 ]]; }
+capture_when wide history-120x30 "the cache server's open and close in the history" two_events
+render history-120x30 120 30
 
 step "done"
 ls -l "$OUT"/*.png >&2

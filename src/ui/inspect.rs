@@ -153,15 +153,14 @@ fn process(out: &mut Lines, details: &ProcessDetails) {
             inspect::uptime(details.run_time)
         ),
     );
-    let cpu = details
-        .cpu_percent
-        .map_or_else(|| "measuring…".to_string(), |cpu| format!("{cpu:.1}%"));
+    // CPU is a rate: it needs a second look, one refresh later.
+    let cpu = details.cpu_percent.map_or_else(
+        || "CPU measuring…".to_string(),
+        |cpu| format!("{cpu:.1}% of one core"),
+    );
     out.field(
         "cpu, memory",
-        &format!(
-            "{cpu} of one core, {} resident",
-            inspect::bytes(details.memory_bytes)
-        ),
+        &format!("{cpu}, {} resident", inspect::bytes(details.memory_bytes)),
     );
     let children = match details.children {
         0 => "no child processes".to_string(),
