@@ -62,7 +62,7 @@ pub fn status_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
     fit_pieces(pieces, &Span::raw("  "), usize::from(max))
 }
 
-/// The issue asks for the count and the way to see them, in one plain sentence.
+/// The count and the way to see them, in one plain sentence.
 pub fn hidden_notice(count: usize) -> String {
     if count == 1 {
         "the owner of 1 socket is hidden: run as root to see it".to_string()
