@@ -1,7 +1,7 @@
 //! The app's state machine, driven action by action; no terminal, no clock, no OS.
 
 use super::*;
-use crate::collect::fake::{listener, owner, sample_snapshot};
+use crate::collect::fake::{listener, owner, sample_snapshot, sample_with_vite};
 use crate::history::EventKind;
 use crate::model::SocketState;
 use crate::sort::Column;
@@ -260,16 +260,6 @@ fn at(secs: u64) -> Action {
     Action::Tick(Stamp::at_secs(1_764_165_821 + secs))
 }
 
-fn with_vite() -> Snapshot {
-    let mut s = sample_snapshot();
-    s.sockets.push(listener(
-        "127.0.0.1",
-        3000,
-        vec![owner(4900, "node", "ana", "vite")],
-    ));
-    s
-}
-
 fn mark_of(app: &App, port: u16) -> RowMark {
     let socket = app
         .visible_rows()
@@ -292,7 +282,7 @@ fn the_first_snapshot_is_no_change_and_later_ones_are_recorded() {
     assert_eq!(mark_of(&app, 5432), RowMark::Normal);
 
     app.update(at(1));
-    app.update(Action::Snapshot(with_vite()));
+    app.update(Action::Snapshot(sample_with_vite()));
     assert_eq!(mark_of(&app, 3000), RowMark::Fresh);
     let lines: Vec<String> = app.history_lines().map(Event::line).collect();
     assert_eq!(lines, ["14:03:42 + tcp 127.0.0.1:3000 node 4900 (vite)"]);
@@ -311,7 +301,7 @@ fn closed_rows_linger_marked_then_leave() {
     let mut app = App::new(Query::default());
     app.update(Action::Viewport(20));
     app.update(at(0));
-    app.update(Action::Snapshot(with_vite()));
+    app.update(Action::Snapshot(sample_with_vite()));
     app.update(at(2));
     app.update(Action::Snapshot(sample_snapshot()));
     assert_eq!(mark_of(&app, 3000), RowMark::Closed);
@@ -360,12 +350,12 @@ fn pause_freezes_the_table_but_keeps_recording() {
     app.update(Action::TogglePause);
     assert!(app.is_paused());
     app.update(at(1));
-    app.update(Action::Snapshot(with_vite()));
+    app.update(Action::Snapshot(sample_with_vite()));
     assert!(!ports(&app).contains(&3000), "frozen");
     assert_eq!(app.history_len(), 1, "recorded");
     assert!(app.live_sockets().iter().any(|s| s.local_port == 3000));
     // Unchanged collections while paused add nothing.
-    app.update(Action::Snapshot(with_vite()));
+    app.update(Action::Snapshot(sample_with_vite()));
     assert_eq!(app.history_len(), 1);
     app.update(Action::TogglePause);
     assert!(ports(&app).contains(&3000));
@@ -408,7 +398,7 @@ fn the_history_survives_the_table_filter_and_has_its_own() {
     app.update(Action::Viewport(3));
     app.update(at(0));
     app.update(Action::Snapshot(sample_snapshot()));
-    let mut next = with_vite();
+    let mut next = sample_with_vite();
     next.sockets.retain(|s| s.local_port != 5432);
     app.update(at(1));
     app.update(Action::Snapshot(next));
@@ -451,7 +441,7 @@ fn explain_opens_on_the_selected_row_and_follows_it_closing() {
     );
     app.update(Action::Viewport(20));
     app.update(at(0));
-    app.update(Action::Snapshot(with_vite()));
+    app.update(Action::Snapshot(sample_with_vite()));
     while selected_port(&app) != Some(3000) {
         app.update(Action::Down);
     }

@@ -288,3 +288,14 @@ fn fake_inode(s: &Socket) -> u64 {
     let proto = u64::from(s.proto == Proto::Udp);
     100_000 + u64::from(s.local_port) * 100_000 + remote_port * 4 + family * 2 + proto
 }
+
+/// [`sample_snapshot`] plus a vite dev server on 127.0.0.1:3000 that opened since.
+pub fn sample_with_vite() -> Snapshot {
+    let mut s = sample_snapshot();
+    s.sockets.push(listener(
+        "127.0.0.1",
+        3000,
+        vec![owner(4900, "node", "ana", "vite")],
+    ));
+    s
+}

@@ -230,7 +230,7 @@ fn interruptions() -> anyhow::Result<Option<std::sync::mpsc::Receiver<()>>> {
 mod tests {
     use super::*;
     use crate::collect::Query;
-    use crate::collect::fake::{FakeCollector, listener, owner, sample_snapshot};
+    use crate::collect::fake::{FakeCollector, sample_snapshot, sample_with_vite};
 
     /// A clock that advances by each wait and stops after `ticks` waits.
     struct FakeClock {
@@ -266,16 +266,6 @@ mod tests {
         }
     }
 
-    fn with_vite() -> Snapshot {
-        let mut s = sample_snapshot();
-        s.sockets.push(listener(
-            "127.0.0.1",
-            3000,
-            vec![owner(4900, "node", "ana", "vite")],
-        ));
-        s
-    }
-
     fn run(
         snapshots: Vec<Snapshot>,
         options: &Watch,
@@ -302,8 +292,8 @@ mod tests {
     fn text_lines_for_each_change_until_interrupted() {
         let snapshots = vec![
             sample_snapshot(),
-            with_vite(),
-            with_vite(),
+            sample_with_vite(),
+            sample_with_vite(),
             sample_snapshot(),
         ];
         let (outcome, out, _) = run(snapshots, &options(Format::Text, None, None), 5);
@@ -316,7 +306,7 @@ mod tests {
 
     #[test]
     fn json_lines_carry_the_list_socket_shape() {
-        let snapshots = vec![sample_snapshot(), with_vite()];
+        let snapshots = vec![sample_snapshot(), sample_with_vite()];
         let (_, out, _) = run(snapshots, &options(Format::Json, None, None), 2);
         let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
         assert_eq!(line["event"], "opened");
@@ -329,7 +319,7 @@ mod tests {
 
     #[test]
     fn until_open_returns_as_soon_as_the_port_listens() {
-        let snapshots = vec![sample_snapshot(), sample_snapshot(), with_vite()];
+        let snapshots = vec![sample_snapshot(), sample_snapshot(), sample_with_vite()];
         let (outcome, out, elapsed) = run(
             snapshots,
             &options(Format::Text, Some(Until::Open(3000)), Some(10)),
@@ -340,7 +330,7 @@ mod tests {
         assert!(out.contains("+ tcp 127.0.0.1:3000"), "{out}");
         // Already open: at once, nothing printed.
         let (outcome, out, elapsed) = run(
-            vec![with_vite()],
+            vec![sample_with_vite()],
             &options(Format::Text, Some(Until::Open(3000)), None),
             100,
         );
@@ -352,7 +342,7 @@ mod tests {
 
     #[test]
     fn until_times_out_and_watches_only_its_port() {
-        let snapshots = vec![sample_snapshot(), with_vite()];
+        let snapshots = vec![sample_snapshot(), sample_with_vite()];
         let (outcome, out, elapsed) = run(
             snapshots,
             &options(Format::Text, Some(Until::Closed(5432)), Some(3)),
