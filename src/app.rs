@@ -166,6 +166,8 @@ pub struct App {
     /// The socket being explained, and how far its text is scrolled.
     explaining: Option<SocketKey>,
     explain_scroll: usize,
+    /// Lines of the help overlay scrolled off its top (short terminals).
+    help_scroll: usize,
 }
 
 impl App {
@@ -204,6 +206,7 @@ impl App {
             history_back: 0,
             explaining: None,
             explain_scroll: 0,
+            help_scroll: 0,
         }
     }
 
@@ -298,6 +301,7 @@ impl App {
                 return Some(Effect::SetQuery(self.query));
             }
             Action::ToggleHelp => {
+                self.help_scroll = 0;
                 self.mode = if self.mode == Mode::Help {
                     Mode::Table
                 } else {
@@ -502,6 +506,9 @@ impl App {
     }
     pub fn history_len(&self) -> usize {
         self.tracker.history().len()
+    }
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
     }
     pub fn explain_scroll(&self) -> usize {
         self.explain_scroll

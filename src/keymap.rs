@@ -191,8 +191,15 @@ pub fn action_for(mode: Mode, key: Key) -> Option<Action> {
             Key::Char(c) => Some(Action::FilterChar(c)),
             _ => None,
         }),
+        // Moving keys scroll a help taller than the terminal; any other key closes it.
         Mode::Help => match bound {
-            Some(Action::Quit) => Some(Action::Quit),
+            Some(
+                action @ (Action::Quit
+                | Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown),
+            ) => Some(action),
             _ => Some(Action::Back),
         },
         Mode::Table | Mode::Inspect | Mode::Confirm | Mode::History | Mode::Explain => bound,
@@ -303,6 +310,8 @@ mod tests {
         assert_eq!(action_for(Mode::Help, Key::Char('x')), Some(Action::Back));
         assert_eq!(action_for(Mode::Help, Key::Char('?')), Some(Action::Back));
         assert_eq!(action_for(Mode::Help, Key::Char('q')), Some(Action::Quit));
+        assert_eq!(action_for(Mode::Help, Key::Down), Some(Action::Down));
+        assert_eq!(action_for(Mode::Help, Key::Char('k')), Some(Action::Up));
     }
 
     #[test]

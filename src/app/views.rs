@@ -1,8 +1,12 @@
-//! Keys inside the inspect, history and explain views: scrolling, their own filter, leaving.
+//! Keys inside the inspect, history, explain and help views: scrolling, their own filter,
+//! leaving.
 
 use super::{App, Mode};
 use crate::action::{Action, Effect};
 use crate::explain;
+
+/// More lines than the help overlay will ever have.
+const HELP_SCROLL_MAX: usize = 100;
 
 impl App {
     /// The inspect, history and explain views take the keys they know; `Err` hands the rest
@@ -20,6 +24,19 @@ impl App {
                         _ => (inspected.scroll + 1).min(30 + self.snapshot.sockets.len()),
                     };
                 }
+                Ok(None)
+            }
+            (
+                Mode::Help,
+                action @ (Action::Up | Action::Down | Action::PageUp | Action::PageDown),
+            ) => {
+                // The overlay clamps what it cannot show; this only bounds the count.
+                self.help_scroll = match action {
+                    Action::Up => self.help_scroll.saturating_sub(1),
+                    Action::PageUp => self.help_scroll.saturating_sub(self.page.max(1)),
+                    Action::Down => (self.help_scroll + 1).min(HELP_SCROLL_MAX),
+                    _ => (self.help_scroll + self.page.max(1)).min(HELP_SCROLL_MAX),
+                };
                 Ok(None)
             }
             (Mode::History | Mode::HistoryFilter, action) => self.update_history(action),

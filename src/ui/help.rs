@@ -14,7 +14,7 @@ use super::theme::Theme;
 const GAP: usize = 2;
 
 /// Draws the overlay centred in `area`.
-pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, read_only: bool) {
+pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, read_only: bool, scroll: usize) {
     let sections = entries(read_only);
     let label_width = sections
         .iter()
@@ -69,12 +69,19 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, read_only: bool) {
         .into_iter()
         .map(|(line, _)| truncate_spans(line.spans, inner_width))
         .collect();
-    if lines.len() > inner_height && inner_height > 0 {
-        lines.truncate(inner_height - 1);
-        lines.push(Line::styled(
-            truncate("… enlarge the terminal to see every key", inner_width).into_owned(),
-            theme.dim,
-        ));
+    // Still too tall: a window of it, scrolled with the moving keys, the last line saying so.
+    let overflows = lines.len() > inner_height && inner_height > 0;
+    if overflows {
+        let max_scroll = lines.len() + 1 - inner_height;
+        let scroll = scroll.min(max_scroll);
+        lines.drain(..scroll);
+        if lines.len() > inner_height {
+            lines.truncate(inner_height - 1);
+            lines.push(Line::styled(
+                truncate("… more below: j/↓", inner_width).into_owned(),
+                theme.dim,
+            ));
+        }
     }
     let box_height = u16::try_from(lines.len() + 2)
         .unwrap_or(u16::MAX)
@@ -89,7 +96,17 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, read_only: bool) {
     let block = Block::bordered()
         .border_style(theme.border)
         .title(Line::styled(" keys ", theme.title))
-        .title_bottom(Line::styled(" any key closes ", theme.dim).right_aligned())
+        .title_bottom(
+            Line::styled(
+                if overflows {
+                    " j/k scroll · other keys close "
+                } else {
+                    " any key closes "
+                },
+                theme.dim,
+            )
+            .right_aligned(),
+        )
         .padding(Padding::horizontal(1));
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);

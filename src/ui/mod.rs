@@ -106,7 +106,7 @@ pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     bottom_lines(frame, &screen, app, theme);
     match app.mode() {
-        Mode::Help => help::render(frame, area, theme, app.is_read_only()),
+        Mode::Help => help::render(frame, area, theme, app.is_read_only(), app.help_scroll()),
         Mode::Confirm => {
             if let Some(pending) = app.pending_kill() {
                 confirm::render(frame, area, app, pending, theme);

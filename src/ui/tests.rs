@@ -117,6 +117,25 @@ fn frame_80x24_help() {
 }
 
 #[test]
+fn frame_80x24_help_scrolled_to_the_end() {
+    let app = app(
+        80,
+        24,
+        [
+            Action::ToggleHelp,
+            Action::PageDown,
+            Action::PageDown,
+            Action::PageDown,
+        ],
+    );
+    let terminal = render(&app, 80, 24);
+    let text = format!("{:?}", terminal.backend());
+    assert!(text.contains("all interfaces"), "the scopes legend is reachable");
+    assert!(!text.contains("more below"), "nothing is left below the end");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
 fn frame_40x12_help() {
     let app = app(40, 12, [Action::ToggleHelp]);
     insta::assert_snapshot!(render(&app, 40, 12).backend());
