@@ -16,7 +16,13 @@ use crate::model::{Proto, SocketState};
 
 /// Consecutive failed items after which the dump is considered broken. netstat2 retries a
 /// failed netlink `recv` on the next call, so a persistent error would otherwise never end.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 const MAX_CONSECUTIVE_ERRORS: usize = 64;
+/// loopwatch's own sock_diag dump stops at its first error (a half-read netlink stream cannot
+/// resume), so one error means sockets are missing: fail the collection rather than show a
+/// partial table, or let `kill` read a missing listener as a released port.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const MAX_CONSECUTIVE_ERRORS: usize = 1;
 
 /// Lists TCP and UDP sockets of both address families through netstat2.
 #[derive(Debug, Default)]
@@ -322,6 +328,19 @@ mod tests {
         );
     }
 
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn one_failed_entry_fails_the_collection_rather_than_hide_sockets() {
+        let dump = vec![
+            Ok(udp_info(("0.0.0.0", 5353))),
+            Err(Broken),
+            Ok(udp_info(("127.0.0.1", 53))),
+        ];
+        let err = keep_wanted(dump.into_iter(), Query::default()).unwrap_err();
+        assert!(err.to_string().contains("broken entry"), "{err}");
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     #[test]
     fn the_query_filters_while_reading_and_bad_entries_are_skipped() {
         let dump = vec![

@@ -130,8 +130,14 @@ fn frame_80x24_help_scrolled_to_the_end() {
     );
     let terminal = render(&app, 80, 24);
     let text = format!("{:?}", terminal.backend());
-    assert!(text.contains("all interfaces"), "the scopes legend is reachable");
-    assert!(!text.contains("more below"), "nothing is left below the end");
+    assert!(
+        text.contains("all interfaces"),
+        "the scopes legend is reachable"
+    );
+    assert!(
+        !text.contains("more below"),
+        "nothing is left below the end"
+    );
     insta::assert_snapshot!(terminal.backend());
 }
 
