@@ -166,13 +166,10 @@ pub fn send(
     signal: Signal,
     own_pid: u32,
 ) -> Result<Sent, KillError> {
+    if let Some(refusal) = refusal(target, own_pid) {
+        return Err(refusal);
+    }
     let pid = target.key.pid;
-    if pid == 1 {
-        return Err(KillError::Init(target.name.clone()));
-    }
-    if pid == own_pid {
-        return Err(KillError::Myself(pid));
-    }
     let pinned = control.pin(pid).map_err(|e| os_error(e, target))?;
     if pinned.current.start_time != target.key.start_time {
         return Err(KillError::Reused(pid));
@@ -187,6 +184,18 @@ pub fn send(
         target: target.clone(),
         signal,
     })
+}
+
+/// The refusals that need no look at the OS: pid 1 and loopwatch itself. (Kernel threads are
+/// recognised only once the process is pinned.)
+pub fn refusal(target: &Target, own_pid: u32) -> Option<KillError> {
+    if target.key.pid == 1 {
+        Some(KillError::Init(target.name.clone()))
+    } else if target.key.pid == own_pid {
+        Some(KillError::Myself(own_pid))
+    } else {
+        None
+    }
 }
 
 fn os_error(error: OsError, target: &Target) -> KillError {

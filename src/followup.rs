@@ -21,8 +21,9 @@ pub const SETTLE: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct FollowUp {
     port: u16,
-    target: Target,
-    /// The addresses the target listened on at the port: only sockets there count, so an
+    /// Every process that was signalled.
+    targets: Vec<Target>,
+    /// The addresses the targets listened on at the port: only sockets there count, so an
     /// unrelated server on the same port number but another address is not mistaken for it.
     watched: Vec<(Proto, IpAddr)>,
     /// The listening sockets there when the signal was sent: any other one is a rebind.
@@ -54,6 +55,11 @@ pub enum Outcome {
         target_still_holds: bool,
         after: Duration,
     },
+    /// A signalled process is still running and opened the port again itself.
+    Reopened {
+        port: u16,
+        by: Owner,
+    },
     /// A new socket listens on the port; `by` is its owner, `None` when hidden from us.
     Rebound {
         port: u16,
@@ -62,30 +68,33 @@ pub enum Outcome {
 }
 
 impl FollowUp {
-    /// Starts watching `port`, given the snapshot the signal was decided on. `patience` is how
-    /// long the port may stay held; `settle`, how long a released port is watched for a restart.
+    /// Starts watching `port` after `targets` were signalled, given the snapshot the signal was
+    /// decided on. `patience` is how long the port may stay held; `settle`, how long a released
+    /// port is watched for a restart. `None` when no target listened on the port (a client's
+    /// end): "released" would mean nothing there.
     pub fn new(
         port: u16,
-        target: Target,
+        targets: Vec<Target>,
         before: &Snapshot,
         patience: Duration,
         settle: Duration,
-    ) -> Self {
-        let mut watched: Vec<(Proto, IpAddr)> = listeners_on(before, port)
-            .filter(|s| s.owners.iter().any(|o| o.key == target.key))
+    ) -> Option<Self> {
+        let watched: Vec<(Proto, IpAddr)> = listeners_on(before, port)
+            .filter(|s| {
+                s.owners
+                    .iter()
+                    .any(|o| targets.iter().any(|t| t.key == o.key))
+            })
             .map(|s| (s.proto, s.local_addr))
             .collect();
         if watched.is_empty() {
-            // The target held no listener here (a connection end): watch every listener.
-            watched = listeners_on(before, port)
-                .map(|s| (s.proto, s.local_addr))
-                .collect();
+            return None;
         }
         let mut follow_up = Self {
             port,
             watched,
             before: HashSet::new(),
-            target,
+            targets,
             patience,
             settle,
             phase: Phase::Waiting,
@@ -95,10 +104,14 @@ impl FollowUp {
             .into_iter()
             .map(Socket::key)
             .collect();
-        follow_up
+        Some(follow_up)
     }
 
-    /// Listeners on the port at an address that overlaps one the target listened on.
+    fn is_target(&self, key: ProcKey) -> bool {
+        self.targets.iter().any(|t| t.key == key)
+    }
+
+    /// Listeners on the port at an address that overlaps one a target listened on.
     fn relevant<'s>(&self, snapshot: &'s Snapshot) -> Vec<&'s Socket> {
         listeners_on(snapshot, self.port)
             .filter(|s| {
@@ -127,6 +140,15 @@ impl FollowUp {
         let listeners = self.relevant(snapshot);
         if let Some(new) = listeners.iter().find(|s| !self.before.contains(&s.key())) {
             self.phase = Phase::Done;
+            let by = new.owners.first().cloned();
+            // A process that survived the signal and opened the port again itself (a reload on
+            // SIGHUP) was not restarted by anyone.
+            if let Some(by) = by.filter(|o| self.is_target(o.key)) {
+                return Some(Outcome::Reopened {
+                    port: self.port,
+                    by,
+                });
+            }
             return Some(Outcome::Rebound {
                 port: self.port,
                 by: new.owners.first().cloned(),
@@ -142,9 +164,10 @@ impl FollowUp {
             }
             Phase::Waiting if elapsed >= self.patience => {
                 self.phase = Phase::Done;
-                let target_still_holds = holds(&listeners, self.target.key);
-                let holder = if target_still_holds {
-                    self.target.label()
+                let still = self.targets.iter().find(|t| holds(&listeners, t.key));
+                let target_still_holds = still.is_some();
+                let holder = if let Some(target) = still {
+                    target.label()
                 } else {
                     listeners
                         .iter()
@@ -197,6 +220,10 @@ impl Outcome {
                 "port {port} still held by {holder} after {}",
                 seconds(*after)
             ),
+            Outcome::Reopened { port, by } => format!(
+                "{} {} is still running and opened port {port} again",
+                by.name, by.key.pid
+            ),
             Outcome::Rebound { port, by: None } => format!(
                 "port {port} is held again, by a process hidden from this user (run as root to see it)"
             ),
@@ -234,7 +261,12 @@ fn listeners_on(snapshot: &Snapshot, port: u16) -> impl Iterator<Item = &Socket>
 /// Whether a socket bound to `a` and one bound to `b` compete for the same connections: the
 /// same address, or a wildcard of the same family.
 fn overlaps(a: IpAddr, b: IpAddr) -> bool {
-    a == b || (a.is_ipv4() == b.is_ipv4() && (a.is_unspecified() || b.is_unspecified()))
+    let v6_wildcard = |ip: IpAddr| ip.is_ipv6() && ip.is_unspecified();
+    a == b
+        || (a.is_ipv4() == b.is_ipv4() && (a.is_unspecified() || b.is_unspecified()))
+        // `::` usually accepts IPv4 too (dual-stack), so it competes with every IPv4 bind.
+        || v6_wildcard(a)
+        || v6_wildcard(b)
 }
 
 fn holds(sockets: &[&Socket], key: ProcKey) -> bool {
@@ -292,7 +324,8 @@ mod tests {
     #[test]
     fn a_port_that_comes_free_is_reported_once_then_settles() {
         let before = held_by(node(), 10);
-        let mut follow = FollowUp::new(3000, target(), &before, DEFAULT_PATIENCE, SETTLE);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
         assert_eq!(follow.observe(&before, MS(200)), None);
         let out = follow.observe(&snapshot(vec![]), MS(400)).unwrap();
         assert_eq!(out.message(None), "port 3000 released after 0.4 s");
@@ -306,7 +339,8 @@ mod tests {
     #[test]
     fn a_restart_names_the_new_pid_and_its_parent() {
         let before = held_by(node(), 10);
-        let mut follow = FollowUp::new(3000, target(), &before, DEFAULT_PATIENCE, SETTLE);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
         follow.observe(&snapshot(vec![]), MS(300));
         let respawned = held_by(owner(4990, "node", "alice", "node server.js"), 11);
         let out = follow.observe(&respawned, MS(900)).unwrap();
@@ -321,7 +355,8 @@ mod tests {
     #[test]
     fn a_quick_restart_between_two_looks_is_still_a_rebind() {
         let before = held_by(node(), 10);
-        let mut follow = FollowUp::new(3000, target(), &before, DEFAULT_PATIENCE, SETTLE);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
         // Never seen free: the new socket (new inode) gives it away.
         let out = follow
             .observe(&held_by(owner(4990, "node", "alice", "node"), 11), MS(200))
@@ -332,7 +367,8 @@ mod tests {
     #[test]
     fn a_process_that_ignores_the_signal_is_reported_after_the_patience() {
         let before = held_by(node(), 10);
-        let mut follow = FollowUp::new(3000, target(), &before, DEFAULT_PATIENCE, SETTLE);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
         assert_eq!(follow.observe(&before, MS(2900)), None);
         let out = follow.observe(&before, MS(3000)).unwrap();
         assert_eq!(
@@ -345,7 +381,8 @@ mod tests {
     #[test]
     fn a_hidden_new_owner_is_not_guessed() {
         let before = held_by(node(), 10);
-        let mut follow = FollowUp::new(3000, target(), &before, DEFAULT_PATIENCE, SETTLE);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
         let mut hidden = listener("127.0.0.1", 3000, vec![]);
         hidden.inode = 12;
         let out = follow.observe(&snapshot(vec![hidden]), MS(500)).unwrap();
@@ -359,7 +396,8 @@ mod tests {
     #[test]
     fn connection_ends_on_the_port_do_not_count_as_holding_it() {
         let before = held_by(node(), 10);
-        let mut follow = FollowUp::new(3000, target(), &before, DEFAULT_PATIENCE, SETTLE);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
         let mut leftover = listener("127.0.0.1", 3000, vec![]);
         leftover.state = SocketState::TimeWait;
         leftover.inode = 0;
@@ -373,7 +411,8 @@ mod tests {
         let mut other = listener("::1", 3000, vec![owner(26165, "python3", "bob", "python3")]);
         other.inode = 20;
         before.sockets.push(other.clone());
-        let mut follow = FollowUp::new(3000, target(), &before, DEFAULT_PATIENCE, SETTLE);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
         let out = follow
             .observe(&snapshot(vec![other.clone()]), MS(300))
             .unwrap();
@@ -388,6 +427,70 @@ mod tests {
         let mut wildcard = listener("0.0.0.0", 3000, vec![owner(6, "y", "a", "y")]);
         wildcard.inode = 31;
         let out = follow.observe(&snapshot(vec![wildcard]), MS(900)).unwrap();
+        assert!(matches!(out, Outcome::Rebound { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn every_signalled_listener_must_go_before_the_port_counts_as_released() {
+        let python = owner(5000, "python3", "bob", "python3 -m http.server");
+        let mut v4 = listener("127.0.0.1", 3000, vec![node()]);
+        v4.inode = 10;
+        let mut v6 = listener("::1", 3000, vec![python.clone()]);
+        v6.inode = 11;
+        let before = snapshot(vec![v4, v6.clone()]);
+        let targets = vec![
+            target(),
+            Target {
+                key: python.key,
+                name: python.name.clone(),
+                user: None,
+            },
+        ];
+        let mut follow = FollowUp::new(3000, targets, &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        // node exited; python ignored the signal.
+        assert_eq!(follow.observe(&snapshot(vec![v6.clone()]), MS(500)), None);
+        let out = follow.observe(&snapshot(vec![v6]), MS(3000)).unwrap();
+        assert_eq!(
+            out.message(None),
+            "python3 5000 still running after 3 s, port 3000 still held"
+        );
+    }
+
+    #[test]
+    fn a_client_end_has_no_port_to_follow() {
+        let client = crate::collect::fake::connection(
+            ("127.0.0.1", 51000),
+            ("127.0.0.1", 3000),
+            SocketState::Established,
+            vec![node()],
+        );
+        let before = snapshot(vec![client]);
+        assert!(FollowUp::new(51000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).is_none());
+    }
+
+    #[test]
+    fn a_survivor_that_reopens_the_port_is_not_said_to_be_restarted() {
+        let before = held_by(node(), 10);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        let out = follow.observe(&held_by(node(), 12), MS(400)).unwrap();
+        assert_eq!(out.new_owner(), None, "no parent to name");
+        assert_eq!(
+            out.message(Some(("systemd", 1))),
+            "node 4812 is still running and opened port 3000 again"
+        );
+    }
+
+    #[test]
+    fn a_restart_on_the_ipv4_side_of_a_dual_stack_wildcard_is_a_rebind() {
+        let mut wildcard = listener("::", 3000, vec![node()]);
+        wildcard.inode = 10;
+        let before = snapshot(vec![wildcard]);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        let mut v4 = listener("127.0.0.1", 3000, vec![owner(4990, "node", "ana", "node")]);
+        v4.inode = 11;
+        let out = follow.observe(&snapshot(vec![v4]), MS(400)).unwrap();
         assert!(matches!(out, Outcome::Rebound { .. }), "{out:?}");
     }
 

@@ -234,11 +234,15 @@ impl<'p> Runtime<'p> {
             Ok(sent) => {
                 let follow_up = FollowUp::new(
                     port,
-                    target.clone(),
+                    vec![target.clone()],
                     app.latest(),
                     followup::DEFAULT_PATIENCE,
                     followup::SETTLE,
                 );
+                // A client's end has no port to watch: whether it comes free says nothing.
+                let Some(follow_up) = follow_up else {
+                    return Status::info(sent.message());
+                };
                 self.follow_up = Some((follow_up, Instant::now(), signal));
                 self.poller.refresh_now();
                 Status::info(format!("{}; watching port {port}…", sent.message()))
@@ -262,13 +266,15 @@ impl<'p> Runtime<'p> {
         let mut text = outcome.message(parent.as_ref().map(|p| (p.name.as_str(), p.pid)));
         Some(Action::Status(match outcome {
             Outcome::Released { .. } => Status::info(text),
-            Outcome::StillHeld { .. } => {
-                if signal != Signal::Kill {
+            Outcome::StillHeld {
+                target_still_holds, ..
+            } => {
+                if target_still_holds && signal != Signal::Kill {
                     text.push_str(": press X to force");
                 }
                 Status::error(text)
             }
-            Outcome::Rebound { .. } => Status::error(text),
+            Outcome::Rebound { .. } | Outcome::Reopened { .. } => Status::error(text),
         }))
     }
 

@@ -175,11 +175,12 @@ fn the_app_confirm_path_stops_a_real_listener_and_sees_the_port_released() {
     // Tick by tick, as the live table does: the next snapshots show the port free.
     let mut follow_up = FollowUp::new(
         port,
-        target,
+        vec![target],
         &before,
         Duration::from_secs(5),
         Duration::ZERO,
-    );
+    )
+    .expect("the child listened on the port");
     let sent_at = Instant::now();
     let outcome = loop {
         let snapshot = collector.collect(&query).unwrap();

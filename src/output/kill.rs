@@ -107,7 +107,7 @@ struct TargetEntry {
     /// Its listening sockets: what stops with it.
     listens: Vec<String>,
     children: Option<usize>,
-    /// `would_send`, `sent`, `not_sent` or `declined`.
+    /// `would_send`, `sent`, `not_sent`, `refused` (pid 1, loopwatch itself) or `declined`.
     result: &'static str,
     /// Why it was not sent.
     error: Option<String>,
@@ -189,11 +189,16 @@ pub fn kill(
     let plan: Vec<String> = report
         .targets
         .iter()
-        .map(|t| plan_line(request.signal, t))
+        .map(|t| match &t.error {
+            Some(refusal) => format!("not signal {} {}: {refusal}", t.name, t.pid),
+            None => plan_line(request.signal, t),
+        })
         .collect();
     if request.dry_run {
         for (line, target) in plan.iter().zip(&mut report.targets) {
-            target.result = "would_send";
+            if target.error.is_none() {
+                target.result = "would_send";
+            }
             if text {
                 write_out(out, &format!("would {line}\n"))?;
             }
@@ -215,20 +220,20 @@ pub fn kill(
     }
 
     let followed = signal_each(system, request, &owners, &mut report.targets, out, err)?;
-    let Some(target) = followed else {
+    if followed.is_empty() {
         report.outcome = KillOutcome::NotSent;
         return finish(&report, request.format, out);
-    };
+    }
 
-    let (outcome, released_after, message) = follow(system, port, target, &before, request, out)?;
+    let (outcome, released_after, message) = follow(system, port, followed, &before, request, out)?;
     report.outcome = outcome;
     report.released_after = released_after.map(|d| d.as_secs_f64());
     report.message = message;
     finish(&report, request.format, out)
 }
 
-/// Signals each owner, recording the result in its entry; returns the first one signalled,
-/// the one the follow-up names.
+/// Signals each owner, recording the result in its entry; returns those signalled, whose
+/// listeners the follow-up watches.
 fn signal_each(
     system: &mut System,
     request: &KillRequest,
@@ -236,8 +241,8 @@ fn signal_each(
     entries: &mut [TargetEntry],
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<Option<Target>> {
-    let mut followed: Option<Target> = None;
+) -> anyhow::Result<Vec<Target>> {
+    let mut followed = Vec::new();
     for (owner, entry) in owners.iter().zip(entries) {
         let target = Target {
             key: owner.key,
@@ -250,10 +255,12 @@ fn signal_each(
                 if request.format == Format::Text {
                     write_out(out, &format!("{}\n", sent.message()))?;
                 }
-                followed.get_or_insert(target);
+                followed.push(target);
             }
             Err(error) => {
-                entry.result = "not_sent";
+                if entry.result != "refused" {
+                    entry.result = "not_sent";
+                }
                 if request.format == Format::Text {
                     let _ = writeln!(err, "{error}");
                 }
@@ -269,13 +276,15 @@ fn signal_each(
 fn follow(
     system: &mut System,
     port: u16,
-    target: Target,
+    targets: Vec<Target>,
     before: &Snapshot,
     request: &KillRequest,
     out: &mut dyn Write,
 ) -> anyhow::Result<(KillOutcome, Option<Duration>, Option<String>)> {
     let start = system.clock.elapsed();
-    let mut follow_up = FollowUp::new(port, target, before, request.timeout, SETTLE);
+    // The targets were taken from `before`'s listeners, so there is always one to watch.
+    let mut follow_up = FollowUp::new(port, targets, before, request.timeout, SETTLE)
+        .context("no listener of the signalled processes to follow")?;
     let (mut outcome, mut released_after, mut message) = (KillOutcome::StillHeld, None, None);
     while !follow_up.is_done() {
         system.clock.sleep(POLL);
@@ -294,13 +303,16 @@ fn follow(
                 released_after = Some(after);
                 KillOutcome::Released
             }
-            Outcome::StillHeld { .. } => {
-                if request.signal != Signal::Kill {
+            Outcome::StillHeld {
+                target_still_holds, ..
+            } => {
+                // Forcing only helps a process that was signalled and ignored it.
+                if target_still_holds && request.signal != Signal::Kill {
                     line.push_str(": try --signal KILL");
                 }
                 KillOutcome::StillHeld
             }
-            Outcome::Rebound { .. } => KillOutcome::Rebound,
+            Outcome::Rebound { .. } | Outcome::Reopened { .. } => KillOutcome::Rebound,
         };
         if request.format == Format::Text {
             write_out(out, &format!("{line}\n"))?;
@@ -344,6 +356,13 @@ fn hidden_owners(listeners: &[&Socket]) -> Vec<String> {
 }
 
 fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSource) -> TargetEntry {
+    let target = Target {
+        key: owner.key,
+        name: owner.name.clone(),
+        user: owner.user.clone(),
+    };
+    // Refused before anything is asked: pid 1, loopwatch itself.
+    let refusal = control::refusal(&target, std::process::id()).map(|e| e.to_string());
     TargetEntry {
         pid: owner.key.pid,
         start_time: owner.key.start_time,
@@ -352,8 +371,12 @@ fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSourc
         cmdline: owner.cmdline.clone(),
         listens: inspect::listening_ports(before, owner.key),
         children: details.details(owner.key).ok().map(|d| d.children),
-        result: "not_sent",
-        error: None,
+        result: if refusal.is_some() {
+            "refused"
+        } else {
+            "not_sent"
+        },
+        error: refusal,
     }
 }
 
@@ -558,6 +581,35 @@ mod tests {
             "{}",
             run.out
         );
+    }
+
+    #[test]
+    fn init_is_never_planned_as_a_signal() {
+        let socket_activated = Snapshot {
+            sockets: vec![listener(
+                "127.0.0.1",
+                3000,
+                vec![owner(1, "systemd", "root", "/sbin/init")],
+            )],
+            privileged: true,
+        };
+        let dry = KillRequest {
+            dry_run: true,
+            format: Format::Json,
+            ..request()
+        };
+        let run = run(vec![socket_activated.clone()], &dry, true);
+        let value: serde_json::Value = serde_json::from_str(&run.out).unwrap();
+        assert_eq!(value["targets"][0]["result"], "refused");
+        assert!(
+            value["targets"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("init process")
+        );
+        let real = self::run(vec![socket_activated], &request(), true);
+        assert!(real.sent.is_empty());
+        assert_eq!(real.outcome, KillOutcome::NotSent);
     }
 
     #[test]
