@@ -17,7 +17,7 @@ use ratatui::crossterm::execute;
 use ratatui::layout::Rect;
 
 use crate::action::{Action, Effect, Status};
-use crate::app::{App, Settings};
+use crate::app::{App, Mode, Settings};
 use crate::collect::details::{DetailsSource as _, SysinfoDetails};
 use crate::collect::poller::{self, Poller};
 use crate::collect::{CollectError, Collector, Query};
@@ -114,17 +114,27 @@ fn event_loop(
     // from the last, and input that means nothing (mouse motion, key releases) is no action:
     // an idle table costs no frame.
     let mut changed = true;
+    let mut dialog_was_shown = false;
     loop {
         if changed {
             terminal.draw(|frame| ui::draw_with(frame, app, theme))?;
             changed = false;
         }
+        let dialog_shown = app.mode() == Mode::Confirm;
+        // Keys typed before the stop dialog was on screen (type-ahead, a pasted "x\n") must
+        // not answer it: only a key pressed while it is shown can.
+        if dialog_shown && !dialog_was_shown && drop_queued_input(events, app, runtime) {
+            return Ok(());
+        }
+        dialog_was_shown = dialog_shown;
         let Some(first) = next_event(events, app, runtime)? else {
             changed = true;
             continue;
         };
-        // Handle everything already queued before drawing again: one frame per burst.
+        // Handle everything already queued before drawing again: one frame per burst, except
+        // that the stop dialog is drawn as soon as it opens (the rest stays queued).
         for event in std::iter::once(first).chain(events.try_iter()) {
+            let was_confirming = app.mode() == Mode::Confirm;
             let actions = match event {
                 Event::Signal => vec![Action::Quit],
                 // Stamped as it arrives, so its changes get the time they were seen.
@@ -148,8 +158,35 @@ fn event_loop(
                 }
             }
             runtime.sync_query(app);
+            if app.mode() == Mode::Confirm && !was_confirming {
+                break;
+            }
         }
     }
+}
+
+/// Handles what is queued except terminal input, which is dropped: it was typed before the
+/// dialog now on screen could be seen. Returns true when a terminating signal asks to quit.
+fn drop_queued_input(events: &Receiver<Event>, app: &mut App, runtime: &mut Runtime) -> bool {
+    let queued: Vec<Event> = events.try_iter().collect();
+    for event in queued {
+        let actions = match event {
+            Event::Input(_) => continue,
+            Event::Signal => return true,
+            Event::Collected(Ok(snapshot)) => {
+                vec![Action::Tick(Stamp::now()), Action::Snapshot(snapshot)]
+            }
+            Event::Collected(Err(error)) => vec![Action::CollectFailed(error.to_string())],
+        };
+        for action in actions {
+            if let Some(effect) = app.update(action) {
+                for reply in runtime.perform(effect, app) {
+                    app.update(reply);
+                }
+            }
+        }
+    }
+    false
 }
 
 /// The runtime's side of the app's effects: collecting, reading process details, signalling.

@@ -180,6 +180,24 @@ fn x_then_y_stops_a_spawned_server_and_reports_the_release() {
         s.contains("1 shown") && s.lines().any(|l| l.contains(&port) && l.contains(&pid))
     });
 
+    // A key typed ahead of the dialog never answers it: `x` and Enter in one burst leave the
+    // dialog open and the process alone.
+    tmux.keys(&["x", "Enter"]);
+    tmux.wait_for("the stop dialog", PATIENCE, |s| {
+        s.contains(&format!("stop python3 {pid}?"))
+    });
+    std::thread::sleep(Duration::from_millis(500)); // long enough for a wrong answer to act
+    let still = tmux.screen();
+    assert!(still.contains(&format!("stop python3 {pid}?")), "{still}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "Enter typed ahead sent nothing"
+    );
+    tmux.type_text("n");
+    tmux.wait_for("the cancel message", PATIENCE, |s| {
+        s.contains("cancelled: nothing was sent")
+    });
+
     tmux.type_text("x");
     let dialog = tmux.wait_for("the stop dialog", PATIENCE, |s| {
         s.contains(&format!("stop python3 {pid}?"))
