@@ -99,6 +99,8 @@ pub fn run_with(
 /// While a signal is being followed up, look this often instead of waiting for the interval,
 /// so "released after 0.4 s" is measured, not rounded to the next refresh.
 const FOLLOW_UP_POLL: Duration = Duration::from_millis(150);
+/// Past the patience and the settle time with room to spare: no outcome is pending any more.
+const FOLLOW_UP_GIVE_UP: Duration = Duration::from_secs(10);
 
 fn event_loop(
     terminal: &mut DefaultTerminal,
@@ -200,6 +202,8 @@ struct Runtime<'p> {
     control: Option<SystemControl>,
     read_only: bool,
     follow_up: Option<(FollowUp, Instant, Signal)>,
+    /// When the poller was last asked for a follow-up snapshot.
+    last_poll: Instant,
 }
 
 impl<'p> Runtime<'p> {
@@ -211,11 +215,26 @@ impl<'p> Runtime<'p> {
             control: None,
             read_only: options.read_only,
             follow_up: None,
+            last_poll: Instant::now(),
         }
     }
 
-    fn following(&self) -> bool {
-        self.follow_up.is_some()
+    /// While following up, asks the poller for a fresh snapshot every [`FOLLOW_UP_POLL`];
+    /// returns how long until the next ask. Gives up once no answer could still matter.
+    fn poll_follow_up(&mut self) -> Option<Duration> {
+        let (_, sent_at, _) = self.follow_up.as_ref()?;
+        if sent_at.elapsed() > FOLLOW_UP_GIVE_UP {
+            // Snapshots stopped coming (collection keeps failing): the status keeps its last word.
+            self.follow_up = None;
+            return None;
+        }
+        let since = self.last_poll.elapsed();
+        if since >= FOLLOW_UP_POLL {
+            self.poller.refresh_now();
+            self.last_poll = Instant::now();
+            return Some(FOLLOW_UP_POLL);
+        }
+        Some(FOLLOW_UP_POLL.saturating_sub(since))
     }
 
     /// Performs one effect; returns the actions that report its result.
@@ -331,10 +350,11 @@ impl<'p> Runtime<'p> {
 fn next_event(
     events: &Receiver<Event>,
     app: &mut App,
-    runtime: &Runtime,
+    runtime: &mut Runtime,
 ) -> anyhow::Result<Option<Event>> {
     let mark_due = app.next_deadline().map(|d| d.since(Stamp::now()));
-    let follow_up = runtime.following().then_some(FOLLOW_UP_POLL);
+    // On a deadline, not only when idle: steady input must not starve the follow-up.
+    let follow_up = runtime.poll_follow_up();
     let wait = match (mark_due, follow_up) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -345,9 +365,7 @@ fn next_event(
     match events.recv_timeout(wait) {
         Ok(event) => Ok(Some(event)),
         Err(RecvTimeoutError::Timeout) => {
-            if runtime.following() {
-                runtime.poller.refresh_now();
-            }
+            runtime.poll_follow_up();
             if app
                 .next_deadline()
                 .is_some_and(|d| d.since(Stamp::now()).is_zero())
