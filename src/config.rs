@@ -170,7 +170,9 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
 pub fn parse(text: &str) -> Result<Config, Problem> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e.span().map_or(1, |span| {
-            text[..span.start.min(text.len())].lines().count().max(1)
+            // Lines are counted by the newlines before the error: `lines()` would miss the
+            // last one when the error starts a line.
+            1 + text[..span.start.min(text.len())].matches('\n').count()
         });
         let message = e
             .message()
@@ -382,6 +384,19 @@ mod tests {
         };
         assert_eq!(*line, 2, "{message}");
         assert!(!message.contains('\n'));
+        // An error at the very start of a line is on that line, not the one before.
+        for (text, want) in [
+            ("interval = \"1s\"\n= 3\n", 2),
+            (
+                "paused = false\nsort = \"port\"\ninterval = \"1s\"\ninterval = \"2s\"\n",
+                4,
+            ),
+        ] {
+            let Err(Problem::Syntax { line, .. }) = parse(text) else {
+                panic!("{text:?} should not parse");
+            };
+            assert_eq!(line, want, "{text:?}");
+        }
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub fn watch(
         match collector.collect(&options.query) {
             Ok(snapshot) => {
                 let mut shown = view(snapshot, &options.query);
+                // The until-port is judged on everything collected, whatever PORTs are shown.
+                let happened = options
+                    .until
+                    .is_some_and(|until| reached(until, &shown.sockets));
                 if !ports.is_empty() {
                     shown.sockets.retain(|s| ports.contains(&s.local_port));
                 }
@@ -102,10 +106,7 @@ pub fn watch(
                             .context("writing to stdout")?;
                     }
                 }
-                if options
-                    .until
-                    .is_some_and(|until| reached(until, &shown.sockets))
-                {
+                if happened {
                     return Ok(WatchOutcome::Happened);
                 }
                 previous = Some(shown);
@@ -315,6 +316,25 @@ mod tests {
         assert_eq!(line["socket"]["local_port"], 3000);
         assert_eq!(line["socket"]["owners"][0]["pid"], 4900);
         assert!(line.get("previous_owners").is_none());
+    }
+
+    #[test]
+    fn the_until_port_counts_even_when_other_ports_are_watched() {
+        let snapshots = vec![sample_snapshot(), sample_snapshot(), sample_with_vite()];
+        let watching_8080 = Watch {
+            ports: vec![8080],
+            ..options(Format::Text, Some(Until::Open(3000)), Some(10))
+        };
+        let (outcome, out, elapsed) = run(snapshots, &watching_8080, 100);
+        assert_eq!(outcome, WatchOutcome::Happened);
+        assert_eq!(elapsed, Duration::from_secs(2));
+        assert_eq!(out, "", "3000 is not among the ports printed");
+        let still_there = Watch {
+            ports: vec![8080],
+            ..options(Format::Text, Some(Until::Closed(5432)), Some(3))
+        };
+        let (outcome, _, _) = run(vec![sample_snapshot()], &still_there, 100);
+        assert_eq!(outcome, WatchOutcome::TimedOut, "5432 keeps listening");
     }
 
     #[test]
