@@ -152,7 +152,7 @@ fn event_loop(
                 let is_snapshot = matches!(action, Action::Snapshot(_));
                 match app.update(action) {
                     Some(Effect::Quit) => return Ok(()),
-                    Some(effect) => queue.extend(runtime.perform(effect, app)),
+                    Some(effect) => queue.extend(runtime.perform(effect)),
                     None => {}
                 }
                 if is_snapshot {
@@ -182,7 +182,7 @@ fn drop_queued_input(events: &Receiver<Event>, app: &mut App, runtime: &mut Runt
         };
         for action in actions {
             if let Some(effect) = app.update(action) {
-                for reply in runtime.perform(effect, app) {
+                for reply in runtime.perform(effect) {
                     app.update(reply);
                 }
             }
@@ -238,7 +238,7 @@ impl<'p> Runtime<'p> {
     }
 
     /// Performs one effect; returns the actions that report its result.
-    fn perform(&mut self, effect: Effect, app: &App) -> Vec<Action> {
+    fn perform(&mut self, effect: Effect) -> Vec<Action> {
         match effect {
             Effect::SetQuery(query) => {
                 self.query = query;
@@ -253,7 +253,7 @@ impl<'p> Runtime<'p> {
                 target,
                 signal,
                 port,
-            } => vec![Action::Status(self.signal(&target, signal, port, app))],
+            } => vec![Action::Status(self.signal(&target, signal, port))],
             Effect::SetInterval(interval) => {
                 self.poller.set_interval(interval);
                 Vec::new()
@@ -273,7 +273,7 @@ impl<'p> Runtime<'p> {
             .ok_or_else(|| "cannot read process details".to_string())
     }
 
-    fn signal(&mut self, target: &Target, signal: Signal, port: u16, app: &App) -> Status {
+    fn signal(&mut self, target: &Target, signal: Signal, port: u16) -> Status {
         if self.read_only {
             return Status::error("stopping processes is disabled: loopwatch runs read-only");
         }
@@ -283,6 +283,22 @@ impl<'p> Runtime<'p> {
                 Err(error) => return Status::error(format!("cannot signal: {error}")),
             }
         }
+        // The table's owner cache can lag a moment behind a process that let go of a shared
+        // socket; read the port afresh (as `loopwatch kill` does) before signalling anyone.
+        let fresh = match port_now(port) {
+            Ok(snapshot) => snapshot,
+            Err(error) => return Status::error(format!("{error}; nothing was sent")),
+        };
+        let still_holds = fresh
+            .sockets
+            .iter()
+            .any(|s| s.owners.iter().any(|o| o.key == target.key));
+        if !still_holds {
+            return Status::error(format!(
+                "{} no longer holds port {port}; nothing was sent",
+                target.label()
+            ));
+        }
         let Some(control) = self.control.as_mut() else {
             return Status::error("cannot signal");
         };
@@ -291,7 +307,7 @@ impl<'p> Runtime<'p> {
                 let follow_up = FollowUp::new(
                     port,
                     vec![target.clone()],
-                    app.latest(),
+                    &fresh,
                     followup::DEFAULT_PATIENCE,
                     followup::SETTLE,
                 );
@@ -376,6 +392,11 @@ fn next_event(
         }
         Err(RecvTimeoutError::Disconnected) => Err(anyhow::anyhow!("all event sources stopped")),
     }
+}
+
+/// Every socket on `port` with all of its owners, read afresh (no owner cache).
+fn port_now(port: u16) -> Result<Snapshot, CollectError> {
+    crate::collect::system_collector()?.collect(&crate::output::who_query(port))
 }
 
 /// Maps one terminal event to the actions it means in the app's current mode.
