@@ -616,24 +616,10 @@ mod tests {
 
     #[test]
     fn every_state_has_its_sentence_under_its_own_name() {
-        use SocketState::{
-            Bound, CloseWait, Closed, Closing, Established, FinWait1, FinWait2, LastAck, Listen,
-            SynReceived, SynSent, TimeWait,
-        };
-        for state in [
-            Listen,
-            Bound,
-            Established,
-            SynSent,
-            SynReceived,
-            FinWait1,
-            FinWait2,
-            TimeWait,
-            Closed,
-            CloseWait,
-            LastAck,
-            Closing,
-        ] {
+        for state in SocketState::ALL
+            .into_iter()
+            .filter(|&s| s != SocketState::Unknown)
+        {
             let sentence = state_sentence(state);
             assert!(
                 sentence.starts_with(&format!("{}: ", state.as_str())),

@@ -48,6 +48,23 @@ pub enum SocketState {
 }
 
 impl SocketState {
+    /// Every state, for tests and tables that must cover them all.
+    pub const ALL: [SocketState; 13] = [
+        SocketState::Listen,
+        SocketState::Established,
+        SocketState::SynSent,
+        SocketState::SynReceived,
+        SocketState::FinWait1,
+        SocketState::FinWait2,
+        SocketState::TimeWait,
+        SocketState::Closed,
+        SocketState::CloseWait,
+        SocketState::LastAck,
+        SocketState::Closing,
+        SocketState::Bound,
+        SocketState::Unknown,
+    ];
+
     /// The conventional upper-case name (`LISTEN`, `TIME_WAIT`, ...), as `ss` and `netstat` print it.
     pub fn as_str(self) -> &'static str {
         match self {
