@@ -67,7 +67,7 @@ fn run(command: Command, config: &Config, interval_flag: bool) -> anyhow::Result
                 read_only: read_only || config.read_only == Some(true),
             };
             let theme = tui::theme(config.theme.unwrap_or(ThemeName::Default));
-            tui::run_with(collector, options, settings, &theme)?;
+            tui::run(collector, options, settings, &theme)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch(options) => {

@@ -47,15 +47,6 @@ pub struct Options {
     pub read_only: bool,
 }
 
-/// Runs the interactive table until the user quits or a terminating signal arrives.
-pub fn run(collector: Box<dyn Collector>, options: Options) -> anyhow::Result<()> {
-    let settings = Settings {
-        interval: options.interval,
-        ..Settings::default()
-    };
-    run_with(collector, options, settings, &theme(ThemeName::Default))
-}
-
 /// The named theme, without colours when `NO_COLOR` is set (to anything but empty).
 pub fn theme(name: ThemeName) -> Theme {
     let theme = Theme::named(name);
@@ -66,9 +57,9 @@ pub fn theme(name: ThemeName) -> Theme {
     }
 }
 
-/// [`run`] with the settings and theme from the config file (`settings.interval` is the
-/// interval the table starts with).
-pub fn run_with(
+/// Runs the interactive table until the user quits or a terminating signal arrives, with the
+/// settings and theme from the config file (`settings.interval` is the interval it starts with).
+pub fn run(
     collector: Box<dyn Collector>,
     options: Options,
     settings: Settings,
