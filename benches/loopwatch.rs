@@ -8,11 +8,12 @@ use std::hint::black_box;
 use std::net::TcpListener;
 
 use divan::Bencher;
-use loopwatch::action::Action;
+use loopwatch::app::action::Action;
 use loopwatch::app::App;
 use loopwatch::collect::fake::many_sockets;
-use loopwatch::collect::{Collector, Query, system_collector};
-use loopwatch::output::who_query;
+use loopwatch::collect::{Collector, system_collector};
+use loopwatch::model::Query;
+use loopwatch::commands::who_query;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -1,22 +1,18 @@
 //! loopwatch: a live table of the sockets reachable on this machine's loopback and the
 //! processes that hold them, plus one-shot answers for scripts.
 //!
-//! Data flows one way: OS -> [`collect`] -> [`model::Snapshot`] -> [`app::App`] -> [`ui`].
+//! Data flows one way: OS -> [`collect`] -> [`model::Snapshot`] -> `app` -> `ui`.
+//! docs/ARCHITECTURE.md names what each folder holds and what it may import.
 
-pub mod action;
 pub mod app;
 pub mod cli;
 pub mod collect;
-pub mod config;
+pub mod commands;
 pub mod control;
-pub mod explain;
-pub mod followup;
-pub mod group;
-pub mod history;
-pub mod inspect;
-pub mod keymap;
+pub mod domain;
 pub mod model;
-pub mod output;
-pub mod sort;
 pub mod tui;
 pub mod ui;
+mod run;
+
+pub use run::main;

@@ -4,7 +4,8 @@
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use loopwatch::collect::{Query, system_collector};
+use loopwatch::collect::system_collector;
+use loopwatch::model::Query;
 use loopwatch::model::{Proto, Scope, Snapshot, Socket, SocketState};
 
 const DEADLINE: Duration = Duration::from_secs(5);

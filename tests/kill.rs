@@ -12,11 +12,13 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use loopwatch::action::{Action, Effect};
+use loopwatch::app::action::{Action, Effect};
 use loopwatch::app::App;
-use loopwatch::collect::{self, Query};
-use loopwatch::control::{self, Signal, SystemControl};
-use loopwatch::followup::FollowUp;
+use loopwatch::collect;
+use loopwatch::model::Query;
+use loopwatch::control::{self, SystemControl};
+use loopwatch::model::Signal;
+use loopwatch::domain::followup::FollowUp;
 
 const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -417,7 +419,7 @@ fn unprivileged_signal_attempt() {
         return;
     };
     let parts: Vec<&str> = spec.split(' ').collect();
-    let target = control::Target {
+    let target = loopwatch::model::Target {
         key: loopwatch::model::ProcKey {
             pid: parts[0].parse().unwrap(),
             start_time: parts[1].parse().unwrap(),

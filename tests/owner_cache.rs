@@ -8,7 +8,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use loopwatch::collect::{Collector, Query, system_collector};
+use loopwatch::collect::{Collector, system_collector};
+use loopwatch::model::Query;
 use loopwatch::model::{Proto, SocketState};
 
 const HOLDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/holder.py");

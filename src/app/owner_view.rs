@@ -2,8 +2,8 @@
 //! path from a key press to `Effect::Signal` (only `ConfirmKill` takes it).
 
 use super::{App, Inspected, Mode, PendingKill};
-use crate::action::{Action, Effect, Status};
-use crate::control::{Signal, Target};
+use crate::app::action::{Action, Effect, Status};
+use crate::model::{Signal, Target};
 
 impl App {
     /// The inspect view and the stop dialog.

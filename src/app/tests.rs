@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::collect::fake::{listener, owner, sample_snapshot, sample_with_vite};
-use crate::history::EventKind;
+use crate::domain::history::EventKind;
 use crate::model::SocketState;
-use crate::sort::Column;
+use crate::domain::sort::Column;
 
 fn loaded(query: Query) -> App {
     let mut app = App::new(query);
@@ -496,7 +496,8 @@ fn grouping_orders_rows_by_process_and_counts_heading_lines() {
 
 // ----- inspect and stop -----
 
-use crate::control::{self, FakeControl, Signal};
+use crate::control::{self, FakeControl};
+use crate::model::Signal;
 
 /// Selects the node dev server (127.0.0.1:5173).
 fn on_node() -> App {

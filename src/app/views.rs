@@ -2,8 +2,8 @@
 //! leaving.
 
 use super::{App, Mode};
-use crate::action::{Action, Effect};
-use crate::explain;
+use crate::app::action::{Action, Effect};
+use crate::domain::explain;
 
 /// More lines than the help overlay will ever have.
 const HELP_SCROLL_MAX: usize = 100;

@@ -1,96 +1,47 @@
-//! System settings that explain a socket: the ephemeral port range, the first unprivileged
-//! port, and whether an IPv6 wildcard also accepts IPv4. Read once; `None` where the OS does
-//! not expose them (or they cannot be read), and the explanation then says less.
+//! Reads the system settings explanations quote ([`SystemFacts`]) from `/proc/sys`, once.
 
-/// What this system says about ports and address families.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SystemFacts {
-    /// Ports the OS picks for outgoing connections and `bind(port 0)`, inclusive.
-    pub ephemeral: Option<(u16, u16)>,
-    /// Ports below this need privilege to bind.
-    pub unprivileged_port_start: Option<u16>,
-    /// `net.ipv6.bindv6only`: when `false`, a socket bound to `::` also accepts IPv4.
-    pub bindv6only: Option<bool>,
-}
+use crate::model::SystemFacts;
 
-impl SystemFacts {
-    /// Reads the settings of the running system.
-    pub fn read() -> SystemFacts {
-        #[cfg(target_os = "linux")]
-        {
-            let read = |path: &str| std::fs::read_to_string(path).ok();
-            SystemFacts::from_proc(
-                read("/proc/sys/net/ipv4/ip_local_port_range").as_deref(),
-                read("/proc/sys/net/ipv4/ip_unprivileged_port_start").as_deref(),
-                read("/proc/sys/net/ipv6/bindv6only").as_deref(),
-            )
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            SystemFacts::default()
-        }
+#[cfg(target_os = "linux")]
+const FILES: [&str; 3] = [
+    "/proc/sys/net/ipv4/ip_local_port_range",
+    "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+    "/proc/sys/net/ipv6/bindv6only",
+];
+
+/// Reads the settings of the running system; `None` for each one it does not expose.
+pub fn read() -> SystemFacts {
+    #[cfg(target_os = "linux")]
+    {
+        let [range, unprivileged, v6only] = FILES.map(|path| std::fs::read_to_string(path).ok());
+        SystemFacts::from_proc(range.as_deref(), unprivileged.as_deref(), v6only.as_deref())
     }
-
-    /// Parses the contents of the three `/proc/sys` files (pure, for tests).
-    pub fn from_proc(
-        port_range: Option<&str>,
-        unprivileged_start: Option<&str>,
-        bindv6only: Option<&str>,
-    ) -> SystemFacts {
-        let ephemeral = port_range.and_then(|text| {
-            let mut numbers = text.split_whitespace().map(str::parse::<u16>);
-            match (numbers.next(), numbers.next()) {
-                (Some(Ok(low)), Some(Ok(high))) if low <= high => Some((low, high)),
-                _ => None,
-            }
-        });
-        let unprivileged_port_start = unprivileged_start.and_then(|t| t.trim().parse().ok());
-        let bindv6only = bindv6only.and_then(|t| match t.trim() {
-            "0" => Some(false),
-            "1" => Some(true),
-            _ => None,
-        });
-        SystemFacts {
-            ephemeral,
-            unprivileged_port_start,
-            bindv6only,
-        }
-    }
-
-    /// The usual Linux defaults, for examples and tests.
-    pub fn linux_defaults() -> SystemFacts {
-        SystemFacts {
-            ephemeral: Some((32768, 60999)),
-            unprivileged_port_start: Some(1024),
-            bindv6only: Some(false),
-        }
+    #[cfg(not(target_os = "linux"))]
+    {
+        SystemFacts::default()
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
+    /// Each setting comes from its own file: a swapped path would read a range as a flag.
     #[test]
-    fn proc_files_parse_and_garbage_is_unknown() {
+    fn each_setting_is_read_from_its_own_file() {
+        let facts = read();
+        let range = std::fs::read_to_string(FILES[0]).ok();
+        let expected = SystemFacts::from_proc(range.as_deref(), None, None);
+        assert_eq!(facts.ephemeral, expected.ephemeral);
+        let start = std::fs::read_to_string(FILES[1]).ok();
         assert_eq!(
-            SystemFacts::from_proc(Some("32768\t60999\n"), Some("1024\n"), Some("0\n")),
-            SystemFacts::linux_defaults()
+            facts.unprivileged_port_start,
+            SystemFacts::from_proc(None, start.as_deref(), None).unprivileged_port_start
         );
+        let v6 = std::fs::read_to_string(FILES[2]).ok();
         assert_eq!(
-            SystemFacts::from_proc(Some("9 1"), Some("x"), Some("2")),
-            SystemFacts::default()
+            facts.bindv6only,
+            SystemFacts::from_proc(None, None, v6.as_deref()).bindv6only
         );
-        assert_eq!(
-            SystemFacts::from_proc(None, None, None),
-            SystemFacts::default()
-        );
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn this_system_exposes_them() {
-        let facts = SystemFacts::read();
-        assert!(facts.ephemeral.is_some(), "{facts:?}");
     }
 }

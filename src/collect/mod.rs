@@ -19,18 +19,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::model::{ProcKey, Proto, Snapshot, SocketState};
-
-/// What to collect. The app changes it when the user toggles a view, so sockets nobody will see
-/// never cost an owner lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Query {
-    /// Include TCP connection ends (ESTABLISHED, TIME_WAIT, ...), not only listeners and UDP.
-    pub connections: bool,
-    /// Include sockets bound to specific non-loopback addresses (scope "this host").
-    pub all_addresses: bool,
-    /// Only sockets whose local port is this one (one-shot `who PORT`); implies connections.
-    pub port: Option<u16>,
-}
+// Re-exported to the collectors below: the vocabulary they answer in.
+use crate::model::{CollectError, Query};
 
 /// A socket as the OS reports it, before owners are joined in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,16 +53,6 @@ pub struct ProcessInfo {
     pub name: String,
     pub user: Option<String>,
     pub cmdline: Vec<String>,
-}
-
-/// A failure to read sockets at all (owners and processes degrade to "unknown" instead), or to
-/// set up the process reader on a platform it does not support.
-#[derive(Debug, thiserror::Error)]
-pub enum CollectError {
-    #[error("cannot read the socket table: {0}")]
-    Sockets(String),
-    #[error("cannot read the process table: {0}")]
-    Processes(String),
 }
 
 /// Who is looking: decides whether a socket with no visible owner is hidden by permissions.
@@ -267,28 +247,6 @@ fn owning_pids(raw: &[RawSocket], lookup: &OwnerLookup) -> Vec<u32> {
 /// The collector for this platform.
 pub fn system_collector() -> Result<Box<dyn Collector>, CollectError> {
     Ok(Box::new(SystemCollector::for_this_platform()?))
-}
-
-impl Query {
-    /// Every socket: connections and other addresses included.
-    pub const EVERYTHING: Query = Query {
-        connections: true,
-        all_addresses: true,
-        port: None,
-    };
-
-    /// Whether a socket with this scope, state and local port belongs in the answer.
-    /// Shared by the collector (before owner lookups) and the app (so a toggle hides rows
-    /// at once, before the next collection arrives).
-    pub fn admits(&self, scope: crate::model::Scope, state: SocketState, local_port: u16) -> bool {
-        if let Some(port) = self.port {
-            // "Who holds this port" wants everything on it, whatever the toggles say.
-            return local_port == port;
-        }
-        let address_ok = self.all_addresses || scope != crate::model::Scope::ThisHost;
-        let state_ok = self.connections || state.is_listening();
-        address_ok && state_ok
-    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 
 use crate::app::{App, PendingKill};
-use crate::control::Signal;
-use crate::inspect;
-use crate::keymap::{self, Context};
+use crate::model::Signal;
+use crate::domain::inspect;
+use crate::app::keymap::{self, Context};
 
 use super::text::{truncate_spans, width, wrap};
 use super::theme::Theme;

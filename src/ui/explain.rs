@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::App;
-use crate::explain::wrap;
+use crate::domain::explain::wrap;
 
 use super::Screen;
 use super::text::{fit_pieces, width};

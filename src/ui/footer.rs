@@ -4,7 +4,7 @@
 use ratatui::text::{Line, Span};
 
 use crate::app::{App, Mode};
-use crate::keymap::{self, Context};
+use crate::app::keymap::{self, Context};
 
 use super::text::{fit_pieces, width};
 use super::theme::Theme;
@@ -111,7 +111,7 @@ pub fn hints_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
 
 /// `/ node▏  Enter keep  Esc clear`: the typed text stays visible at its end, by the cursor.
 fn filter_line<'a>(filter: &'a str, theme: &Theme, max: u16) -> Line<'a> {
-    let prompt = super::key_for(&crate::action::Action::StartFilter).unwrap_or("/");
+    let prompt = super::key_for(&crate::app::action::Action::StartFilter).unwrap_or("/");
     let mut hint_spans = Vec::new();
     for (key, help) in keymap::help_lines(Context::Filter) {
         // A one-word version of each filter key's help: "keep", "clear", "delete".

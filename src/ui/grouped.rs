@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::{App, RowMark};
-use crate::group;
+use crate::domain::group;
 use crate::model::{Socket, format_endpoint};
 
 use super::columns::{remote_label, scope_label};

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 
-use crate::keymap::{self, Context};
+use crate::app::keymap::{self, Context};
 use crate::model::Scope;
 
 use super::text::{truncate, truncate_spans, width};

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::App;
-use crate::history::{Event, EventKind};
+use crate::domain::history::{Event, EventKind};
 
 use super::Screen;
 use super::text::{fit_pieces, truncate_spans};

@@ -27,11 +27,11 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use crate::action::Action;
+use crate::app::action::Action;
 use crate::app::{App, Mode};
-use crate::keymap;
+use crate::app::keymap;
 use crate::model::Socket;
-use crate::sort::Column;
+use crate::domain::sort::Column;
 
 use self::columns::{Columns, Slot};
 pub use self::theme::Theme;

@@ -6,12 +6,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::{draw, table_body_rows};
-use crate::action::{Action, Status};
+use crate::app::action::{Action, Status};
 use crate::app::{App, Mode};
-use crate::collect::Query;
-use crate::collect::details::{Ancestor, ProcessDetails, Readable};
+use crate::model::Query;
+use crate::model::{Ancestor, ProcessDetails, Readable};
 use crate::collect::fake::sample_snapshot;
-use crate::control::Signal;
+use crate::model::Signal;
 use crate::model::ProcKey;
 
 /// The sample snapshot with connections, the node dev server on 127.0.0.1:5173 selected.
@@ -78,7 +78,7 @@ fn node_details(key: ProcKey) -> ProcessDetails {
 
 /// Runs an action and feeds back the details the app asked for, as the runtime does.
 fn act(app: &mut App, action: Action) {
-    if let Some(crate::action::Effect::Describe(key)) = app.update(action) {
+    if let Some(crate::app::action::Effect::Describe(key)) = app.update(action) {
         let details = details_for(app, key);
         app.update(Action::Details(key, Box::new(Ok(details))));
     }

@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
 
 use crate::app::{App, RowMark};
-use crate::history::EventKind;
+use crate::domain::history::EventKind;
 use crate::model::{Socket, SocketState};
-use crate::sort::{Column, SortSpec};
+use crate::domain::sort::{Column, SortSpec};
 
 use super::columns::{self, Columns, Placed, SPACING, Slot};
 use super::text::truncate;
@@ -83,15 +83,15 @@ fn empty_message<'a>(app: &'a App, theme: &Theme) -> Option<Line<'a>> {
         format!(
             "no sockets match \"{}\" · {} clears the filter",
             app.filter(),
-            key(crate::action::Action::ClearFilter)
+            key(crate::app::action::Action::ClearFilter)
         )
     } else if app.snapshot().sockets.is_empty() {
         "no sockets are reachable on loopback".to_string()
     } else {
         format!(
             "nothing to show: {} shows connections, {} other addresses",
-            key(crate::action::Action::ToggleConnections),
-            key(crate::action::Action::ToggleAllAddresses)
+            key(crate::app::action::Action::ToggleConnections),
+            key(crate::app::action::Action::ToggleAllAddresses)
         )
     };
     Some(Line::styled(text, theme.dim))

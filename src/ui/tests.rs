@@ -8,12 +8,12 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 
 use super::{Hit, Theme, draw, hit_test, table_body_rows};
-use crate::action::Action;
+use crate::app::action::Action;
 use crate::app::App;
-use crate::collect::Query;
+use crate::model::Query;
 use crate::collect::fake::{listener, owner, sample_snapshot};
 use crate::model::Snapshot;
-use crate::sort::Column;
+use crate::domain::sort::Column;
 
 fn area(width: u16, height: u16) -> Rect {
     Rect::new(0, 0, width, height)
@@ -480,17 +480,17 @@ fn every_footer_hint_and_help_line_comes_from_the_keymap() {
     let app_table = app(120, 30, []);
     let buf = buffer(&app_table, 120, 30);
     let footer = line(&buf, 29);
-    for (key, text) in crate::keymap::footer_hints(crate::keymap::Context::Table, false) {
+    for (key, text) in crate::app::keymap::footer_hints(crate::app::keymap::Context::Table, false) {
         assert!(footer.contains(&format!("{key} {text}")), "{footer}");
     }
     let app_help = app(120, 30, [Action::ToggleHelp]);
     let buf = buffer(&app_help, 120, 30);
     let screen: String = (0..30).map(|y| line(&buf, y) + "\n").collect();
     for context in [
-        crate::keymap::Context::Table,
-        crate::keymap::Context::Filter,
+        crate::app::keymap::Context::Table,
+        crate::app::keymap::Context::Filter,
     ] {
-        for (_, help) in crate::keymap::help_lines(context) {
+        for (_, help) in crate::app::keymap::help_lines(context) {
             assert!(screen.contains(help), "{help} missing:\n{screen}");
         }
     }
@@ -522,7 +522,7 @@ fn large_snapshots_draw_one_page() {
 // ----- changes, history, explain, grouping -----
 
 fn tick(secs: u64) -> Action {
-    Action::Tick(crate::history::Stamp::at_secs(1_764_165_821 + secs))
+    Action::Tick(crate::model::Stamp::at_secs(1_764_165_821 + secs))
 }
 
 /// The sample, then a second collection in which vite opened on 3000 and postgres closed.
@@ -530,7 +530,7 @@ fn changed_app(width: u16, height: u16, actions: impl IntoIterator<Item = Action
     let mut app = App::with_settings(
         Query::default(),
         crate::app::Settings {
-            facts: crate::collect::facts::SystemFacts::linux_defaults(),
+            facts: crate::model::SystemFacts::linux_defaults(),
             ..crate::app::Settings::default()
         },
     );

@@ -1,0 +1,119 @@
+//! What can happen to the app (Action) and what the app asks the runtime to do (Effect).
+
+use std::time::Duration;
+
+use crate::model::Query;
+use crate::model::{DetailsError, ProcessDetails};
+use crate::model::{Signal, Target};
+use crate::model::Stamp;
+use crate::model::{ProcKey, Snapshot};
+use crate::domain::sort::Column;
+
+/// Something that happened: a key, a click, a new snapshot. Fed to `App::update`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// A click on the n-th row currently visible in the table body.
+    SelectVisible(usize),
+    ScrollUp,
+    ScrollDown,
+    /// Sort by the next column (`s`).
+    SortNext,
+    /// Reverse the sort direction (`S`).
+    SortReverse,
+    /// Sort by this column; choosing the current column again reverses it.
+    SortBy(Column),
+    StartFilter,
+    FilterChar(char),
+    FilterBackspace,
+    /// Keep the filter and go back to the table (`Enter` while typing).
+    FilterDone,
+    /// Drop the filter (`Esc`).
+    ClearFilter,
+    ToggleConnections,
+    ToggleAllAddresses,
+    ToggleHelp,
+    /// Close whatever overlay is open (`Esc`).
+    Back,
+    Quit,
+    /// Open the inspect view of the selected row's owner (`Enter`).
+    Inspect,
+    /// In the inspect view of a shared socket, look at the next process holding it (`Tab`).
+    NextHolder,
+    /// Ask to send this signal to the owner of the selected (or inspected) socket.
+    Kill(Signal),
+    /// Yes in the stop dialog.
+    ConfirmKill,
+    /// No in the stop dialog.
+    CancelKill,
+    /// Details of a process, read because the app asked with [`Effect::Describe`].
+    Details(ProcKey, Box<Result<ProcessDetails, DetailsError>>),
+    /// A line for the status bar: the outcome of a signal, its follow-up, a refusal.
+    Status(Status),
+    /// The table body can show this many rows.
+    Viewport(usize),
+    Snapshot(Snapshot),
+    CollectFailed(String),
+    /// The time is now this: highlights and closed rows past their time go. The runtime sends
+    /// one before every snapshot and when the next of them is due.
+    Tick(Stamp),
+    /// Freeze the table (`p`); changes are still recorded in the history.
+    TogglePause,
+    /// Refresh less often (`+`).
+    SlowerRefresh,
+    /// Refresh more often (`-`).
+    FasterRefresh,
+    /// Open or close the history of changes (`h`).
+    ToggleHistory,
+    /// Open or close the explanation of the selected row (`e`).
+    ToggleExplain,
+    /// Group the table by process, or not (`v`).
+    ToggleGrouped,
+}
+
+/// A status-bar message and whether it reports a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub is_error: bool,
+}
+
+impl Status {
+    pub fn info(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            is_error: false,
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            is_error: true,
+        }
+    }
+}
+
+/// Work the runtime must do on the app's behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Collect with this query from now on (and right away).
+    SetQuery(Query),
+    /// Collect at this interval from now on.
+    SetInterval(Duration),
+    /// Read this process's details and answer with [`Action::Details`].
+    Describe(ProcKey),
+    /// The user confirmed: send `signal` to `target` (if it is still that process), then follow
+    /// up on `port`.
+    Signal {
+        target: Target,
+        signal: Signal,
+        port: u16,
+    },
+    Quit,
+}

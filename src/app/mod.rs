@@ -1,0 +1,810 @@
+//! All UI state, changed only by [`App::update`]: pure, no I/O, no clock.
+
+use std::cell::Cell;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::app::action::{Action, Effect, Status};
+use crate::model::Query;
+use crate::model::{DetailsError, ProcessDetails};
+use crate::model::SystemFacts;
+use crate::model::{Signal, Target};
+use crate::domain::explain::{self, Explanation};
+use crate::domain::group::GroupKey;
+use crate::domain::history::{Event, Tracker};
+use crate::model::Stamp;
+use crate::model::{Owner, ProcKey, Snapshot, Socket, SocketKey};
+use crate::domain::sort::{Column, SortSpec};
+
+/// The refresh intervals `+` and `-` step through.
+pub const INTERVAL_STEPS: [Duration; 9] = [
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(10),
+    Duration::from_secs(30),
+    Duration::from_secs(60),
+];
+
+/// How the table starts: from the command line and the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub interval: Duration,
+    pub sort: SortSpec,
+    pub grouped: bool,
+    pub hidden_columns: Vec<Column>,
+    pub facts: SystemFacts,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            interval: crate::cli::DEFAULT_INTERVAL,
+            sort: SortSpec::default(),
+            grouped: false,
+            hidden_columns: Vec::new(),
+            facts: SystemFacts::default(),
+        }
+    }
+}
+
+/// How a row is marked: new for a few seconds, or closed and about to leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowMark {
+    Normal,
+    Fresh,
+    Closed,
+}
+
+/// Which screen has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Table,
+    /// Typing into the filter.
+    Filter,
+    Help,
+    /// The history of changes.
+    History,
+    /// Typing into the history's own filter.
+    HistoryFilter,
+    /// The explanation of one socket.
+    Explain,
+    /// The detail view of one socket and its owner.
+    Inspect,
+    /// The stop dialog: nothing is signalled until the user says yes.
+    Confirm,
+}
+
+/// The socket being inspected. A copy is kept so the view still reads sensibly after the
+/// socket closes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspected {
+    pub socket: Socket,
+    /// Which of the socket's holders is shown (shared sockets have several).
+    pub holder: usize,
+    /// The socket was not in the latest snapshot.
+    pub closed: bool,
+    /// Lines scrolled off the top of the view.
+    pub scroll: usize,
+}
+
+impl Inspected {
+    pub fn owner(&self) -> Option<&Owner> {
+        self.socket.owners.get(self.holder)
+    }
+}
+
+/// A stop the user has asked for and not yet confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingKill {
+    pub target: Target,
+    pub signal: Signal,
+    /// The row it was asked from: its port is the one followed up after the signal.
+    pub socket: Socket,
+    pub cmdline: String,
+    /// The mode to return to when the dialog closes.
+    pub from: Mode,
+}
+
+// The flags are independent switches the user flips (paused, grouped, ...), not a state
+// machine in disguise.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone)]
+pub struct App {
+    snapshot: Snapshot,
+    /// Indices of the sockets that pass the toggles and the filter, in sort order: into
+    /// `snapshot.sockets`, then on into `gone` (see [`App::socket_at`]).
+    rows: Vec<usize>,
+    /// The selected row, by identity, so it survives refreshes and re-sorts.
+    selected: Option<SocketKey>,
+    /// Where `selected` was last found in `rows`: checked first, so finding the selection is
+    /// O(1) while neither moved, instead of a scan of 10,000 rows on every key and frame.
+    selected_at: Cell<usize>,
+    /// First row shown in the table body.
+    offset: usize,
+    /// How many rows the table body can show.
+    page: usize,
+    sort: SortSpec,
+    filter: String,
+    mode: Mode,
+    query: Query,
+    /// The first snapshot has arrived.
+    loaded: bool,
+    /// The last collection failed with this message (cleared by the next success).
+    error: Option<String>,
+    /// The latest outcome to report (a signal sent, a port released, a refusal).
+    status: Option<Status>,
+    /// No signal can be sent: the stop keys only explain that they are disabled.
+    read_only: bool,
+    inspected: Option<Inspected>,
+    pending_kill: Option<PendingKill>,
+    /// The latest details read for a process (inspect view, stop dialog).
+    details: Option<(ProcKey, Result<ProcessDetails, DetailsError>)>,
+    quit: bool,
+    /// Events, and which rows are new or closed.
+    tracker: Tracker,
+    /// Sockets closed a moment ago, still shown as rows (marked closed) after the live ones.
+    gone: Vec<Socket>,
+    /// The table is frozen; `held` keeps the newest collection meanwhile.
+    paused: bool,
+    held: Option<Snapshot>,
+    /// The latest time the runtime reported.
+    now: Option<Stamp>,
+    interval: Duration,
+    /// After the query changes, the next snapshots are compared only on sockets both queries
+    /// admit: one may still have been collected with the old query.
+    settling: u8,
+    previous_query: Query,
+    grouped: bool,
+    hidden_columns: Vec<Column>,
+    facts: SystemFacts,
+    history_filter: String,
+    /// History lines scrolled back from the newest (0 follows new events).
+    history_back: usize,
+    /// The socket being explained, and how far its text is scrolled.
+    explaining: Option<SocketKey>,
+    explain_scroll: usize,
+    /// Lines of the help overlay scrolled off its top (short terminals).
+    help_scroll: usize,
+}
+
+impl App {
+    pub fn new(query: Query) -> Self {
+        Self {
+            snapshot: Snapshot::default(),
+            rows: Vec::new(),
+            selected: None,
+            selected_at: Cell::new(0),
+            offset: 0,
+            page: 10,
+            sort: SortSpec::default(),
+            filter: String::new(),
+            mode: Mode::Table,
+            query,
+            loaded: false,
+            error: None,
+            status: None,
+            read_only: false,
+            inspected: None,
+            pending_kill: None,
+            details: None,
+            quit: false,
+            tracker: Tracker::default(),
+            gone: Vec::new(),
+            paused: false,
+            held: None,
+            now: None,
+            interval: crate::cli::DEFAULT_INTERVAL,
+            settling: 0,
+            previous_query: query,
+            grouped: false,
+            hidden_columns: Vec::new(),
+            facts: SystemFacts::default(),
+            history_filter: String::new(),
+            history_back: 0,
+            explaining: None,
+            explain_scroll: 0,
+            help_scroll: 0,
+        }
+    }
+
+    /// An app that starts with these settings.
+    pub fn with_settings(query: Query, settings: Settings) -> Self {
+        let mut app = Self::new(query);
+        app.interval = settings.interval;
+        app.sort = settings.sort;
+        app.grouped = settings.grouped;
+        app.hidden_columns = settings.hidden_columns;
+        app.facts = settings.facts;
+        app
+    }
+
+    /// The same app with every stop path disabled (`--read-only`).
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Applies one action; returns the side effect the runtime must perform, if any.
+    pub fn update(&mut self, action: Action) -> Option<Effect> {
+        let action = match self.update_in_view(action) {
+            Ok(effect) => return effect,
+            Err(action) => action,
+        };
+        match action {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-page_step(self.page)),
+            Action::PageDown => self.move_by(page_step(self.page)),
+            Action::Top => self.select_index(0),
+            Action::Bottom => self.select_index(self.rows.len().saturating_sub(1)),
+            Action::SelectVisible(n) => {
+                if self.offset + n < self.rows.len() {
+                    self.select_index(self.offset + n);
+                }
+            }
+            Action::ScrollUp => self.move_by(-3),
+            Action::ScrollDown => self.move_by(3),
+            Action::SortNext => self.set_sort(SortSpec {
+                column: self.sort.column.next(),
+                descending: false,
+            }),
+            Action::SortReverse => self.set_sort(SortSpec {
+                descending: !self.sort.descending,
+                ..self.sort
+            }),
+            Action::SortBy(column) => self.set_sort(SortSpec {
+                column,
+                descending: column == self.sort.column && !self.sort.descending,
+            }),
+            Action::StartFilter => self.mode = Mode::Filter,
+            Action::FilterChar(c) => {
+                self.filter.push(c);
+                self.rebuild();
+            }
+            Action::FilterBackspace => {
+                self.filter.pop();
+                self.rebuild();
+            }
+            Action::FilterDone | Action::Back => {
+                self.mode = Mode::Table;
+                self.inspected = None;
+            }
+            Action::ClearFilter => {
+                self.filter.clear();
+                self.status = None;
+                self.mode = Mode::Table;
+                self.rebuild();
+            }
+            Action::Inspect
+            | Action::NextHolder
+            | Action::Kill(_)
+            | Action::ConfirmKill
+            | Action::CancelKill
+            | Action::Details(..) => return self.update_owner_view(action),
+            Action::Status(status) => self.status = Some(status),
+            Action::ToggleConnections => {
+                self.previous_query = self.query;
+                self.settling = 2;
+                self.query.connections = !self.query.connections;
+                self.rebuild();
+                return Some(Effect::SetQuery(self.query));
+            }
+            Action::ToggleAllAddresses => {
+                self.previous_query = self.query;
+                self.settling = 2;
+                self.query.all_addresses = !self.query.all_addresses;
+                self.rebuild();
+                return Some(Effect::SetQuery(self.query));
+            }
+            Action::ToggleHelp => {
+                self.help_scroll = 0;
+                self.mode = if self.mode == Mode::Help {
+                    Mode::Table
+                } else {
+                    Mode::Help
+                };
+            }
+            Action::Quit => {
+                self.quit = true;
+                return Some(Effect::Quit);
+            }
+            Action::Viewport(rows) => {
+                self.page = rows.max(1);
+                self.scroll_to_selection();
+            }
+            Action::Snapshot(snapshot) => {
+                self.take_snapshot(snapshot);
+                return self.refresh_inspected();
+            }
+            Action::CollectFailed(message) => self.error = Some(message),
+            Action::Tick(_)
+            | Action::TogglePause
+            | Action::SlowerRefresh
+            | Action::FasterRefresh
+            | Action::ToggleHistory
+            | Action::ToggleExplain
+            | Action::ToggleGrouped => return self.update_views(&action),
+        }
+        None
+    }
+
+    /// Time passing, pausing, the refresh rate and the other views.
+    fn update_views(&mut self, action: &Action) -> Option<Effect> {
+        match action {
+            &Action::Tick(now) => {
+                self.now = Some(now);
+                if self.tracker.expire(now) && !self.paused {
+                    self.show(None);
+                }
+            }
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                if !self.paused {
+                    let held = self.held.take();
+                    self.show(held);
+                }
+            }
+            Action::SlowerRefresh | Action::FasterRefresh => {
+                let next = if *action == Action::SlowerRefresh {
+                    INTERVAL_STEPS.iter().find(|&&d| d > self.interval)
+                } else {
+                    INTERVAL_STEPS.iter().rev().find(|&&d| d < self.interval)
+                };
+                if let Some(&next) = next {
+                    self.interval = next;
+                    return Some(Effect::SetInterval(next));
+                }
+            }
+            Action::ToggleHistory => self.mode = Mode::History,
+            Action::ToggleExplain => {
+                if let Some(socket) = self.selected_socket() {
+                    self.explaining = Some(socket.key());
+                    self.explain_scroll = 0;
+                    self.mode = Mode::Explain;
+                }
+            }
+            Action::ToggleGrouped => {
+                self.grouped = !self.grouped;
+                self.rebuild();
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// A new collection: record what changed, then show it (unless paused).
+    fn take_snapshot(&mut self, snapshot: Snapshot) {
+        if self.loaded {
+            let now = self.now.unwrap_or(Stamp::at_secs(0));
+            let (query, previous) = (self.query, self.previous_query);
+            let settling = self.settling > 0;
+            let before = &self.held.as_ref().unwrap_or(&self.snapshot).sockets;
+            self.tracker
+                .observe(before, &snapshot.sockets, now, |s: &Socket| {
+                    query.admits(s.scope, s.state, s.local_port)
+                        && (!settling || previous.admits(s.scope, s.state, s.local_port))
+                });
+            self.tracker.expire(now);
+        }
+        self.settling = self.settling.saturating_sub(1);
+        self.error = None;
+        if self.paused && self.loaded {
+            self.held = Some(snapshot);
+        } else {
+            self.loaded = true;
+            self.show(Some(snapshot));
+        }
+    }
+
+    /// Shows `snapshot` (or the one shown now) with the recently closed sockets after it.
+    fn show(&mut self, snapshot: Option<Snapshot>) {
+        // Where the selection is now, in case its socket is not in the new snapshot.
+        let hint = self.selected_index_hint();
+        if let Some(snapshot) = snapshot {
+            self.snapshot = snapshot;
+        }
+        self.gone = self.tracker.gone().cloned().collect();
+        self.rebuild_near(hint);
+    }
+
+    // ----- read access for ui/ -----
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    pub fn sort(&self) -> SortSpec {
+        self.sort
+    }
+    pub fn filter(&self) -> &str {
+        &self.filter
+    }
+    pub fn query(&self) -> Query {
+        self.query
+    }
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+    pub fn inspected(&self) -> Option<&Inspected> {
+        self.inspected.as_ref()
+    }
+    pub fn pending_kill(&self) -> Option<&PendingKill> {
+        self.pending_kill.as_ref()
+    }
+    /// The latest details read for `key`, if they are for that process.
+    pub fn details_of(&self, key: ProcKey) -> Option<&Result<ProcessDetails, DetailsError>> {
+        self.details
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, d)| d)
+    }
+
+    /// What the collector should gather: the user's query, widened to connections while a
+    /// socket is inspected (its clients and the owner's other sockets are connection ends).
+    pub fn collection_query(&self) -> Query {
+        match self.mode {
+            Mode::Inspect | Mode::Confirm => Query {
+                connections: true,
+                ..self.query
+            },
+            _ => self.query,
+        }
+    }
+    /// Rows passing toggles and filter.
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+    /// First visible row's position among all rows.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The rows the table body shows right now, in order: only these are ever drawn.
+    pub fn visible_rows(&self) -> impl Iterator<Item = &Socket> {
+        let end = self.window_end(self.offset);
+        self.rows[self.offset.min(end)..end]
+            .iter()
+            .map(|&i| self.socket_at(i))
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+    pub fn is_grouped(&self) -> bool {
+        self.grouped
+    }
+    pub fn hidden_columns(&self) -> &[Column] {
+        &self.hidden_columns
+    }
+    pub fn history_filter(&self) -> &str {
+        &self.history_filter
+    }
+    /// How many history lines are scrolled back from the newest.
+    pub fn history_back(&self) -> usize {
+        self.history_back
+    }
+    pub fn history_len(&self) -> usize {
+        self.tracker.history().len()
+    }
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+    pub fn explain_scroll(&self) -> usize {
+        self.explain_scroll
+    }
+
+    /// The newest collection: the one shown, or, while paused, the one not shown yet. What
+    /// is true now (explanations, anything judged on live data) reads this.
+    pub fn latest(&self) -> &Snapshot {
+        self.held.as_ref().unwrap_or(&self.snapshot)
+    }
+
+    /// Sockets in the newest collection.
+    pub fn live_sockets(&self) -> &[Socket] {
+        &self.latest().sockets
+    }
+
+    /// Sockets in the snapshot shown, without the closed rows lingering after it.
+    pub fn live_count(&self) -> usize {
+        self.snapshot.sockets.len()
+    }
+
+    /// Closed rows still shown.
+    pub fn closed_row_count(&self) -> usize {
+        let live = self.snapshot.sockets.len();
+        self.rows.iter().filter(|&&i| i >= live).count()
+    }
+
+    /// Row source `i`: a socket of the snapshot shown, or past its end one closed a moment ago.
+    fn socket_at(&self, i: usize) -> &Socket {
+        socket_at(&self.snapshot.sockets, &self.gone, i)
+    }
+
+    /// New for a few seconds, closed and about to leave, or neither.
+    pub fn row_mark(&self, socket: &Socket) -> RowMark {
+        let key = socket.key();
+        if self.tracker.gone().any(|s| s.key() == key) {
+            RowMark::Closed
+        } else if self.tracker.is_fresh(&key) {
+            RowMark::Fresh
+        } else {
+            RowMark::Normal
+        }
+    }
+
+    /// When the runtime should send the next [`Action::Tick`] to expire a mark.
+    pub fn next_deadline(&self) -> Option<Stamp> {
+        self.tracker.next_expiry()
+    }
+
+    /// History events passing the history's filter, oldest first.
+    pub fn history_lines(&self) -> impl DoubleEndedIterator<Item = &Event> {
+        let terms = filter_terms(&self.history_filter);
+        self.tracker.history().iter().filter(move |e| {
+            terms.is_empty() || {
+                let line = e.line().to_lowercase();
+                terms.iter().all(|t| line.contains(t.as_str()))
+            }
+        })
+    }
+
+    /// Events dropped from the history to keep it bounded.
+    pub fn history_dropped(&self) -> u64 {
+        self.tracker.history().dropped()
+    }
+
+    /// The explanation being shown: of the socket as collected now, or, once it has closed, as
+    /// last seen (with `closed` set).
+    pub fn explanation(&self) -> Option<(Explanation, bool)> {
+        let key = self.explaining?;
+        let live = self.live_sockets();
+        if let Some(socket) = live.iter().find(|s| s.key() == key) {
+            return Some((explain::socket(socket, live, &self.facts), false));
+        }
+        let gone = self
+            .snapshot
+            .sockets
+            .iter()
+            .chain(&self.gone)
+            .chain(self.tracker.gone())
+            .find(|s| s.key() == key)?;
+        Some((explain::socket(gone, live, &self.facts), true))
+    }
+
+    /// Whether row `index` (among all rows) starts a new process group in the grouped view.
+    pub fn starts_group(&self, index: usize) -> bool {
+        self.grouped
+            && (index == 0
+                || GroupKey::of(self.socket_at(self.rows[index]))
+                    != GroupKey::of(self.socket_at(self.rows[index - 1])))
+    }
+
+    /// Position of the selection among the visible rows.
+    pub fn selected_visible(&self) -> Option<usize> {
+        self.selected_index()?.checked_sub(self.offset)
+    }
+
+    pub fn selected_socket(&self) -> Option<&Socket> {
+        self.selected_index().map(|i| self.socket_at(self.rows[i]))
+    }
+
+    /// Sockets in the latest snapshot whose owners are hidden by permissions.
+    pub fn hidden_owner_count(&self) -> usize {
+        self.snapshot.hidden_owner_count()
+    }
+
+    // ----- internals -----
+
+    fn selected_index(&self) -> Option<usize> {
+        let key = self.selected?;
+        let is_selected = |&i: &usize| self.socket_at(i).key() == key;
+        let hint = self.selected_at.get();
+        if self.rows.get(hint).is_some_and(is_selected) {
+            return Some(hint);
+        }
+        let found = self.rows.iter().position(is_selected)?;
+        self.selected_at.set(found);
+        Some(found)
+    }
+
+    fn set_sort(&mut self, sort: SortSpec) {
+        self.sort = sort;
+        self.rebuild();
+    }
+
+    /// Recomputes the visible rows after the data, toggles, filter or sort changed, keeping
+    /// the selection on the same socket, or near its old position if that socket left.
+    fn rebuild(&mut self) {
+        self.rebuild_near(self.selected_index_hint());
+    }
+
+    /// [`App::rebuild`], falling back to row `previous_index` when the selected socket is gone.
+    fn rebuild_near(&mut self, previous_index: usize) {
+        let terms = filter_terms(&self.filter);
+        let (live, gone) = (&self.snapshot.sockets, &self.gone);
+        let at = |i: usize| socket_at(live, gone, i);
+        let mut rows: Vec<usize> = (0..live.len() + gone.len())
+            .filter(|&i| {
+                let s = at(i);
+                self.query.admits(s.scope, s.state, s.local_port) && matches_filter(s, &terms)
+            })
+            .collect();
+        let sort = self.sort;
+        if self.grouped {
+            // Each key once, not once per comparison: building one allocates.
+            let mut keyed: Vec<(GroupKey, usize)> =
+                rows.iter().map(|&i| (GroupKey::of(at(i)), i)).collect();
+            keyed.sort_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| sort.compare(at(*a), at(*b))));
+            rows = keyed.into_iter().map(|(_, i)| i).collect();
+        } else {
+            rows.sort_by(|&a, &b| sort.compare(at(a), at(b)));
+        }
+        self.rows = rows;
+        if self.selected_index().is_none() {
+            self.selected = if self.rows.is_empty() {
+                None
+            } else {
+                let i = previous_index.min(self.rows.len() - 1);
+                Some(self.socket_at(self.rows[i]).key())
+            };
+        }
+        self.scroll_to_selection();
+    }
+
+    /// Where the selection is (the offset is a fine guess when there is none).
+    fn selected_index_hint(&self) -> usize {
+        self.selected_index().unwrap_or(self.offset)
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let current = self.selected_index().unwrap_or(0);
+        let target = current.saturating_add_signed(delta);
+        self.select_index(target.min(self.rows.len() - 1));
+    }
+
+    fn select_index(&mut self, index: usize) {
+        if let Some(&i) = self.rows.get(index) {
+            self.selected = Some(self.socket_at(i).key());
+            self.selected_at.set(index);
+            self.scroll_to_selection();
+        }
+    }
+
+    /// Keeps the selection inside the visible window and the window inside the rows.
+    fn scroll_to_selection(&mut self) {
+        if self.grouped {
+            self.scroll_to_selection_grouped();
+            return;
+        }
+        let max_offset = self.rows.len().saturating_sub(self.page);
+        if let Some(index) = self.selected_index() {
+            if index < self.offset {
+                self.offset = index;
+            } else if index >= self.offset + self.page {
+                self.offset = index + 1 - self.page;
+            }
+        }
+        self.offset = self.offset.min(max_offset);
+    }
+
+    /// The grouped view spends a line on each process heading, so the window is counted in
+    /// lines, not rows.
+    fn scroll_to_selection_grouped(&mut self) {
+        let len = self.rows.len();
+        // The smallest offset whose window still reaches the last row.
+        let mut max_offset = len;
+        while max_offset > 0 && self.window_end(max_offset - 1) == len {
+            max_offset -= 1;
+        }
+        if let Some(index) = self.selected_index() {
+            if index < self.offset {
+                self.offset = index;
+            }
+            while index >= self.window_end(self.offset) && self.offset < index {
+                self.offset += 1;
+            }
+        }
+        self.offset = self.offset.min(max_offset);
+    }
+
+    /// One past the last row shown when the window starts at row `offset`.
+    fn window_end(&self, offset: usize) -> usize {
+        let len = self.rows.len();
+        if !self.grouped {
+            return (offset + self.page).min(len);
+        }
+        let mut lines = 0;
+        let mut end = offset;
+        while end < len {
+            // The first row shown always gets its heading, as does every new group.
+            let cost = if end == offset || self.starts_group(end) {
+                2
+            } else {
+                1
+            };
+            if lines + cost > self.page {
+                break;
+            }
+            lines += cost;
+            end += 1;
+        }
+        // A window always shows at least one row, even in a one-line body.
+        end.max((offset + 1).min(len))
+    }
+}
+
+/// Row source `i` of a table made of `live` sockets followed by `gone` ones.
+fn socket_at<'a>(live: &'a [Socket], gone: &'a [Socket], i: usize) -> &'a Socket {
+    live.get(i).unwrap_or_else(|| &gone[i - live.len()])
+}
+
+/// A page move keeps one row of context.
+fn page_step(page: usize) -> isize {
+    isize::try_from(page.saturating_sub(1).max(1)).unwrap_or(isize::MAX)
+}
+
+/// The filter's words, lower-cased; a row must match every one of them.
+fn filter_terms(filter: &str) -> Vec<String> {
+    filter.split_whitespace().map(str::to_lowercase).collect()
+}
+
+/// Whether each term appears in the row's port, address, process, pid, user or command line.
+pub fn matches_filter(socket: &Socket, terms: &[String]) -> bool {
+    if terms.is_empty() {
+        return true;
+    }
+    let mut haystack = format!(
+        "{} {} {} {} {}",
+        socket.local_endpoint(),
+        socket.proto,
+        socket.state,
+        socket.scope,
+        socket.user_label()
+    );
+    if let Some((addr, port)) = socket.remote {
+        haystack.push(' ');
+        haystack.push_str(&crate::model::format_endpoint(addr, port));
+    }
+    for owner in &socket.owners {
+        // Writing to a String cannot fail.
+        let _ = write!(
+            haystack,
+            " {} {} {}",
+            owner.key.pid, owner.name, owner.cmdline
+        );
+    }
+    let haystack = haystack.to_lowercase();
+    terms.iter().all(|t| haystack.contains(t.as_str()))
+}
+
+pub mod action;
+pub mod keymap;
+mod owner_view;
+#[cfg(test)]
+mod tests;
+mod views;

@@ -1,0 +1,435 @@
+//! The configuration file: TOML in the platform's config directory
+//! (`$XDG_CONFIG_HOME/loopwatch/config.toml` on Linux) or the file `--config` names.
+//!
+//! Every key is checked by hand so a mistake is reported as one line naming the key, and a
+//! file with any bad value is refused whole: defaults are never half-replaced by garbage.
+//!
+//! ```toml
+//! interval = "500ms"          # as --interval: 100ms to 60s
+//! connections = true          # start with TCP connections shown (c)
+//! all_addresses = false       # start with other addresses shown (a)
+//! grouped = false             # start grouped by process (v)
+//! sort = "process"            # proto, address, port, scope, state, pid, process, user, command
+//! sort_descending = false
+//! theme = "high-contrast"     # default, high-contrast, colour-blind
+//! read_only = true            # no way to stop processes from loopwatch
+//! hidden_columns = ["user", "command"]
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Value;
+
+use crate::app::Settings;
+use crate::cli::parse_interval;
+use crate::model::Query;
+use crate::model::SystemFacts;
+use crate::domain::sort::{Column, SortSpec};
+use crate::ui::theme::ThemeName;
+
+/// The settings a config file may give; `None` (or empty) where it says nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    pub interval: Option<Duration>,
+    pub connections: Option<bool>,
+    pub all_addresses: Option<bool>,
+    pub grouped: Option<bool>,
+    pub sort: Option<Column>,
+    pub sort_descending: Option<bool>,
+    pub theme: Option<ThemeName>,
+    pub read_only: Option<bool>,
+    pub hidden_columns: Vec<Column>,
+}
+
+/// Why a config file was refused. `Display` is one line, naming the file and the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file, when there is one.
+    pub path: Option<PathBuf>,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Unreadable(String),
+    Syntax { line: usize, message: String },
+    UnknownKey(String),
+    BadValue { key: String, expected: String },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "config {}: ", path.display())?,
+            None => f.write_str("config: ")?,
+        }
+        match &self.problem {
+            Problem::Unreadable(why) => write!(f, "cannot read it: {why}"),
+            Problem::Syntax { line, message } => write!(f, "line {line}: {message}"),
+            Problem::UnknownKey(key) => {
+                write!(f, "unknown key `{key}` (known keys: {})", KEYS.join(", "))
+            }
+            Problem::BadValue { key, expected } => write!(f, "`{key}` {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+const KEYS: [&str; 9] = [
+    "interval",
+    "connections",
+    "all_addresses",
+    "grouped",
+    "sort",
+    "sort_descending",
+    "theme",
+    "read_only",
+    "hidden_columns",
+];
+
+const COLUMN_NAMES: [(&str, Column); 9] = [
+    ("proto", Column::Proto),
+    ("address", Column::Address),
+    ("port", Column::Port),
+    ("scope", Column::Scope),
+    ("state", Column::State),
+    ("pid", Column::Pid),
+    ("process", Column::Process),
+    ("user", Column::User),
+    ("command", Column::Command),
+];
+
+impl Config {
+    /// The table's starting settings: the config's, under whatever the command line gave
+    /// (`interval_flag` is `--interval` when it was given).
+    pub fn settings(&self, interval_flag: Option<Duration>, facts: SystemFacts) -> Settings {
+        let defaults = Settings::default();
+        Settings {
+            interval: interval_flag.or(self.interval).unwrap_or(defaults.interval),
+            sort: SortSpec {
+                column: self.sort.unwrap_or(defaults.sort.column),
+                descending: self.sort_descending.unwrap_or(defaults.sort.descending),
+            },
+            grouped: self.grouped.unwrap_or(defaults.grouped),
+            hidden_columns: self.hidden_columns.clone(),
+            facts,
+        }
+    }
+
+    /// The table's starting query: `-a`/`-c` on the command line, or the config's toggles.
+    pub fn query(&self, flags: Query) -> Query {
+        Query {
+            connections: flags.connections || self.connections.unwrap_or(false),
+            all_addresses: flags.all_addresses || self.all_addresses.unwrap_or(false),
+            ..flags
+        }
+    }
+}
+
+/// Where the config file lives when `--config` is not given.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|dir| dir.join("loopwatch").join("config.toml"))
+}
+
+/// Loads `explicit` (which must exist), or else the default file if there is one.
+pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    let (path, required) = match explicit {
+        Some(path) => (path.to_path_buf(), true),
+        None => match default_path() {
+            Some(path) => (path, false),
+            None => return Ok(Config::default()),
+        },
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text).map_err(|problem| ConfigError {
+            path: Some(path),
+            problem,
+        }),
+        // No default file, or a home directory this user may not look into (a program run
+        // under another uid keeps $HOME): nothing configured.
+        Err(e)
+            if !required
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
+        {
+            Ok(Config::default())
+        }
+        Err(e) => Err(ConfigError {
+            path: Some(path),
+            problem: Problem::Unreadable(e.to_string()),
+        }),
+    }
+}
+
+/// Parses a config file's text.
+pub fn parse(text: &str) -> Result<Config, Problem> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e.span().map_or(1, |span| {
+            // Lines are counted by the newlines before the error: `lines()` would miss the
+            // last one when the error starts a line.
+            1 + text[..span.start.min(text.len())].matches('\n').count()
+        });
+        let message = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_string();
+        Problem::Syntax { line, message }
+    })?;
+    let mut config = Config::default();
+    for (key, value) in &table {
+        let bad = |expected: &str| Problem::BadValue {
+            key: key.clone(),
+            expected: expected.to_string(),
+        };
+        let flag = || value.as_bool().ok_or_else(|| bad("must be true or false"));
+        match key.as_str() {
+            "interval" => {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Integer(n) => n.to_string(),
+                    Value::Float(x) => x.to_string(),
+                    _ => String::new(),
+                };
+                config.interval = Some(parse_interval(&text).map_err(|_| {
+                    bad("must be a duration from 100ms to 60s, e.g. \"500ms\" or \"2s\"")
+                })?);
+            }
+            "connections" => config.connections = Some(flag()?),
+            "all_addresses" => config.all_addresses = Some(flag()?),
+            "grouped" => config.grouped = Some(flag()?),
+            "sort_descending" => config.sort_descending = Some(flag()?),
+            "read_only" => config.read_only = Some(flag()?),
+            "sort" => {
+                config.sort = Some(
+                    value
+                        .as_str()
+                        .and_then(column_named)
+                        .ok_or_else(|| bad(&format!("must be one of {}", column_list())))?,
+                );
+            }
+            "theme" => {
+                config.theme =
+                    Some(value.as_str().and_then(ThemeName::parse).ok_or_else(|| {
+                        bad("must be \"default\", \"high-contrast\" or \"colour-blind\"")
+                    })?);
+            }
+            "hidden_columns" => {
+                let expected = format!("must be a list of {}", column_list());
+                let items = value.as_array().ok_or_else(|| bad(&expected))?;
+                let mut columns = Vec::new();
+                for item in items {
+                    let column = item
+                        .as_str()
+                        .and_then(column_named)
+                        .ok_or_else(|| bad(&expected))?;
+                    if column == Column::Port {
+                        return Err(bad("cannot hide the port column"));
+                    }
+                    columns.push(column);
+                }
+                config.hidden_columns = columns;
+            }
+            _ => return Err(Problem::UnknownKey(key.clone())),
+        }
+    }
+    Ok(config)
+}
+
+fn column_named(name: &str) -> Option<Column> {
+    COLUMN_NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+        .map(|(_, c)| *c)
+}
+
+fn column_list() -> String {
+    COLUMN_NAMES
+        .iter()
+        .map(|(n, _)| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses() {
+        let config = parse(
+            r#"
+            # comments are fine
+            interval = "500ms"
+            connections = true
+            all_addresses = false
+            grouped = true
+            sort = "process"
+            sort_descending = true
+            theme = "high-contrast"
+            read_only = true
+            hidden_columns = ["user", "Command"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            config,
+            Config {
+                interval: Some(Duration::from_millis(500)),
+                connections: Some(true),
+                all_addresses: Some(false),
+                grouped: Some(true),
+                sort: Some(Column::Process),
+                sort_descending: Some(true),
+                theme: Some(ThemeName::HighContrast),
+                read_only: Some(true),
+                hidden_columns: vec![Column::User, Column::Command],
+            }
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_all_defaults_and_numbers_are_seconds() {
+        assert_eq!(parse("").unwrap(), Config::default());
+        assert_eq!(
+            parse("interval = 2").unwrap().interval,
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse("interval = 0.25").unwrap().interval,
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            parse("theme = \"color-blind\"").unwrap().theme,
+            Some(ThemeName::ColourBlind)
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_key_on_one_line() {
+        for (text, message) in [
+            (
+                "interval = \"5ms\"",
+                "`interval` must be a duration from 100ms to 60s",
+            ),
+            ("interval = true", "`interval` must be a duration"),
+            (
+                "connections = \"yes\"",
+                "`connections` must be true or false",
+            ),
+            ("read_only = 1", "`read_only` must be true or false"),
+            ("sort = \"colour\"", "`sort` must be one of \"proto\""),
+            (
+                "theme = \"neon\"",
+                "`theme` must be \"default\", \"high-contrast\"",
+            ),
+            (
+                "hidden_columns = \"user\"",
+                "`hidden_columns` must be a list of",
+            ),
+            (
+                "hidden_columns = [\"user\", 3]",
+                "`hidden_columns` must be a list of",
+            ),
+            (
+                "hidden_columns = [\"port\"]",
+                "`hidden_columns` cannot hide the port column",
+            ),
+        ] {
+            let error = ConfigError {
+                path: Some(PathBuf::from("/home/ana/.config/loopwatch/config.toml")),
+                problem: parse(text).unwrap_err(),
+            }
+            .to_string();
+            assert!(
+                error.starts_with("config /home/ana/.config/loopwatch/config.toml: "),
+                "{error}"
+            );
+            assert!(error.contains(message), "{text}: {error}");
+            assert_eq!(error.lines().count(), 1, "{error}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_known_ones() {
+        let problem = parse("interval = \"1s\"\ncolour = \"red\"").unwrap_err();
+        assert_eq!(problem, Problem::UnknownKey("colour".to_string()));
+        let line = ConfigError {
+            path: None,
+            problem,
+        }
+        .to_string();
+        assert!(
+            line.starts_with("config: unknown key `colour` (known keys: interval,"),
+            "{line}"
+        );
+        // Tables are keys too.
+        assert!(matches!(
+            parse("[colors]\nlisten = \"green\""),
+            Err(Problem::UnknownKey(k)) if k == "colors"
+        ));
+    }
+
+    #[test]
+    fn syntax_errors_give_the_line() {
+        let problem = parse("interval = \"1s\"\nconnections = \n").unwrap_err();
+        let Problem::Syntax { line, message } = &problem else {
+            panic!("{problem:?}");
+        };
+        assert_eq!(*line, 2, "{message}");
+        assert!(!message.contains('\n'));
+        // An error at the very start of a line is on that line, not the one before.
+        for (text, want) in [
+            ("interval = \"1s\"\n= 3\n", 2),
+            (
+                "paused = false\nsort = \"port\"\ninterval = \"1s\"\ninterval = \"2s\"\n",
+                4,
+            ),
+        ] {
+            let Err(Problem::Syntax { line, .. }) = parse(text) else {
+                panic!("{text:?} should not parse");
+            };
+            assert_eq!(line, want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn command_line_flags_win_over_the_file() {
+        let config = parse("interval = \"5s\"\nconnections = true\nsort = \"pid\"").unwrap();
+        let from_file = config.settings(None, SystemFacts::default());
+        assert_eq!(from_file.interval, Duration::from_secs(5));
+        assert_eq!(from_file.sort.column, Column::Pid);
+        let flag = config.settings(Some(Duration::from_millis(250)), SystemFacts::default());
+        assert_eq!(flag.interval, Duration::from_millis(250));
+        let query = config.query(Query {
+            all_addresses: true,
+            ..Query::default()
+        });
+        assert!(query.connections && query.all_addresses);
+        assert_eq!(
+            Config::default().settings(None, SystemFacts::default()),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn an_explicit_file_must_exist_and_is_read() {
+        let dir = std::env::temp_dir().join(format!("loopwatch-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.toml");
+        let error = load(Some(&missing)).unwrap_err();
+        assert!(matches!(error.problem, Problem::Unreadable(_)), "{error}");
+        let file = dir.join("config.toml");
+        std::fs::write(&file, "grouped = true\n").unwrap();
+        assert_eq!(load(Some(&file)).unwrap().grouped, Some(true));
+        std::fs::write(&file, "grouped = maybe\n").unwrap();
+        assert!(load(Some(&file)).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

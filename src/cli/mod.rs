@@ -1,0 +1,905 @@
+//! The command line: clap's view of the arguments, and the pure step that turns them into the
+//! one [`Command`] `main` runs.
+//!
+//! Everything here is free of I/O so the whole grammar can be tested as a table of argv =>
+//! `Command` (or usage error). The one runtime fact that changes the mode, whether stdout is a
+//! terminal, is applied afterwards by [`Command::for_stdout`].
+
+pub mod config;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
+
+use crate::model::Query;
+use crate::model::Signal;
+use crate::commands::kill::KillRequest;
+
+/// How often the live table refreshes when `--interval` is not given.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+/// Shorter than this, refreshing costs more than it shows; longer, the table looks frozen.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+pub const MAX_INTERVAL: Duration = Duration::from_secs(60);
+
+const EXAMPLES: &str = "\
+Examples:
+  loopwatch                      live table of what listens on loopback
+  loopwatch -c --interval 500ms  include connections, refresh twice a second
+  loopwatch 5432                 who holds port 5432? (same as: loopwatch who 5432)
+  loopwatch who 5432 --json      the same, for scripts
+  loopwatch list --all           one-shot table, also sockets bound to other addresses
+  loopwatch watch --json         one JSON line per socket opened, closed or changing owner
+  loopwatch watch --until-open 5173 --timeout 30
+                                 wait for a dev server: exit 0 once it listens, 1 after 30 s
+  loopwatch explain 62893        what is this port? in plain words
+  loopwatch kill 5173            stop the server on port 5173 (asks first; --yes to skip)
+  loopwatch --read-only          a live table that can never stop anything
+
+Exit status: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage.";
+
+/// What the user asked for, after parsing and validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// The interactive table.
+    Tui {
+        interval: Duration,
+        query: Query,
+        read_only: bool,
+    },
+    /// One snapshot of the same rows the table shows, printed once.
+    List { format: Format, query: Query },
+    /// Every socket on one local port, with all of its owners.
+    Who { port: u16, format: Format },
+    /// Stop the owners of the listeners on a port.
+    Kill(KillRequest),
+    /// One line per change until interrupted, or until a port opens or closes.
+    Watch(Watch),
+    /// A port in plain words.
+    Explain { port: u16, format: Format },
+}
+
+/// `loopwatch watch`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    /// Only these local ports (all when empty).
+    pub ports: Vec<u16>,
+    pub format: Format,
+    pub query: Query,
+    pub interval: Duration,
+    pub until: Option<Until>,
+    /// With `until`: give up after this long.
+    pub timeout: Option<Duration>,
+}
+
+/// What `watch` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Something listens on the port.
+    Open(u16),
+    /// Nothing listens on the port.
+    Closed(u16),
+}
+
+impl Until {
+    pub fn port(self) -> u16 {
+        match self {
+            Until::Open(port) | Until::Closed(port) => port,
+        }
+    }
+}
+
+/// The command plus the settings that come from the command line but belong to no one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub command: Command,
+    /// `--config PATH`: the config file to use instead of the default one.
+    pub config: Option<PathBuf>,
+    /// `--interval` was given, so it wins over the config file's.
+    pub interval_given: bool,
+}
+
+/// How a one-shot mode prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An aligned table for people.
+    Text,
+    /// The versioned JSON document of [`crate::commands::render::json`], for scripts.
+    Json,
+}
+
+impl Format {
+    fn from_json_flag(json: bool) -> Format {
+        if json { Format::Json } else { Format::Text }
+    }
+}
+
+impl Command {
+    /// The live table needs a terminal; when stdout is a pipe or a file, print the rows it would
+    /// have shown instead, so `loopwatch | grep node` does what it looks like it does.
+    #[must_use]
+    pub fn for_stdout(self, stdout_is_terminal: bool) -> Command {
+        match self {
+            Command::Tui { query, .. } if !stdout_is_terminal => Command::List {
+                format: Format::Text,
+                query,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Parses an argv (program name first) into a [`Command`].
+///
+/// `--help` and `--version` come back as errors too (clap's `DisplayHelp`/`DisplayVersion`
+/// kinds); `clap::Error::exit` prints them to stdout and exits 0.
+pub fn parse_command<I, T>(argv: I) -> Result<Command, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    parse_invocation(argv).map(|invocation| invocation.command)
+}
+
+/// Parses an argv into the [`Command`] and the global settings around it.
+pub fn parse_invocation<I, T>(argv: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let parsed = Args::try_parse_from(argv)?;
+    let config = parsed.config.clone();
+    let interval_given = parsed.interval.is_some();
+    Ok(Invocation {
+        command: parsed.into_command()?,
+        config,
+        interval_given,
+    })
+}
+
+/// The raw command line as clap sees it. Prefer [`parse_command`]; this is public for
+/// `--help` generation and completions.
+#[derive(Debug, Parser)]
+#[command(
+    name = "loopwatch",
+    version,
+    about = "Show which processes hold the sockets reachable on this machine's loopback",
+    long_about = "Show which processes hold the sockets reachable on this machine's loopback.\n\n\
+        Without a PORT or a command, opens a live table (or, when stdout is not a terminal, \
+        prints it once).",
+    after_help = EXAMPLES
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Subcommands>,
+
+    /// Show who holds this local port (shorthand for `loopwatch who PORT`).
+    #[arg(value_name = "PORT", value_parser = parse_port_or_command)]
+    pub port: Option<u16>,
+
+    /// How often the live table refreshes: 250ms, 1s, 1.5s or 2 (seconds); 100ms to 60s.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_interval,
+        conflicts_with = "port"
+    )]
+    pub interval: Option<Duration>,
+
+    #[command(flatten)]
+    pub filter: Filter,
+
+    /// Print JSON instead of a table (with PORT).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Read settings from this TOML file instead of the default
+    /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Never stop a process: the stop keys and `kill` are disabled (for demos and classrooms).
+    /// Also set by LOOPWATCH_READ_ONLY=1.
+    #[arg(long, global = true, env = "LOOPWATCH_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub read_only: bool,
+}
+
+/// Which sockets the table and `list` include beyond loopback listeners.
+#[derive(Debug, Clone, Copy, Default, ClapArgs)]
+pub struct Filter {
+    /// Also show sockets bound to specific non-loopback addresses of this host.
+    #[arg(short, long)]
+    pub all: bool,
+
+    /// Also show TCP connection ends (ESTABLISHED, TIME_WAIT, ...), not only listeners.
+    #[arg(short, long)]
+    pub connections: bool,
+}
+
+impl Filter {
+    /// A flag given on either side of a subcommand counts.
+    fn or(self, other: Filter) -> Filter {
+        Filter {
+            all: self.all || other.all,
+            connections: self.connections || other.connections,
+        }
+    }
+
+    fn query(self) -> Query {
+        Query {
+            connections: self.connections,
+            all_addresses: self.all,
+            port: None,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Subcommands {
+    /// Print the table once and exit.
+    List {
+        #[command(flatten)]
+        filter: Filter,
+
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show every socket on a local port and the processes that hold it
+    ///
+    /// Listeners and connection ends, TCP and UDP, on any address. Exits 1 when nothing is
+    /// bound to the port.
+    Who {
+        /// The local port, 1 to 65535.
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        port: u16,
+
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the process(es) listening on a port, then report whether the port came free
+    ///
+    /// Only owners of listeners (servers) are signalled, never clients connected to the port.
+    /// Each process is checked to still be the one that was found (pid and start time) right
+    /// before it is signalled. Asks first on a terminal; without one, needs --yes. Exits 0
+    /// when the port was released, 1 when nothing listened, nothing was sent, or the port is
+    /// still (or again) held.
+    Kill {
+        /// The local port, 1 to 65535.
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        port: u16,
+
+        /// The signal to send: TERM (ask to exit), INT, HUP or KILL (cannot be caught).
+        #[arg(long, short, value_name = "SIGNAL", default_value = "TERM", value_parser = Signal::parse)]
+        signal: Signal,
+
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+
+        /// Show what would be sent, and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+
+        /// How long to wait for the port to come free, in seconds (0.1 to 600).
+        #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_timeout)]
+        timeout: Duration,
+
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a line for every socket that opens, closes or changes owner
+    ///
+    /// Runs until interrupted, or with --until-open/--until-closed until that happens (exit 0)
+    /// or --timeout passes (exit 1).
+    Watch {
+        /// Only these local ports (default: every port the table would show).
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        ports: Vec<u16>,
+
+        #[command(flatten)]
+        filter: Filter,
+
+        /// One JSON object per line (NDJSON) instead of text.
+        #[arg(long)]
+        json: bool,
+
+        /// Exit 0 as soon as something listens on PORT.
+        #[arg(long, value_name = "PORT", value_parser = parse_port, conflicts_with = "until_closed")]
+        until_open: Option<u16>,
+
+        /// Exit 0 as soon as nothing listens on PORT.
+        #[arg(long, value_name = "PORT", value_parser = parse_port)]
+        until_closed: Option<u16>,
+
+        /// With --until-open/--until-closed: give up after this many seconds and exit 1.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_wait_timeout)]
+        timeout: Option<Duration>,
+
+        /// How often to look: 250ms, 1s, 2 (seconds); 100ms to 60s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        interval: Option<Duration>,
+    },
+    /// Explain a port in plain words: address, families, range, usual service, state
+    Explain {
+        /// The local port, 1 to 65535.
+        #[arg(value_name = "PORT", value_parser = parse_port)]
+        port: u16,
+
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Args {
+    /// Validates the combinations clap's attributes cannot express and picks the mode.
+    ///
+    /// Flags that mean the same thing before and after a subcommand are merged
+    /// (`loopwatch -a list` is `loopwatch list -a`); ones that would be silently ignored are
+    /// errors, so a user never believes an option took effect when it did not.
+    pub fn into_command(self) -> Result<Command, clap::Error> {
+        let Some(sub) = self.command else {
+            return self.into_top_level_command();
+        };
+        if let Some(port) = self.port {
+            return Err(usage_error(format!(
+                "give a PORT or a command, not both: e.g. `loopwatch who {port}`"
+            )));
+        }
+        if self.interval.is_some() {
+            return Err(usage_error(
+                "--interval applies to the live table only: drop it, or drop the command",
+            ));
+        }
+        Ok(match sub {
+            Subcommands::List { filter, json } => Command::List {
+                format: Format::from_json_flag(json || self.json),
+                query: self.filter.or(filter).query(),
+            },
+            // `-a`/`-c` are moot here: `who` already covers every address and connection.
+            Subcommands::Who { port, json } => Command::Who {
+                port,
+                format: Format::from_json_flag(json || self.json),
+            },
+            Subcommands::Kill { .. } if self.read_only => {
+                return Err(usage_error(
+                    "kill is disabled in read-only mode (--read-only or LOOPWATCH_READ_ONLY): drop the flag to stop processes",
+                ));
+            }
+            Subcommands::Kill {
+                port,
+                signal,
+                yes,
+                dry_run,
+                timeout,
+                json,
+            } => Command::Kill(KillRequest {
+                port,
+                signal,
+                yes,
+                dry_run,
+                format: Format::from_json_flag(json || self.json),
+                timeout,
+            }),
+            Subcommands::Watch {
+                ports,
+                filter,
+                json,
+                until_open,
+                until_closed,
+                timeout,
+                interval,
+            } => {
+                let until = until_open
+                    .map(Until::Open)
+                    .or(until_closed.map(Until::Closed));
+                if timeout.is_some() && until.is_none() {
+                    return Err(usage_error(
+                        "--timeout needs --until-open PORT or --until-closed PORT",
+                    ));
+                }
+                Command::Watch(Watch {
+                    ports,
+                    format: Format::from_json_flag(json || self.json),
+                    query: self.filter.or(filter).query(),
+                    interval: interval.unwrap_or(DEFAULT_INTERVAL),
+                    until,
+                    timeout,
+                })
+            }
+            Subcommands::Explain { port, json } => Command::Explain {
+                port,
+                format: Format::from_json_flag(json || self.json),
+            },
+        })
+    }
+
+    fn into_top_level_command(self) -> Result<Command, clap::Error> {
+        if let Some(port) = self.port {
+            return Ok(Command::Who {
+                port,
+                format: Format::from_json_flag(self.json),
+            });
+        }
+        if self.json {
+            return Err(usage_error(
+                "--json applies to one-shot output: use `loopwatch list --json` or `loopwatch PORT --json`",
+            ));
+        }
+        Ok(Command::Tui {
+            interval: self.interval.unwrap_or(DEFAULT_INTERVAL),
+            query: self.filter.query(),
+            read_only: self.read_only,
+        })
+    }
+}
+
+/// A usage error (exit 2) in clap's format, so every bad command line reads the same.
+fn usage_error(message: impl std::fmt::Display) -> clap::Error {
+    Args::command().error(ErrorKind::ArgumentConflict, message)
+}
+
+/// A local port, 1 to 65535 (0 means "any port" to the OS, so nothing is ever bound to it).
+pub fn parse_port(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(port) if port != 0 => Ok(port),
+        _ => Err(PORT_RANGE.to_string()),
+    }
+}
+
+/// The shorthand `loopwatch PORT` sits where a command name goes, so a word there is more
+/// likely a mistyped command than a port: say so.
+fn parse_port_or_command(text: &str) -> Result<u16, String> {
+    parse_port(text).map_err(|range| {
+        if text.trim().bytes().all(|b| b.is_ascii_digit()) {
+            range
+        } else {
+            format!("{range}, or a command: list, who, kill, watch, explain")
+        }
+    })
+}
+
+const PORT_RANGE: &str = "port must be a number from 1 to 65535";
+
+/// A timeout in seconds (`30`, `2.5`, or with a unit: `500ms`, `10s`), up to a day.
+pub fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(
+        text,
+        Duration::from_millis(100)..=Duration::from_secs(86_400),
+        "timeout must be a number of seconds from 0.1 to 86400, e.g. --timeout 30",
+    )
+}
+
+/// A refresh interval: `250ms`, `1s`, `1.5s`, or a bare number of seconds (`2`), within
+/// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    parse_duration(
+        text,
+        MIN_INTERVAL..=MAX_INTERVAL,
+        "interval must be from 100ms to 60s, e.g. --interval 500ms or --interval 2s",
+    )
+}
+
+/// How long `kill` waits for the port: `3`, `0.5`, `500ms`, from 0.1 to 600 seconds.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(
+        text,
+        Duration::from_millis(100)..=Duration::from_secs(600),
+        "timeout must be from 0.1 to 600 seconds, e.g. --timeout 5",
+    )
+}
+
+/// `250ms`, `1.5s` or a bare number of seconds, inside `range`; otherwise `hint`.
+fn parse_duration(
+    text: &str,
+    range: std::ops::RangeInclusive<Duration>,
+    hint: &str,
+) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1_000_000)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000_000_000)
+    } else {
+        (text, 1_000_000_000)
+    };
+    match parse_decimal(number.trim_end(), unit_nanos) {
+        Some(duration) if range.contains(&duration) => Ok(duration),
+        _ => Err(hint.to_string()),
+    }
+}
+
+/// Parses a plain decimal (`2`, `1.5`, `.5`) times a unit given in nanoseconds, exactly: a
+/// float cannot hold most decimals, and a value written on a limit must not fall outside it.
+fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    // Far past the 60 s limit either way; the cap keeps the arithmetic below from overflowing.
+    if whole.len() > 12 {
+        return None;
+    }
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    // Padded or cut to nine digits: the fraction in billionths of the unit.
+    let fraction_nanos: u128 = format!("{fraction:0<9.9}").parse().ok()?;
+    let nanos = whole * unit_nanos + fraction_nanos * unit_nanos / 1_000_000_000;
+    Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(connections: bool, all_addresses: bool) -> Query {
+        Query {
+            connections,
+            all_addresses,
+            port: None,
+        }
+    }
+
+    fn tui(interval_ms: u64, connections: bool, all: bool) -> Command {
+        Command::Tui {
+            interval: Duration::from_millis(interval_ms),
+            query: query(connections, all),
+            read_only: false,
+        }
+    }
+
+    fn kill(port: u16, signal: Signal) -> KillRequest {
+        KillRequest {
+            port,
+            signal,
+            yes: false,
+            dry_run: false,
+            format: Format::Text,
+            timeout: Duration::from_secs(3),
+        }
+    }
+
+    fn parse(argv: &str) -> Result<Command, clap::Error> {
+        parse_command(std::iter::once("loopwatch").chain(argv.split_whitespace()))
+    }
+
+    #[test]
+    fn argv_table_to_commands() {
+        let text_list = |c, a| Command::List {
+            format: Format::Text,
+            query: query(c, a),
+        };
+        let who = |port, format| Command::Who { port, format };
+        let table: Vec<(&str, Command)> = vec![
+            ("", tui(1000, false, false)),
+            ("-a", tui(1000, false, true)),
+            ("--all --connections", tui(1000, true, true)),
+            ("-ac", tui(1000, true, true)),
+            ("--interval 250ms", tui(250, false, false)),
+            ("--interval 1.5s -c", tui(1500, true, false)),
+            ("--interval=2", tui(2000, false, false)),
+            ("--interval 100ms", tui(100, false, false)),
+            ("--interval 60s", tui(60_000, false, false)),
+            ("--interval 0.1s", tui(100, false, false)),
+            ("list", text_list(false, false)),
+            ("list -a -c", text_list(true, true)),
+            (
+                "list --json --connections",
+                Command::List {
+                    format: Format::Json,
+                    query: query(true, false),
+                },
+            ),
+            ("who 5432", who(5432, Format::Text)),
+            ("who --json 5432", who(5432, Format::Json)),
+            ("who 1 --json", who(1, Format::Json)),
+            ("5432", who(5432, Format::Text)),
+            ("65535 --json", who(65535, Format::Json)),
+            ("--json 80", who(80, Format::Json)),
+            ("-c 80", who(80, Format::Text)),
+            ("-a list", text_list(false, true)),
+            ("-c list -a", text_list(true, true)),
+            (
+                "--json list",
+                Command::List {
+                    format: Format::Json,
+                    query: query(false, false),
+                },
+            ),
+            ("--json who 80", who(80, Format::Json)),
+            ("-a who 80", who(80, Format::Text)),
+            ("kill 3000", Command::Kill(kill(3000, Signal::Term))),
+            (
+                "kill 3000 --signal KILL --yes --json --timeout 0.5",
+                Command::Kill(KillRequest {
+                    yes: true,
+                    format: Format::Json,
+                    timeout: Duration::from_millis(500),
+                    ..kill(3000, Signal::Kill)
+                }),
+            ),
+            (
+                "kill -s int --dry-run 80",
+                Command::Kill(KillRequest {
+                    dry_run: true,
+                    ..kill(80, Signal::Int)
+                }),
+            ),
+            (
+                "--read-only",
+                Command::Tui {
+                    interval: DEFAULT_INTERVAL,
+                    query: query(false, false),
+                    read_only: true,
+                },
+            ),
+            (
+                "-c --read-only",
+                Command::Tui {
+                    interval: DEFAULT_INTERVAL,
+                    query: query(true, false),
+                    read_only: true,
+                },
+            ),
+            ("list --read-only", text_list(false, false)),
+        ];
+        for (argv, expected) in table {
+            match parse(argv) {
+                Ok(command) => assert_eq!(command, expected, "argv: {argv:?}"),
+                Err(e) => panic!("argv {argv:?} failed: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn argv_table_to_usage_errors() {
+        let table: &[(&str, &str)] = &[
+            ("70000", "port must be a number from 1 to 65535"),
+            (
+                "abc",
+                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain",
+            ),
+            ("lsit", "invalid value 'lsit' for '[PORT]'"),
+            ("0", "port must be a number from 1 to 65535"),
+            ("-1", "unexpected argument"),
+            ("who abc", "port must be a number from 1 to 65535"),
+            ("who 0", "port must be a number from 1 to 65535"),
+            ("who", "required"),
+            ("list 5432", "unexpected argument '5432'"),
+            ("--interval 5ms", "interval must be from 100ms to 60s"),
+            ("--interval 61s", "interval must be from 100ms to 60s"),
+            ("--interval 99ms", "interval must be from 100ms to 60s"),
+            ("--interval soon", "e.g. --interval 500ms"),
+            ("--interval 1.5.2s", "e.g. --interval 500ms"),
+            ("--interval=-1s", "e.g. --interval 500ms"),
+            ("--interval -1s", "unexpected argument"),
+            ("--interval 5432", "interval must be from 100ms to 60s"),
+            ("--interval 1s 5432", "cannot be used with"),
+            ("--json", "use `loopwatch list --json`"),
+            (
+                "5432 list",
+                "give a PORT or a command, not both: e.g. `loopwatch who 5432`",
+            ),
+            ("80 who 80", "give a PORT or a command, not both"),
+            (
+                "--interval 2s list",
+                "--interval applies to the live table only",
+            ),
+            ("list --interval 2s", "unexpected argument '--interval'"),
+            ("who 80 list", "unexpected argument 'list'"),
+            ("kill", "required"),
+            ("kill 0", "port must be a number from 1 to 65535"),
+            (
+                "kill 80 --signal STOP",
+                "signal must be one of TERM, INT, HUP, KILL",
+            ),
+            (
+                "kill 80 --timeout 0",
+                "timeout must be from 0.1 to 600 seconds",
+            ),
+            (
+                "kill 80 --timeout soon",
+                "timeout must be from 0.1 to 600 seconds",
+            ),
+            ("--read-only kill 80", "kill is disabled in read-only mode"),
+            (
+                "kill 80 --yes --read-only",
+                "kill is disabled in read-only mode",
+            ),
+        ];
+        for (argv, message) in table {
+            match parse(argv) {
+                Ok(command) => panic!("argv {argv:?} parsed as {command:?}"),
+                Err(e) => {
+                    assert_eq!(e.exit_code(), 2, "argv {argv:?}: {e}");
+                    let first_line = e.to_string();
+                    let first_line = first_line.lines().next().unwrap_or_default();
+                    assert!(
+                        first_line.contains(message),
+                        "argv {argv:?}: first line {first_line:?} lacks {message:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn watch(ports: Vec<u16>, until: Option<Until>, timeout: Option<u64>) -> Watch {
+        Watch {
+            ports,
+            format: Format::Text,
+            query: query(false, false),
+            interval: DEFAULT_INTERVAL,
+            until,
+            timeout: timeout.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn watch_and_explain_parse() {
+        let table: Vec<(&str, Command)> = vec![
+            ("watch", Command::Watch(watch(vec![], None, None))),
+            (
+                "watch 5173 5432",
+                Command::Watch(watch(vec![5173, 5432], None, None)),
+            ),
+            (
+                "watch --json -c --interval 200ms",
+                Command::Watch(Watch {
+                    format: Format::Json,
+                    query: query(true, false),
+                    interval: Duration::from_millis(200),
+                    ..watch(vec![], None, None)
+                }),
+            ),
+            (
+                "watch --until-open 5173 --timeout 30",
+                Command::Watch(watch(vec![], Some(Until::Open(5173)), Some(30))),
+            ),
+            (
+                "watch --until-closed 8080",
+                Command::Watch(watch(vec![], Some(Until::Closed(8080)), None)),
+            ),
+            (
+                "explain 62893",
+                Command::Explain {
+                    port: 62893,
+                    format: Format::Text,
+                },
+            ),
+            (
+                "explain --json 80",
+                Command::Explain {
+                    port: 80,
+                    format: Format::Json,
+                },
+            ),
+        ];
+        for (argv, expected) in table {
+            match parse(argv) {
+                Ok(command) => assert_eq!(command, expected, "argv: {argv:?}"),
+                Err(e) => panic!("argv {argv:?} failed: {e}"),
+            }
+        }
+        for (argv, message) in [
+            ("watch --timeout 5", "--timeout needs --until-open PORT"),
+            (
+                "watch --until-open 1 --until-closed 2",
+                "cannot be used with",
+            ),
+            ("watch --until-open 0", "port must be a number"),
+            (
+                "watch --until-open 80 --timeout soon",
+                "timeout must be a number of seconds",
+            ),
+            (
+                "watch --until-open 80 --timeout 0",
+                "timeout must be a number of seconds",
+            ),
+            ("explain", "required"),
+            ("explain 70000", "port must be a number"),
+        ] {
+            let e = parse(argv).expect_err(argv);
+            assert_eq!(e.exit_code(), 2, "{argv}");
+            let text = e.to_string();
+            assert!(
+                text.lines().next().unwrap().contains(message),
+                "{argv}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_path_and_an_explicit_interval_are_reported() {
+        fn argv(s: &str) -> Vec<&str> {
+            std::iter::once("loopwatch")
+                .chain(s.split_whitespace())
+                .collect()
+        }
+        let plain = parse_invocation(argv("")).unwrap();
+        assert_eq!((plain.config, plain.interval_given), (None, false));
+        let given = parse_invocation(argv("--config /tmp/lw.toml --interval 2s")).unwrap();
+        assert_eq!(given.config, Some(PathBuf::from("/tmp/lw.toml")));
+        assert!(given.interval_given);
+        let after = parse_invocation(argv("list --config x.toml")).unwrap();
+        assert_eq!(after.config, Some(PathBuf::from("x.toml")));
+    }
+
+    #[test]
+    fn help_and_version_are_not_usage_errors() {
+        for argv in ["--help", "-h", "--version", "-V", "help", "list --help"] {
+            let e = parse(argv).expect_err(argv);
+            assert_eq!(e.exit_code(), 0, "{argv}");
+        }
+        let help = parse("--help").expect_err("help").to_string();
+        assert!(help.contains("Examples:"), "{help}");
+        assert!(help.contains("loopwatch 5432"), "{help}");
+    }
+
+    #[test]
+    fn live_table_becomes_a_list_when_stdout_is_not_a_terminal() {
+        let live = tui(500, true, false);
+        assert_eq!(live.clone().for_stdout(true), live);
+        assert_eq!(
+            live.for_stdout(false),
+            Command::List {
+                format: Format::Text,
+                query: query(true, false),
+            }
+        );
+        let who = Command::Who {
+            port: 80,
+            format: Format::Json,
+        };
+        assert_eq!(who.clone().for_stdout(false), who);
+    }
+
+    #[test]
+    fn intervals_parse_exactly() {
+        for (text, ms) in [
+            ("250ms", 250),
+            ("1s", 1000),
+            ("1.5s", 1500),
+            ("2", 2000),
+            (".5", 500),
+            ("0.25s", 250),
+            ("100.0ms", 100),
+            (" 3s ", 3000),
+        ] {
+            assert_eq!(
+                parse_interval(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
+        }
+        for text in [
+            "",
+            "s",
+            "ms",
+            ".",
+            "1..5",
+            "1e3ms",
+            "+1s",
+            "NaN",
+            "inf",
+            "1 m",
+            "1m",
+            "99999999999999999",
+        ] {
+            assert!(parse_interval(text).is_err(), "{text:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+}

@@ -1,0 +1,635 @@
+//! `loopwatch kill PORT`: stop the owners of the listeners on a port (never the clients
+//! connected to it), then report whether the port came free or was bound again.
+//!
+//! Every OS touch goes through a trait (collector, [`ProcessControl`], [`DetailsSource`],
+//! [`Clock`]), so the whole flow runs in tests against fakes, tick by tick.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::write_out;
+use crate::cli::Format;
+use crate::collect::Collector;
+use crate::collect::details::DetailsSource;
+use crate::control::{self, ProcessControl};
+use crate::model::{Signal, Target};
+use crate::domain::followup::{FollowUp, Outcome};
+use crate::domain::inspect;
+use crate::model::{Owner, Snapshot, Socket};
+
+/// How often the port is looked at while waiting for it to come free.
+const POLL: Duration = Duration::from_millis(50);
+/// After the port comes free, how long to keep watching for a supervisor restarting it.
+pub const SETTLE: Duration = Duration::from_secs(1);
+
+/// What the user asked `kill` to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KillRequest {
+    pub port: u16,
+    pub signal: Signal,
+    /// Confirmed on the command line: do not ask.
+    pub yes: bool,
+    /// Say what would be sent, send nothing.
+    pub dry_run: bool,
+    pub format: Format,
+    /// How long the port may stay held after the signal.
+    pub timeout: Duration,
+}
+
+/// How a `kill` ended; `main` maps it to the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KillOutcome {
+    /// Signalled, and the port came free (and stayed free while watched). Exit 0.
+    Released,
+    /// `--dry-run`: nothing sent. Exit 0.
+    DryRun,
+    /// Nothing listens on the port. Exit 1.
+    NothingListening,
+    /// The user answered no. Exit 1.
+    Declined,
+    /// No signal could be sent (refused, not permitted, owners hidden). Exit 1.
+    NotSent,
+    /// Signalled, but the port is still held when the timeout ran out. Exit 1.
+    StillHeld,
+    /// Signalled, and a new process bound the port. Exit 1.
+    Rebound,
+}
+
+impl KillOutcome {
+    pub fn is_success(self) -> bool {
+        matches!(self, KillOutcome::Released | KillOutcome::DryRun)
+    }
+}
+
+/// Time, for the follow-up loop: real in `main`, scripted in tests.
+pub trait Clock {
+    fn elapsed(&self) -> Duration;
+    fn sleep(&mut self, duration: Duration);
+}
+
+pub struct RealClock(Instant);
+
+impl RealClock {
+    pub fn start() -> Self {
+        Self(Instant::now())
+    }
+}
+
+impl Clock for RealClock {
+    fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+    fn sleep(&mut self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+/// The OS side of `kill`, bundled so the flow's signature stays readable.
+pub struct System<'a> {
+    pub collector: &'a mut dyn Collector,
+    pub control: &'a mut dyn ProcessControl,
+    pub details: &'a mut dyn DetailsSource,
+    pub clock: &'a mut dyn Clock,
+}
+
+/// One process to be signalled, and what the user is told about it.
+#[derive(Debug, Clone, Serialize)]
+struct TargetEntry {
+    pid: u32,
+    start_time: u64,
+    name: String,
+    user: Option<String>,
+    cmdline: String,
+    /// Its listening sockets: what stops with it.
+    listens: Vec<String>,
+    children: Option<usize>,
+    /// `would_send`, `sent`, `not_sent`, `refused` (pid 1, loopwatch itself) or `declined`.
+    result: &'static str,
+    /// Why it was not sent.
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    version: u32,
+    port: u16,
+    signal: &'static str,
+    dry_run: bool,
+    targets: Vec<TargetEntry>,
+    /// Listeners whose owner could not be seen, with the reason.
+    hidden: Vec<String>,
+    outcome: KillOutcome,
+    /// Seconds from the signal to the port coming free.
+    released_after: Option<f64>,
+    /// The last thing observed, in words.
+    message: Option<String>,
+}
+
+/// Runs `kill`. `confirm` asks the user (it is only called without `--yes`).
+pub fn kill(
+    system: &mut System,
+    request: &KillRequest,
+    confirm: &mut dyn FnMut(&str) -> std::io::Result<bool>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<KillOutcome> {
+    let port = request.port;
+    let before = system
+        .collector
+        .collect(&super::who_query(port))
+        .with_context(|| format!("looking up port {port}"))?;
+    let listeners: Vec<&Socket> = before
+        .sockets
+        .iter()
+        .filter(|s| s.local_port == port && s.state.is_listening())
+        .collect();
+    let mut report = Report {
+        version: super::render::json::VERSION,
+        port,
+        signal: request.signal.short_name(),
+        dry_run: request.dry_run,
+        targets: Vec::new(),
+        hidden: hidden_owners(&listeners),
+        outcome: KillOutcome::NothingListening,
+        released_after: None,
+        message: None,
+    };
+    let text = request.format == Format::Text;
+    let say = |err: &mut dyn Write, line: &str| {
+        if text {
+            let _ = writeln!(err, "{line}");
+        }
+    };
+
+    if listeners.is_empty() {
+        let message = nothing_listening(&before, port);
+        say(err, &message);
+        report.message = Some(message);
+        return finish(&report, request.format, out);
+    }
+    for line in &report.hidden {
+        say(err, line);
+    }
+    let owners = distinct_owners(&listeners);
+    if owners.is_empty() {
+        report.outcome = KillOutcome::NotSent;
+        report.message = Some("no owner of the listeners is visible; nothing was sent".into());
+        say(err, "nothing was sent");
+        return finish(&report, request.format, out);
+    }
+    report.targets = owners
+        .iter()
+        .map(|owner| target_entry(owner, &before, system.details))
+        .collect();
+
+    let plan: Vec<String> = report
+        .targets
+        .iter()
+        .map(|t| match &t.error {
+            Some(refusal) => format!("not signal {} {}: {refusal}", t.name, t.pid),
+            None => plan_line(request.signal, t),
+        })
+        .collect();
+    if request.dry_run {
+        for (line, target) in plan.iter().zip(&mut report.targets) {
+            if target.error.is_none() {
+                target.result = "would_send";
+            }
+            if text {
+                write_out(out, &format!("would {line}\n"))?;
+            }
+        }
+        report.outcome = KillOutcome::DryRun;
+        return finish(&report, request.format, out);
+    }
+    if !request.yes {
+        let question = format!("{}\nsend it? [y/N] ", plan.join("\n"));
+        if !confirm(&question).context("reading the answer")? {
+            for target in &mut report.targets {
+                target.result = "declined";
+            }
+            report.outcome = KillOutcome::Declined;
+            report.message = Some("nothing was sent".into());
+            say(err, "nothing was sent");
+            return finish(&report, request.format, out);
+        }
+    }
+
+    let followed = signal_each(system, request, &owners, &mut report.targets, out, err)?;
+    if followed.is_empty() {
+        report.outcome = KillOutcome::NotSent;
+        return finish(&report, request.format, out);
+    }
+
+    let (outcome, released_after, message) = follow(system, port, followed, &before, request, out)?;
+    report.outcome = outcome;
+    report.released_after = released_after.map(|d| d.as_secs_f64());
+    report.message = message;
+    finish(&report, request.format, out)
+}
+
+/// Signals each owner, recording the result in its entry; returns those signalled, whose
+/// listeners the follow-up watches.
+fn signal_each(
+    system: &mut System,
+    request: &KillRequest,
+    owners: &[Owner],
+    entries: &mut [TargetEntry],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Vec<Target>> {
+    let mut followed = Vec::new();
+    for (owner, entry) in owners.iter().zip(entries) {
+        let target = Target {
+            key: owner.key,
+            name: owner.name.clone(),
+            user: owner.user.clone(),
+        };
+        match control::send(system.control, &target, request.signal, std::process::id()) {
+            Ok(sent) => {
+                entry.result = "sent";
+                if request.format == Format::Text {
+                    write_out(out, &format!("{}\n", sent.message()))?;
+                }
+                followed.push(target);
+            }
+            Err(error) => {
+                if entry.result != "refused" {
+                    entry.result = "not_sent";
+                }
+                if request.format == Format::Text {
+                    let _ = writeln!(err, "{error}");
+                }
+                entry.error = Some(error.to_string());
+            }
+        }
+    }
+    Ok(followed)
+}
+
+/// Watches the port until it is released (and stays so for [`SETTLE`]), is re-bound, or the
+/// timeout passes. Prints each change in text mode.
+fn follow(
+    system: &mut System,
+    port: u16,
+    targets: Vec<Target>,
+    before: &Snapshot,
+    request: &KillRequest,
+    out: &mut dyn Write,
+) -> anyhow::Result<(KillOutcome, Option<Duration>, Option<String>)> {
+    let start = system.clock.elapsed();
+    // The targets were taken from `before`'s listeners, so there is always one to watch.
+    let mut follow_up = FollowUp::new(port, targets, before, request.timeout, SETTLE)
+        .context("no listener of the signalled processes to follow")?;
+    let (mut outcome, mut released_after, mut message) = (KillOutcome::StillHeld, None, None);
+    while !follow_up.is_done() {
+        system.clock.sleep(POLL);
+        let snapshot = system
+            .collector
+            .collect(&super::who_query(port))
+            .with_context(|| format!("looking up port {port}"))?;
+        let elapsed = system.clock.elapsed().saturating_sub(start);
+        let Some(news) = follow_up.observe(&snapshot, elapsed) else {
+            continue;
+        };
+        let parent = news.new_owner().and_then(|pid| system.details.parent(pid));
+        let mut line = news.message(parent.as_ref().map(|p| (p.name.as_str(), p.pid)));
+        outcome = match news {
+            Outcome::Released { after, .. } => {
+                released_after = Some(after);
+                KillOutcome::Released
+            }
+            Outcome::StillHeld {
+                target_still_holds, ..
+            } => {
+                // Forcing only helps a process that was signalled and ignored it.
+                if target_still_holds && request.signal != Signal::Kill {
+                    line.push_str(": try --signal KILL");
+                }
+                KillOutcome::StillHeld
+            }
+            Outcome::Rebound { .. } | Outcome::Reopened { .. } => KillOutcome::Rebound,
+        };
+        if request.format == Format::Text {
+            write_out(out, &format!("{line}\n"))?;
+        }
+        message = Some(line);
+    }
+    Ok((outcome, released_after, message))
+}
+
+fn finish(report: &Report, format: Format, out: &mut dyn Write) -> anyhow::Result<KillOutcome> {
+    if format == Format::Json {
+        let mut text = serde_json::to_string_pretty(report).context("encoding JSON")?;
+        text.push('\n');
+        write_out(out, &text)?;
+    }
+    Ok(report.outcome)
+}
+
+/// Every process holding one of the listeners, once each, by pid.
+fn distinct_owners(listeners: &[&Socket]) -> Vec<Owner> {
+    let mut owners: Vec<Owner> = listeners
+        .iter()
+        .flat_map(|s| s.owners.iter().cloned())
+        .collect();
+    owners.sort_by_key(|o| o.key);
+    owners.dedup_by_key(|o| o.key);
+    owners
+}
+
+fn hidden_owners(listeners: &[&Socket]) -> Vec<String> {
+    listeners
+        .iter()
+        .filter(|s| s.owners.is_empty())
+        .map(|s| {
+            let reason = s
+                .unknown
+                .map_or("its owner is unknown", crate::model::UnknownOwner::explain);
+            format!("{} {}: {reason}", s.proto, s.local_endpoint())
+        })
+        .collect()
+}
+
+fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSource) -> TargetEntry {
+    let target = Target {
+        key: owner.key,
+        name: owner.name.clone(),
+        user: owner.user.clone(),
+    };
+    // Refused before anything is asked: pid 1, loopwatch itself.
+    let refusal = control::refusal(&target, std::process::id()).map(|e| e.to_string());
+    TargetEntry {
+        pid: owner.key.pid,
+        start_time: owner.key.start_time,
+        name: owner.name.clone(),
+        user: owner.user.clone(),
+        cmdline: owner.cmdline.clone(),
+        listens: inspect::listening_ports(before, owner.key),
+        children: details.details(owner.key).ok().map(|d| d.children),
+        result: if refusal.is_some() {
+            "refused"
+        } else {
+            "not_sent"
+        },
+        error: refusal,
+    }
+}
+
+/// `send SIGTERM to node 4812 (user alice): node server.js; listens on tcp 127.0.0.1:3000;
+/// 2 child processes`
+fn plan_line(signal: Signal, target: &TargetEntry) -> String {
+    let mut line = format!("send {signal} to {} {}", target.name, target.pid);
+    if let Some(user) = &target.user {
+        let _ = write!(line, " (user {user})");
+    }
+    if !target.cmdline.is_empty() {
+        let _ = write!(line, ": {}", target.cmdline);
+    }
+    if !target.listens.is_empty() {
+        let _ = write!(line, "; listens on {}", target.listens.join(", "));
+    }
+    match target.children {
+        Some(0) | None => {}
+        Some(1) => line.push_str("; 1 child process"),
+        Some(n) => {
+            let _ = write!(line, "; {n} child processes");
+        }
+    }
+    line
+}
+
+/// Nothing listens: say whether the port is free or only a connection end, whose owner `kill`
+/// will not touch.
+fn nothing_listening(snapshot: &Snapshot, port: u16) -> String {
+    let ends: Vec<&Socket> = snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.local_port == port)
+        .collect();
+    let Some(end) = ends.first() else {
+        return super::nothing_bound_message(port);
+    };
+    let remote = end
+        .remote
+        .map(|(addr, p)| crate::model::format_endpoint(addr, p))
+        .unwrap_or_default();
+    format!(
+        "nothing listens on port {port}: it is the local end of a connection to {remote} ({} {}); \
+         kill stops servers, not their clients",
+        end.process_label(),
+        end.primary_owner()
+            .map_or_else(String::new, |o| o.key.pid.to_string())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::details::FakeDetails;
+    use crate::collect::fake::{FakeCollector, connection, listener, owner};
+    use crate::control::FakeControl;
+    use crate::model::SocketState;
+
+    /// Time that passes only when the flow sleeps.
+    #[derive(Default)]
+    struct FakeClock(Duration);
+
+    impl Clock for FakeClock {
+        fn elapsed(&self) -> Duration {
+            self.0
+        }
+        fn sleep(&mut self, duration: Duration) {
+            self.0 += duration;
+        }
+    }
+
+    fn request() -> KillRequest {
+        KillRequest {
+            port: 3000,
+            signal: Signal::Term,
+            yes: true,
+            dry_run: false,
+            format: Format::Text,
+            timeout: Duration::from_secs(3),
+        }
+    }
+
+    fn held() -> Snapshot {
+        Snapshot {
+            sockets: vec![listener(
+                "127.0.0.1",
+                3000,
+                vec![owner(4812, "node", "alice", "node server.js")],
+            )],
+            privileged: true,
+        }
+    }
+
+    struct Run {
+        outcome: KillOutcome,
+        out: String,
+        err: String,
+        sent: Vec<(u32, Signal)>,
+        asked: usize,
+    }
+
+    fn run(snapshots: Vec<Snapshot>, request: &KillRequest, answer: bool) -> Run {
+        let mut collector = FakeCollector::new(snapshots);
+        let mut control = FakeControl::with(&[owner(4812, "n", "a", "").key]);
+        let mut details = FakeDetails::default();
+        let mut clock = FakeClock::default();
+        let mut system = System {
+            collector: &mut collector,
+            control: &mut control,
+            details: &mut details,
+            clock: &mut clock,
+        };
+        let (mut out, mut err, mut asked) = (Vec::new(), Vec::new(), 0);
+        let outcome = kill(
+            &mut system,
+            request,
+            &mut |_| {
+                asked += 1;
+                Ok(answer)
+            },
+            &mut out,
+            &mut err,
+        )
+        .unwrap();
+        Run {
+            outcome,
+            out: String::from_utf8(out).unwrap(),
+            err: String::from_utf8(err).unwrap(),
+            sent: control.sent,
+            asked,
+        }
+    }
+
+    #[test]
+    fn signals_the_listener_owner_and_reports_the_release() {
+        let run = run(vec![held(), held(), Snapshot::default()], &request(), true);
+        assert_eq!(run.sent, vec![(4812, Signal::Term)]);
+        assert_eq!(run.outcome, KillOutcome::Released);
+        assert!(run.out.contains("sent SIGTERM to node 4812"), "{}", run.out);
+        assert!(
+            run.out.contains("port 3000 released after 0.1 s"),
+            "{}",
+            run.out
+        );
+        assert_eq!(run.asked, 0, "--yes does not ask");
+    }
+
+    #[test]
+    fn nothing_is_sent_without_a_yes() {
+        let asking = KillRequest {
+            yes: false,
+            ..request()
+        };
+        let run = run(vec![held()], &asking, false);
+        assert_eq!(run.asked, 1);
+        assert!(run.sent.is_empty());
+        assert_eq!(run.outcome, KillOutcome::Declined);
+        let dry = KillRequest {
+            dry_run: true,
+            ..asking
+        };
+        let run = self::run(vec![held()], &dry, true);
+        assert!(run.sent.is_empty());
+        assert_eq!(run.asked, 0);
+        assert_eq!(run.outcome, KillOutcome::DryRun);
+        assert!(
+            run.out.starts_with("would send SIGTERM to node 4812"),
+            "{}",
+            run.out
+        );
+    }
+
+    #[test]
+    fn clients_are_never_signalled() {
+        let client_only = Snapshot {
+            sockets: vec![connection(
+                ("127.0.0.1", 3000),
+                ("127.0.0.1", 5432),
+                SocketState::Established,
+                vec![owner(4812, "psql", "alice", "psql")],
+            )],
+            privileged: true,
+        };
+        let run = run(vec![client_only], &request(), true);
+        assert!(run.sent.is_empty());
+        assert_eq!(run.outcome, KillOutcome::NothingListening);
+        assert!(
+            run.err.contains("kill stops servers, not their clients"),
+            "{}",
+            run.err
+        );
+    }
+
+    #[test]
+    fn a_port_still_held_after_the_timeout_is_reported() {
+        let run = run(vec![held()], &request(), true);
+        assert_eq!(run.outcome, KillOutcome::StillHeld);
+        assert!(
+            run.out.contains(
+                "node 4812 still running after 3 s, port 3000 still held: try --signal KILL"
+            ),
+            "{}",
+            run.out
+        );
+    }
+
+    #[test]
+    fn init_is_never_planned_as_a_signal() {
+        let socket_activated = Snapshot {
+            sockets: vec![listener(
+                "127.0.0.1",
+                3000,
+                vec![owner(1, "systemd", "root", "/sbin/init")],
+            )],
+            privileged: true,
+        };
+        let dry = KillRequest {
+            dry_run: true,
+            format: Format::Json,
+            ..request()
+        };
+        let run = run(vec![socket_activated.clone()], &dry, true);
+        let value: serde_json::Value = serde_json::from_str(&run.out).unwrap();
+        assert_eq!(value["targets"][0]["result"], "refused");
+        assert!(
+            value["targets"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("init process")
+        );
+        let real = self::run(vec![socket_activated], &request(), true);
+        assert!(real.sent.is_empty());
+        assert_eq!(real.outcome, KillOutcome::NotSent);
+    }
+
+    #[test]
+    fn json_reports_targets_and_outcome() {
+        let json = KillRequest {
+            format: Format::Json,
+            ..request()
+        };
+        let run = run(vec![held(), Snapshot::default()], &json, true);
+        let value: serde_json::Value = serde_json::from_str(&run.out).unwrap();
+        assert_eq!(value["outcome"], "released");
+        assert_eq!(value["signal"], "TERM");
+        assert_eq!(value["targets"][0]["pid"], 4812);
+        assert_eq!(value["targets"][0]["result"], "sent");
+        assert_eq!(value["targets"][0]["listens"][0], "tcp 127.0.0.1:3000");
+        assert!(
+            run.err.is_empty(),
+            "JSON mode keeps stderr quiet: {}",
+            run.err
+        );
+    }
+}

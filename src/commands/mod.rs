@@ -1,0 +1,290 @@
+//! One-shot modes (`list`, `who`): collect once, print once, never touch the terminal.
+//!
+//! [`text`] and [`json`] are pure renderers of a [`Snapshot`]; the functions here add the
+//! collection, the choice of rows, and where each piece of text goes (stdout or stderr), so
+//! `main` only maps their outcome to an exit code.
+
+pub mod explain;
+pub mod kill;
+pub mod render;
+pub mod watch;
+
+use std::io::{self, Write};
+
+use anyhow::Context;
+
+use crate::cli::Format;
+use self::render::{json, text};
+use crate::collect::Collector;
+use crate::model::Query;
+use crate::model::Snapshot;
+use crate::domain::sort::SortSpec;
+
+/// How a `who` question was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhoOutcome {
+    /// At least one socket is bound to the port.
+    Found,
+    /// No socket uses the port; the caller reports it and exits 1.
+    NothingBound,
+}
+
+/// The rows a one-shot answer shows: the sockets `query` admits, by the same rule and in the
+/// same default order as the live table.
+///
+/// Collectors already narrow by the query; filtering again keeps the answer exact whatever the
+/// collector does (the fake one returns its whole script).
+pub fn view(mut snapshot: Snapshot, query: &Query) -> Snapshot {
+    snapshot
+        .sockets
+        .retain(|s| query.admits(s.scope, s.state, s.local_port));
+    SortSpec::default().sort(&mut snapshot.sockets);
+    snapshot
+}
+
+/// The query `who PORT` collects with: every address and connection end on that port
+/// (`port` alone implies the rest; the flags say so to a reader).
+pub fn who_query(port: u16) -> Query {
+    Query {
+        connections: true,
+        all_addresses: true,
+        port: Some(port),
+    }
+}
+
+/// The line `who` prints on stderr when the port is free.
+pub fn nothing_bound_message(port: u16) -> String {
+    format!("nothing is bound to port {port}")
+}
+
+/// `loopwatch list`: one snapshot, as a table on `out` (with the hidden-owner notice on `err`)
+/// or as JSON on `out`.
+pub fn list(
+    collector: &mut dyn Collector,
+    query: &Query,
+    format: Format,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let shown = view(collector.collect(query).context("listing sockets")?, query);
+    match format {
+        Format::Text => {
+            write_out(out, &text::list_table(&shown.sockets))?;
+            notice_hidden_owners(&shown, err);
+        }
+        Format::Json => write_out(out, &json::document(&shown, None)?)?,
+    }
+    Ok(())
+}
+
+/// `loopwatch who PORT`: every socket on the port with all of its owners. With nothing bound,
+/// text mode prints nothing on `out` (the caller says so on stderr) while JSON still prints a
+/// document with an empty `sockets` array, so scripts always get something to parse.
+pub fn who(
+    collector: &mut dyn Collector,
+    port: u16,
+    format: Format,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<WhoOutcome> {
+    let query = who_query(port);
+    let snapshot = collector
+        .collect(&query)
+        .with_context(|| format!("looking up port {port}"))?;
+    let shown = view(snapshot, &query);
+    match format {
+        Format::Text if !shown.sockets.is_empty() => {
+            write_out(out, &text::who_table(&shown.sockets))?;
+            notice_hidden_owners(&shown, err);
+        }
+        Format::Text => {}
+        Format::Json => write_out(out, &json::document(&shown, Some(port))?)?,
+    }
+    Ok(if shown.sockets.is_empty() {
+        WhoOutcome::NothingBound
+    } else {
+        WhoOutcome::Found
+    })
+}
+
+/// Writes and flushes, keeping the `io::Error` in the chain so `main` can tell a closed pipe
+/// (a reader like `head` that has seen enough) from a real failure.
+fn write_out(out: &mut dyn Write, text: &str) -> anyhow::Result<()> {
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing to stdout")
+}
+
+/// The stderr hint about owners hidden by permissions. Best effort: a closed stderr must not
+/// turn a printed answer into a failure.
+fn notice_hidden_owners(shown: &Snapshot, err: &mut dyn Write) {
+    if let Some(line) = text::hidden_owners_notice(shown.hidden_owner_count()) {
+        let _ = writeln!(err, "{line}");
+    }
+}
+
+/// Whether `error` (or anything it wraps) is a write to a pipe whose reader has gone.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::{FakeCollector, sample_snapshot};
+
+    fn run_list(format: Format) -> (String, String) {
+        let mut collector = FakeCollector::new([sample_snapshot()]);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        list(
+            &mut collector,
+            &Query::default(),
+            format,
+            &mut out,
+            &mut err,
+        )
+        .unwrap();
+        (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    fn run_who(port: u16, format: Format) -> (WhoOutcome, String, String, Vec<Query>) {
+        let mut collector = FakeCollector::new([sample_snapshot()]);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let outcome = who(&mut collector, port, format, &mut out, &mut err).unwrap();
+        (
+            outcome,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+            collector.queries,
+        )
+    }
+
+    #[test]
+    fn text_list_warns_about_hidden_owners_on_stderr_only() {
+        let (out, err) = run_list(Format::Text);
+        assert!(out.starts_with("  PROTO"), "{out}");
+        assert!(!out.contains("run as root"));
+        assert_eq!(
+            err,
+            "owners of 1 socket are hidden: run as root to see them\n"
+        );
+    }
+
+    #[test]
+    fn list_shows_the_rows_the_live_table_shows() {
+        let (out, _) = run_list(Format::Text);
+        // The default view: listeners and UDP only, sorted by port.
+        assert!(
+            !out.contains("ESTABLISHED") && !out.contains("TIME_WAIT"),
+            "{out}"
+        );
+        let ports: Vec<&str> = out
+            .lines()
+            .skip(1)
+            // Past the two-character gutter that marks exposed rows.
+            .filter_map(|l| l.get(2..)?.split_whitespace().nth(2))
+            .collect();
+        assert_eq!(
+            ports,
+            ["53", "5173", "5173", "5353", "5432", "6379", "8080", "9229"]
+        );
+    }
+
+    #[test]
+    fn json_list_keeps_stderr_quiet() {
+        let (out, err) = run_list(Format::Json);
+        assert!(out.contains("\"hidden_owners\": 1"), "{out}");
+        assert_eq!(err, "");
+    }
+
+    #[test]
+    fn who_asks_for_every_address_and_connection_on_the_port() {
+        let (outcome, out, err, queries) = run_who(5173, Format::Text);
+        assert_eq!(outcome, WhoOutcome::Found);
+        assert_eq!(queries, vec![who_query(5173)]);
+        assert!(queries[0].connections && queries[0].all_addresses);
+        // Both listeners and the server end of the connection; not curl's end on port 62893.
+        assert_eq!(out.lines().count(), 1 + 3, "{out}");
+        assert!(!out.contains("curl"), "{out}");
+        assert_eq!(err, "");
+    }
+
+    #[test]
+    fn who_on_a_free_port_prints_nothing_in_text_and_an_empty_document_in_json() {
+        let (outcome, out, err, _) = run_who(1, Format::Text);
+        assert_eq!(
+            (outcome, out.as_str(), err.as_str()),
+            (WhoOutcome::NothingBound, "", "")
+        );
+
+        let (outcome, out, _, _) = run_who(1, Format::Json);
+        assert_eq!(outcome, WhoOutcome::NothingBound);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc["version"], 1);
+        assert_eq!(doc["port"], 1);
+        assert_eq!(doc["sockets"], serde_json::json!([]));
+        assert_eq!(doc["hidden_owners"], 0);
+    }
+
+    #[test]
+    fn who_on_a_hidden_port_notes_it_on_stderr() {
+        let (outcome, out, err, _) = run_who(6379, Format::Text);
+        assert_eq!(outcome, WhoOutcome::Found);
+        assert!(out.contains("(hidden)"), "{out}");
+        assert!(err.contains("owners of 1 socket are hidden"), "{err}");
+    }
+
+    #[test]
+    fn collector_failures_carry_context() {
+        let mut collector = FakeCollector::default();
+        collector.push_error("netlink said no");
+        let e = list(
+            &mut collector,
+            &Query::default(),
+            Format::Text,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "listing sockets: cannot read the socket table: netlink said no"
+        );
+        assert!(!is_broken_pipe(&e));
+    }
+
+    /// A reader that has gone away, like `head` after its first line.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_stdout_is_recognised_through_the_context() {
+        let mut collector = FakeCollector::new([sample_snapshot()]);
+        for format in [Format::Text, Format::Json] {
+            let e = list(
+                &mut collector,
+                &Query::default(),
+                format,
+                &mut ClosedPipe,
+                &mut Vec::new(),
+            )
+            .unwrap_err();
+            assert!(is_broken_pipe(&e), "{e:#}");
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The JSON document of `list --json` and `who PORT --json`: a versioned contract for scripts.
+//!
+//! These structs are deliberately separate from [`crate::model`]: the model may change shape
+//! freely, while a field published here is never renamed or retyped under the same
+//! [`VERSION`]. Adding fields is fine; anything else bumps the version.
+//!
+//! ```json
+//! {"version":1,"privileged":false,"hidden_owners":0,"sockets":[{"proto":"tcp",
+//!  "local_address":"127.0.0.1","local_port":62893,"scope":"loopback","exposed":false,
+//!  "state":"LISTEN","remote_address":null,"remote_port":null,"inode":1234,"uid":1000,
+//!  "user":"ana","owners":[{"pid":4812,"name":"node","user":"ana",
+//!  "cmdline":"node server.js","start_time":1764139200}],"owner_unknown":null,
+//!  "owner_unknown_reason":null}]}
+//! ```
+
+use serde::Serialize;
+
+use crate::model::{Owner, Snapshot, Socket, UnknownOwner};
+
+/// The document format version. Bump it only for incompatible changes.
+pub const VERSION: u32 = 1;
+
+/// The whole answer.
+#[derive(Debug, Serialize)]
+pub struct Document<'a> {
+    pub version: u32,
+    /// The port asked about (`who` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Whether every process's sockets were visible (root, or an OS without that limit).
+    pub privileged: bool,
+    /// How many sockets' owners are hidden by permissions (running as root shows them).
+    pub hidden_owners: usize,
+    pub sockets: Vec<SocketEntry<'a>>,
+}
+
+/// One socket and every process that holds it.
+#[derive(Debug, Serialize)]
+pub struct SocketEntry<'a> {
+    /// `"tcp"` or `"udp"`.
+    pub proto: &'static str,
+    /// IPv4-mapped IPv6 addresses are given as IPv4.
+    pub local_address: String,
+    pub local_port: u16,
+    /// `"loopback"`, `"all interfaces"` or `"this host"`.
+    pub scope: &'static str,
+    /// Reachable from other machines (bound to all interfaces).
+    pub exposed: bool,
+    /// TCP state (`"LISTEN"`, `"ESTABLISHED"`, ...) or `"BOUND"` for UDP.
+    pub state: &'static str,
+    pub remote_address: Option<String>,
+    pub remote_port: Option<u16>,
+    /// Kernel socket inode; 0 where the platform has none.
+    pub inode: u64,
+    /// The socket's owning uid, known even when its process is hidden.
+    pub uid: Option<u32>,
+    /// The user name for `uid`.
+    pub user: Option<&'a str>,
+    /// Every process holding the socket, by pid; empty when unknown.
+    pub owners: Vec<OwnerEntry<'a>>,
+    /// Why `owners` is empty: `"permission_denied"`, `"kernel"`, `"not_found"`,
+    /// `"unsupported"`; null when owners are known.
+    pub owner_unknown: Option<&'static str>,
+    /// The same reason as a sentence for people.
+    pub owner_unknown_reason: Option<&'static str>,
+}
+
+/// A process holding a socket.
+#[derive(Debug, Serialize)]
+pub struct OwnerEntry<'a> {
+    pub pid: u32,
+    pub name: &'a str,
+    pub user: Option<&'a str>,
+    /// Arguments joined by spaces; empty when unreadable.
+    pub cmdline: &'a str,
+    /// Seconds since the epoch; with `pid`, identifies the process even after pid reuse.
+    pub start_time: u64,
+}
+
+impl<'a> Document<'a> {
+    /// The document for `view`'s sockets, in their order. `port` is set for `who`.
+    pub fn new(view: &'a Snapshot, port: Option<u16>) -> Self {
+        Document {
+            version: VERSION,
+            port,
+            privileged: view.privileged,
+            hidden_owners: view.hidden_owner_count(),
+            sockets: view.sockets.iter().map(SocketEntry::from).collect(),
+        }
+    }
+}
+
+impl<'a> From<&'a Socket> for SocketEntry<'a> {
+    fn from(s: &'a Socket) -> Self {
+        SocketEntry {
+            proto: s.proto.as_str(),
+            local_address: s.local_addr.to_string(),
+            local_port: s.local_port,
+            scope: s.scope.as_str(),
+            exposed: s.scope.is_exposed(),
+            state: s.state.as_str(),
+            remote_address: s.remote.map(|(addr, _)| addr.to_string()),
+            remote_port: s.remote.map(|(_, port)| port),
+            inode: s.inode,
+            uid: s.uid,
+            user: s.user.as_deref(),
+            owners: s.owners.iter().map(OwnerEntry::from).collect(),
+            owner_unknown: s.unknown.map(UnknownOwner::as_str),
+            owner_unknown_reason: s.unknown.map(UnknownOwner::explain),
+        }
+    }
+}
+
+impl<'a> From<&'a Owner> for OwnerEntry<'a> {
+    fn from(o: &'a Owner) -> Self {
+        OwnerEntry {
+            pid: o.key.pid,
+            name: &o.name,
+            user: o.user.as_deref(),
+            cmdline: &o.cmdline,
+            start_time: o.key.start_time,
+        }
+    }
+}
+
+/// The pretty-printed document with a trailing newline.
+pub fn document(view: &Snapshot, port: Option<u16>) -> serde_json::Result<String> {
+    let mut text = serde_json::to_string_pretty(&Document::new(view, port))?;
+    text.push('\n');
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Query;
+    use crate::collect::fake::sample_snapshot;
+    use crate::commands::{view, who_query};
+
+    #[test]
+    fn list_document_of_the_sample_snapshot() {
+        let shown = view(sample_snapshot(), &Query::EVERYTHING);
+        insta::assert_snapshot!(document(&shown, None).unwrap());
+    }
+
+    #[test]
+    fn who_document_of_a_hidden_owner() {
+        let shown = view(sample_snapshot(), &who_query(6379));
+        insta::assert_snapshot!(document(&shown, Some(6379)).unwrap());
+    }
+
+    /// The fields and types scripts rely on, checked independently of the snapshot files so an
+    /// accidental rename cannot be "fixed" by accepting a new snapshot.
+    #[test]
+    fn contract_fields_keep_their_names_and_types() {
+        let shown = view(sample_snapshot(), &Query::EVERYTHING);
+        let doc: serde_json::Value =
+            serde_json::from_str(&document(&shown, None).unwrap()).unwrap();
+        assert_eq!(doc["version"], 1);
+        assert!(doc.get("port").is_none());
+        assert_eq!(doc["hidden_owners"], 1);
+        assert_eq!(doc["privileged"], false);
+        let sockets = doc["sockets"].as_array().unwrap();
+        assert_eq!(sockets.len(), sample_snapshot().sockets.len());
+
+        let node = sockets
+            .iter()
+            .find(|s| s["local_port"] == 5173 && s["local_address"] == "127.0.0.1")
+            .unwrap();
+        assert_eq!(node["proto"], "tcp");
+        assert_eq!(node["scope"], "loopback");
+        assert_eq!(node["state"], "LISTEN");
+        assert_eq!(node["remote_address"], serde_json::Value::Null);
+        assert_eq!(node["remote_port"], serde_json::Value::Null);
+        assert_eq!(node["owner_unknown"], serde_json::Value::Null);
+        assert_eq!(
+            node["owners"],
+            serde_json::json!([{"pid": 4812, "name": "node", "user": "ana",
+                "cmdline": "node server.js", "start_time": 1_764_139_200 + 4812}])
+        );
+
+        let nginx = sockets.iter().find(|s| s["local_port"] == 8080).unwrap();
+        assert_eq!(nginx["scope"], "all interfaces");
+        assert_eq!(nginx["exposed"], true);
+        let pids: Vec<_> = nginx["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["pid"].as_u64().unwrap())
+            .collect();
+        assert_eq!(pids, [2100, 2101, 2102, 2103]);
+
+        let redis = sockets.iter().find(|s| s["local_port"] == 6379).unwrap();
+        assert_eq!(redis["owners"], serde_json::json!([]));
+        assert_eq!(redis["owner_unknown"], "permission_denied");
+        assert_eq!(redis["user"], "redis");
+        assert_eq!(redis["uid"], 110);
+
+        let dns = sockets.iter().find(|s| s["local_port"] == 53).unwrap();
+        assert_eq!(
+            (&dns["proto"], &dns["state"]),
+            (&"udp".into(), &"BOUND".into())
+        );
+
+        let client = sockets.iter().find(|s| s["local_port"] == 62893).unwrap();
+        assert_eq!(client["remote_address"], "127.0.0.1");
+        assert_eq!(client["remote_port"], 5173);
+    }
+}

@@ -1,0 +1,262 @@
+//! Aligned plain-text tables for people: `list` and `who`.
+//!
+//! Pure: sockets in, a `String` out. Rows are printed in the order given (the caller sorts).
+
+use crate::model::{Socket, format_endpoint};
+
+/// Marks rows reachable from other machines; the SCOPE cell says why ("all interfaces").
+const EXPOSED_MARK: char = '!';
+const GAP: &str = "  ";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Align {
+    Left,
+    Right,
+}
+
+/// A column title and how its cells line up.
+struct Column {
+    title: &'static str,
+    align: Align,
+}
+
+const fn left(title: &'static str) -> Column {
+    Column {
+        title,
+        align: Align::Left,
+    }
+}
+
+const fn right(title: &'static str) -> Column {
+    Column {
+        title,
+        align: Align::Right,
+    }
+}
+
+const LIST_COLUMNS: [Column; 9] = [
+    left("PROTO"),
+    left("LOCAL ADDRESS"),
+    right("PORT"),
+    left("SCOPE"),
+    left("STATE"),
+    left("PID"),
+    left("PROCESS"),
+    left("USER"),
+    left("COMMAND"),
+];
+
+const WHO_COLUMNS: [Column; 10] = [
+    left("PROTO"),
+    left("LOCAL ADDRESS"),
+    right("PORT"),
+    left("SCOPE"),
+    left("STATE"),
+    left("REMOTE"),
+    left("PID"),
+    left("PROCESS"),
+    left("USER"),
+    left("COMMAND"),
+];
+
+/// One printed line: whether it gets the exposed mark, and its cells.
+struct Row {
+    exposed: bool,
+    cells: Vec<String>,
+}
+
+/// The `list` table: one row per socket, as the live table shows it. A shared socket shows its
+/// first owner with "+N" in PID, and names the other pids after the command so none is lost.
+pub fn list_table(sockets: &[Socket]) -> String {
+    let rows = sockets.iter().map(|s| Row {
+        exposed: s.scope.is_exposed(),
+        cells: vec![
+            s.proto.as_str().to_string(),
+            s.local_addr.to_string(),
+            s.local_port.to_string(),
+            s.scope.as_str().to_string(),
+            s.state.as_str().to_string(),
+            s.pid_label(),
+            s.process_label(),
+            s.user_label(),
+            list_command(s),
+        ],
+    });
+    render(&LIST_COLUMNS, rows)
+}
+
+/// The `who` table: one row per (socket, owner) pair, every cell repeated, so each line stands
+/// alone under `grep`. A socket without a known owner gets one row explaining why.
+pub fn who_table(sockets: &[Socket]) -> String {
+    let rows = sockets.iter().flat_map(|s| {
+        let socket_cells = [
+            s.proto.as_str().to_string(),
+            s.local_addr.to_string(),
+            s.local_port.to_string(),
+            s.scope.as_str().to_string(),
+            s.state.as_str().to_string(),
+            s.remote.map_or_else(
+                || "-".to_string(),
+                |(addr, port)| format_endpoint(addr, port),
+            ),
+        ];
+        let owner_cells: Vec<[String; 4]> = if s.owners.is_empty() {
+            vec![[
+                "-".to_string(),
+                s.process_label(),
+                s.user_label(),
+                String::new(),
+            ]]
+        } else {
+            s.owners
+                .iter()
+                .map(|o| {
+                    [
+                        o.key.pid.to_string(),
+                        o.name.clone(),
+                        // The process's user when readable, else whoever owns the socket.
+                        o.user.clone().unwrap_or_else(|| s.user_label()),
+                        o.cmdline.clone(),
+                    ]
+                })
+                .collect()
+        };
+        owner_cells.into_iter().map(move |owner| Row {
+            exposed: s.scope.is_exposed(),
+            cells: socket_cells.iter().cloned().chain(owner).collect(),
+        })
+    });
+    render(&WHO_COLUMNS, rows)
+}
+
+/// The stderr line for owners hidden by permissions, if any are.
+pub fn hidden_owners_notice(hidden: usize) -> Option<String> {
+    let plural = if hidden == 1 { "" } else { "s" };
+    (hidden > 0)
+        .then(|| format!("owners of {hidden} socket{plural} are hidden: run as root to see them"))
+}
+
+/// The first owner's command line, followed by the other owners' pids for a shared socket.
+fn list_command(s: &Socket) -> String {
+    let command = s.cmdline_label();
+    match s.owners.get(1..) {
+        Some(rest) if !rest.is_empty() => {
+            let pids: Vec<String> = rest.iter().map(|o| o.key.pid.to_string()).collect();
+            format!("{command} (also pids {})", pids.join(", "))
+        }
+        _ => command.to_string(),
+    }
+}
+
+/// Lays rows out under the headers: columns padded to their widest cell, the last one left
+/// ragged (command lines are long), no trailing spaces.
+fn render(columns: &[Column], rows: impl Iterator<Item = Row>) -> String {
+    let header = Row {
+        exposed: false,
+        cells: columns.iter().map(|c| c.title.to_string()).collect(),
+    };
+    let rows: Vec<Row> = std::iter::once(header)
+        .chain(rows.map(|row| Row {
+            exposed: row.exposed,
+            cells: row.cells.iter().map(|c| printable(c)).collect(),
+        }))
+        .collect();
+    let mut widths = vec![0; columns.len()];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(&row.cells) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+
+    let last = columns.len() - 1;
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .zip(columns)
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, ((cell, column), &width))| match column.align {
+                Align::Right => format!("{cell:>width$}"),
+                Align::Left if i == last => cell.clone(),
+                Align::Left => format!("{cell:<width$}"),
+            })
+            .collect();
+        let mark = if row.exposed { EXPOSED_MARK } else { ' ' };
+        let line = format!("{mark} {}", cells.join(GAP));
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Replaces control characters: a process chooses its own name and arguments, and a newline
+/// or an escape sequence in them must not break the table or drive the reader's terminal.
+fn printable(cell: &str) -> String {
+    cell.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Query;
+    use crate::collect::fake::{listener, owner, sample_snapshot};
+    use crate::commands::{view, who_query};
+
+    #[test]
+    fn list_of_the_sample_snapshot() {
+        let shown = view(sample_snapshot(), &Query::EVERYTHING);
+        insta::assert_snapshot!(list_table(&shown.sockets));
+    }
+
+    #[test]
+    fn who_of_a_shared_socket_lists_every_owner() {
+        let shown = view(sample_snapshot(), &who_query(8080));
+        insta::assert_snapshot!(who_table(&shown.sockets));
+    }
+
+    #[test]
+    fn who_of_a_port_with_listeners_and_connections() {
+        let shown = view(sample_snapshot(), &who_query(5173));
+        insta::assert_snapshot!(who_table(&shown.sockets));
+    }
+
+    #[test]
+    fn who_of_a_hidden_owner_shows_the_socket_user() {
+        let shown = view(sample_snapshot(), &who_query(6379));
+        insta::assert_snapshot!(who_table(&shown.sockets));
+    }
+
+    #[test]
+    fn an_empty_list_is_just_the_header() {
+        assert_eq!(
+            list_table(&[]),
+            "  PROTO  LOCAL ADDRESS  PORT  SCOPE  STATE  PID  PROCESS  USER  COMMAND\n"
+        );
+    }
+
+    #[test]
+    fn control_characters_cannot_break_a_line() {
+        let sneaky = owner(7, "evil\nname", "ana", "sh -c \u{1b}[2Jclear\r\n");
+        let table = list_table(&[listener("127.0.0.1", 1234, vec![sneaky])]);
+        assert_eq!(table.lines().count(), 2, "{table}");
+        assert!(!table.contains('\u{1b}'), "{table}");
+        assert!(table.contains("evil?name"), "{table}");
+    }
+
+    #[test]
+    fn hidden_notice_counts_sockets() {
+        assert_eq!(hidden_owners_notice(0), None);
+        assert_eq!(
+            hidden_owners_notice(1).as_deref(),
+            Some("owners of 1 socket are hidden: run as root to see them")
+        );
+        assert_eq!(
+            hidden_owners_notice(12).as_deref(),
+            Some("owners of 12 sockets are hidden: run as root to see them")
+        );
+    }
+}

@@ -1,0 +1,808 @@
+//! Plain-language explanations of a socket or a port, generated from a snapshot and the
+//! system's settings: what the address means, which address families are bound, what the port
+//! number says, what usually runs there, what the state means, and who is at the other end.
+//!
+//! Pure: sockets and [`SystemFacts`] in, sentences out. The `e` view and `loopwatch explain`
+//! both print these.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+use crate::model::SystemFacts;
+use crate::model::{Proto, Scope, Socket, SocketState, UnknownOwner, format_endpoint};
+
+/// The port table shipped with loopwatch: what usually listens on common ports.
+const PORTS_TSV: &str = include_str!("../../assets/ports.tsv");
+
+/// What a paragraph is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    Summary,
+    Address,
+    Family,
+    Connection,
+    State,
+    Range,
+    Service,
+}
+
+impl Topic {
+    /// The label printed before the paragraph, and the JSON `topic`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Summary => "socket",
+            Topic::Address => "address",
+            Topic::Family => "IPv4/IPv6",
+            Topic::Connection => "connection",
+            Topic::State => "state",
+            Topic::Range => "port range",
+            Topic::Service => "usually",
+        }
+    }
+}
+
+/// One paragraph of an explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paragraph {
+    pub topic: Topic,
+    pub text: String,
+    /// Something the reader should act on (e.g. exposed to the network); drawn with a symbol.
+    pub warning: bool,
+}
+
+/// A title and its paragraphs, in reading order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub title: String,
+    pub paragraphs: Vec<Paragraph>,
+}
+
+impl Explanation {
+    fn push(&mut self, topic: Topic, text: impl Into<String>) {
+        self.paragraphs.push(Paragraph {
+            topic,
+            text: text.into(),
+            warning: false,
+        });
+    }
+
+    fn warn(&mut self, topic: Topic, text: impl Into<String>) {
+        self.paragraphs.push(Paragraph {
+            topic,
+            text: text.into(),
+            warning: true,
+        });
+    }
+
+    /// Plain text for a terminal `width` columns wide: the title, then each paragraph with its
+    /// label, wrapped under a hanging indent. Warnings start with `⚠`.
+    pub fn to_text(&self, width: usize) -> String {
+        let label_width = self
+            .paragraphs
+            .iter()
+            .map(|p| p.topic.as_str().len())
+            .max()
+            .unwrap_or(0);
+        let mut out = format!("{}\n", self.title);
+        for p in &self.paragraphs {
+            let text = if p.warning {
+                format!("⚠ {}", p.text)
+            } else {
+                p.text.clone()
+            };
+            let room = width.saturating_sub(label_width + 2).max(20);
+            for (i, line) in wrap(&text, room).iter().enumerate() {
+                let label = if i == 0 { p.topic.as_str() } else { "" };
+                // Writing to a String cannot fail.
+                let _ = writeln!(out, "{label:>label_width$}  {line}");
+            }
+        }
+        out
+    }
+}
+
+/// Greedy word wrap to `width` columns (counted in chars; the text is mostly ASCII).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let Some(last) = lines.last_mut() else { break };
+        let used = last.chars().count();
+        if used > 0 && used + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if used > 0 {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
+}
+
+/// What usually runs on `port` (for `proto`), from the shipped table. Never an assertion: the
+/// owning process is what actually holds it.
+pub fn usual_service(port: u16, proto: Proto) -> Option<&'static str> {
+    static TABLE: OnceLock<Vec<(u16, &'static str, &'static str)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        PORTS_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let mut fields = l.split('\t');
+                let port = fields.next()?.trim().parse().ok()?;
+                let proto = fields.next()?.trim();
+                let what = fields.next()?.trim();
+                Some((port, proto, what))
+            })
+            .collect()
+    });
+    table
+        .iter()
+        .find(|(p, pr, _)| *p == port && (*pr == "both" || *pr == proto.as_str()))
+        .map(|(_, _, what)| *what)
+}
+
+/// Explains one socket, with `all` (the snapshot it came from) for the context: the other
+/// sockets on its port, the other end of a connection.
+pub fn socket(socket: &Socket, all: &[Socket], facts: &SystemFacts) -> Explanation {
+    let mut e = Explanation {
+        title: format!(
+            "{} {} · {}",
+            socket.proto,
+            endpoint_with_remote(socket),
+            socket.state
+        ),
+        paragraphs: Vec::new(),
+    };
+    e.push(Topic::Summary, holders_sentence(socket));
+    address(&mut e, socket);
+    if socket.state.is_listening() {
+        family(&mut e, socket.proto, socket.local_port, all, facts);
+    }
+    if socket.remote.is_some() {
+        e.push(Topic::Connection, connection_sentence(socket, all));
+    }
+    e.push(Topic::State, state_sentence(socket.state));
+    // The server end of an accepted connection shares its listener's port.
+    let server_end = all.iter().any(|o| {
+        o.proto == socket.proto && o.local_port == socket.local_port && o.state.is_listening()
+    });
+    let usage = if socket.state.is_listening() || server_end {
+        PortUse::Bound
+    } else {
+        PortUse::Connection
+    };
+    range(&mut e, socket.local_port, usage, facts);
+    if socket.state.is_listening() {
+        service(&mut e, socket.local_port, socket.proto, true);
+    }
+    e
+}
+
+/// Explains a port: every socket on it (listeners first), or, when nothing holds it, what
+/// binding it would take.
+pub fn port(port: u16, all: &[Socket], facts: &SystemFacts) -> Explanation {
+    let mut on_port: Vec<&Socket> = all.iter().filter(|s| s.local_port == port).collect();
+    on_port.sort_by_key(|s| (!s.state.is_listening(), s.proto, s.local_addr, s.remote));
+    let mut e = Explanation {
+        title: format!("port {port}"),
+        paragraphs: Vec::new(),
+    };
+    if on_port.is_empty() {
+        e.push(
+            Topic::Summary,
+            format!("Nothing holds port {port} right now: no socket is bound to it."),
+        );
+        range(&mut e, port, PortUse::Free, facts);
+        e.push(Topic::Range, free_port_privilege(port, facts));
+        service(&mut e, port, Proto::Tcp, false);
+        return e;
+    }
+    for s in &on_port {
+        e.push(
+            Topic::Summary,
+            format!(
+                "{} {} {}: {}",
+                s.proto,
+                endpoint_with_remote(s),
+                s.state,
+                holders_sentence(s)
+            ),
+        );
+    }
+    let listeners: Vec<&Socket> = on_port
+        .iter()
+        .copied()
+        .filter(|s| s.state.is_listening())
+        .collect();
+    let mut seen_addresses: Vec<IpAddr> = Vec::new();
+    for s in &listeners {
+        if !seen_addresses.contains(&s.local_addr) {
+            seen_addresses.push(s.local_addr);
+            address(&mut e, s);
+        }
+    }
+    let mut seen_protos: Vec<Proto> = Vec::new();
+    for s in &listeners {
+        if !seen_protos.contains(&s.proto) {
+            seen_protos.push(s.proto);
+            family(&mut e, s.proto, port, all, facts);
+        }
+    }
+    // Connection ends on this port, a few at most: past that they repeat one another.
+    for s in on_port.iter().filter(|s| s.remote.is_some()).take(4) {
+        e.push(Topic::Connection, connection_sentence(s, all));
+    }
+    let mut seen_states: Vec<SocketState> = Vec::new();
+    for s in &on_port {
+        if !seen_states.contains(&s.state) {
+            seen_states.push(s.state);
+            e.push(Topic::State, state_sentence(s.state));
+        }
+    }
+    let usage = if listeners.is_empty() {
+        PortUse::Connection
+    } else {
+        PortUse::Bound
+    };
+    range(&mut e, port, usage, facts);
+    if let Some(first) = listeners.first() {
+        service(&mut e, port, first.proto, true);
+    }
+    e
+}
+
+fn endpoint_with_remote(s: &Socket) -> String {
+    let local = format_endpoint(s.local_addr, s.local_port);
+    match s.remote {
+        Some((addr, port)) => format!("{local} → {}", format_endpoint(addr, port)),
+        None => local,
+    }
+}
+
+/// `node 4812`, `nginx 2100 +3`.
+fn process_label(s: &Socket) -> Option<String> {
+    match s.owners.as_slice() {
+        [] => None,
+        [one] => Some(format!("{} {}", one.name, one.key.pid)),
+        [first, rest @ ..] => Some(format!("{} {} +{}", first.name, first.key.pid, rest.len())),
+    }
+}
+
+/// Who holds the socket, in a sentence.
+fn holders_sentence(s: &Socket) -> String {
+    match s.owners.as_slice() {
+        [] => match s.unknown {
+            Some(reason) => {
+                let user = s.user.clone().or_else(|| s.uid.map(|u| format!("uid {u}")));
+                match user.filter(|_| reason != UnknownOwner::Kernel) {
+                    Some(user) => format!("Socket of user {user}, {}.", reason.explain()),
+                    None => format!("The owning process is not shown: {}.", reason.explain()),
+                }
+            }
+            None => "The owning process is not known.".to_string(),
+        },
+        [one] => {
+            let user = one
+                .user
+                .as_deref()
+                .map_or(String::new(), |u| format!(", user {u}"));
+            let command = if one.cmdline.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", one.cmdline)
+            };
+            format!("Held by {} (pid {}{user}){command}.", one.name, one.key.pid)
+        }
+        many => {
+            let pids: Vec<String> = many.iter().map(|o| o.key.pid.to_string()).collect();
+            format!(
+                "Held by {} processes ({} {}): they share this one socket, as pre-fork workers or children that inherited it do. Every one of them must exit before the port is free.",
+                many.len(),
+                many[0].name,
+                pids.join(", ")
+            )
+        }
+    }
+}
+
+fn address(e: &mut Explanation, s: &Socket) {
+    let addr = s.local_addr;
+    let end = if s.remote.is_some() { "This end" } else { "It" };
+    match s.scope {
+        Scope::Loopback => e.push(
+            Topic::Address,
+            format!(
+                "{addr} is a loopback address: only programs on this machine can connect to it; other machines cannot reach it."
+            ),
+        ),
+        Scope::AllInterfaces if s.remote.is_none() => {
+            let family = if addr.is_ipv6() { "IPv6 " } else { "" };
+            let private = if addr.is_ipv6() { "::1" } else { "127.0.0.1" };
+            e.warn(
+                Topic::Address,
+                format!(
+                    "{addr} is the wildcard address: the socket accepts connections on every {family}network interface, so other machines on the network can reach it too, unless a firewall stops them. Bind to {private} to keep it private to this machine."
+                ),
+            );
+        }
+        Scope::AllInterfaces => e.push(
+            Topic::Address,
+            format!("{end} has no specific local address ({addr})."),
+        ),
+        Scope::ThisHost => e.push(
+            Topic::Address,
+            format!(
+                "{addr} is a specific address of this machine: clients reach it through that address's network, not through loopback (127.0.0.1 does not reach it)."
+            ),
+        ),
+    }
+}
+
+/// Which address families are bound on `port`, and what that means for `localhost`.
+fn family(e: &mut Explanation, proto: Proto, port: u16, all: &[Socket], facts: &SystemFacts) {
+    let listening: Vec<&Socket> = all
+        .iter()
+        .filter(|s| s.proto == proto && s.local_port == port && s.state.is_listening())
+        .filter(|s| s.scope != Scope::ThisHost)
+        .collect();
+    let v4 = listening.iter().any(|s| s.local_addr.is_ipv4());
+    let v6_wildcard = listening
+        .iter()
+        .any(|s| s.local_addr.is_ipv6() && s.local_addr.is_unspecified());
+    let v6 = listening.iter().any(|s| s.local_addr.is_ipv6());
+    let dual_stack = match facts.bindv6only {
+        Some(false) => {
+            "On this system (net.ipv6.bindv6only = 0) a socket bound to :: also accepts IPv4, so 127.0.0.1 reaches it too, unless the program asked for IPv6 only (IPV6_V6ONLY)."
+        }
+        Some(true) => {
+            "On this system (net.ipv6.bindv6only = 1) a socket bound to :: accepts IPv6 only: clients using 127.0.0.1 do not reach it."
+        }
+        None => {
+            "Whether a socket bound to :: also accepts IPv4 depends on a system setting (IPV6_V6ONLY) that loopwatch cannot read here."
+        }
+    };
+    match (v4, v6) {
+        (true, true) => e.push(
+            Topic::Family,
+            format!(
+                "Both IPv4 and IPv6 are bound on port {port}, so `localhost` reaches it whichever address it resolves to."
+            ),
+        ),
+        (true, false) => e.push(
+            Topic::Family,
+            format!(
+                "Only IPv4 is bound on port {port}. A client that resolves `localhost` to ::1 first (many browsers and Node.js 17+ do) will not reach it unless it falls back to 127.0.0.1: connect to 127.0.0.1 explicitly, or bind ::1 too."
+            ),
+        ),
+        (false, true) if v6_wildcard => e.push(Topic::Family, dual_stack),
+        (false, true) => e.push(
+            Topic::Family,
+            format!(
+                "Only IPv6 is bound on port {port}. A client that resolves `localhost` to 127.0.0.1 (or connects to 127.0.0.1 directly) will not reach it: connect to [::1] explicitly, or bind 127.0.0.1 too."
+            ),
+        ),
+        (false, false) => {}
+    }
+}
+
+/// How the port in question is used, which changes what its number says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PortUse {
+    /// A listener or bound UDP socket: someone chose the port, or asked the OS for any.
+    Bound,
+    /// The local end of a connection.
+    Connection,
+    /// Nothing holds it.
+    Free,
+}
+
+fn range(e: &mut Explanation, port: u16, usage: PortUse, facts: &SystemFacts) {
+    let class = match port {
+        0..=1023 => format!(
+            "{port} is in the well-known range (0-1023), reserved for standard services; binding it needs privilege on most systems."
+        ),
+        1024..=49151 => format!(
+            "{port} is in the registered range (1024-49151): any user may bind it, and services pick such ports by convention."
+        ),
+        _ => format!(
+            "{port} is in the dynamic/private range (49152-65535), meant for temporary use."
+        ),
+    };
+    let ephemeral = match (facts.ephemeral, usage) {
+        (Some((low, high)), _) if !(low..=high).contains(&port) => match usage {
+            PortUse::Bound => format!(
+                " It is outside this system's ephemeral range ({low}-{high}), so it was chosen, not handed out by the OS."
+            ),
+            PortUse::Connection => format!(
+                " It is outside this system's ephemeral range ({low}-{high}): the program asked for this port itself."
+            ),
+            PortUse::Free => String::new(),
+        },
+        (Some((low, high)), PortUse::Bound) => format!(
+            " It lies in this system's ephemeral range ({low}-{high}), the ports the OS hands out on its own: a server here likely asked for \"any free port\" and got this one."
+        ),
+        (Some((low, high)), PortUse::Connection) => format!(
+            " It lies in this system's ephemeral range ({low}-{high}): the OS picked it for this connection."
+        ),
+        (Some((low, high)), PortUse::Free) => format!(
+            " It lies in this system's ephemeral range ({low}-{high}): the OS may hand it out to any outgoing connection, so a server that needs it can find it taken."
+        ),
+        (None, _) => String::new(),
+    };
+    e.push(Topic::Range, format!("{class}{ephemeral}"));
+}
+
+/// Whether binding a free port would need privilege.
+fn free_port_privilege(port: u16, facts: &SystemFacts) -> String {
+    match facts.unprivileged_port_start {
+        Some(start) if port < start => format!(
+            "Binding it needs privilege: ports below {start} need root or CAP_NET_BIND_SERVICE on this system (net.ipv4.ip_unprivileged_port_start = {start})."
+        ),
+        Some(start) => format!(
+            "Any user may bind it: this system lets unprivileged programs bind ports from {start} up."
+        ),
+        None if port < 1024 => {
+            "Binding it needs privilege on most systems (root, or CAP_NET_BIND_SERVICE on Linux)."
+                .to_string()
+        }
+        None => "Any user may bind it on most systems.".to_string(),
+    }
+}
+
+fn service(e: &mut Explanation, port: u16, proto: Proto, held: bool) {
+    if let Some(what) = usual_service(port, proto) {
+        let caveat = if held {
+            "Only usually: any program may use any port; the holder above is what is really there."
+        } else {
+            "Only usually: any program may use any port."
+        };
+        e.push(
+            Topic::Service,
+            format!("Port {port}/{proto} is usually: {what}. {caveat}"),
+        );
+    }
+}
+
+/// The state in one sentence.
+pub fn state_sentence(state: SocketState) -> &'static str {
+    match state {
+        SocketState::Listen => {
+            "LISTEN: waiting for incoming connections; each accepted connection gets its own socket on the same port."
+        }
+        SocketState::Bound => {
+            "BOUND: a UDP socket receiving datagrams sent to this address and port. UDP has no connections, so there is no listening or connected state."
+        }
+        SocketState::Established => {
+            "ESTABLISHED: the connection is open and data can flow both ways."
+        }
+        SocketState::SynSent => {
+            "SYN_SENT: this end asked to connect and is waiting for the other end to answer."
+        }
+        SocketState::SynReceived => {
+            "SYN_RECV: a connection request arrived and was answered; waiting for the final acknowledgement."
+        }
+        SocketState::FinWait1 => {
+            "FIN_WAIT1: this end closed its side and waits for the other end to acknowledge."
+        }
+        SocketState::FinWait2 => {
+            "FIN_WAIT2: this end closed its side; waiting for the other end to close too."
+        }
+        SocketState::TimeWait => {
+            "TIME_WAIT: the connection is over; the kernel keeps the address pair reserved for a minute or so to catch late packets. No process holds it and it goes away by itself; a server restarting on this port may meanwhile see \"address already in use\" unless it sets SO_REUSEADDR."
+        }
+        SocketState::CloseWait => {
+            "CLOSE_WAIT: the other end closed the connection, but the process here has not closed its socket yet. Many of these usually mean a program that forgets to close connections."
+        }
+        SocketState::LastAck => "LAST_ACK: both ends closed; waiting for the last acknowledgement.",
+        SocketState::Closing => {
+            "CLOSING: both ends closed at the same moment; waiting for acknowledgement."
+        }
+        SocketState::Closed => "CLOSED: the socket is not in use.",
+        SocketState::Unknown => "The state could not be read.",
+    }
+}
+
+/// `this is the client end of a connection to 127.0.0.1:3000, held by curl 7001; the server is
+/// node 4812`, or the server end's equivalent.
+fn connection_sentence(s: &Socket, all: &[Socket]) -> String {
+    let Some((remote_addr, remote_port)) = s.remote else {
+        return String::new();
+    };
+    let remote = format_endpoint(remote_addr, remote_port);
+    let held = match (process_label(s), s.unknown) {
+        (Some(p), _) => format!("held by {p}"),
+        (None, Some(UnknownOwner::Kernel)) => "no longer held by any process".to_string(),
+        (None, Some(UnknownOwner::PermissionDenied)) => {
+            "held by another user's process that loopwatch cannot see".to_string()
+        }
+        (None, _) => "whose owner is not shown".to_string(),
+    };
+    let peer = all.iter().find(|o| {
+        o.proto == s.proto
+            && o.local_addr == remote_addr
+            && o.local_port == remote_port
+            && o.remote == Some((s.local_addr, s.local_port))
+    });
+    let listener_on = |addr: IpAddr, port: u16| {
+        all.iter().find(|o| {
+            o.proto == s.proto
+                && o.local_port == port
+                && o.state.is_listening()
+                && (o.local_addr == addr || o.local_addr.is_unspecified())
+        })
+    };
+    if let Some(own_listener) = listener_on(s.local_addr, s.local_port) {
+        // This end's port has a listener: it is the server's side of an accepted connection.
+        let client = peer
+            .and_then(process_label)
+            .map_or_else(String::new, |p| format!(" ({p})"));
+        let server = process_label(own_listener).unwrap_or_else(|| own_listener.process_label());
+        let same = own_listener
+            .owners
+            .iter()
+            .map(|o| o.key)
+            .eq(s.owners.iter().map(|o| o.key));
+        let held = if same {
+            String::new()
+        } else {
+            format!(", {held}")
+        };
+        return format!(
+            "This is the server end of a connection from {remote}{client}, accepted by {server}, which listens on port {}{held}.",
+            s.local_port
+        );
+    }
+    let server = listener_on(remote_addr, remote_port)
+        .or(peer)
+        .map(|o| process_label(o).unwrap_or_else(|| o.process_label()));
+    let place = if remote_addr.is_loopback() {
+        String::new()
+    } else {
+        " (another machine, or another address of this one)".to_string()
+    };
+    let service = usual_service(remote_port, s.proto).map_or_else(String::new, |w| {
+        format!(" Port {remote_port} is usually: {w}.")
+    });
+    match server {
+        Some(server) => format!(
+            "This is the client end of a connection to {remote}{place}, {held}; the server is {server}.{service}"
+        ),
+        None => format!(
+            "This is the client end of a connection to {remote}{place}, {held}; the server is not among the sockets loopwatch sees.{service}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::{
+        connection, hidden_listener, listener, owner, sample_snapshot, udp,
+    };
+
+    fn facts() -> SystemFacts {
+        SystemFacts::linux_defaults()
+    }
+
+    fn find(all: &[Socket], addr: &str, port: u16) -> Socket {
+        let addr: IpAddr = addr.parse().unwrap();
+        all.iter()
+            .find(|s| s.local_addr == addr && s.local_port == port)
+            .cloned()
+            .unwrap()
+    }
+
+    fn text_of(s: &Socket, all: &[Socket]) -> String {
+        socket(s, all, &facts()).to_text(100)
+    }
+
+    #[test]
+    fn the_port_table_parses_and_says_usually() {
+        assert_eq!(usual_service(5432, Proto::Tcp), Some("PostgreSQL"));
+        assert_eq!(
+            usual_service(5353, Proto::Udp),
+            Some("mDNS (Avahi, Bonjour)")
+        );
+        assert_eq!(usual_service(5353, Proto::Tcp), None);
+        assert!(usual_service(53, Proto::Tcp).is_some() && usual_service(53, Proto::Udp).is_some());
+        for port in [
+            22, 53, 80, 443, 3000, 5000, 5173, 5432, 6379, 8000, 8080, 9229, 27017,
+        ] {
+            assert!(usual_service(port, Proto::Tcp).is_some(), "{port}");
+        }
+    }
+
+    #[test]
+    fn every_state_has_its_sentence_under_its_own_name() {
+        for state in SocketState::ALL
+            .into_iter()
+            .filter(|&s| s != SocketState::Unknown)
+        {
+            let sentence = state_sentence(state);
+            assert!(
+                sentence.starts_with(&format!("{}: ", state.as_str())),
+                "{state:?}: {sentence}"
+            );
+        }
+        assert!(!state_sentence(SocketState::Unknown).is_empty());
+    }
+
+    #[test]
+    fn wrap_breaks_between_words() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("", 5), [""]);
+    }
+
+    #[test]
+    fn loopback_listener_on_ipv4_only() {
+        let all = sample_snapshot().sockets;
+        insta::assert_snapshot!(text_of(&find(&all, "127.0.0.1", 5432), &all));
+    }
+
+    #[test]
+    fn loopback_listener_on_both_families() {
+        let all = sample_snapshot().sockets;
+        insta::assert_snapshot!(text_of(&find(&all, "::1", 5173), &all));
+    }
+
+    #[test]
+    fn wildcard_ipv4_listener_warns_and_lists_shared_holders() {
+        let all = sample_snapshot().sockets;
+        let e = socket(&find(&all, "0.0.0.0", 8080), &all, &facts());
+        assert!(
+            e.paragraphs
+                .iter()
+                .any(|p| p.warning && p.topic == Topic::Address)
+        );
+        insta::assert_snapshot!(e.to_text(100));
+    }
+
+    #[test]
+    fn wildcard_ipv6_listener_per_dual_stack_setting() {
+        let all = sample_snapshot().sockets;
+        let debugger = find(&all, "::", 9229);
+        insta::assert_snapshot!(text_of(&debugger, &all));
+        let v6only = SystemFacts {
+            bindv6only: Some(true),
+            ..facts()
+        };
+        let text = socket(&debugger, &all, &v6only).to_text(100);
+        assert!(text.contains("accepts IPv6 only"), "{text}");
+        let unknown = socket(&debugger, &all, &SystemFacts::default()).to_text(100);
+        assert!(unknown.contains("cannot read here"), "{unknown}");
+        assert!(!unknown.contains("ephemeral"), "{unknown}");
+    }
+
+    #[test]
+    fn ipv6_only_loopback_listener() {
+        let all = vec![listener(
+            "::1",
+            8000,
+            vec![owner(
+                300,
+                "python3",
+                "ana",
+                "python3 -m http.server --bind ::1",
+            )],
+        )];
+        insta::assert_snapshot!(text_of(&all[0], &all));
+    }
+
+    #[test]
+    fn specific_address_of_this_host() {
+        let all = vec![listener(
+            "192.168.1.20",
+            8443,
+            vec![owner(3000, "caddy", "caddy", "caddy run")],
+        )];
+        insta::assert_snapshot!(text_of(&all[0], &all));
+    }
+
+    #[test]
+    fn udp_in_the_well_known_range() {
+        let all = sample_snapshot().sockets;
+        insta::assert_snapshot!(text_of(&find(&all, "127.0.0.53", 53), &all));
+    }
+
+    #[test]
+    fn hidden_owner() {
+        let all = vec![hidden_listener("127.0.0.1", 6379, 110, "redis")];
+        insta::assert_snapshot!(text_of(&all[0], &all));
+    }
+
+    #[test]
+    fn client_end_of_a_connection_names_both_processes() {
+        let all = sample_snapshot().sockets;
+        let client = find(&all, "127.0.0.1", 62893);
+        let e = socket(&client, &all, &facts());
+        assert!(
+            e.paragraphs.iter().any(|p| p.text.contains(
+                "the client end of a connection to 127.0.0.1:5173, held by curl 7001; the server is node 4812"
+            )),
+            "{e:?}"
+        );
+        insta::assert_snapshot!(e.to_text(100));
+    }
+
+    #[test]
+    fn server_end_of_a_connection() {
+        let all = sample_snapshot().sockets;
+        let server_end = all
+            .iter()
+            .find(|s| s.local_port == 5173 && s.remote.is_some())
+            .unwrap();
+        insta::assert_snapshot!(text_of(server_end, &all));
+    }
+
+    #[test]
+    fn time_wait_held_by_the_kernel() {
+        let all = sample_snapshot().sockets;
+        insta::assert_snapshot!(text_of(&find(&all, "127.0.0.1", 41000), &all));
+    }
+
+    #[test]
+    fn close_wait_to_another_machine() {
+        let all = vec![connection(
+            ("10.0.0.5", 50544),
+            ("93.184.216.34", 443),
+            SocketState::CloseWait,
+            vec![owner(900, "firefox", "ana", "firefox")],
+        )];
+        insta::assert_snapshot!(text_of(&all[0], &all));
+    }
+
+    #[test]
+    fn free_ports_say_whether_binding_needs_privilege() {
+        let all = sample_snapshot().sockets;
+        insta::assert_snapshot!(port(80, &all, &facts()).to_text(100));
+        let high = port(40000, &all, &facts()).to_text(100);
+        assert!(high.contains("Nothing holds port 40000"), "{high}");
+        assert!(high.contains("Any user may bind it"), "{high}");
+        assert!(high.contains("ephemeral range (32768-60999)"), "{high}");
+        let open = SystemFacts {
+            unprivileged_port_start: Some(0),
+            ..facts()
+        };
+        assert!(
+            port(80, &all, &open)
+                .to_text(100)
+                .contains("Any user may bind it")
+        );
+    }
+
+    #[test]
+    fn a_port_with_listeners_and_connections() {
+        let all = sample_snapshot().sockets;
+        insta::assert_snapshot!(port(5173, &all, &facts()).to_text(100));
+    }
+
+    #[test]
+    fn a_port_that_is_only_a_client_end() {
+        let all = sample_snapshot().sockets;
+        let e = port(62893, &all, &facts());
+        assert!(
+            e.paragraphs
+                .iter()
+                .any(|p| p.text.contains("the server is node 4812"))
+        );
+        assert!(!e.paragraphs.iter().any(|p| p.topic == Topic::Service));
+    }
+
+    #[test]
+    fn udp_and_tcp_on_one_port_get_a_family_note_each() {
+        let all = vec![
+            udp("127.0.0.1", 5000, vec![owner(1, "a", "ana", "a")]),
+            listener("0.0.0.0", 5000, vec![owner(2, "b", "ana", "b")]),
+        ];
+        let e = port(5000, &all, &facts());
+        assert_eq!(
+            e.paragraphs
+                .iter()
+                .filter(|p| p.topic == Topic::Family)
+                .count(),
+            2
+        );
+    }
+}

@@ -1,0 +1,505 @@
+//! What happened to a port after its owner was signalled: released, still held, or bound again
+//! by a new process (a supervisor or file watcher restarting it).
+//!
+//! Pure: it is fed the snapshots that follow the signal and the time since it was sent, so the
+//! live table and `loopwatch kill` judge the same way and tests drive it tick by tick.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::model::Target;
+use crate::model::{Owner, ProcKey, Proto, Snapshot, Socket, SocketKey};
+
+/// How long to wait for the port to come free before saying it did not.
+pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(3);
+/// After the port comes free, how long the live table keeps watching for a restart.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// Watches one port after a signal.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    port: u16,
+    /// Every process that was signalled.
+    targets: Vec<Target>,
+    /// The addresses the targets listened on at the port: only sockets there count, so an
+    /// unrelated server on the same port number but another address is not mistaken for it.
+    watched: Vec<(Proto, IpAddr)>,
+    /// The listening sockets there when the signal was sent: any other one is a rebind.
+    before: HashSet<SocketKey>,
+    patience: Duration,
+    settle: Duration,
+    phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Waiting,
+    /// Released this long after the signal; still watching for a restart.
+    Released(Duration),
+    Done,
+}
+
+/// A change worth telling the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Released {
+        port: u16,
+        after: Duration,
+    },
+    /// Still listening after the patience ran out; `holder` names who holds it.
+    StillHeld {
+        port: u16,
+        holder: String,
+        target_still_holds: bool,
+        after: Duration,
+    },
+    /// A signalled process is still running and opened the port again itself.
+    Reopened {
+        port: u16,
+        by: Owner,
+    },
+    /// A new socket listens on the port; `by` is its owner, `None` when hidden from us.
+    Rebound {
+        port: u16,
+        by: Option<Owner>,
+    },
+}
+
+impl FollowUp {
+    /// Starts watching `port` after `targets` were signalled, given the snapshot the signal was
+    /// decided on. `patience` is how long the port may stay held; `settle`, how long a released
+    /// port is watched for a restart. `None` when no target listened on the port (a client's
+    /// end): "released" would mean nothing there.
+    pub fn new(
+        port: u16,
+        targets: Vec<Target>,
+        before: &Snapshot,
+        patience: Duration,
+        settle: Duration,
+    ) -> Option<Self> {
+        let watched: Vec<(Proto, IpAddr)> = listeners_on(before, port)
+            .filter(|s| {
+                s.owners
+                    .iter()
+                    .any(|o| targets.iter().any(|t| t.key == o.key))
+            })
+            .map(|s| (s.proto, s.local_addr))
+            .collect();
+        if watched.is_empty() {
+            return None;
+        }
+        let mut follow_up = Self {
+            port,
+            watched,
+            before: HashSet::new(),
+            targets,
+            patience,
+            settle,
+            phase: Phase::Waiting,
+        };
+        follow_up.before = follow_up
+            .relevant(before)
+            .into_iter()
+            .map(Socket::key)
+            .collect();
+        Some(follow_up)
+    }
+
+    fn is_target(&self, key: ProcKey) -> bool {
+        self.targets.iter().any(|t| t.key == key)
+    }
+
+    /// Listeners on the port at an address that overlaps one a target listened on.
+    fn relevant<'s>(&self, snapshot: &'s Snapshot) -> Vec<&'s Socket> {
+        listeners_on(snapshot, self.port)
+            .filter(|s| {
+                self.watched
+                    .iter()
+                    .any(|&(proto, addr)| proto == s.proto && overlaps(addr, s.local_addr))
+            })
+            .collect()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Judges a snapshot taken `elapsed` after the signal. Returns an outcome when there is
+    /// news; after [`Outcome::StillHeld`] or [`Outcome::Rebound`], or once a release has stayed
+    /// released for the settle time, the follow-up is done.
+    pub fn observe(&mut self, snapshot: &Snapshot, elapsed: Duration) -> Option<Outcome> {
+        if self.is_done() {
+            return None;
+        }
+        let listeners = self.relevant(snapshot);
+        if let Some(new) = listeners.iter().find(|s| !self.before.contains(&s.key())) {
+            self.phase = Phase::Done;
+            let by = new.owners.first().cloned();
+            // A process that survived the signal and opened the port again itself (a reload on
+            // SIGHUP) was not restarted by anyone.
+            if let Some(by) = by.filter(|o| self.is_target(o.key)) {
+                return Some(Outcome::Reopened {
+                    port: self.port,
+                    by,
+                });
+            }
+            return Some(Outcome::Rebound {
+                port: self.port,
+                by: new.owners.first().cloned(),
+            });
+        }
+        match self.phase {
+            Phase::Waiting if listeners.is_empty() => {
+                self.phase = Phase::Released(elapsed);
+                Some(Outcome::Released {
+                    port: self.port,
+                    after: elapsed,
+                })
+            }
+            Phase::Waiting if elapsed >= self.patience => {
+                self.phase = Phase::Done;
+                let still = self.targets.iter().find(|t| holds(&listeners, t.key));
+                let target_still_holds = still.is_some();
+                let holder = if let Some(target) = still {
+                    target.label()
+                } else {
+                    listeners
+                        .iter()
+                        .flat_map(|s| s.owners.iter())
+                        .next()
+                        .map_or_else(
+                            || "a process hidden from this user".to_string(),
+                            |o| format!("{} {}", o.name, o.key.pid),
+                        )
+                };
+                Some(Outcome::StillHeld {
+                    port: self.port,
+                    holder,
+                    target_still_holds,
+                    after: elapsed,
+                })
+            }
+            Phase::Released(at) if elapsed >= at + self.settle => {
+                self.phase = Phase::Done;
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Outcome {
+    /// One line for the status bar or the terminal. `parent` names the new owner's parent for a
+    /// rebind, the process that most likely restarted it.
+    pub fn message(&self, parent: Option<(&str, u32)>) -> String {
+        match self {
+            Outcome::Released { port, after } => {
+                format!("port {port} released after {}", seconds(*after))
+            }
+            Outcome::StillHeld {
+                port,
+                holder,
+                target_still_holds: true,
+                after,
+            } => format!(
+                "{holder} still running after {}, port {port} still held",
+                seconds(*after)
+            ),
+            Outcome::StillHeld {
+                port,
+                holder,
+                after,
+                ..
+            } => format!(
+                "port {port} still held by {holder} after {}",
+                seconds(*after)
+            ),
+            Outcome::Reopened { port, by } => format!(
+                "{} {} is still running and opened port {port} again",
+                by.name, by.key.pid
+            ),
+            Outcome::Rebound { port, by: None } => format!(
+                "port {port} is held again, by a process hidden from this user (run as root to see it)"
+            ),
+            Outcome::Rebound { port, by: Some(by) } => {
+                let mut text = format!("port {port} is held again by {} {}", by.name, by.key.pid);
+                if let Some((name, pid)) = parent {
+                    let _ = write!(text, " (parent {name} {pid} restarted it)");
+                }
+                text
+            }
+        }
+    }
+
+    /// The pid whose parent the message should name.
+    pub fn new_owner(&self) -> Option<u32> {
+        match self {
+            Outcome::Rebound { by: Some(by), .. } => Some(by.key.pid),
+            _ => None,
+        }
+    }
+
+    pub fn is_released(&self) -> bool {
+        matches!(self, Outcome::Released { .. })
+    }
+}
+
+/// Listeners and bound UDP sockets on a port: what "the port is held" means.
+fn listeners_on(snapshot: &Snapshot, port: u16) -> impl Iterator<Item = &Socket> {
+    snapshot
+        .sockets
+        .iter()
+        .filter(move |s| s.local_port == port && s.state.is_listening())
+}
+
+/// Whether a socket bound to `a` and one bound to `b` compete for the same connections: the
+/// same address, or a wildcard of the same family.
+fn overlaps(a: IpAddr, b: IpAddr) -> bool {
+    let v6_wildcard = |ip: IpAddr| ip.is_ipv6() && ip.is_unspecified();
+    a == b
+        || (a.is_ipv4() == b.is_ipv4() && (a.is_unspecified() || b.is_unspecified()))
+        // `::` usually accepts IPv4 too (dual-stack), so it competes with every IPv4 bind.
+        || v6_wildcard(a)
+        || v6_wildcard(b)
+}
+
+fn holds(sockets: &[&Socket], key: ProcKey) -> bool {
+    sockets
+        .iter()
+        .any(|s| s.owners.iter().any(|owner| owner.key == key))
+}
+
+/// `51 ms`, `0.4 s`, `3 s`, `12 s`: milliseconds below a tenth, tenths below ten seconds.
+pub fn seconds(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 100 {
+        format!("{millis} ms")
+    } else if millis < 10_000 && millis % 1000 >= 100 {
+        format!("{}.{} s", millis / 1000, millis % 1000 / 100)
+    } else {
+        format!("{} s", duration.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::{listener, owner};
+    use crate::model::SocketState;
+
+    fn node() -> Owner {
+        owner(4812, "node", "alice", "node server.js")
+    }
+
+    fn target() -> Target {
+        let o = node();
+        Target {
+            key: o.key,
+            name: o.name,
+            user: Some("alice".into()),
+        }
+    }
+
+    fn snapshot(sockets: Vec<Socket>) -> Snapshot {
+        Snapshot {
+            sockets,
+            privileged: false,
+        }
+    }
+
+    fn held_by(owner: Owner, inode: u64) -> Snapshot {
+        let mut socket = listener("127.0.0.1", 3000, vec![owner]);
+        socket.inode = inode;
+        snapshot(vec![socket])
+    }
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn a_port_that_comes_free_is_reported_once_then_settles() {
+        let before = held_by(node(), 10);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        assert_eq!(follow.observe(&before, MS(200)), None);
+        let out = follow.observe(&snapshot(vec![]), MS(400)).unwrap();
+        assert_eq!(out.message(None), "port 3000 released after 0.4 s");
+        assert!(out.is_released());
+        assert_eq!(follow.observe(&snapshot(vec![]), MS(1000)), None);
+        assert!(!follow.is_done(), "still watching for a restart");
+        assert_eq!(follow.observe(&snapshot(vec![]), MS(2400)), None);
+        assert!(follow.is_done());
+    }
+
+    #[test]
+    fn a_restart_names_the_new_pid_and_its_parent() {
+        let before = held_by(node(), 10);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        follow.observe(&snapshot(vec![]), MS(300));
+        let respawned = held_by(owner(4990, "node", "alice", "node server.js"), 11);
+        let out = follow.observe(&respawned, MS(900)).unwrap();
+        assert_eq!(out.new_owner(), Some(4990));
+        assert_eq!(
+            out.message(Some(("nodemon", 4700))),
+            "port 3000 is held again by node 4990 (parent nodemon 4700 restarted it)"
+        );
+        assert!(follow.is_done());
+    }
+
+    #[test]
+    fn a_quick_restart_between_two_looks_is_still_a_rebind() {
+        let before = held_by(node(), 10);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        // Never seen free: the new socket (new inode) gives it away.
+        let out = follow
+            .observe(&held_by(owner(4990, "node", "alice", "node"), 11), MS(200))
+            .unwrap();
+        assert!(matches!(out, Outcome::Rebound { .. }));
+    }
+
+    #[test]
+    fn a_process_that_ignores_the_signal_is_reported_after_the_patience() {
+        let before = held_by(node(), 10);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        assert_eq!(follow.observe(&before, MS(2900)), None);
+        let out = follow.observe(&before, MS(3000)).unwrap();
+        assert_eq!(
+            out.message(None),
+            "node 4812 still running after 3 s, port 3000 still held"
+        );
+        assert!(follow.is_done());
+    }
+
+    #[test]
+    fn a_hidden_new_owner_is_not_guessed() {
+        let before = held_by(node(), 10);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        let mut hidden = listener("127.0.0.1", 3000, vec![]);
+        hidden.inode = 12;
+        let out = follow.observe(&snapshot(vec![hidden]), MS(500)).unwrap();
+        assert!(
+            out.message(None).contains("hidden"),
+            "{}",
+            out.message(None)
+        );
+    }
+
+    #[test]
+    fn connection_ends_on_the_port_do_not_count_as_holding_it() {
+        let before = held_by(node(), 10);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        let mut leftover = listener("127.0.0.1", 3000, vec![]);
+        leftover.state = SocketState::TimeWait;
+        leftover.inode = 0;
+        let out = follow.observe(&snapshot(vec![leftover]), MS(100)).unwrap();
+        assert!(out.is_released());
+    }
+
+    #[test]
+    fn a_server_on_the_same_port_at_another_address_is_not_the_target() {
+        let mut before = held_by(node(), 10);
+        let mut other = listener("::1", 3000, vec![owner(26165, "python3", "bob", "python3")]);
+        other.inode = 20;
+        before.sockets.push(other.clone());
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        let out = follow
+            .observe(&snapshot(vec![other.clone()]), MS(300))
+            .unwrap();
+        assert!(out.is_released(), "{out:?}");
+        // A new server on the target's own address is a rebind; one on 127.0.0.2 is not.
+        let mut elsewhere = listener("127.0.0.2", 3000, vec![owner(5, "x", "a", "x")]);
+        elsewhere.inode = 30;
+        assert_eq!(
+            follow.observe(&snapshot(vec![other, elsewhere]), MS(600)),
+            None
+        );
+        let mut wildcard = listener("0.0.0.0", 3000, vec![owner(6, "y", "a", "y")]);
+        wildcard.inode = 31;
+        let out = follow.observe(&snapshot(vec![wildcard]), MS(900)).unwrap();
+        assert!(matches!(out, Outcome::Rebound { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn every_signalled_listener_must_go_before_the_port_counts_as_released() {
+        let python = owner(5000, "python3", "bob", "python3 -m http.server");
+        let mut v4 = listener("127.0.0.1", 3000, vec![node()]);
+        v4.inode = 10;
+        let mut v6 = listener("::1", 3000, vec![python.clone()]);
+        v6.inode = 11;
+        let before = snapshot(vec![v4, v6.clone()]);
+        let targets = vec![
+            target(),
+            Target {
+                key: python.key,
+                name: python.name.clone(),
+                user: None,
+            },
+        ];
+        let mut follow = FollowUp::new(3000, targets, &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        // node exited; python ignored the signal.
+        assert_eq!(follow.observe(&snapshot(vec![v6.clone()]), MS(500)), None);
+        let out = follow.observe(&snapshot(vec![v6]), MS(3000)).unwrap();
+        assert_eq!(
+            out.message(None),
+            "python3 5000 still running after 3 s, port 3000 still held"
+        );
+    }
+
+    #[test]
+    fn a_client_end_has_no_port_to_follow() {
+        let client = crate::collect::fake::connection(
+            ("127.0.0.1", 51000),
+            ("127.0.0.1", 3000),
+            SocketState::Established,
+            vec![node()],
+        );
+        let before = snapshot(vec![client]);
+        assert!(FollowUp::new(51000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).is_none());
+    }
+
+    #[test]
+    fn a_survivor_that_reopens_the_port_is_not_said_to_be_restarted() {
+        let before = held_by(node(), 10);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        let out = follow.observe(&held_by(node(), 12), MS(400)).unwrap();
+        assert_eq!(out.new_owner(), None, "no parent to name");
+        assert_eq!(
+            out.message(Some(("systemd", 1))),
+            "node 4812 is still running and opened port 3000 again"
+        );
+    }
+
+    #[test]
+    fn a_restart_on_the_ipv4_side_of_a_dual_stack_wildcard_is_a_rebind() {
+        let mut wildcard = listener("::", 3000, vec![node()]);
+        wildcard.inode = 10;
+        let before = snapshot(vec![wildcard]);
+        let mut follow =
+            FollowUp::new(3000, vec![target()], &before, DEFAULT_PATIENCE, SETTLE).unwrap();
+        let mut v4 = listener("127.0.0.1", 3000, vec![owner(4990, "node", "ana", "node")]);
+        v4.inode = 11;
+        let out = follow.observe(&snapshot(vec![v4]), MS(400)).unwrap();
+        assert!(matches!(out, Outcome::Rebound { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn seconds_read_naturally() {
+        assert_eq!(seconds(MS(51)), "51 ms");
+        assert_eq!(seconds(MS(400)), "0.4 s");
+        assert_eq!(seconds(MS(1250)), "1.2 s");
+        assert_eq!(seconds(MS(3000)), "3 s");
+        assert_eq!(seconds(MS(12_300)), "12 s");
+    }
+}

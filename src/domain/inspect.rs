@@ -1,0 +1,277 @@
+//! What the inspect view and the stop dialog say about a socket's owner, worked out from a
+//! snapshot and the owner's [`ProcessDetails`]. Pure, so every sentence is unit-tested.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::model::ProcessDetails;
+use crate::model::{Owner, ProcKey, Proto, Snapshot, Socket, SocketState, format_endpoint};
+
+/// Other sockets held by the process: what else goes away when it stops.
+pub fn other_sockets<'a>(snapshot: &'a Snapshot, key: ProcKey, except: &Socket) -> Vec<&'a Socket> {
+    let except = except.key();
+    snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.key() != except && s.owners.iter().any(|o| o.key == key))
+        .collect()
+}
+
+/// The client ends of connections to a TCP listener: sockets whose remote end is the listener.
+/// Only the client side is listed; the server's accepted sockets belong to the listener's owner.
+pub fn clients<'a>(snapshot: &'a Snapshot, listener: &Socket) -> Vec<&'a Socket> {
+    if listener.proto != Proto::Tcp || listener.state != SocketState::Listen {
+        return Vec::new();
+    }
+    snapshot
+        .sockets
+        .iter()
+        .filter(|s| {
+            s.proto == Proto::Tcp
+                && s.state == SocketState::Established
+                && s.remote.is_some_and(|(addr, port)| {
+                    port == listener.local_port && reaches(listener.local_addr, addr)
+                })
+        })
+        .collect()
+}
+
+/// Whether a listener bound to `bound` accepts connections addressed to `to`.
+fn reaches(bound: IpAddr, to: IpAddr) -> bool {
+    bound == to || bound.is_unspecified()
+}
+
+/// The ports a process listens on, for the stop dialog: `tcp 127.0.0.1:3000`, one per socket.
+pub fn listening_ports(snapshot: &Snapshot, key: ProcKey) -> Vec<String> {
+    let mut ports: Vec<String> = snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.state.is_listening() && s.owners.iter().any(|o| o.key == key))
+        .map(|s| format!("{} {}", s.proto, s.local_endpoint()))
+        .collect();
+    ports.sort();
+    ports.dedup();
+    ports
+}
+
+/// How many connection ends the process holds.
+pub fn connection_count(snapshot: &Snapshot, key: ProcKey) -> usize {
+    snapshot
+        .sockets
+        .iter()
+        .filter(|s| !s.state.is_listening() && s.owners.iter().any(|o| o.key == key))
+        .count()
+}
+
+/// Where a `docker-proxy` forwards to, read from its command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerForward {
+    pub container: String,
+}
+
+/// `docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2
+/// -container-port 80` forwards to `172.17.0.2:80`.
+pub fn docker_forward(owner: &Owner) -> Option<DockerForward> {
+    if owner.name != "docker-proxy" {
+        return None;
+    }
+    let args: Vec<&str> = owner.cmdline.split_whitespace().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a.trim_start_matches('-') == flag)
+            .and_then(|i| args.get(i + 1).copied())
+    };
+    let ip = value("container-ip")?;
+    let port = value("container-port")?;
+    let container = match ip.parse::<IpAddr>() {
+        Ok(addr) => format_endpoint(addr, port.parse().ok()?),
+        Err(_) => format!("{ip}:{port}"),
+    };
+    Some(DockerForward { container })
+}
+
+/// `systemd 1 > tmux 900 > zsh 1201 > node 4812`: oldest first, ending with the process.
+pub fn ancestry_line(details: &ProcessDetails) -> String {
+    let mut parts: Vec<String> = details
+        .ancestry
+        .iter()
+        .rev()
+        .map(|a| format!("{} {}", a.name, a.pid))
+        .collect();
+    parts.push(format!("{} {}", details.name, details.key.pid));
+    parts.join(" > ")
+}
+
+/// `3d 4h`, `2h 05m`, `4m 10s`, `12s`.
+pub fn uptime(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    let (days, hours, minutes, seconds) =
+        (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {minutes:02}m")
+    } else if minutes > 0 {
+        format!("{minutes}m {seconds:02}s")
+    } else {
+        format!("{seconds}s")
+    }
+}
+
+/// `512 KiB`, `48.2 MiB`, `1.5 GiB`.
+pub fn bytes(amount: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    #[allow(clippy::cast_precision_loss)] // a display value
+    let mut value = amount as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// The socket's reach, in words.
+pub fn scope_sentence(socket: &Socket) -> &'static str {
+    match socket.scope {
+        crate::model::Scope::Loopback => "loopback: only this machine can connect",
+        crate::model::Scope::AllInterfaces => {
+            "all interfaces: reachable through loopback and from the network"
+        }
+        crate::model::Scope::ThisHost => {
+            "one address of this host: reachable from its network, not through loopback"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Ancestor, Readable};
+    use crate::collect::fake::{connection, listener, owner, sample_snapshot};
+
+    fn details() -> ProcessDetails {
+        ProcessDetails {
+            key: ProcKey {
+                pid: 4812,
+                start_time: 1,
+            },
+            name: "node".into(),
+            user: Some("alice".into()),
+            exe: Readable::Value("/usr/bin/node".into()),
+            cmdline: vec!["node".into(), "server.js".into()],
+            cwd: Readable::Denied,
+            started: "2026-11-26 09:17:40".into(),
+            run_time: Duration::from_secs(3725),
+            cpu_percent: None,
+            memory_bytes: 50 * 1024 * 1024,
+            status: "Sleep".into(),
+            ancestry: vec![
+                Ancestor {
+                    pid: 4800,
+                    name: "npm".into(),
+                },
+                Ancestor {
+                    pid: 1,
+                    name: "systemd".into(),
+                },
+            ],
+            children: 2,
+        }
+    }
+
+    #[test]
+    fn ancestry_reads_from_init_down() {
+        assert_eq!(
+            ancestry_line(&details()),
+            "systemd 1 > npm 4800 > node 4812"
+        );
+    }
+
+    #[test]
+    fn clients_are_the_far_ends_of_connections_to_the_listener() {
+        let server = owner(4812, "node", "alice", "node server.js");
+        let curl = owner(5000, "curl", "alice", "curl localhost:3000");
+        let listen = listener("0.0.0.0", 3000, vec![server.clone()]);
+        let snapshot = Snapshot {
+            sockets: vec![
+                listen.clone(),
+                // The client end, and the server's accepted end of the same connection.
+                connection(
+                    ("127.0.0.1", 51000),
+                    ("127.0.0.1", 3000),
+                    SocketState::Established,
+                    vec![curl],
+                ),
+                connection(
+                    ("127.0.0.1", 3000),
+                    ("127.0.0.1", 51000),
+                    SocketState::Established,
+                    vec![server.clone()],
+                ),
+                // A connection to another port.
+                connection(
+                    ("127.0.0.1", 51001),
+                    ("127.0.0.1", 5432),
+                    SocketState::Established,
+                    vec![],
+                ),
+            ],
+            privileged: true,
+        };
+        let found = clients(&snapshot, &listen);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].owners[0].name, "curl");
+        let others = other_sockets(&snapshot, server.key, &listen);
+        assert_eq!(others.len(), 1, "the accepted end");
+        assert_eq!(connection_count(&snapshot, server.key), 1);
+        assert_eq!(
+            listening_ports(&snapshot, server.key),
+            vec!["tcp 0.0.0.0:3000"]
+        );
+    }
+
+    #[test]
+    fn docker_proxy_names_the_container_end() {
+        let proxy = owner(
+            900,
+            "docker-proxy",
+            "root",
+            "/usr/bin/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2 -container-port 80",
+        );
+        assert_eq!(
+            docker_forward(&proxy),
+            Some(DockerForward {
+                container: "172.17.0.2:80".into()
+            })
+        );
+        let node = owner(
+            1,
+            "node",
+            "a",
+            "node -container-ip 1.2.3.4 -container-port 1",
+        );
+        assert_eq!(docker_forward(&node), None, "only docker-proxy itself");
+    }
+
+    #[test]
+    fn sizes_and_durations_read_naturally() {
+        assert_eq!(uptime(Duration::from_secs(12)), "12s");
+        assert_eq!(uptime(Duration::from_secs(250)), "4m 10s");
+        assert_eq!(uptime(Duration::from_secs(3725)), "1h 02m");
+        assert_eq!(uptime(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d 4h");
+        assert_eq!(bytes(512 * 1024), "512 KiB");
+        assert_eq!(bytes(50 * 1024 * 1024 + 200 * 1024), "50.2 MiB");
+    }
+
+    #[test]
+    fn the_sample_has_sentences_for_every_scope() {
+        for socket in &sample_snapshot().sockets {
+            assert!(!scope_sentence(socket).is_empty());
+        }
+    }
+}

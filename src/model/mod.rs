@@ -1,0 +1,19 @@
+//! Plain vocabulary shared by every layer: sockets and their owners, what to collect, one
+//! process in depth, signals and their targets, time, the system's port settings.
+//!
+//! Nothing here reads the OS (except [`Stamp::now`], which only the runtime calls); values are
+//! built by `collect` (or by test fixtures) and consumed by everything else.
+
+mod facts;
+mod process;
+mod query;
+mod signal;
+mod socket;
+mod time;
+
+pub use facts::SystemFacts;
+pub use process::{Ancestor, DetailsError, ProcessDetails, Readable};
+pub use query::{CollectError, Query};
+pub use signal::{Signal, Target};
+pub use socket::*;
+pub use time::{Clock, Stamp};

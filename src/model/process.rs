@@ -1,0 +1,66 @@
+//! One process in depth, as the inspect view and the stop dialog show it.
+
+use std::time::Duration;
+
+use crate::model::ProcKey;
+
+/// A field the OS may refuse to show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Readable<T> {
+    Value(T),
+    /// Owned by another user; root could read it.
+    Denied,
+    /// Not available (kernel thread, exited meanwhile, or not reported on this platform).
+    Missing,
+}
+
+impl Readable<String> {
+    /// The value, or why there is none, in words.
+    pub fn text(&self) -> &str {
+        match self {
+            Readable::Value(value) => value,
+            Readable::Denied => "(hidden: owned by another user; run as root to see it)",
+            Readable::Missing => "(not available)",
+        }
+    }
+}
+
+/// One process, as the inspect view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessDetails {
+    pub key: ProcKey,
+    pub name: String,
+    pub user: Option<String>,
+    pub exe: Readable<String>,
+    pub cmdline: Vec<String>,
+    pub cwd: Readable<String>,
+    /// When it started, in this machine's local time (`2026-11-26 09:17:40`).
+    pub started: String,
+    pub run_time: Duration,
+    /// Percent of one core since the previous look; `None` on the first look.
+    pub cpu_percent: Option<f32>,
+    /// Resident memory.
+    pub memory_bytes: u64,
+    /// `Run`, `Sleep`, `Zombie`, ... as the OS reports it.
+    pub status: String,
+    /// Parent first, up to pid 1 (or as far as this user can see).
+    pub ancestry: Vec<Ancestor>,
+    /// Processes whose parent this is.
+    pub children: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ancestor {
+    pub pid: u32,
+    pub name: String,
+}
+
+/// Why there are no details.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DetailsError {
+    #[error("process {0} has exited")]
+    Gone(u32),
+    #[error("process {0} has exited; its pid now belongs to another process")]
+    Reused(u32),
+}
+

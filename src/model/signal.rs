@@ -1,0 +1,66 @@
+//! The signals loopwatch offers and the process a signal is meant for.
+
+use std::fmt;
+
+use crate::model::ProcKey;
+
+/// The signals loopwatch offers. TERM asks a process to exit; KILL cannot be caught.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signal {
+    Term,
+    Int,
+    Hup,
+    Kill,
+}
+
+impl Signal {
+    /// The conventional name, `SIGTERM` etc.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Term => "SIGTERM",
+            Signal::Int => "SIGINT",
+            Signal::Hup => "SIGHUP",
+            Signal::Kill => "SIGKILL",
+        }
+    }
+
+    /// The name without `SIG`, as `kill -s` and the JSON output spell it.
+    pub fn short_name(self) -> &'static str {
+        &self.name()[3..]
+    }
+
+    /// Accepts `TERM`, `SIGTERM`, `term` or the signal's number.
+    pub fn parse(text: &str) -> Result<Signal, String> {
+        let upper = text.trim().to_ascii_uppercase();
+        let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+        match bare {
+            "TERM" | "15" => Ok(Signal::Term),
+            "INT" | "2" => Ok(Signal::Int),
+            "HUP" | "1" => Ok(Signal::Hup),
+            "KILL" | "9" => Ok(Signal::Kill),
+            _ => Err("signal must be one of TERM, INT, HUP, KILL".to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The process a signal is meant for, as it was shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub key: ProcKey,
+    pub name: String,
+    pub user: Option<String>,
+}
+
+impl Target {
+    /// `node 4812`, the way messages name a process.
+    pub fn label(&self) -> String {
+        format!("{} {}", self.name, self.key.pid)
+    }
+}
+

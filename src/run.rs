@@ -1,0 +1,176 @@
+//! Parse, dispatch, map the outcome to an exit code: what the `loopwatch` binary does.
+//!
+//! Exit codes: 0 ok, 1 nothing bound to the port, a port still held after `kill`, a
+//! `watch --until-*` timeout, or a runtime failure; 2 bad usage or a bad config file.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use crate::cli::{self, Command};
+use crate::collect::details::SysinfoDetails;
+use crate::collect::facts;
+use crate::cli::config::{self, Config};
+use crate::control::SystemControl;
+use crate::commands::kill::{self, KillRequest, RealClock};
+use crate::commands::watch::{self, SystemClock, WatchOutcome};
+use crate::commands::{self, WhoOutcome};
+use crate::ui::theme::ThemeName;
+use crate::{collect, tui};
+
+/// The conventional exit code for bad usage, as clap uses it.
+const USAGE: u8 = 2;
+
+/// Runs loopwatch with this process's arguments; the exit code to end with.
+pub fn main() -> ExitCode {
+    // Prints usage errors (exit 2) and --help/--version (exit 0) the way clap always does.
+    let invocation = cli::parse_invocation(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    // A broken config file is a usage error too: one line naming the key, exit 2, never a
+    // run with half of it applied.
+    let config = match config::load(invocation.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "loopwatch: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    if config.read_only == Some(true) && matches!(invocation.command, Command::Kill(_)) {
+        let _ = writeln!(
+            io::stderr(),
+            "loopwatch: kill is disabled in read-only mode (read_only in the config file): set it to false to stop processes"
+        );
+        return ExitCode::from(USAGE);
+    }
+    let interval_flag = invocation.interval_given;
+    let command = invocation.command.for_stdout(io::stdout().is_terminal());
+    match run(command, &config, interval_flag) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line, causes joined by ": ", no backtrace: these are conditions, not bugs.
+            let _ = writeln!(io::stderr(), "loopwatch: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, config: &Config, interval_flag: bool) -> anyhow::Result<ExitCode> {
+    let mut collector = collect::system_collector()?;
+    let (mut stdout, mut stderr) = (io::stdout(), io::stderr());
+    match command {
+        Command::Tui {
+            interval,
+            query,
+            read_only,
+        } => {
+            let settings = config.settings(interval_flag.then_some(interval), facts::read());
+            let options = tui::Options {
+                interval: settings.interval,
+                query: config.query(query),
+                read_only: read_only || config.read_only == Some(true),
+            };
+            let theme = tui::theme(config.theme.unwrap_or(ThemeName::Default));
+            tui::run(collector, options, settings, &theme)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Watch(options) => {
+            let mut clock = SystemClock::new()?;
+            watch::watch(
+                collector.as_mut(),
+                &options,
+                &mut clock,
+                &mut stdout,
+                &mut stderr,
+            )
+            .map(|outcome| match (outcome, options.until) {
+                (WatchOutcome::TimedOut, Some(until)) => {
+                    let timeout = options.timeout.unwrap_or_default();
+                    let _ = writeln!(
+                        stderr,
+                        "loopwatch: {}",
+                        watch::timeout_message(until, timeout)
+                    );
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::SUCCESS,
+            })
+            .or_else(succeed_if_reader_left)
+        }
+        Command::Explain { port, format } => commands::explain::explain(
+            collector.as_mut(),
+            port,
+            format,
+            &facts::read(),
+            &mut stdout,
+        )
+        .map(|()| ExitCode::SUCCESS)
+        .or_else(succeed_if_reader_left),
+        Command::Kill(request) => run_kill(collector.as_mut(), &request),
+        Command::List { format, query } => {
+            commands::list(collector.as_mut(), &query, format, &mut stdout, &mut stderr)
+                .map(|()| ExitCode::SUCCESS)
+                .or_else(succeed_if_reader_left)
+        }
+        Command::Who { port, format } => {
+            commands::who(collector.as_mut(), port, format, &mut stdout, &mut stderr)
+                .map(|outcome| match outcome {
+                    WhoOutcome::Found => ExitCode::SUCCESS,
+                    WhoOutcome::NothingBound => {
+                        let _ = writeln!(stderr, "{}", commands::nothing_bound_message(port));
+                        ExitCode::FAILURE
+                    }
+                })
+                .or_else(succeed_if_reader_left)
+        }
+    }
+}
+
+/// `loopwatch kill`: asks on the terminal unless `--yes`; refuses (exit 2) when it cannot ask.
+fn run_kill(
+    collector: &mut dyn collect::Collector,
+    request: &KillRequest,
+) -> anyhow::Result<ExitCode> {
+    let stdin = io::stdin();
+    if !request.yes && !request.dry_run && !stdin.is_terminal() {
+        let _ = writeln!(
+            io::stderr(),
+            "loopwatch: kill needs a confirmation and stdin is not a terminal: add --yes to send the signal, or --dry-run to see what would be sent"
+        );
+        return Ok(ExitCode::from(USAGE));
+    }
+    let mut control = SystemControl::new().map_err(anyhow::Error::msg)?;
+    let mut details = SysinfoDetails::new().map_err(anyhow::Error::msg)?;
+    let mut clock = RealClock::start();
+    let mut system = kill::System {
+        collector,
+        control: &mut control,
+        details: &mut details,
+        clock: &mut clock,
+    };
+    let mut confirm = |question: &str| -> io::Result<bool> {
+        let mut err = io::stderr();
+        write!(err, "{question}")?;
+        err.flush()?;
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer)?;
+        Ok(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    };
+    let (mut stdout, mut stderr) = (io::stdout(), io::stderr());
+    let outcome = kill::kill(&mut system, request, &mut confirm, &mut stdout, &mut stderr)?;
+    Ok(if outcome.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Rust ignores SIGPIPE, so a reader that stopped early (`loopwatch list | head -1`) shows up
+/// as a BrokenPipe write error. The reader got what it wanted: exit 0 without a word.
+fn succeed_if_reader_left(error: anyhow::Error) -> anyhow::Result<ExitCode> {
+    if commands::is_broken_pipe(&error) {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(error)
+    }
+}
