@@ -13,7 +13,6 @@ use loopwatch::app::App;
 use loopwatch::collect::fake::many_sockets;
 use loopwatch::collect::{Collector, system_collector};
 use loopwatch::model::Query;
-use loopwatch::commands::who_query;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -50,7 +49,7 @@ fn collect_snapshot_warm(bencher: Bencher) {
 fn collect_who_cold(bencher: Bencher) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
     let port = listener.local_addr().map_or(0, |a| a.port());
-    let query = who_query(port);
+    let query = Query::port(port);
     bencher.bench_local(|| {
         let mut collector = system_collector().unwrap_or_else(|e| panic!("collector: {e}"));
         black_box(collector.collect(&query))

@@ -16,7 +16,7 @@ use crate::cli::Format;
 use crate::collect::Collector;
 use crate::collect::details::DetailsSource;
 use crate::control::{self, ProcessControl};
-use crate::model::{Signal, Target};
+use crate::model::{Query, Signal, Target};
 use crate::domain::followup::{FollowUp, Outcome};
 use crate::domain::inspect;
 use crate::model::{Owner, Snapshot, Socket};
@@ -141,7 +141,7 @@ pub fn kill(
     let port = request.port;
     let before = system
         .collector
-        .collect(&super::who_query(port))
+        .collect(&Query::port(port))
         .with_context(|| format!("looking up port {port}"))?;
     let listeners: Vec<&Socket> = before
         .sockets
@@ -291,7 +291,7 @@ fn follow(
         system.clock.sleep(POLL);
         let snapshot = system
             .collector
-            .collect(&super::who_query(port))
+            .collect(&Query::port(port))
             .with_context(|| format!("looking up port {port}"))?;
         let elapsed = system.clock.elapsed().saturating_sub(start);
         let Some(news) = follow_up.observe(&snapshot, elapsed) else {

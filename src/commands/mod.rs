@@ -42,16 +42,6 @@ pub fn view(mut snapshot: Snapshot, query: &Query) -> Snapshot {
     snapshot
 }
 
-/// The query `who PORT` collects with: every address and connection end on that port
-/// (`port` alone implies the rest; the flags say so to a reader).
-pub fn who_query(port: u16) -> Query {
-    Query {
-        connections: true,
-        all_addresses: true,
-        port: Some(port),
-    }
-}
-
 /// The line `who` prints on stderr when the port is free.
 pub fn nothing_bound_message(port: u16) -> String {
     format!("nothing is bound to port {port}")
@@ -87,7 +77,7 @@ pub fn who(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<WhoOutcome> {
-    let query = who_query(port);
+    let query = Query::port(port);
     let snapshot = collector
         .collect(&query)
         .with_context(|| format!("looking up port {port}"))?;
@@ -208,7 +198,7 @@ mod tests {
     fn who_asks_for_every_address_and_connection_on_the_port() {
         let (outcome, out, err, queries) = run_who(5173, Format::Text);
         assert_eq!(outcome, WhoOutcome::Found);
-        assert_eq!(queries, vec![who_query(5173)]);
+        assert_eq!(queries, vec![Query::port(5173)]);
         assert!(queries[0].connections && queries[0].all_addresses);
         // Both listeners and the server end of the connection; not curl's end on port 62893.
         assert_eq!(out.lines().count(), 1 + 3, "{out}");

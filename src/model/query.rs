@@ -22,6 +22,16 @@ impl Query {
         port: None,
     };
 
+    /// Everything on one port, whatever the toggles say: what `who PORT`, `kill PORT` and the
+    /// check before a stop collect.
+    pub const fn port(port: u16) -> Query {
+        Query {
+            connections: true,
+            all_addresses: true,
+            port: Some(port),
+        }
+    }
+
     /// Whether a socket with this scope, state and local port belongs in the answer.
     /// Shared by the collector (before owner lookups) and the app (so a toggle hides rows
     /// at once, before the next collection arrives).

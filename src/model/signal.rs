@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::model::ProcKey;
+use crate::model::{Owner, ProcKey, process_label};
 
 /// The signals loopwatch offers. TERM asks a process to exit; KILL cannot be caught.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,9 +58,18 @@ pub struct Target {
 }
 
 impl Target {
+    /// The process as this owner of a socket showed it.
+    pub fn of(owner: &Owner) -> Self {
+        Self {
+            key: owner.key,
+            name: owner.name.clone(),
+            user: owner.user.clone(),
+        }
+    }
+
     /// `node 4812`, the way messages name a process.
     pub fn label(&self) -> String {
-        format!("{} {}", self.name, self.key.pid)
+        process_label(&self.name, self.key.pid)
     }
 }
 

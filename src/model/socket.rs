@@ -1,7 +1,4 @@
-//! Plain data shared by every layer: what a socket is, who owns it, and a snapshot of them all.
-//!
-//! Nothing here reads the OS or a clock; values are built by `collect` (or by test fixtures)
-//! and consumed by `app`, `ui` and `output`.
+//! What a socket is, who owns it, and a snapshot of them all.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -179,6 +176,28 @@ pub struct Owner {
     pub cmdline: String,
 }
 
+impl Owner {
+    /// `node 4812`: how every message and view names a process.
+    pub fn label(&self) -> String {
+        process_label(&self.name, self.key.pid)
+    }
+}
+
+/// `node 4812`: a process named the one way loopwatch names processes.
+pub fn process_label(name: &str, pid: u32) -> String {
+    format!("{name} {pid}")
+}
+
+/// `node 4812`, or `node 4812 +2` when two more processes share the socket; `None` when no
+/// owner is visible.
+pub fn owners_label(owners: &[Owner]) -> Option<String> {
+    match owners {
+        [] => None,
+        [one] => Some(one.label()),
+        [first, rest @ ..] => Some(format!("{} +{}", first.label(), rest.len())),
+    }
+}
+
 /// Why a socket's owning process is not shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnknownOwner {
@@ -332,6 +351,13 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Listeners and bound UDP sockets on `port`: what "the port is held" means.
+    pub fn listeners_on(&self, port: u16) -> impl Iterator<Item = &Socket> {
+        self.sockets
+            .iter()
+            .filter(move |s| s.local_port == port && s.state.is_listening())
+    }
+
     /// How many sockets' owners are hidden by permissions.
     pub fn hidden_owner_count(&self) -> usize {
         self.sockets

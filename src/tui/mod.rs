@@ -389,7 +389,7 @@ fn next_event(
 
 /// Every socket on `port` with all of its owners, read afresh (no owner cache).
 fn port_now(port: u16) -> Result<Snapshot, CollectError> {
-    crate::collect::system_collector()?.collect(&crate::commands::who_query(port))
+    crate::collect::system_collector()?.collect(&Query::port(port))
 }
 
 /// Maps one terminal event to the actions it means in the app's current mode.

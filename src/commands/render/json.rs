@@ -135,7 +135,7 @@ mod tests {
     use super::*;
     use crate::model::Query;
     use crate::collect::fake::sample_snapshot;
-    use crate::commands::{view, who_query};
+    use crate::commands::view;
 
     #[test]
     fn list_document_of_the_sample_snapshot() {
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn who_document_of_a_hidden_owner() {
-        let shown = view(sample_snapshot(), &who_query(6379));
+        let shown = view(sample_snapshot(), &Query::port(6379));
         insta::assert_snapshot!(document(&shown, Some(6379)).unwrap());
     }
 

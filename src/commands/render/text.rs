@@ -204,7 +204,7 @@ mod tests {
     use super::*;
     use crate::model::Query;
     use crate::collect::fake::{listener, owner, sample_snapshot};
-    use crate::commands::{view, who_query};
+    use crate::commands::view;
 
     #[test]
     fn list_of_the_sample_snapshot() {
@@ -214,19 +214,19 @@ mod tests {
 
     #[test]
     fn who_of_a_shared_socket_lists_every_owner() {
-        let shown = view(sample_snapshot(), &who_query(8080));
+        let shown = view(sample_snapshot(), &Query::port(8080));
         insta::assert_snapshot!(who_table(&shown.sockets));
     }
 
     #[test]
     fn who_of_a_port_with_listeners_and_connections() {
-        let shown = view(sample_snapshot(), &who_query(5173));
+        let shown = view(sample_snapshot(), &Query::port(5173));
         insta::assert_snapshot!(who_table(&shown.sockets));
     }
 
     #[test]
     fn who_of_a_hidden_owner_shows_the_socket_user() {
-        let shown = view(sample_snapshot(), &who_query(6379));
+        let shown = view(sample_snapshot(), &Query::port(6379));
         insta::assert_snapshot!(who_table(&shown.sockets));
     }
 
