@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::net::TcpListener;
 
 use divan::Bencher;
-use loopwatch::app::action::Action;
 use loopwatch::app::App;
+use loopwatch::app::action::Action;
 use loopwatch::collect::fake::many_sockets;
 use loopwatch::collect::{Collector, system_collector};
 use loopwatch::model::Query;

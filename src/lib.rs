@@ -11,8 +11,8 @@ pub mod commands;
 pub mod control;
 pub mod domain;
 pub mod model;
+mod run;
 pub mod tui;
 pub mod ui;
-mod run;
 
 pub use run::main;

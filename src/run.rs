@@ -6,14 +6,15 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
+use crate::cli::config::{self, Config};
 use crate::cli::{self, Command};
+use crate::collect::clock::SystemClock;
 use crate::collect::details::SysinfoDetails;
 use crate::collect::facts;
-use crate::cli::config::{self, Config};
-use crate::control::SystemControl;
-use crate::commands::kill::{self, KillRequest, RealClock};
-use crate::commands::watch::{self, SystemClock, WatchOutcome};
+use crate::commands::kill::{self, KillRequest};
+use crate::commands::watch::{self, WatchOutcome};
 use crate::commands::{self, WhoOutcome};
+use crate::control::SystemControl;
 use crate::ui::theme::ThemeName;
 use crate::{collect, tui};
 
@@ -63,7 +64,6 @@ fn run(command: Command, config: &Config, interval_flag: bool) -> anyhow::Result
         } => {
             let settings = config.settings(interval_flag.then_some(interval), facts::read());
             let options = tui::Options {
-                interval: settings.interval,
                 query: config.query(query),
                 read_only: read_only || config.read_only == Some(true),
             };
@@ -72,7 +72,7 @@ fn run(command: Command, config: &Config, interval_flag: bool) -> anyhow::Result
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch(options) => {
-            let mut clock = SystemClock::new()?;
+            let mut clock = SystemClock::interruptible()?;
             watch::watch(
                 collector.as_mut(),
                 &options,
@@ -138,7 +138,7 @@ fn run_kill(
     }
     let mut control = SystemControl::new().map_err(anyhow::Error::msg)?;
     let mut details = SysinfoDetails::new().map_err(anyhow::Error::msg)?;
-    let mut clock = RealClock::start();
+    let mut clock = SystemClock::new();
     let mut system = kill::System {
         collector,
         control: &mut control,

@@ -12,13 +12,13 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use loopwatch::app::action::{Action, Effect};
 use loopwatch::app::App;
+use loopwatch::app::action::{Action, Effect};
 use loopwatch::collect;
-use loopwatch::model::Query;
 use loopwatch::control::{self, SystemControl};
-use loopwatch::model::Signal;
 use loopwatch::domain::followup::FollowUp;
+use loopwatch::model::Query;
+use loopwatch::model::Signal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
+use crate::domain::sort::Column;
 use crate::model::Query;
+use crate::model::Stamp;
+use crate::model::{CollectError, ProcKey, Snapshot};
 use crate::model::{DetailsError, ProcessDetails};
 use crate::model::{Signal, Target};
-use crate::model::Stamp;
-use crate::model::{ProcKey, Snapshot};
-use crate::domain::sort::Column;
 
 /// Something that happened: a key, a click, a new snapshot. Fed to `App::update`.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +58,7 @@ pub enum Action {
     /// The table body can show this many rows.
     Viewport(usize),
     Snapshot(Snapshot),
-    CollectFailed(String),
+    CollectFailed(CollectError),
     /// The time is now this: highlights and closed rows past their time go. The runtime sends
     /// one before every snapshot and when the next of them is due.
     Tick(Stamp),

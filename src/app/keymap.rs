@@ -3,10 +3,10 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::action::Action;
 use crate::app::Mode;
-use crate::model::Signal;
+use crate::app::action::Action;
 use crate::domain::sort::Column;
+use crate::model::Signal;
 
 /// A key as the table names it, independent of the terminal library's event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

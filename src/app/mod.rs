@@ -5,16 +5,16 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::app::action::{Action, Effect, Status};
-use crate::model::Query;
-use crate::model::{DetailsError, ProcessDetails};
-use crate::model::SystemFacts;
-use crate::model::{Signal, Target};
 use crate::domain::explain::{self, Explanation};
 use crate::domain::group::GroupKey;
 use crate::domain::history::{Event, Tracker};
-use crate::model::Stamp;
-use crate::model::{Owner, ProcKey, Snapshot, Socket, SocketKey};
 use crate::domain::sort::{Column, SortSpec};
+use crate::model::Query;
+use crate::model::Stamp;
+use crate::model::SystemFacts;
+use crate::model::{DetailsError, ProcessDetails};
+use crate::model::{Owner, ProcKey, Snapshot, Socket, SocketKey};
+use crate::model::{Signal, Target};
 
 /// The refresh intervals `+` and `-` step through.
 pub const INTERVAL_STEPS: [Duration; 9] = [
@@ -321,7 +321,7 @@ impl App {
                 self.take_snapshot(snapshot);
                 return self.refresh_inspected();
             }
-            Action::CollectFailed(message) => self.error = Some(message),
+            Action::CollectFailed(error) => self.error = Some(error.to_string()),
             Action::Tick(_)
             | Action::TogglePause
             | Action::SlowerRefresh

@@ -3,8 +3,8 @@
 use super::*;
 use crate::collect::fake::{listener, owner, sample_snapshot, sample_with_vite};
 use crate::domain::history::EventKind;
-use crate::model::SocketState;
 use crate::domain::sort::Column;
+use crate::model::{CollectError, SocketState};
 
 fn loaded(query: Query) -> App {
     let mut app = App::new(query);
@@ -216,8 +216,13 @@ fn empty_snapshot_has_no_selection_and_moves_are_harmless() {
 #[test]
 fn a_failed_collection_keeps_the_last_data_until_the_next_success() {
     let mut app = loaded(Query::default());
-    app.update(Action::CollectFailed("netlink said no".into()));
-    assert_eq!(app.error(), Some("netlink said no"));
+    app.update(Action::CollectFailed(CollectError::Sockets(
+        "netlink said no".into(),
+    )));
+    assert_eq!(
+        app.error(),
+        Some("cannot read the socket table: netlink said no")
+    );
     assert_eq!(ports(&app).len(), 8);
     app.update(Action::Snapshot(sample_snapshot()));
     assert_eq!(app.error(), None);

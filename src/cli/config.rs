@@ -24,9 +24,9 @@ use toml::Value;
 
 use crate::app::Settings;
 use crate::cli::parse_interval;
+use crate::domain::sort::{Column, SortSpec};
 use crate::model::Query;
 use crate::model::SystemFacts;
-use crate::domain::sort::{Column, SortSpec};
 use crate::ui::theme::ThemeName;
 
 /// The settings a config file may give; `None` (or empty) where it says nothing.

@@ -14,9 +14,9 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 
+use crate::commands::kill::KillRequest;
 use crate::model::Query;
 use crate::model::Signal;
-use crate::commands::kill::KillRequest;
 
 /// How often the live table refreshes when `--interval` is not given.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use sysinfo::{Pid, Process, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
-use super::Viewer;
 use super::processes::UserNames;
+use super::{CollectError, Viewer};
 use crate::model::{Ancestor, DetailsError, ProcKey, ProcessDetails, Readable};
 
 /// Reads process details. A trait so the UI runtime can be tested without a live process.
@@ -29,9 +29,9 @@ pub struct SysinfoDetails {
 }
 
 impl SysinfoDetails {
-    pub fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, CollectError> {
         Ok(Self {
-            system: System::new().map_err(|e| e.to_string())?,
+            system: super::processes::new_system()?,
             users: UserNames::new().ok(),
             viewer: Viewer::current(),
             sampled: None,
@@ -183,11 +183,13 @@ fn same_uid(_owner: &sysinfo::Uid, _me: u32) -> bool {
 }
 
 /// Details made up for tests.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 pub struct FakeDetails {
     pub details: std::collections::HashMap<u32, ProcessDetails>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl DetailsSource for FakeDetails {
     fn details(&mut self, key: ProcKey) -> Result<ProcessDetails, DetailsError> {
         let details = self

@@ -4,13 +4,16 @@
 //! sockets (what is bound), owners (which pids hold each socket) and processes (what those pids
 //! are). [`join`] combines their answers into a snapshot without touching the OS.
 
+pub mod clock;
 pub mod details;
 pub mod facts;
+#[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod join;
 pub mod owners;
 pub mod poller;
 pub mod processes;
+pub mod signals;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub mod sock_diag;
 pub mod sockets;

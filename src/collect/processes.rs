@@ -49,7 +49,8 @@ impl SysinfoProcesses {
     }
 }
 
-fn new_system() -> Result<System, CollectError> {
+/// A sysinfo `System`, the one way loopwatch opens one (collector, details, signalling).
+pub fn new_system() -> Result<System, CollectError> {
     System::new().map_err(|e| CollectError::Processes(e.to_string()))
 }
 

@@ -6,11 +6,11 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::cli::Format;
-use crate::model::SystemFacts;
 use crate::collect::Collector;
-use crate::model::Query;
 use crate::domain::explain::{self, Explanation};
+use crate::model::Query;
 use crate::model::Socket;
+use crate::model::SystemFacts;
 
 use super::render::json::{SocketEntry, VERSION};
 use super::{view, write_out};

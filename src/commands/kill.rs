@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -15,16 +15,15 @@ use super::write_out;
 use crate::cli::Format;
 use crate::collect::Collector;
 use crate::collect::details::DetailsSource;
-use crate::control::{self, ProcessControl};
-use crate::model::{Query, Signal, Target};
+use crate::control::stop::{self, Stop};
+use crate::control::{self, KillError, ProcessControl, Sent};
 use crate::domain::followup::{FollowUp, Outcome};
 use crate::domain::inspect;
+use crate::model::{Clock, Query, Signal, Target};
 use crate::model::{Owner, Snapshot, Socket};
 
 /// How often the port is looked at while waiting for it to come free.
 const POLL: Duration = Duration::from_millis(50);
-/// After the port comes free, how long to keep watching for a supervisor restarting it.
-pub const SETTLE: Duration = Duration::from_secs(1);
 
 /// What the user asked `kill` to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,29 +65,6 @@ impl KillOutcome {
     }
 }
 
-/// Time, for the follow-up loop: real in `main`, scripted in tests.
-pub trait Clock {
-    fn elapsed(&self) -> Duration;
-    fn sleep(&mut self, duration: Duration);
-}
-
-pub struct RealClock(Instant);
-
-impl RealClock {
-    pub fn start() -> Self {
-        Self(Instant::now())
-    }
-}
-
-impl Clock for RealClock {
-    fn elapsed(&self) -> Duration {
-        self.0.elapsed()
-    }
-    fn sleep(&mut self, duration: Duration) {
-        std::thread::sleep(duration);
-    }
-}
-
 /// The OS side of `kill`, bundled so the flow's signature stays readable.
 pub struct System<'a> {
     pub collector: &'a mut dyn Collector,
@@ -108,10 +84,23 @@ struct TargetEntry {
     /// Its listening sockets: what stops with it.
     listens: Vec<String>,
     children: Option<usize>,
-    /// `would_send`, `sent`, `not_sent`, `refused` (pid 1, loopwatch itself) or `declined`.
-    result: &'static str,
+    result: TargetResult,
     /// Why it was not sent.
     error: Option<String>,
+}
+
+/// What became of one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum TargetResult {
+    /// `--dry-run`: it would have been signalled.
+    WouldSend,
+    Sent,
+    NotSent,
+    /// Never signalled whatever the answer: pid 1, loopwatch itself.
+    Refused,
+    /// The user answered no.
+    Declined,
 }
 
 #[derive(Debug, Serialize)]
@@ -143,11 +132,7 @@ pub fn kill(
         .collector
         .collect(&Query::port(port))
         .with_context(|| format!("looking up port {port}"))?;
-    let listeners: Vec<&Socket> = before
-        .sockets
-        .iter()
-        .filter(|s| s.local_port == port && s.state.is_listening())
-        .collect();
+    let listeners: Vec<&Socket> = before.listeners_on(port).collect();
     let mut report = Report {
         version: super::render::json::VERSION,
         port,
@@ -198,7 +183,7 @@ pub fn kill(
     if request.dry_run {
         for (line, target) in plan.iter().zip(&mut report.targets) {
             if target.error.is_none() {
-                target.result = "would_send";
+                target.result = TargetResult::WouldSend;
             }
             if text {
                 write_out(out, &format!("would {line}\n"))?;
@@ -211,7 +196,7 @@ pub fn kill(
         let question = format!("{}\nsend it? [y/N] ", plan.join("\n"));
         if !confirm(&question).context("reading the answer")? {
             for target in &mut report.targets {
-                target.result = "declined";
+                target.result = TargetResult::Declined;
             }
             report.outcome = KillOutcome::Declined;
             report.message = Some("nothing was sent".into());
@@ -220,56 +205,63 @@ pub fn kill(
         }
     }
 
-    let followed = signal_each(system, request, &owners, &mut report.targets, out, err)?;
-    if followed.is_empty() {
+    // Read afresh now, after the answer: the listener may have gone while the prompt was open.
+    let stop = Stop {
+        port,
+        targets: owners.iter().map(Target::of).collect(),
+        signal: request.signal,
+        patience: request.timeout,
+    };
+    let stopped = stop::stop(system.collector, system.control, &stop, std::process::id())
+        .with_context(|| format!("looking up port {port}"))?;
+    record(
+        &stopped.results,
+        &mut report.targets,
+        request.format,
+        out,
+        err,
+    )?;
+    let Some(follow_up) = stopped.follow_up else {
         report.outcome = KillOutcome::NotSent;
+        report.message = Some("nothing was sent".into());
         return finish(&report, request.format, out);
-    }
+    };
 
-    let (outcome, released_after, message) = follow(system, port, followed, &before, request, out)?;
+    let (outcome, released_after, message) = follow(system, port, follow_up, request, out)?;
     report.outcome = outcome;
     report.released_after = released_after.map(|d| d.as_secs_f64());
     report.message = message;
     finish(&report, request.format, out)
 }
 
-/// Signals each owner, recording the result in its entry; returns those signalled, whose
-/// listeners the follow-up watches.
-fn signal_each(
-    system: &mut System,
-    request: &KillRequest,
-    owners: &[Owner],
+/// Records each target's result in its entry and tells the user.
+fn record(
+    results: &[Result<Sent, KillError>],
     entries: &mut [TargetEntry],
+    format: Format,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<Vec<Target>> {
-    let mut followed = Vec::new();
-    for (owner, entry) in owners.iter().zip(entries) {
-        let target = Target {
-            key: owner.key,
-            name: owner.name.clone(),
-            user: owner.user.clone(),
-        };
-        match control::send(system.control, &target, request.signal, std::process::id()) {
+) -> anyhow::Result<()> {
+    for (result, entry) in results.iter().zip(entries) {
+        match result {
             Ok(sent) => {
-                entry.result = "sent";
-                if request.format == Format::Text {
+                entry.result = TargetResult::Sent;
+                if format == Format::Text {
                     write_out(out, &format!("{}\n", sent.message()))?;
                 }
-                followed.push(target);
             }
             Err(error) => {
-                if entry.result != "refused" {
-                    entry.result = "not_sent";
+                if entry.result != TargetResult::Refused {
+                    entry.result = TargetResult::NotSent;
                 }
-                if request.format == Format::Text {
+                if format == Format::Text {
                     let _ = writeln!(err, "{error}");
                 }
                 entry.error = Some(error.to_string());
             }
         }
     }
-    Ok(followed)
+    Ok(())
 }
 
 /// Watches the port until it is released (and stays so for [`SETTLE`]), is re-bound, or the
@@ -277,18 +269,14 @@ fn signal_each(
 fn follow(
     system: &mut System,
     port: u16,
-    targets: Vec<Target>,
-    before: &Snapshot,
+    mut follow_up: FollowUp,
     request: &KillRequest,
     out: &mut dyn Write,
 ) -> anyhow::Result<(KillOutcome, Option<Duration>, Option<String>)> {
     let start = system.clock.elapsed();
-    // The targets were taken from `before`'s listeners, so there is always one to watch.
-    let mut follow_up = FollowUp::new(port, targets, before, request.timeout, SETTLE)
-        .context("no listener of the signalled processes to follow")?;
     let (mut outcome, mut released_after, mut message) = (KillOutcome::StillHeld, None, None);
     while !follow_up.is_done() {
-        system.clock.sleep(POLL);
+        system.clock.wait(POLL);
         let snapshot = system
             .collector
             .collect(&Query::port(port))
@@ -298,21 +286,13 @@ fn follow(
             continue;
         };
         let parent = news.new_owner().and_then(|pid| system.details.parent(pid));
-        let mut line = news.message(parent.as_ref().map(|p| (p.name.as_str(), p.pid)));
+        let line = news.line(parent.as_ref(), request.signal, "try --signal KILL");
         outcome = match news {
             Outcome::Released { after, .. } => {
                 released_after = Some(after);
                 KillOutcome::Released
             }
-            Outcome::StillHeld {
-                target_still_holds, ..
-            } => {
-                // Forcing only helps a process that was signalled and ignored it.
-                if target_still_holds && request.signal != Signal::Kill {
-                    line.push_str(": try --signal KILL");
-                }
-                KillOutcome::StillHeld
-            }
+            Outcome::StillHeld { .. } => KillOutcome::StillHeld,
             Outcome::Rebound { .. } | Outcome::Reopened { .. } => KillOutcome::Rebound,
         };
         if request.format == Format::Text {
@@ -357,11 +337,7 @@ fn hidden_owners(listeners: &[&Socket]) -> Vec<String> {
 }
 
 fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSource) -> TargetEntry {
-    let target = Target {
-        key: owner.key,
-        name: owner.name.clone(),
-        user: owner.user.clone(),
-    };
+    let target = Target::of(owner);
     // Refused before anything is asked: pid 1, loopwatch itself.
     let refusal = control::refusal(&target, std::process::id()).map(|e| e.to_string());
     TargetEntry {
@@ -373,9 +349,9 @@ fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSourc
         listens: inspect::listening_ports(before, owner.key),
         children: details.details(owner.key).ok().map(|d| d.children),
         result: if refusal.is_some() {
-            "refused"
+            TargetResult::Refused
         } else {
-            "not_sent"
+            TargetResult::NotSent
         },
         error: refusal,
     }
@@ -444,8 +420,12 @@ mod tests {
         fn elapsed(&self) -> Duration {
             self.0
         }
-        fn sleep(&mut self, duration: Duration) {
+        fn now(&self) -> crate::model::Stamp {
+            crate::model::Stamp::at_secs(0).plus(self.0)
+        }
+        fn wait(&mut self, duration: Duration) -> bool {
             self.0 += duration;
+            true
         }
     }
 
@@ -513,7 +493,12 @@ mod tests {
 
     #[test]
     fn signals_the_listener_owner_and_reports_the_release() {
-        let run = run(vec![held(), held(), Snapshot::default()], &request(), true);
+        // Looked up, read again just before the signal, still held at the first look after it.
+        let run = run(
+            vec![held(), held(), held(), Snapshot::default()],
+            &request(),
+            true,
+        );
         assert_eq!(run.sent, vec![(4812, Signal::Term)]);
         assert_eq!(run.outcome, KillOutcome::Released);
         assert!(run.out.contains("sent SIGTERM to node 4812"), "{}", run.out);
@@ -614,12 +599,34 @@ mod tests {
     }
 
     #[test]
+    fn a_listener_gone_while_the_prompt_was_open_gets_nothing() {
+        let asking = KillRequest {
+            yes: false,
+            ..request()
+        };
+        // Held when asked; gone by the time the user says yes.
+        let run = run(vec![held(), Snapshot::default()], &asking, true);
+        assert_eq!(run.asked, 1);
+        assert!(
+            run.sent.is_empty(),
+            "nothing is sent to a process that let go"
+        );
+        assert_eq!(run.outcome, KillOutcome::NotSent);
+        assert!(
+            run.err
+                .contains("node 4812 no longer holds port 3000; nothing was sent"),
+            "{}",
+            run.err
+        );
+    }
+
+    #[test]
     fn json_reports_targets_and_outcome() {
         let json = KillRequest {
             format: Format::Json,
             ..request()
         };
-        let run = run(vec![held(), Snapshot::default()], &json, true);
+        let run = run(vec![held(), held(), Snapshot::default()], &json, true);
         let value: serde_json::Value = serde_json::from_str(&run.out).unwrap();
         assert_eq!(value["outcome"], "released");
         assert_eq!(value["signal"], "TERM");

@@ -13,12 +13,12 @@ use std::io::{self, Write};
 
 use anyhow::Context;
 
-use crate::cli::Format;
 use self::render::{json, text};
+use crate::cli::Format;
 use crate::collect::Collector;
+use crate::domain::sort::SortSpec;
 use crate::model::Query;
 use crate::model::Snapshot;
-use crate::domain::sort::SortSpec;
 
 /// How a `who` question was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

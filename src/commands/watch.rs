@@ -4,7 +4,7 @@
 //! Time and interruption come through [`Clock`], so the loop is tested without sleeping.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::cli::{Format, Until, Watch};
 use crate::collect::Collector;
 use crate::domain::history::{Differ, Event};
-use crate::model::Stamp;
+use crate::model::Clock;
 use crate::model::{Snapshot, Socket};
 
 use super::render::json::{OwnerEntry, SocketEntry, VERSION};
@@ -27,15 +27,6 @@ pub enum WatchOutcome {
     Happened,
     /// `--timeout` passed first.
     TimedOut,
-}
-
-/// The wall clock, a monotonic one, and a wait that an interruption cuts short.
-pub trait Clock {
-    fn now(&self) -> Stamp;
-    /// Time since the watch began.
-    fn elapsed(&self) -> Duration;
-    /// Waits `duration`; `false` when interrupted meanwhile (time to stop).
-    fn wait(&mut self, duration: Duration) -> bool;
 }
 
 /// One NDJSON line: `{"version":1,"time":...,"event":"opened","socket":{...}}`.
@@ -164,75 +155,12 @@ pub fn timeout_message(until: Until, timeout: Duration) -> String {
     )
 }
 
-/// The real clock. On Unix, SIGINT, SIGTERM and SIGHUP end the wait (and so the watch)
-/// cleanly instead of killing the process mid-line.
-pub struct SystemClock {
-    start: Instant,
-    interrupted: Option<std::sync::mpsc::Receiver<()>>,
-}
-
-impl SystemClock {
-    pub fn new() -> anyhow::Result<SystemClock> {
-        Ok(SystemClock {
-            start: Instant::now(),
-            interrupted: interruptions()?,
-        })
-    }
-}
-
-impl Clock for SystemClock {
-    fn now(&self) -> Stamp {
-        Stamp::now()
-    }
-
-    fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    fn wait(&mut self, duration: Duration) -> bool {
-        use std::sync::mpsc::RecvTimeoutError;
-        if let Some(signals) = &self.interrupted {
-            match signals.recv_timeout(duration) {
-                Ok(()) => return false,
-                Err(RecvTimeoutError::Timeout) => return true,
-                // The signal thread is gone: wait without it.
-                Err(RecvTimeoutError::Disconnected) => {}
-            }
-        }
-        std::thread::sleep(duration);
-        true
-    }
-}
-
-#[cfg(unix)]
-fn interruptions() -> anyhow::Result<Option<std::sync::mpsc::Receiver<()>>> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-        .context("cannot install signal handlers")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            if signals.forever().next().is_some() {
-                let _ = tx.send(());
-            }
-        })
-        .context("cannot start the signal thread")?;
-    Ok(Some(rx))
-}
-
-#[cfg(not(unix))]
-#[allow(clippy::unnecessary_wraps)]
-fn interruptions() -> anyhow::Result<Option<std::sync::mpsc::Receiver<()>>> {
-    // Ctrl-C ends the process; nothing is half-written since every line is flushed whole.
-    Ok(None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Query;
     use crate::collect::fake::{FakeCollector, sample_snapshot, sample_with_vite};
+    use crate::model::Query;
+    use crate::model::Stamp;
 
     /// A clock that advances by each wait and stops after `ticks` waits.
     struct FakeClock {

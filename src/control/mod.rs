@@ -6,7 +6,14 @@
 //! can never be hit), checks that it is still the one that was shown, and only then signals it.
 //! The OS side is the small [`ProcessControl`] trait, so tests can prove what is and is not sent.
 
-use crate::model::{ProcKey, Signal, Target};
+#[cfg(any(test, feature = "testing"))]
+mod fake;
+pub mod stop;
+
+#[cfg(any(test, feature = "testing"))]
+pub use fake::FakeControl;
+
+use crate::model::{CollectError, Signal, Target};
 
 /// What the OS says about the process that has a pid right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +86,8 @@ pub enum KillError {
     Gone(String),
     #[error("not permitted: {process} belongs to {owner}; run loopwatch as root or as that user")]
     NotPermitted { process: String, owner: String },
+    #[error("{process} no longer holds port {port}; nothing was sent")]
+    NoLongerHolds { process: String, port: u16 },
     #[error("could not signal {process}: {reason}")]
     Other { process: String, reason: String },
 }
@@ -160,9 +169,9 @@ pub struct SystemControl {
 }
 
 impl SystemControl {
-    pub fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, CollectError> {
         Ok(Self {
-            system: sysinfo::System::new().map_err(|e| e.to_string())?,
+            system: crate::collect::processes::new_system()?,
         })
     }
 
@@ -266,56 +275,10 @@ fn signal_pid(system: &sysinfo::System, pid: u32, signal: Signal) -> Result<(), 
     }
 }
 
-/// A [`ProcessControl`] that records instead of signalling, for tests.
-#[derive(Debug, Default)]
-pub struct FakeControl {
-    /// pid => the process that has it now.
-    pub processes: std::collections::HashMap<u32, Current>,
-    /// Every signal "sent", in order.
-    pub sent: Vec<(u32, Signal)>,
-    /// Make `signal` fail like this.
-    pub fail_with: Option<OsError>,
-}
-
-impl FakeControl {
-    /// A fake where each of these processes is alive and unchanged.
-    pub fn with(keys: &[ProcKey]) -> Self {
-        Self {
-            processes: keys
-                .iter()
-                .map(|k| {
-                    (
-                        k.pid,
-                        Current {
-                            start_time: k.start_time,
-                            kernel_thread: false,
-                        },
-                    )
-                })
-                .collect(),
-            ..Self::default()
-        }
-    }
-}
-
-impl ProcessControl for FakeControl {
-    fn pin(&mut self, pid: u32) -> Result<Pinned, OsError> {
-        let current = *self.processes.get(&pid).ok_or(OsError::NoSuchProcess)?;
-        Ok(Pinned::by_pid(pid, current))
-    }
-
-    fn signal(&mut self, pinned: &Pinned, signal: Signal) -> Result<(), OsError> {
-        if let Some(error) = self.fail_with.clone() {
-            return Err(error);
-        }
-        self.sent.push((pinned.pid, signal));
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ProcKey;
 
     fn target(pid: u32, start_time: u64) -> Target {
         Target {

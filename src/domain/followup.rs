@@ -9,8 +9,9 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::model::Target;
-use crate::model::{Owner, ProcKey, Proto, Snapshot, Socket, SocketKey};
+use crate::model::{
+    Ancestor, Owner, ProcKey, Proto, Signal, Snapshot, Socket, SocketKey, Target, process_label,
+};
 
 /// How long to wait for the port to come free before saying it did not.
 pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(3);
@@ -48,11 +49,10 @@ pub enum Outcome {
         port: u16,
         after: Duration,
     },
-    /// Still listening after the patience ran out; `holder` names who holds it.
+    /// Still listening after the patience ran out, held by `holder`.
     StillHeld {
         port: u16,
-        holder: String,
-        target_still_holds: bool,
+        holder: Holder,
         after: Duration,
     },
     /// A signalled process is still running and opened the port again itself.
@@ -67,6 +67,27 @@ pub enum Outcome {
     },
 }
 
+/// Who holds a port that did not come free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A process that was signalled and is still running.
+    Target(Target),
+    /// Another process (one that shares the socket, say).
+    Other(Owner),
+    /// A process this user cannot see.
+    Hidden,
+}
+
+impl Holder {
+    fn label(&self) -> String {
+        match self {
+            Holder::Target(target) => target.label(),
+            Holder::Other(owner) => owner.label(),
+            Holder::Hidden => "a process hidden from this user".to_string(),
+        }
+    }
+}
+
 impl FollowUp {
     /// Starts watching `port` after `targets` were signalled, given the snapshot the signal was
     /// decided on. `patience` is how long the port may stay held; `settle`, how long a released
@@ -79,7 +100,8 @@ impl FollowUp {
         patience: Duration,
         settle: Duration,
     ) -> Option<Self> {
-        let watched: Vec<(Proto, IpAddr)> = listeners_on(before, port)
+        let watched: Vec<(Proto, IpAddr)> = before
+            .listeners_on(port)
             .filter(|s| {
                 s.owners
                     .iter()
@@ -113,7 +135,8 @@ impl FollowUp {
 
     /// Listeners on the port at an address that overlaps one a target listened on.
     fn relevant<'s>(&self, snapshot: &'s Snapshot) -> Vec<&'s Socket> {
-        listeners_on(snapshot, self.port)
+        snapshot
+            .listeners_on(self.port)
             .filter(|s| {
                 self.watched
                     .iter()
@@ -164,24 +187,17 @@ impl FollowUp {
             }
             Phase::Waiting if elapsed >= self.patience => {
                 self.phase = Phase::Done;
-                let still = self.targets.iter().find(|t| holds(&listeners, t.key));
-                let target_still_holds = still.is_some();
-                let holder = if let Some(target) = still {
-                    target.label()
-                } else {
-                    listeners
+                let holder = match self.targets.iter().find(|t| holds(&listeners, t.key)) {
+                    Some(target) => Holder::Target(target.clone()),
+                    None => listeners
                         .iter()
                         .flat_map(|s| s.owners.iter())
                         .next()
-                        .map_or_else(
-                            || "a process hidden from this user".to_string(),
-                            |o| format!("{} {}", o.name, o.key.pid),
-                        )
+                        .map_or(Holder::Hidden, |o| Holder::Other(o.clone())),
                 };
                 Some(Outcome::StillHeld {
                     port: self.port,
                     holder,
-                    target_still_holds,
                     after: elapsed,
                 })
             }
@@ -195,42 +211,65 @@ impl FollowUp {
 }
 
 impl Outcome {
+    /// One line for the status bar or the terminal, as [`Outcome::message`], and when a
+    /// process ignored a signal that can be ignored, `force_hint` (how to send SIGKILL here).
+    pub fn line(&self, parent: Option<&Ancestor>, signal: Signal, force_hint: &str) -> String {
+        let mut line = self.message(parent);
+        let ignored = matches!(
+            self,
+            Outcome::StillHeld {
+                holder: Holder::Target(_),
+                ..
+            }
+        );
+        // Forcing only helps a process that was signalled and ignored it.
+        if ignored && signal != Signal::Kill {
+            line.push_str(": ");
+            line.push_str(force_hint);
+        }
+        line
+    }
+
     /// One line for the status bar or the terminal. `parent` names the new owner's parent for a
     /// rebind, the process that most likely restarted it.
-    pub fn message(&self, parent: Option<(&str, u32)>) -> String {
+    pub fn message(&self, parent: Option<&Ancestor>) -> String {
         match self {
             Outcome::Released { port, after } => {
                 format!("port {port} released after {}", seconds(*after))
             }
             Outcome::StillHeld {
                 port,
-                holder,
-                target_still_holds: true,
+                holder: holder @ Holder::Target(_),
                 after,
             } => format!(
-                "{holder} still running after {}, port {port} still held",
+                "{} still running after {}, port {port} still held",
+                holder.label(),
                 seconds(*after)
             ),
             Outcome::StillHeld {
                 port,
                 holder,
                 after,
-                ..
             } => format!(
-                "port {port} still held by {holder} after {}",
+                "port {port} still held by {} after {}",
+                holder.label(),
                 seconds(*after)
             ),
             Outcome::Reopened { port, by } => format!(
-                "{} {} is still running and opened port {port} again",
-                by.name, by.key.pid
+                "{} is still running and opened port {port} again",
+                by.label()
             ),
             Outcome::Rebound { port, by: None } => format!(
                 "port {port} is held again, by a process hidden from this user (run as root to see it)"
             ),
             Outcome::Rebound { port, by: Some(by) } => {
-                let mut text = format!("port {port} is held again by {} {}", by.name, by.key.pid);
-                if let Some((name, pid)) = parent {
-                    let _ = write!(text, " (parent {name} {pid} restarted it)");
+                let mut text = format!("port {port} is held again by {}", by.label());
+                if let Some(parent) = parent {
+                    let _ = write!(
+                        text,
+                        " (parent {} restarted it)",
+                        process_label(&parent.name, parent.pid)
+                    );
                 }
                 text
             }
@@ -248,14 +287,6 @@ impl Outcome {
     pub fn is_released(&self) -> bool {
         matches!(self, Outcome::Released { .. })
     }
-}
-
-/// Listeners and bound UDP sockets on a port: what "the port is held" means.
-fn listeners_on(snapshot: &Snapshot, port: u16) -> impl Iterator<Item = &Socket> {
-    snapshot
-        .sockets
-        .iter()
-        .filter(move |s| s.local_port == port && s.state.is_listening())
 }
 
 /// Whether a socket bound to `a` and one bound to `b` compete for the same connections: the
@@ -346,7 +377,10 @@ mod tests {
         let out = follow.observe(&respawned, MS(900)).unwrap();
         assert_eq!(out.new_owner(), Some(4990));
         assert_eq!(
-            out.message(Some(("nodemon", 4700))),
+            out.message(Some(&Ancestor {
+                pid: 4700,
+                name: "nodemon".into()
+            })),
             "port 3000 is held again by node 4990 (parent nodemon 4700 restarted it)"
         );
         assert!(follow.is_done());
@@ -476,7 +510,10 @@ mod tests {
         let out = follow.observe(&held_by(node(), 12), MS(400)).unwrap();
         assert_eq!(out.new_owner(), None, "no parent to name");
         assert_eq!(
-            out.message(Some(("systemd", 1))),
+            out.message(Some(&Ancestor {
+                pid: 1,
+                name: "systemd".into()
+            })),
             "node 4812 is still running and opened port 3000 again"
         );
     }

@@ -151,8 +151,8 @@ pub fn scope_sentence(socket: &Socket) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Ancestor, Readable};
     use crate::collect::fake::{connection, listener, owner, sample_snapshot};
+    use crate::model::{Ancestor, Readable};
 
     fn details() -> ProcessDetails {
         ProcessDetails {

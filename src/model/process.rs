@@ -63,4 +63,3 @@ pub enum DetailsError {
     #[error("process {0} has exited; its pid now belongs to another process")]
     Reused(u32),
 }
-

@@ -46,14 +46,12 @@ impl Query {
     }
 }
 
-
 /// A failure to read sockets at all (owners and processes degrade to "unknown" instead), or to
 /// set up the process reader on a platform it does not support.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CollectError {
     #[error("cannot read the socket table: {0}")]
     Sockets(String),
     #[error("cannot read the process table: {0}")]
     Processes(String),
 }
-

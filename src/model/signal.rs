@@ -72,4 +72,3 @@ impl Target {
         process_label(&self.name, self.key.pid)
     }
 }
-

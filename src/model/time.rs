@@ -61,7 +61,6 @@ impl Stamp {
     }
 }
 
-
 /// Time for the loops that wait (`kill` following a port, `watch`): the system's in `main`,
 /// scripted in tests.
 pub trait Clock {

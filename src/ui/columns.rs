@@ -1,9 +1,9 @@
 //! Which table columns fit, how wide each is and where it starts. Drawing and mouse hit-testing
 //! both read this one computation, so a click always lands on the column that was drawn there.
 
+use crate::domain::sort::{Column, SortSpec};
 use crate::model::Query;
 use crate::model::{Scope, Socket, SocketState};
-use crate::domain::sort::{Column, SortSpec};
 
 use super::text::width_u16;
 use super::theme::Theme;

@@ -5,10 +5,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 
-use crate::app::{App, PendingKill};
-use crate::model::Signal;
-use crate::domain::inspect;
 use crate::app::keymap::{self, Context};
+use crate::app::{App, PendingKill};
+use crate::domain::inspect;
+use crate::model::Signal;
 
 use super::text::{truncate_spans, width, wrap};
 use super::theme::Theme;

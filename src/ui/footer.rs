@@ -3,8 +3,8 @@
 
 use ratatui::text::{Line, Span};
 
-use crate::app::{App, Mode};
 use crate::app::keymap::{self, Context};
+use crate::app::{App, Mode};
 
 use super::text::{fit_pieces, width};
 use super::theme::Theme;

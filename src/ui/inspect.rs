@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::app::{App, Inspected};
-use crate::model::{DetailsError, ProcessDetails};
 use crate::domain::inspect;
+use crate::model::{DetailsError, ProcessDetails};
 use crate::model::{Snapshot, Socket, format_endpoint};
 
 use super::text::{truncate_spans, width, wrap};

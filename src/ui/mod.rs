@@ -28,10 +28,10 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use crate::app::action::Action;
-use crate::app::{App, Mode};
 use crate::app::keymap;
-use crate::model::Socket;
+use crate::app::{App, Mode};
 use crate::domain::sort::Column;
+use crate::model::Socket;
 
 use self::columns::{Columns, Slot};
 pub use self::theme::Theme;

@@ -8,8 +8,8 @@ use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState
 
 use crate::app::{App, RowMark};
 use crate::domain::history::EventKind;
-use crate::model::{Socket, SocketState};
 use crate::domain::sort::{Column, SortSpec};
+use crate::model::{Socket, SocketState};
 
 use super::columns::{self, Columns, Placed, SPACING, Slot};
 use super::text::truncate;

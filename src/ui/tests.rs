@@ -8,12 +8,12 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 
 use super::{Hit, Theme, draw, hit_test, table_body_rows};
-use crate::app::action::Action;
 use crate::app::App;
-use crate::model::Query;
+use crate::app::action::Action;
 use crate::collect::fake::{listener, owner, sample_snapshot};
-use crate::model::Snapshot;
 use crate::domain::sort::Column;
+use crate::model::Snapshot;
+use crate::model::{CollectError, Query};
 
 fn area(width: u16, height: u16) -> Rect {
     Rect::new(0, 0, width, height)
@@ -176,9 +176,9 @@ fn frame_80x24_error_after_data() {
     let app = app(
         80,
         24,
-        [Action::CollectFailed(
-            "cannot read the socket table: netlink: Operation not permitted".to_string(),
-        )],
+        [Action::CollectFailed(CollectError::Sockets(
+            "netlink: Operation not permitted".to_string(),
+        ))],
     );
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
@@ -187,9 +187,9 @@ fn frame_80x24_error_after_data() {
 fn frame_80x24_error_before_data() {
     let mut app = App::new(Query::default());
     app.update(Action::Viewport(table_body_rows(area(80, 24))));
-    app.update(Action::CollectFailed(
-        "cannot read the socket table: netlink: Operation not permitted".to_string(),
-    ));
+    app.update(Action::CollectFailed(CollectError::Sockets(
+        "netlink: Operation not permitted".to_string(),
+    )));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 
@@ -309,10 +309,19 @@ fn unknown_owners_are_dimmed() {
 
 #[test]
 fn errors_are_red_and_carry_a_symbol() {
-    let app = app(80, 24, [Action::CollectFailed("boom".to_string())]);
+    let app = app(
+        80,
+        24,
+        [Action::CollectFailed(CollectError::Sockets(
+            "boom".to_string(),
+        ))],
+    );
     let buf = buffer(&app, 80, 24);
     let status = line(&buf, 22);
-    assert!(status.starts_with("✖ boom"), "{status}");
+    assert!(
+        status.starts_with("✖ cannot read the socket table: boom"),
+        "{status}"
+    );
     assert_eq!(buf[(2, 22)].fg, Theme::default().error.fg.unwrap());
 }
 

@@ -133,9 +133,9 @@ pub fn document(view: &Snapshot, port: Option<u16>) -> serde_json::Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Query;
     use crate::collect::fake::sample_snapshot;
     use crate::commands::view;
+    use crate::model::Query;
 
     #[test]
     fn list_document_of_the_sample_snapshot() {

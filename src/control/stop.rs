@@ -1,0 +1,145 @@
+//! The one stop sequence, shared by the live table and `loopwatch kill`: read the port afresh,
+//! signal each target that still holds it (through [`send`], with every check), and start the
+//! follow-up on what the fresh read saw.
+//!
+//! Reading afresh matters twice: the table's owner cache can lag a moment behind a process that
+//! let go of a shared socket, and a `[y/N]` prompt can stay open while the listener goes away.
+//! Either way nothing is sent to a process that no longer holds the port.
+
+use std::time::Duration;
+
+use super::{KillError, ProcessControl, Sent, send};
+use crate::collect::Collector;
+use crate::domain::followup::{self, FollowUp};
+use crate::model::{CollectError, Query, Signal, Snapshot, Target};
+
+/// What to stop: these processes, as shown, for holding `port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    pub port: u16,
+    pub targets: Vec<Target>,
+    pub signal: Signal,
+    /// How long the port may stay held after the signal before the follow-up says so.
+    pub patience: Duration,
+}
+
+/// What the stop did: one result per target, in order, and the follow-up to feed the next
+/// snapshots (`None` when nothing was sent, or only to a connection's end).
+#[derive(Debug)]
+pub struct Stopped {
+    pub results: Vec<Result<Sent, KillError>>,
+    pub follow_up: Option<FollowUp>,
+}
+
+/// Reads `stop.port` through `fresh`, then signals each target still holding a socket there.
+/// `own_pid` is loopwatch's pid (never signalled).
+pub fn stop(
+    fresh: &mut dyn Collector,
+    control: &mut dyn ProcessControl,
+    stop: &Stop,
+    own_pid: u32,
+) -> Result<Stopped, CollectError> {
+    let now = fresh.collect(&Query::port(stop.port))?;
+    let results: Vec<Result<Sent, KillError>> = stop
+        .targets
+        .iter()
+        .map(|target| {
+            if holds(&now, stop.port, target) {
+                send(control, target, stop.signal, own_pid)
+            } else {
+                Err(KillError::NoLongerHolds {
+                    process: target.label(),
+                    port: stop.port,
+                })
+            }
+        })
+        .collect();
+    let signalled: Vec<Target> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|sent| sent.target.clone()))
+        .collect();
+    let follow_up = if signalled.is_empty() {
+        None
+    } else {
+        FollowUp::new(stop.port, signalled, &now, stop.patience, followup::SETTLE)
+    };
+    Ok(Stopped { results, follow_up })
+}
+
+/// Whether `target` holds any socket on `port` in `snapshot`.
+fn holds(snapshot: &Snapshot, port: u16, target: &Target) -> bool {
+    snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.local_port == port)
+        .any(|s| s.owners.iter().any(|o| o.key == target.key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::{FakeCollector, listener, owner};
+    use crate::control::FakeControl;
+
+    fn node() -> crate::model::Owner {
+        owner(4812, "node", "alice", "node server.js")
+    }
+
+    fn held() -> Snapshot {
+        Snapshot {
+            sockets: vec![listener("127.0.0.1", 3000, vec![node()])],
+            privileged: true,
+        }
+    }
+
+    fn request() -> Stop {
+        Stop {
+            port: 3000,
+            targets: vec![Target::of(&node())],
+            signal: Signal::Term,
+            patience: Duration::from_secs(3),
+        }
+    }
+
+    #[test]
+    fn a_target_still_holding_the_port_is_signalled_once_and_followed() {
+        let mut control = FakeControl::with(&[node().key]);
+        let stopped = stop(
+            &mut FakeCollector::new([held()]),
+            &mut control,
+            &request(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(control.sent, [(4812, Signal::Term)]);
+        assert!(stopped.results[0].is_ok());
+        assert!(stopped.follow_up.is_some());
+    }
+
+    #[test]
+    fn a_target_that_let_go_meanwhile_gets_nothing() {
+        let mut control = FakeControl::with(&[node().key]);
+        let stopped = stop(
+            &mut FakeCollector::new([Snapshot::default()]),
+            &mut control,
+            &request(),
+            1,
+        )
+        .unwrap();
+        assert!(control.sent.is_empty(), "nothing is sent");
+        assert_eq!(
+            stopped.results[0].as_ref().unwrap_err().to_string(),
+            "node 4812 no longer holds port 3000; nothing was sent"
+        );
+        assert!(stopped.follow_up.is_none());
+    }
+
+    #[test]
+    fn a_failed_read_sends_nothing() {
+        let mut control = FakeControl::with(&[node().key]);
+        let mut collector = FakeCollector::new([]);
+        collector.push_error("netlink refused");
+        assert!(stop(&mut collector, &mut control, &request(), 1).is_err());
+        assert!(control.sent.is_empty());
+    }
+}

@@ -1,0 +1,285 @@
+//! The event loop: events from every thread in, one frame per burst out. Generic over ratatui's
+//! `Backend`, so tests run it on a `TestBackend`.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+
+use anyhow::Context as _;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{
+    Event as TermEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+
+use super::runtime::Runtime;
+use crate::app::action::{Action, Effect};
+use crate::app::{App, Mode, keymap};
+use crate::model::{CollectError, Snapshot, Stamp};
+use crate::ui::{self, Hit, Theme};
+
+/// Everything the event loop waits for, from every thread, on one channel.
+pub enum Event {
+    Input(TermEvent),
+    Collected(Result<Snapshot, CollectError>),
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT: leave cleanly.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Signal,
+}
+
+/// Runs until the user quits or a terminating signal arrives.
+pub fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: &Receiver<Event>,
+    runtime: &mut Runtime,
+    theme: &Theme,
+) -> anyhow::Result<()>
+where
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let size = terminal.size().context("cannot read the terminal size")?;
+    let mut area = Rect::new(0, 0, size.width, size.height);
+    app.update(Action::Viewport(ui::table_body_rows(area)));
+    // Nothing on screen reads a clock: only an action, or a wait that timed out (a row mark
+    // expired, a follow-up poll), can change it. The poller sends only snapshots that differ
+    // from the last, and input that means nothing (mouse motion, key releases) is no action:
+    // an idle table costs no frame.
+    let mut changed = true;
+    let mut dialog_was_shown = false;
+    loop {
+        if changed {
+            terminal
+                .draw(|frame| ui::draw_with(frame, app, theme))
+                .context("cannot draw")?;
+            changed = false;
+        }
+        let dialog_shown = app.mode() == Mode::Confirm;
+        // Keys typed before the stop dialog was on screen (type-ahead, a pasted "x\n") must
+        // not answer it: only a key pressed while it is shown can.
+        if dialog_shown && !dialog_was_shown {
+            let queued: Vec<Event> = events.try_iter().collect();
+            for event in queued {
+                if matches!(event, Event::Input(_)) {
+                    continue;
+                }
+                if handle(event, app, runtime, &mut area) == Flow::Quit {
+                    return Ok(());
+                }
+            }
+        }
+        dialog_was_shown = dialog_shown;
+        let Some(first) = next_event(events, app, runtime)? else {
+            changed = true;
+            continue;
+        };
+        // Handle everything already queued before drawing again: one frame per burst, except
+        // that the stop dialog is drawn as soon as it opens (the rest stays queued).
+        for event in std::iter::once(first).chain(events.try_iter()) {
+            let was_confirming = app.mode() == Mode::Confirm;
+            match handle(event, app, runtime, &mut area) {
+                Flow::Quit => return Ok(()),
+                Flow::Changed => changed = true,
+                Flow::Unchanged => {}
+            }
+            if app.mode() == Mode::Confirm && !was_confirming {
+                break;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Quit,
+    Changed,
+    Unchanged,
+}
+
+/// Turns one event into actions, applies them and performs the effects they ask for.
+fn handle(event: Event, app: &mut App, runtime: &mut Runtime, area: &mut Rect) -> Flow {
+    let actions = actions_for(event, app, area);
+    if actions.is_empty() {
+        return Flow::Unchanged;
+    }
+    let mut queue: VecDeque<Action> = actions.into();
+    while let Some(action) = queue.pop_front() {
+        let is_snapshot = matches!(action, Action::Snapshot(_));
+        match app.update(action) {
+            Some(Effect::Quit) => return Flow::Quit,
+            Some(effect) => queue.extend(runtime.perform(effect)),
+            None => {}
+        }
+        if is_snapshot {
+            queue.extend(runtime.follow_up(app));
+        }
+    }
+    runtime.sync_query(app);
+    Flow::Changed
+}
+
+/// What one event means in the app's current mode.
+fn actions_for(event: Event, app: &App, area: &mut Rect) -> Vec<Action> {
+    match event {
+        Event::Signal => vec![Action::Quit],
+        // Stamped as it arrives, so its changes get the time they were seen.
+        Event::Collected(Ok(snapshot)) => {
+            vec![Action::Tick(Stamp::now()), Action::Snapshot(snapshot)]
+        }
+        Event::Collected(Err(error)) => vec![Action::CollectFailed(error)],
+        Event::Input(input) => actions_for_input(&input, app, area),
+    }
+}
+
+/// Waits for the next event. A wait that times out does its own work and gives `None`: a row
+/// mark that is due to expire becomes a Tick, and while a signal is followed up the poller is
+/// asked to look again.
+fn next_event(
+    events: &Receiver<Event>,
+    app: &mut App,
+    runtime: &mut Runtime,
+) -> anyhow::Result<Option<Event>> {
+    let mark_due = app.next_deadline().map(|d| d.since(Stamp::now()));
+    // On a deadline, not only when idle: steady input must not starve the follow-up.
+    let follow_up = runtime.poll_follow_up();
+    let wait = match (mark_due, follow_up) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let Some(wait) = wait else {
+        return events.recv().map(Some).context("all event sources stopped");
+    };
+    match events.recv_timeout(wait) {
+        Ok(event) => Ok(Some(event)),
+        Err(RecvTimeoutError::Timeout) => {
+            runtime.poll_follow_up();
+            if app
+                .next_deadline()
+                .is_some_and(|d| d.since(Stamp::now()).is_zero())
+            {
+                app.update(Action::Tick(Stamp::now()));
+            }
+            Ok(None)
+        }
+        Err(RecvTimeoutError::Disconnected) => Err(anyhow::anyhow!("all event sources stopped")),
+    }
+}
+
+/// Maps one terminal event to the actions it means in the app's current mode.
+fn actions_for_input(input: &TermEvent, app: &App, area: &mut Rect) -> Vec<Action> {
+    match input {
+        // Windows also reports releases and repeats; one press is one action.
+        TermEvent::Key(key) if key.kind == KeyEventKind::Press => keymap::key_of(*key)
+            .and_then(|k| keymap::action_for(app.mode(), k))
+            .into_iter()
+            .collect(),
+        TermEvent::Mouse(mouse) => action_for_mouse(*mouse, app, *area).into_iter().collect(),
+        TermEvent::Resize(width, height) => {
+            *area = Rect::new(0, 0, *width, *height);
+            vec![Action::Viewport(ui::table_body_rows(*area))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn action_for_mouse(mouse: MouseEvent, app: &App, area: Rect) -> Option<Action> {
+    match mouse.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            match ui::hit_test(area, app, mouse.column, mouse.row)? {
+                Hit::Header(column) => Some(Action::SortBy(column)),
+                Hit::Row(index) => Some(Action::SelectVisible(index)),
+            }
+        }
+        MouseEventKind::ScrollUp => Some(Action::ScrollUp),
+        MouseEventKind::ScrollDown => Some(Action::ScrollDown),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::sample_snapshot;
+    use crate::domain::sort::Column;
+    use crate::model::Query;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    fn mouse(kind: MouseEventKind, column: u16, row: u16) -> MouseEvent {
+        MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    fn loaded(area: Rect) -> App {
+        let mut app = App::new(Query::default());
+        app.update(Action::Viewport(ui::table_body_rows(area)));
+        app.update(Action::Snapshot(sample_snapshot()));
+        app
+    }
+
+    #[test]
+    fn clicks_select_rows_sort_by_headers_and_the_wheel_scrolls() {
+        let area = Rect::new(0, 0, 120, 30);
+        let mut app = loaded(area);
+        let left = MouseEventKind::Down(MouseButton::Left);
+        // Row 4 of the body is the fifth row drawn (5432 in the sample).
+        let click = action_for_mouse(mouse(left, 10, 6), &app, area);
+        assert_eq!(click, Some(Action::SelectVisible(4)));
+        app.update(click.unwrap());
+        assert_eq!(app.selected_socket().unwrap().local_port, 5432);
+        // The column titles are on line 1.
+        let x = (0..120)
+            .find(|&x| {
+                matches!(
+                    ui::hit_test(area, &app, x, 1),
+                    Some(Hit::Header(Column::Process))
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            action_for_mouse(mouse(left, x, 1), &app, area),
+            Some(Action::SortBy(Column::Process))
+        );
+        assert_eq!(
+            action_for_mouse(mouse(MouseEventKind::ScrollDown, 0, 0), &app, area),
+            Some(Action::ScrollDown)
+        );
+        assert_eq!(
+            action_for_mouse(mouse(MouseEventKind::ScrollUp, 0, 0), &app, area),
+            Some(Action::ScrollUp)
+        );
+        app.update(Action::ScrollDown);
+        assert_eq!(app.selected_socket().unwrap().local_port, 9229);
+        // A right click or a click on the footer does nothing.
+        assert_eq!(
+            action_for_mouse(
+                mouse(MouseEventKind::Down(MouseButton::Right), 10, 6),
+                &app,
+                area
+            ),
+            None
+        );
+        assert_eq!(action_for_mouse(mouse(left, 10, 29), &app, area), None);
+    }
+
+    #[test]
+    fn the_wheel_scrolls_the_history_and_the_explanation_too() {
+        let area = Rect::new(0, 0, 80, 24);
+        let mut app = loaded(area);
+        app.update(Action::ToggleExplain);
+        let wheel = action_for_mouse(mouse(MouseEventKind::ScrollDown, 5, 5), &app, area);
+        app.update(wheel.unwrap());
+        assert_eq!(app.explain_scroll(), 1);
+        assert_eq!(
+            action_for_mouse(
+                mouse(MouseEventKind::Down(MouseButton::Left), 5, 5),
+                &app,
+                area
+            ),
+            None
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! The runtime's side of the app's effects: collecting, reading process details, stopping a
+//! process and following the port up. Every OS touch arrives through [`Os`], so tests drive the
+//! whole live table in-process against fakes.
+
+use std::time::{Duration, Instant};
+
+use crate::app::App;
+use crate::app::action::{Action, Effect, Status};
+use crate::collect::Collector;
+use crate::collect::details::DetailsSource;
+use crate::collect::poller::Poller;
+use crate::control::ProcessControl;
+use crate::control::stop::{self, Stop};
+use crate::domain::followup::{self, FollowUp};
+use crate::model::{CollectError, Query, Signal, Target};
+
+/// Opens one OS service on first use: most sessions never inspect or stop anything.
+pub type Opener<T> = Box<dyn FnMut() -> Result<T, CollectError> + Send>;
+
+/// Everything the live table needs from the OS besides the poller's collector.
+pub struct Os {
+    /// A collector with no owner cache, for the read just before a signal.
+    pub fresh_collector: Opener<Box<dyn Collector>>,
+    pub control: Opener<Box<dyn ProcessControl>>,
+    pub details: Opener<Box<dyn DetailsSource>>,
+}
+
+impl Os {
+    /// This machine.
+    pub fn system() -> Self {
+        Self {
+            fresh_collector: Box::new(crate::collect::system_collector),
+            control: Box::new(|| {
+                crate::control::SystemControl::new().map(|c| Box::new(c) as Box<dyn ProcessControl>)
+            }),
+            details: Box::new(|| {
+                crate::collect::details::SysinfoDetails::new()
+                    .map(|d| Box::new(d) as Box<dyn DetailsSource>)
+            }),
+        }
+    }
+}
+
+/// While a signal is being followed up, look this often instead of waiting for the interval,
+/// so "released after 0.4 s" is measured, not rounded to the next refresh.
+const FOLLOW_UP_POLL: Duration = Duration::from_millis(150);
+/// Past the patience and the settle time with room to spare: no outcome is pending any more.
+const FOLLOW_UP_GIVE_UP: Duration = Duration::from_secs(10);
+
+/// A signal sent from the table, whose port is being watched.
+struct Following {
+    follow_up: FollowUp,
+    sent_at: Instant,
+    signal: Signal,
+}
+
+pub struct Runtime<'p> {
+    poller: &'p Poller,
+    os: Os,
+    /// The query the poller was last given.
+    query: Query,
+    details: Option<Box<dyn DetailsSource>>,
+    control: Option<Box<dyn ProcessControl>>,
+    /// No signal can be sent from this session, whatever the app asks.
+    read_only: bool,
+    following: Option<Following>,
+    /// When the poller was last asked for a follow-up snapshot.
+    last_poll: Instant,
+}
+
+impl<'p> Runtime<'p> {
+    pub fn new(poller: &'p Poller, os: Os, query: Query, read_only: bool) -> Self {
+        Self {
+            poller,
+            os,
+            query,
+            details: None,
+            control: None,
+            read_only,
+            following: None,
+            last_poll: Instant::now(),
+        }
+    }
+
+    /// While following up, asks the poller for a fresh snapshot every [`FOLLOW_UP_POLL`];
+    /// returns how long until the next ask. Gives up once no answer could still matter.
+    pub fn poll_follow_up(&mut self) -> Option<Duration> {
+        let following = self.following.as_ref()?;
+        if following.sent_at.elapsed() > FOLLOW_UP_GIVE_UP {
+            // Snapshots stopped coming (collection keeps failing): the status keeps its last word.
+            self.following = None;
+            return None;
+        }
+        let since = self.last_poll.elapsed();
+        if since >= FOLLOW_UP_POLL {
+            self.poller.refresh_now();
+            self.last_poll = Instant::now();
+            return Some(FOLLOW_UP_POLL);
+        }
+        Some(FOLLOW_UP_POLL.saturating_sub(since))
+    }
+
+    /// Performs one effect; returns the actions that report its result.
+    pub fn perform(&mut self, effect: Effect) -> Vec<Action> {
+        match effect {
+            Effect::SetQuery(query) => {
+                self.query = query;
+                self.poller.set_query(query);
+                Vec::new()
+            }
+            Effect::Describe(key) => match self.details() {
+                Ok(details) => vec![Action::Details(key, Box::new(details.details(key)))],
+                Err(error) => vec![Action::Status(Status::error(format!(
+                    "cannot read process details: {error}"
+                )))],
+            },
+            Effect::Signal {
+                target,
+                signal,
+                port,
+            } => vec![Action::Status(self.signal(target, signal, port))],
+            Effect::SetInterval(interval) => {
+                self.poller.set_interval(interval);
+                Vec::new()
+            }
+            Effect::Quit => Vec::new(),
+        }
+    }
+
+    fn details(&mut self) -> Result<&mut dyn DetailsSource, CollectError> {
+        let details = match self.details.take() {
+            Some(details) => details,
+            None => (self.os.details)()?,
+        };
+        Ok(self.details.insert(details).as_mut())
+    }
+
+    fn signal(&mut self, target: Target, signal: Signal, port: u16) -> Status {
+        if self.read_only {
+            return Status::error("stopping processes is disabled: loopwatch runs read-only");
+        }
+        if self.control.is_none() {
+            match (self.os.control)() {
+                Ok(control) => self.control = Some(control),
+                Err(error) => return Status::error(format!("cannot signal: {error}")),
+            }
+        }
+        let mut fresh = match (self.os.fresh_collector)() {
+            Ok(collector) => collector,
+            Err(error) => return Status::error(format!("{error}; nothing was sent")),
+        };
+        let Some(control) = self.control.as_deref_mut() else {
+            return Status::error("cannot signal");
+        };
+        let request = Stop {
+            port,
+            targets: vec![target],
+            signal,
+            patience: followup::DEFAULT_PATIENCE,
+        };
+        let stopped = match stop::stop(fresh.as_mut(), control, &request, std::process::id()) {
+            Ok(stopped) => stopped,
+            Err(error) => return Status::error(format!("{error}; nothing was sent")),
+        };
+        let sent = match stopped.results.into_iter().next() {
+            Some(Ok(sent)) => sent,
+            Some(Err(error)) => return Status::error(error.to_string()),
+            None => return Status::error("nothing was sent"),
+        };
+        // A client's end has no port to watch: whether it comes free says nothing.
+        let Some(follow_up) = stopped.follow_up else {
+            return Status::info(sent.message());
+        };
+        self.following = Some(Following {
+            follow_up,
+            sent_at: Instant::now(),
+            signal,
+        });
+        self.poller.refresh_now();
+        Status::info(format!("{}; watching port {port}…", sent.message()))
+    }
+
+    /// Judges the newest snapshot for the signal being followed up, if any.
+    pub fn follow_up(&mut self, app: &App) -> Option<Action> {
+        let following = self.following.as_mut()?;
+        let signal = following.signal;
+        let outcome = following
+            .follow_up
+            .observe(app.latest(), following.sent_at.elapsed());
+        if following.follow_up.is_done() {
+            self.following = None;
+        }
+        let outcome = outcome?;
+        let parent = outcome
+            .new_owner()
+            .and_then(|pid| self.details().ok()?.parent(pid));
+        let text = outcome.line(parent.as_ref(), signal, "press X to force");
+        Some(Action::Status(if outcome.is_released() {
+            Status::info(text)
+        } else {
+            Status::error(text)
+        }))
+    }
+
+    /// Inspecting widens what is collected (connections); keep the poller in step.
+    pub fn sync_query(&mut self, app: &App) {
+        let wanted = app.collection_query();
+        if wanted != self.query {
+            self.query = wanted;
+            self.poller.set_query(wanted);
+        }
+    }
+}

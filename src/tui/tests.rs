@@ -1,0 +1,372 @@
+//! The whole live table in-process: a real poller over a system the test changes, the real
+//! event loop on a `TestBackend` that counts frames, and a fake control that records signals.
+//! Keys go in; frames and signals come out.
+
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Position, Size};
+
+use super::event_loop::Event;
+use super::{Options, Os, Start, session};
+use crate::app::Settings;
+use crate::collect::Collector;
+use crate::collect::fake::{listener, owner};
+use crate::control::{FakeControl, OsError, Pinned, ProcessControl};
+use crate::model::{CollectError, Query, Signal, Snapshot};
+use crate::ui::Theme;
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// What the backend has shown so far: how many frames, and the last one as text.
+#[derive(Debug, Default)]
+struct Seen {
+    frames: usize,
+    text: String,
+}
+
+/// A `TestBackend` that publishes every frame it is handed (as bandwhich's test backend does).
+struct CountingBackend {
+    inner: TestBackend,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Backend for CountingBackend {
+    type Error = <TestBackend as Backend>::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(clear_type)
+    }
+    fn size(&self) -> Result<Size, Self::Error> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+    /// Called once at the end of every frame.
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.frames += 1;
+        seen.text = self.inner.to_string();
+        self.inner.flush()
+    }
+}
+
+/// A machine whose sockets the test changes while the table watches.
+#[derive(Clone, Default)]
+struct FakeSystem(Arc<Mutex<Snapshot>>);
+
+impl FakeSystem {
+    fn set(&self, snapshot: Snapshot) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = snapshot;
+    }
+}
+
+/// Collects from a [`FakeSystem`]; `collect_changed` says when nothing changed, like the real
+/// collector.
+struct FakeSystemCollector {
+    system: FakeSystem,
+    delivered: Option<Snapshot>,
+}
+
+impl Collector for FakeSystemCollector {
+    fn collect(&mut self, _query: &Query) -> Result<Snapshot, CollectError> {
+        Ok(self
+            .system
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone())
+    }
+
+    fn collect_changed(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
+        let now = self.collect(query)?;
+        if self.delivered.as_ref() == Some(&now) {
+            return Ok(None);
+        }
+        self.delivered = Some(now.clone());
+        Ok(Some(now))
+    }
+}
+
+/// A fake control the test keeps a handle to after the session took it.
+struct SharedControl(Arc<Mutex<FakeControl>>);
+
+impl ProcessControl for SharedControl {
+    fn pin(&mut self, pid: u32) -> Result<Pinned, OsError> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pin(pid)
+    }
+    fn signal(&mut self, pinned: &Pinned, signal: Signal) -> Result<(), OsError> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .signal(pinned, signal)
+    }
+}
+
+/// A session running on its own thread, driven by the test.
+struct Session {
+    input: Sender<Event>,
+    seen: Arc<Mutex<Seen>>,
+    control: Arc<Mutex<FakeControl>>,
+    system: FakeSystem,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+fn node_on_3000() -> Snapshot {
+    Snapshot {
+        sockets: vec![listener(
+            "127.0.0.1",
+            3000,
+            vec![owner(4812, "node", "alice", "node server.js")],
+        )],
+        privileged: true,
+    }
+}
+
+impl Session {
+    fn start(width: u16, height: u16, snapshot: Snapshot) -> Self {
+        let system = FakeSystem::default();
+        system.set(snapshot);
+        let control = Arc::new(Mutex::new(FakeControl::with(
+            &[owner(4812, "", "", "").key],
+        )));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let (tx, rx) = mpsc::channel();
+        let os = {
+            let (system, control) = (system.clone(), Arc::clone(&control));
+            Os {
+                fresh_collector: Box::new(move || {
+                    Ok(Box::new(FakeSystemCollector {
+                        system: system.clone(),
+                        delivered: None,
+                    }) as Box<dyn Collector>)
+                }),
+                control: Box::new(move || {
+                    Ok(Box::new(SharedControl(Arc::clone(&control))) as Box<dyn ProcessControl>)
+                }),
+                details: Box::new(|| {
+                    Ok(Box::new(crate::collect::details::FakeDetails::default()) as _)
+                }),
+            }
+        };
+        let collector = FakeSystemCollector {
+            system: system.clone(),
+            delivered: None,
+        };
+        let backend = CountingBackend {
+            inner: TestBackend::new(width, height),
+            seen: Arc::clone(&seen),
+        };
+        let loop_tx = tx.clone();
+        let thread = std::thread::spawn(move || {
+            let mut terminal = Terminal::new(backend)?;
+            let theme = Theme::default();
+            let settings = Settings {
+                interval: Duration::from_millis(100),
+                ..Settings::default()
+            };
+            session(
+                &mut terminal,
+                Box::new(collector),
+                os,
+                Start {
+                    options: Options {
+                        query: Query::default(),
+                        read_only: false,
+                    },
+                    settings,
+                    theme: &theme,
+                },
+                (loop_tx, &rx),
+            )
+        });
+        Self {
+            input: tx,
+            seen,
+            control,
+            system,
+            thread: Some(thread),
+        }
+    }
+
+    fn key(&self, code: KeyCode) {
+        let key = KeyEvent::new(code, KeyModifiers::NONE);
+        self.input.send(Event::Input(TermEvent::Key(key))).unwrap();
+    }
+
+    fn frames(&self) -> usize {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .frames
+    }
+
+    fn screen(&self) -> String {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .text
+            .clone()
+    }
+
+    /// Waits until the screen shows `text`; panics with the screen after the deadline.
+    fn wait_for(&self, text: &str) {
+        let start = Instant::now();
+        while !self.screen().contains(text) {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{text:?} never appeared:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn sent(&self) -> Vec<(u32, Signal)> {
+        self.control
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sent
+            .clone()
+    }
+
+    /// Quits with `q` and waits for the loop to end.
+    fn quit(mut self) {
+        self.key(KeyCode::Char('q'));
+        let thread = self.thread.take().unwrap();
+        thread.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn a_stop_confirmed_from_the_table_signals_the_target_as_shown_exactly_once() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    assert!(session.sent().is_empty(), "asking is not sending");
+    session.key(KeyCode::Char('y'));
+    let start = Instant::now();
+    while session.sent().is_empty() {
+        assert!(start.elapsed() < DEADLINE, "the signal was never sent");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    session.wait_for("watching port 3000");
+    // The process exits; the follow-up sees the port come free.
+    session.system.set(Snapshot::default());
+    session.wait_for("port 3000 released");
+    // A second yes has no dialog to answer.
+    session.key(KeyCode::Char('y'));
+    session.key(KeyCode::Enter);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(session.sent(), [(4812, Signal::Term)]);
+    session.quit();
+}
+
+#[test]
+fn a_cancelled_stop_sends_nothing() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    session.key(KeyCode::Char('n'));
+    session.wait_for("cancelled: nothing was sent to node 4812");
+    assert!(session.sent().is_empty());
+    session.quit();
+}
+
+#[test]
+fn a_yes_typed_before_the_dialog_was_drawn_answers_nothing() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    // "x" and "y" in one burst, as a paste would send them.
+    session.key(KeyCode::Char('x'));
+    session.key(KeyCode::Char('y'));
+    session.wait_for("stop node 4812?");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(session.sent().is_empty(), "the queued yes was dropped");
+    assert!(
+        session.screen().contains("stop node 4812?"),
+        "the dialog still asks"
+    );
+    session.key(KeyCode::Esc);
+    session.quit();
+}
+
+#[test]
+fn a_process_that_let_go_before_the_yes_is_not_signalled() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    // Gone before the answer, but the table has not refreshed yet: the fresh read decides.
+    session.system.set(Snapshot::default());
+    session.key(KeyCode::Char('y'));
+    session.wait_for("no longer holds port 3000; nothing was sent");
+    assert!(session.sent().is_empty());
+    session.quit();
+}
+
+#[test]
+fn an_idle_table_draws_no_frame_and_a_change_draws_one() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    // Let the first snapshot and its frame settle, then watch ten refresh intervals pass.
+    std::thread::sleep(Duration::from_millis(300));
+    let settled = session.frames();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(session.frames(), settled, "nothing changed, nothing drawn");
+    let mut more = node_on_3000();
+    more.sockets.push(listener(
+        "127.0.0.1",
+        5173,
+        vec![owner(4900, "vite", "alice", "vite --port 5173")],
+    ));
+    session.system.set(more);
+    session.wait_for("vite");
+    assert!(session.frames() > settled);
+    session.quit();
+}
+
+#[test]
+fn a_terminating_signal_ends_the_session_even_with_the_dialog_open() {
+    let mut session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    session.input.send(Event::Signal).unwrap();
+    let thread = session.thread.take().unwrap();
+    thread.join().unwrap().unwrap();
+    assert!(session.sent().is_empty());
+}
