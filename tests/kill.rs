@@ -12,11 +12,8 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use loopwatch::app::App;
-use loopwatch::app::action::{Action, Effect};
 use loopwatch::collect;
 use loopwatch::control::{self, SystemControl};
-use loopwatch::domain::followup::FollowUp;
 use loopwatch::model::Query;
 use loopwatch::model::Signal;
 
@@ -135,64 +132,6 @@ fn loopwatch(args: &[&str], env: &[(&str, &str)]) -> Run {
         stdout: out.join().unwrap(),
         stderr: err.join().unwrap(),
     }
-}
-
-#[test]
-fn the_app_confirm_path_stops_a_real_listener_and_sees_the_port_released() {
-    let mut server = Server::start();
-    let query = Query::default();
-    let mut collector = collect::system_collector().unwrap();
-    let mut app = App::new(query);
-    app.update(Action::Viewport(20));
-    app.update(Action::Snapshot(collector.collect(&query).unwrap()));
-    app.update(Action::StartFilter);
-    for c in server.port.to_string().chars() {
-        app.update(Action::FilterChar(c));
-    }
-    app.update(Action::FilterDone);
-    let row = app
-        .selected_socket()
-        .expect("the child's listener is shown");
-    assert_eq!(row.owners[0].key.pid, server.pid());
-
-    app.update(Action::Kill(Signal::Term));
-    assert!(server.is_running(), "asking is not sending");
-    let Some(Effect::Signal {
-        target,
-        signal,
-        port,
-    }) = app.update(Action::ConfirmKill)
-    else {
-        panic!("confirming asks the runtime to signal");
-    };
-    let before = app.snapshot().clone();
-    let mut control = SystemControl::new().unwrap();
-    let sent = control::send(&mut control, &target, signal, std::process::id()).unwrap();
-    assert_eq!(
-        sent.message(),
-        format!("sent SIGTERM to python3 {}", server.pid())
-    );
-    assert_eq!(server.exit_status().signal(), Some(15));
-
-    // Tick by tick, as the live table does: the next snapshots show the port free.
-    let mut follow_up = FollowUp::new(
-        port,
-        vec![target],
-        &before,
-        Duration::from_secs(5),
-        Duration::ZERO,
-    )
-    .expect("the child listened on the port");
-    let sent_at = Instant::now();
-    let outcome = loop {
-        let snapshot = collector.collect(&query).unwrap();
-        if let Some(outcome) = follow_up.observe(&snapshot, sent_at.elapsed()) {
-            break outcome;
-        }
-        assert!(sent_at.elapsed() < DEADLINE);
-        thread::sleep(Duration::from_millis(20));
-    };
-    assert!(outcome.is_released(), "{outcome:?}");
 }
 
 #[test]

@@ -161,8 +161,6 @@ impl Session {
         let control = Arc::new(Mutex::new(FakeControl::with(
             &[owner(4812, "", "", "").key],
         )));
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let (tx, rx) = mpsc::channel();
         let os = {
             let (system, control) = (system.clone(), Arc::clone(&control));
             Os {
@@ -184,6 +182,26 @@ impl Session {
             system: system.clone(),
             delivered: None,
         };
+        Self::run(width, height, Box::new(collector), os, system, control)
+    }
+
+    /// A session on this machine: the real collector and the real control.
+    fn on_this_machine(width: u16, height: u16) -> Self {
+        let collector = crate::collect::system_collector().unwrap();
+        let unused = Arc::new(Mutex::new(FakeControl::default()));
+        Self::run(width, height, collector, Os::system(), FakeSystem::default(), unused)
+    }
+
+    fn run(
+        width: u16,
+        height: u16,
+        collector: Box<dyn Collector>,
+        os: Os,
+        system: FakeSystem,
+        control: Arc<Mutex<FakeControl>>,
+    ) -> Self {
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let (tx, rx) = mpsc::channel();
         let backend = CountingBackend {
             inner: TestBackend::new(width, height),
             seen: Arc::clone(&seen),
@@ -198,7 +216,7 @@ impl Session {
             };
             session(
                 &mut terminal,
-                Box::new(collector),
+                collector,
                 os,
                 Start {
                     options: Options {
@@ -217,6 +235,12 @@ impl Session {
             control,
             system,
             thread: Some(thread),
+        }
+    }
+
+    fn type_text(&self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c));
         }
     }
 
@@ -369,4 +393,45 @@ fn a_terminating_signal_ends_the_session_even_with_the_dialog_open() {
     let thread = session.thread.take().unwrap();
     thread.join().unwrap().unwrap();
     assert!(session.sent().is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_live_table_stops_a_real_listener_and_sees_the_port_released() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    let script = "import socket, time\n\
+s = socket.socket()\n\
+s.bind(('127.0.0.1', 0))\n\
+s.listen()\n\
+print(s.getsockname()[1], flush=True)\n\
+time.sleep(300)\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().to_string();
+    let pid = child.id();
+
+    let session = Session::on_this_machine(160, 30);
+    session.wait_for("LISTEN");
+    session.key(KeyCode::Char('/'));
+    session.type_text(&port);
+    session.key(KeyCode::Enter);
+    session.wait_for(&format!("{pid} python3"));
+    session.key(KeyCode::Char('x'));
+    session.wait_for(&format!("stop python3 {pid}?"));
+    assert!(child.try_wait().unwrap().is_none(), "asking is not sending");
+    session.key(KeyCode::Char('y'));
+    session.wait_for(&format!("port {port} released"));
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(15), "SIGTERM, as the dialog said");
+    session.quit();
 }
