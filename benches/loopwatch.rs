@@ -8,8 +8,7 @@ use std::hint::black_box;
 use std::net::TcpListener;
 
 use divan::Bencher;
-use loopwatch::app::App;
-use loopwatch::app::action::Action;
+use loopwatch::bench::Table;
 use loopwatch::collect::fake::many_sockets;
 use loopwatch::collect::{Collector, system_collector};
 use loopwatch::model::Query;
@@ -59,43 +58,33 @@ fn collect_who_cold(bencher: Bencher) {
 /// A new snapshot of 10,000 sockets reaching the app: filter, sort, keep the selection.
 #[divan::bench]
 fn app_snapshot_10k(bencher: Bencher) {
-    let query = Query::EVERYTHING;
-    let mut app = App::new(query);
-    app.update(Action::Viewport(45));
+    let mut table = Table::new(45);
     let snapshot = many_sockets(10_000);
     bencher
         .with_inputs(|| snapshot.clone())
-        .bench_local_values(|s| black_box(app.update(Action::Snapshot(s))));
+        .bench_local_values(|s| table.show(black_box(s)));
 }
 
 /// Moving the selection one row in a 10,000-row table.
 #[divan::bench]
 fn app_move_10k(bencher: Bencher) {
-    let mut app = App::new(Query::EVERYTHING);
-    app.update(Action::Viewport(45));
-    app.update(Action::Snapshot(many_sockets(10_000)));
-    app.update(Action::PageDown);
+    let mut table = Table::new(45);
+    table.show(many_sockets(10_000));
+    table.page_down();
     bencher.bench_local(|| {
-        app.update(Action::Down);
-        black_box(app.update(Action::Up))
+        table.down();
+        table.up();
     });
 }
 
 /// One frame of a 10,000-row table at 200x50: only the visible rows are built.
 #[divan::bench]
 fn draw_frame_10k(bencher: Bencher) {
-    let mut app = App::new(Query::EVERYTHING);
-    app.update(Action::Viewport(45));
-    app.update(Action::Snapshot(many_sockets(10_000)));
+    let mut table = Table::new(45);
+    table.show(many_sockets(10_000));
     let mut terminal =
         Terminal::new(TestBackend::new(200, 50)).unwrap_or_else(|e| panic!("terminal: {e}"));
-    bencher.bench_local(|| {
-        black_box(
-            terminal
-                .draw(|frame| loopwatch::ui::draw(frame, &app))
-                .map(|_| ()),
-        )
-    });
+    bencher.bench_local(|| black_box(terminal.draw(|frame| table.draw(frame)).map(|_| ())));
 }
 
 /// The kernel's socket table alone, as the live table asks for it (listeners and UDP).

@@ -105,7 +105,7 @@ fn run(command: Command, config: &Config, interval_flag: bool) -> anyhow::Result
         .or_else(succeed_if_reader_left),
         Command::Kill(request) => run_kill(collector.as_mut(), &request),
         Command::List { format, query } => {
-            commands::list(collector.as_mut(), &query, format, &mut stdout, &mut stderr)
+            commands::list(collector.as_mut(), query, format, &mut stdout, &mut stderr)
                 .map(|()| ExitCode::SUCCESS)
                 .or_else(succeed_if_reader_left)
         }

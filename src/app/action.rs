@@ -11,7 +11,7 @@ use crate::model::{Signal, Target};
 
 /// Something that happened: a key, a click, a new snapshot. Fed to `App::update`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub(crate) enum Action {
     Up,
     Down,
     PageUp,
@@ -78,20 +78,20 @@ pub enum Action {
 
 /// A status-bar message and whether it reports a failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    pub text: String,
-    pub is_error: bool,
+pub(crate) struct Status {
+    pub(crate) text: String,
+    pub(crate) is_error: bool,
 }
 
 impl Status {
-    pub fn info(text: impl Into<String>) -> Self {
+    pub(crate) fn info(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
             is_error: false,
         }
     }
 
-    pub fn error(text: impl Into<String>) -> Self {
+    pub(crate) fn error(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
             is_error: true,
@@ -101,7 +101,7 @@ impl Status {
 
 /// Work the runtime must do on the app's behalf.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// Collect with this query from now on (and right away).
     SetQuery(Query),
     /// Collect at this interval from now on.

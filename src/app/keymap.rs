@@ -10,7 +10,7 @@ use crate::model::Signal;
 
 /// A key as the table names it, independent of the terminal library's event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
+pub(crate) enum Key {
     Char(char),
     Ctrl(char),
     Up,
@@ -27,7 +27,7 @@ pub enum Key {
 
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Context {
+pub(crate) enum Context {
     /// The table (and the help overlay, which passes unknown keys through to close itself).
     Table,
     /// Typing a filter (the table's, or the history's).
@@ -45,15 +45,15 @@ pub enum Context {
 }
 
 #[derive(Debug, Clone)]
-pub struct Binding {
-    pub context: Context,
-    pub keys: &'static [Key],
+pub(crate) struct Binding {
+    pub(crate) context: Context,
+    pub(crate) keys: &'static [Key],
     /// How the help overlay and footer name the keys.
-    pub label: &'static str,
-    pub action: Action,
-    pub help: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) action: Action,
+    pub(crate) help: &'static str,
     /// Short text for the footer, for the few keys worth showing there.
-    pub footer: Option<&'static str>,
+    pub(crate) footer: Option<&'static str>,
 }
 
 macro_rules! bind {
@@ -66,7 +66,7 @@ macro_rules! bind {
 }
 
 /// Every key loopwatch understands, in help-overlay order.
-pub fn bindings() -> &'static [Binding] {
+pub(crate) fn bindings() -> &'static [Binding] {
     use Key::{Backspace, Char, Ctrl, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
     static BINDINGS: std::sync::OnceLock<Vec<Binding>> = std::sync::OnceLock::new();
     BINDINGS.get_or_init(|| {
@@ -159,7 +159,7 @@ fn digit_key(digit: char) -> &'static [Key] {
 }
 
 /// Translates a terminal key event into the table's key.
-pub fn key_of(event: KeyEvent) -> Option<Key> {
+pub(crate) fn key_of(event: KeyEvent) -> Option<Key> {
     let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
     Some(match event.code {
         KeyCode::Char(c) if ctrl => Key::Ctrl(c.to_ascii_lowercase()),
@@ -180,7 +180,7 @@ pub fn key_of(event: KeyEvent) -> Option<Key> {
 
 /// What a key does in a mode. In the filter, unbound printable keys are typed; in the help
 /// overlay any key closes it (and `q` still quits).
-pub fn action_for(mode: Mode, key: Key) -> Option<Action> {
+pub(crate) fn action_for(mode: Mode, key: Key) -> Option<Action> {
     let context = context_of(mode);
     let bound = bindings()
         .iter()
@@ -207,7 +207,7 @@ pub fn action_for(mode: Mode, key: Key) -> Option<Action> {
 }
 
 /// Help overlay lines `(keys, what they do)`, one per distinct label, for a context.
-pub fn help_lines(context: Context) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn help_lines(context: Context) -> Vec<(&'static str, &'static str)> {
     let mut lines: Vec<(&'static str, &'static str)> = Vec::new();
     for b in bindings().iter().filter(|b| b.context == context) {
         if !lines.iter().any(|(label, _)| *label == b.label) {
@@ -218,7 +218,7 @@ pub fn help_lines(context: Context) -> Vec<(&'static str, &'static str)> {
 }
 
 /// Footer hints `(key, short text)` for a context; stop keys are left out when `read_only`.
-pub fn footer_hints(context: Context, read_only: bool) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn footer_hints(context: Context, read_only: bool) -> Vec<(&'static str, &'static str)> {
     bindings()
         .iter()
         .filter(|b| b.context == context && !(read_only && matches!(b.action, Action::Kill(_))))
@@ -227,7 +227,7 @@ pub fn footer_hints(context: Context, read_only: bool) -> Vec<(&'static str, &'s
 }
 
 /// The key context a mode reads.
-pub fn context_of(mode: Mode) -> Context {
+pub(crate) fn context_of(mode: Mode) -> Context {
     match mode {
         Mode::Table | Mode::Help => Context::Table,
         Mode::Filter | Mode::HistoryFilter => Context::Filter,
@@ -240,7 +240,7 @@ pub fn context_of(mode: Mode) -> Context {
 
 /// Whether the keys labelled `label` ask to send a signal (disabled, and said to be, in
 /// read-only mode).
-pub fn is_stop_label(context: Context, label: &str) -> bool {
+pub(crate) fn is_stop_label(context: Context, label: &str) -> bool {
     bindings()
         .iter()
         .any(|b| b.context == context && b.label == label && matches!(b.action, Action::Kill(_)))

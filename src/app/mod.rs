@@ -17,7 +17,7 @@ use crate::model::{Owner, ProcKey, Snapshot, Socket, SocketKey};
 use crate::model::{Signal, Target};
 
 /// The refresh intervals `+` and `-` step through.
-pub const INTERVAL_STEPS: [Duration; 9] = [
+pub(crate) const INTERVAL_STEPS: [Duration; 9] = [
     Duration::from_millis(100),
     Duration::from_millis(250),
     Duration::from_millis(500),
@@ -31,12 +31,12 @@ pub const INTERVAL_STEPS: [Duration; 9] = [
 
 /// How the table starts: from the command line and the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    pub interval: Duration,
-    pub sort: SortSpec,
-    pub grouped: bool,
-    pub hidden_columns: Vec<Column>,
-    pub facts: SystemFacts,
+pub(crate) struct Settings {
+    pub(crate) interval: Duration,
+    pub(crate) sort: SortSpec,
+    pub(crate) grouped: bool,
+    pub(crate) hidden_columns: Vec<Column>,
+    pub(crate) facts: SystemFacts,
 }
 
 impl Default for Settings {
@@ -53,7 +53,7 @@ impl Default for Settings {
 
 /// How a row is marked: new for a few seconds, or closed and about to leave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowMark {
+pub(crate) enum RowMark {
     Normal,
     Fresh,
     Closed,
@@ -61,7 +61,7 @@ pub enum RowMark {
 
 /// Which screen has the keyboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Table,
     /// Typing into the filter.
     Filter,
@@ -81,39 +81,39 @@ pub enum Mode {
 /// The socket being inspected. A copy is kept so the view still reads sensibly after the
 /// socket closes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Inspected {
-    pub socket: Socket,
+pub(crate) struct Inspected {
+    pub(crate) socket: Socket,
     /// Which of the socket's holders is shown (shared sockets have several).
-    pub holder: usize,
+    pub(crate) holder: usize,
     /// The socket was not in the latest snapshot.
-    pub closed: bool,
+    pub(crate) closed: bool,
     /// Lines scrolled off the top of the view.
-    pub scroll: usize,
+    pub(crate) scroll: usize,
 }
 
 impl Inspected {
-    pub fn owner(&self) -> Option<&Owner> {
+    pub(crate) fn owner(&self) -> Option<&Owner> {
         self.socket.owners.get(self.holder)
     }
 }
 
 /// A stop the user has asked for and not yet confirmed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PendingKill {
-    pub target: Target,
-    pub signal: Signal,
+pub(crate) struct PendingKill {
+    pub(crate) target: Target,
+    pub(crate) signal: Signal,
     /// The row it was asked from: its port is the one followed up after the signal.
-    pub socket: Socket,
-    pub cmdline: String,
+    pub(crate) socket: Socket,
+    pub(crate) cmdline: String,
     /// The mode to return to when the dialog closes.
-    pub from: Mode,
+    pub(crate) from: Mode,
 }
 
 // The flags are independent switches the user flips (paused, grouped, ...), not a state
 // machine in disguise.
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone)]
-pub struct App {
+pub(crate) struct App {
     snapshot: Snapshot,
     /// Indices of the sockets that pass the toggles and the filter, in sort order: into
     /// `snapshot.sockets`, then on into `gone` (see [`App::socket_at`]).
@@ -143,7 +143,6 @@ pub struct App {
     pending_kill: Option<PendingKill>,
     /// The latest details read for a process (inspect view, stop dialog).
     details: Option<(ProcKey, Result<ProcessDetails, DetailsError>)>,
-    quit: bool,
     /// Events, and which rows are new or closed.
     tracker: Tracker,
     /// Sockets closed a moment ago, still shown as rows (marked closed) after the live ones.
@@ -172,7 +171,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(query: Query) -> Self {
+    pub(crate) fn new(query: Query) -> Self {
         Self {
             snapshot: Snapshot::default(),
             rows: Vec::new(),
@@ -191,7 +190,6 @@ impl App {
             inspected: None,
             pending_kill: None,
             details: None,
-            quit: false,
             tracker: Tracker::default(),
             gone: Vec::new(),
             paused: false,
@@ -212,7 +210,7 @@ impl App {
     }
 
     /// An app that starts with these settings.
-    pub fn with_settings(query: Query, settings: Settings) -> Self {
+    pub(crate) fn with_settings(query: Query, settings: Settings) -> Self {
         let mut app = Self::new(query);
         app.interval = settings.interval;
         app.sort = settings.sort;
@@ -224,13 +222,13 @@ impl App {
 
     /// The same app with every stop path disabled (`--read-only`).
     #[must_use]
-    pub fn read_only(mut self, read_only: bool) -> Self {
+    pub(crate) fn read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self
     }
 
     /// Applies one action; returns the side effect the runtime must perform, if any.
-    pub fn update(&mut self, action: Action) -> Option<Effect> {
+    pub(crate) fn update(&mut self, action: Action) -> Option<Effect> {
         let action = match self.update_in_view(action) {
             Ok(effect) => return effect,
             Err(action) => action,
@@ -309,10 +307,7 @@ impl App {
                     Mode::Help
                 };
             }
-            Action::Quit => {
-                self.quit = true;
-                return Some(Effect::Quit);
-            }
+            Action::Quit => return Some(Effect::Quit),
             Action::Viewport(rows) => {
                 self.page = rows.max(1);
                 self.scroll_to_selection();
@@ -414,44 +409,41 @@ impl App {
 
     // ----- read access for ui/ -----
 
-    pub fn mode(&self) -> Mode {
+    pub(crate) fn mode(&self) -> Mode {
         self.mode
     }
-    pub fn sort(&self) -> SortSpec {
+    pub(crate) fn sort(&self) -> SortSpec {
         self.sort
     }
-    pub fn filter(&self) -> &str {
+    pub(crate) fn filter(&self) -> &str {
         &self.filter
     }
-    pub fn query(&self) -> Query {
+    pub(crate) fn query(&self) -> Query {
         self.query
     }
-    pub fn snapshot(&self) -> &Snapshot {
+    pub(crate) fn snapshot(&self) -> &Snapshot {
         &self.snapshot
     }
-    pub fn is_loaded(&self) -> bool {
+    pub(crate) fn is_loaded(&self) -> bool {
         self.loaded
     }
-    pub fn error(&self) -> Option<&str> {
+    pub(crate) fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
-    pub fn should_quit(&self) -> bool {
-        self.quit
-    }
-    pub fn status(&self) -> Option<&Status> {
+    pub(crate) fn status(&self) -> Option<&Status> {
         self.status.as_ref()
     }
-    pub fn is_read_only(&self) -> bool {
+    pub(crate) fn is_read_only(&self) -> bool {
         self.read_only
     }
-    pub fn inspected(&self) -> Option<&Inspected> {
+    pub(crate) fn inspected(&self) -> Option<&Inspected> {
         self.inspected.as_ref()
     }
-    pub fn pending_kill(&self) -> Option<&PendingKill> {
+    pub(crate) fn pending_kill(&self) -> Option<&PendingKill> {
         self.pending_kill.as_ref()
     }
     /// The latest details read for `key`, if they are for that process.
-    pub fn details_of(&self, key: ProcKey) -> Option<&Result<ProcessDetails, DetailsError>> {
+    pub(crate) fn details_of(&self, key: ProcKey) -> Option<&Result<ProcessDetails, DetailsError>> {
         self.details
             .as_ref()
             .filter(|(k, _)| *k == key)
@@ -460,7 +452,7 @@ impl App {
 
     /// What the collector should gather: the user's query, widened to connections while a
     /// socket is inspected (its clients and the owner's other sockets are connection ends).
-    pub fn collection_query(&self) -> Query {
+    pub(crate) fn collection_query(&self) -> Query {
         match self.mode {
             Mode::Inspect | Mode::Confirm => Query {
                 connections: true,
@@ -470,69 +462,69 @@ impl App {
         }
     }
     /// Rows passing toggles and filter.
-    pub fn row_count(&self) -> usize {
+    pub(crate) fn row_count(&self) -> usize {
         self.rows.len()
     }
     /// First visible row's position among all rows.
-    pub fn offset(&self) -> usize {
+    pub(crate) fn offset(&self) -> usize {
         self.offset
     }
 
     /// The rows the table body shows right now, in order: only these are ever drawn.
-    pub fn visible_rows(&self) -> impl Iterator<Item = &Socket> {
+    pub(crate) fn visible_rows(&self) -> impl Iterator<Item = &Socket> {
         let end = self.window_end(self.offset);
         self.rows[self.offset.min(end)..end]
             .iter()
             .map(|&i| self.socket_at(i))
     }
 
-    pub fn is_paused(&self) -> bool {
+    pub(crate) fn is_paused(&self) -> bool {
         self.paused
     }
-    pub fn interval(&self) -> Duration {
+    pub(crate) fn interval(&self) -> Duration {
         self.interval
     }
-    pub fn is_grouped(&self) -> bool {
+    pub(crate) fn is_grouped(&self) -> bool {
         self.grouped
     }
-    pub fn hidden_columns(&self) -> &[Column] {
+    pub(crate) fn hidden_columns(&self) -> &[Column] {
         &self.hidden_columns
     }
-    pub fn history_filter(&self) -> &str {
+    pub(crate) fn history_filter(&self) -> &str {
         &self.history_filter
     }
     /// How many history lines are scrolled back from the newest.
-    pub fn history_back(&self) -> usize {
+    pub(crate) fn history_back(&self) -> usize {
         self.history_back
     }
-    pub fn history_len(&self) -> usize {
+    pub(crate) fn history_len(&self) -> usize {
         self.tracker.history().len()
     }
-    pub fn help_scroll(&self) -> usize {
+    pub(crate) fn help_scroll(&self) -> usize {
         self.help_scroll
     }
-    pub fn explain_scroll(&self) -> usize {
+    pub(crate) fn explain_scroll(&self) -> usize {
         self.explain_scroll
     }
 
     /// The newest collection: the one shown, or, while paused, the one not shown yet. What
     /// is true now (explanations, anything judged on live data) reads this.
-    pub fn latest(&self) -> &Snapshot {
+    pub(crate) fn latest(&self) -> &Snapshot {
         self.held.as_ref().unwrap_or(&self.snapshot)
     }
 
     /// Sockets in the newest collection.
-    pub fn live_sockets(&self) -> &[Socket] {
+    pub(crate) fn live_sockets(&self) -> &[Socket] {
         &self.latest().sockets
     }
 
     /// Sockets in the snapshot shown, without the closed rows lingering after it.
-    pub fn live_count(&self) -> usize {
+    pub(crate) fn live_count(&self) -> usize {
         self.snapshot.sockets.len()
     }
 
     /// Closed rows still shown.
-    pub fn closed_row_count(&self) -> usize {
+    pub(crate) fn closed_row_count(&self) -> usize {
         let live = self.snapshot.sockets.len();
         self.rows.iter().filter(|&&i| i >= live).count()
     }
@@ -543,7 +535,7 @@ impl App {
     }
 
     /// New for a few seconds, closed and about to leave, or neither.
-    pub fn row_mark(&self, socket: &Socket) -> RowMark {
+    pub(crate) fn row_mark(&self, socket: &Socket) -> RowMark {
         let key = socket.key();
         if self.tracker.gone().any(|s| s.key() == key) {
             RowMark::Closed
@@ -555,12 +547,12 @@ impl App {
     }
 
     /// When the runtime should send the next [`Action::Tick`] to expire a mark.
-    pub fn next_deadline(&self) -> Option<Stamp> {
+    pub(crate) fn next_deadline(&self) -> Option<Stamp> {
         self.tracker.next_expiry()
     }
 
     /// History events passing the history's filter, oldest first.
-    pub fn history_lines(&self) -> impl DoubleEndedIterator<Item = &Event> {
+    pub(crate) fn history_lines(&self) -> impl DoubleEndedIterator<Item = &Event> {
         let terms = filter_terms(&self.history_filter);
         self.tracker.history().iter().filter(move |e| {
             terms.is_empty() || {
@@ -571,13 +563,13 @@ impl App {
     }
 
     /// Events dropped from the history to keep it bounded.
-    pub fn history_dropped(&self) -> u64 {
+    pub(crate) fn history_dropped(&self) -> u64 {
         self.tracker.history().dropped()
     }
 
     /// The explanation being shown: of the socket as collected now, or, once it has closed, as
     /// last seen (with `closed` set).
-    pub fn explanation(&self) -> Option<(Explanation, bool)> {
+    pub(crate) fn explanation(&self) -> Option<(Explanation, bool)> {
         let key = self.explaining?;
         let live = self.live_sockets();
         if let Some(socket) = live.iter().find(|s| s.key() == key) {
@@ -594,7 +586,7 @@ impl App {
     }
 
     /// Whether row `index` (among all rows) starts a new process group in the grouped view.
-    pub fn starts_group(&self, index: usize) -> bool {
+    pub(crate) fn starts_group(&self, index: usize) -> bool {
         self.grouped
             && (index == 0
                 || GroupKey::of(self.socket_at(self.rows[index]))
@@ -602,16 +594,16 @@ impl App {
     }
 
     /// Position of the selection among the visible rows.
-    pub fn selected_visible(&self) -> Option<usize> {
+    pub(crate) fn selected_visible(&self) -> Option<usize> {
         self.selected_index()?.checked_sub(self.offset)
     }
 
-    pub fn selected_socket(&self) -> Option<&Socket> {
+    pub(crate) fn selected_socket(&self) -> Option<&Socket> {
         self.selected_index().map(|i| self.socket_at(self.rows[i]))
     }
 
     /// Sockets in the latest snapshot whose owners are hidden by permissions.
-    pub fn hidden_owner_count(&self) -> usize {
+    pub(crate) fn hidden_owner_count(&self) -> usize {
         self.snapshot.hidden_owner_count()
     }
 
@@ -774,7 +766,7 @@ fn filter_terms(filter: &str) -> Vec<String> {
 }
 
 /// Whether each term appears in the row's port, address, process, pid, user or command line.
-pub fn matches_filter(socket: &Socket, terms: &[String]) -> bool {
+pub(crate) fn matches_filter(socket: &Socket, terms: &[String]) -> bool {
     if terms.is_empty() {
         return true;
     }
@@ -802,8 +794,8 @@ pub fn matches_filter(socket: &Socket, terms: &[String]) -> bool {
     terms.iter().all(|t| haystack.contains(t.as_str()))
 }
 
-pub mod action;
-pub mod keymap;
+pub(crate) mod action;
+pub(crate) mod keymap;
 mod owner_view;
 #[cfg(test)]
 mod tests;

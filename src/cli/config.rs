@@ -31,28 +31,28 @@ use crate::ui::theme::ThemeName;
 
 /// The settings a config file may give; `None` (or empty) where it says nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Config {
-    pub interval: Option<Duration>,
-    pub connections: Option<bool>,
-    pub all_addresses: Option<bool>,
-    pub grouped: Option<bool>,
-    pub sort: Option<Column>,
-    pub sort_descending: Option<bool>,
-    pub theme: Option<ThemeName>,
-    pub read_only: Option<bool>,
-    pub hidden_columns: Vec<Column>,
+pub(crate) struct Config {
+    pub(crate) interval: Option<Duration>,
+    pub(crate) connections: Option<bool>,
+    pub(crate) all_addresses: Option<bool>,
+    pub(crate) grouped: Option<bool>,
+    pub(crate) sort: Option<Column>,
+    pub(crate) sort_descending: Option<bool>,
+    pub(crate) theme: Option<ThemeName>,
+    pub(crate) read_only: Option<bool>,
+    pub(crate) hidden_columns: Vec<Column>,
 }
 
 /// Why a config file was refused. `Display` is one line, naming the file and the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
+pub(crate) struct ConfigError {
     /// The file, when there is one.
-    pub path: Option<PathBuf>,
-    pub problem: Problem,
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) problem: Problem,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     Unreadable(String),
     Syntax { line: usize, message: String },
     UnknownKey(String),
@@ -105,7 +105,7 @@ const COLUMN_NAMES: [(&str, Column); 9] = [
 impl Config {
     /// The table's starting settings: the config's, under whatever the command line gave
     /// (`interval_flag` is `--interval` when it was given).
-    pub fn settings(&self, interval_flag: Option<Duration>, facts: SystemFacts) -> Settings {
+    pub(crate) fn settings(&self, interval_flag: Option<Duration>, facts: SystemFacts) -> Settings {
         let defaults = Settings::default();
         Settings {
             interval: interval_flag.or(self.interval).unwrap_or(defaults.interval),
@@ -120,7 +120,7 @@ impl Config {
     }
 
     /// The table's starting query: `-a`/`-c` on the command line, or the config's toggles.
-    pub fn query(&self, flags: Query) -> Query {
+    pub(crate) fn query(&self, flags: Query) -> Query {
         Query {
             connections: flags.connections || self.connections.unwrap_or(false),
             all_addresses: flags.all_addresses || self.all_addresses.unwrap_or(false),
@@ -130,12 +130,12 @@ impl Config {
 }
 
 /// Where the config file lives when `--config` is not given.
-pub fn default_path() -> Option<PathBuf> {
+pub(crate) fn default_path() -> Option<PathBuf> {
     dirs::config_dir().map(|dir| dir.join("loopwatch").join("config.toml"))
 }
 
 /// Loads `explicit` (which must exist), or else the default file if there is one.
-pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
     let (path, required) = match explicit {
         Some(path) => (path.to_path_buf(), true),
         None => match default_path() {
@@ -167,7 +167,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
 }
 
 /// Parses a config file's text.
-pub fn parse(text: &str) -> Result<Config, Problem> {
+pub(crate) fn parse(text: &str) -> Result<Config, Problem> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e.span().map_or(1, |span| {
             // Lines are counted by the newlines before the error: `lines()` would miss the

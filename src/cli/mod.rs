@@ -5,7 +5,7 @@
 //! `Command` (or usage error). The one runtime fact that changes the mode, whether stdout is a
 //! terminal, is applied afterwards by [`Command::for_stdout`].
 
-pub mod config;
+pub(crate) mod config;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -19,10 +19,10 @@ use crate::model::Query;
 use crate::model::Signal;
 
 /// How often the live table refreshes when `--interval` is not given.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 /// Shorter than this, refreshing costs more than it shows; longer, the table looks frozen.
-pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
-pub const MAX_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(60);
 
 const EXAMPLES: &str = "\
 Examples:
@@ -42,7 +42,7 @@ Exit status: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage
 
 /// What the user asked for, after parsing and validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// The interactive table.
     Tui {
         interval: Duration,
@@ -63,20 +63,20 @@ pub enum Command {
 
 /// `loopwatch watch`, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Watch {
+pub(crate) struct Watch {
     /// Only these local ports (all when empty).
-    pub ports: Vec<u16>,
-    pub format: Format,
-    pub query: Query,
-    pub interval: Duration,
-    pub until: Option<Until>,
+    pub(crate) ports: Vec<u16>,
+    pub(crate) format: Format,
+    pub(crate) query: Query,
+    pub(crate) interval: Duration,
+    pub(crate) until: Option<Until>,
     /// With `until`: give up after this long.
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// What `watch` waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Until {
+pub(crate) enum Until {
     /// Something listens on the port.
     Open(u16),
     /// Nothing listens on the port.
@@ -84,7 +84,7 @@ pub enum Until {
 }
 
 impl Until {
-    pub fn port(self) -> u16 {
+    pub(crate) fn port(self) -> u16 {
         match self {
             Until::Open(port) | Until::Closed(port) => port,
         }
@@ -93,17 +93,17 @@ impl Until {
 
 /// The command plus the settings that come from the command line but belong to no one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
-    pub command: Command,
+pub(crate) struct Invocation {
+    pub(crate) command: Command,
     /// `--config PATH`: the config file to use instead of the default one.
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// `--interval` was given, so it wins over the config file's.
-    pub interval_given: bool,
+    pub(crate) interval_given: bool,
 }
 
 /// How a one-shot mode prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// An aligned table for people.
     Text,
     /// The versioned JSON document of [`crate::commands::render::json`], for scripts.
@@ -120,7 +120,7 @@ impl Command {
     /// The live table needs a terminal; when stdout is a pipe or a file, print the rows it would
     /// have shown instead, so `loopwatch | grep node` does what it looks like it does.
     #[must_use]
-    pub fn for_stdout(self, stdout_is_terminal: bool) -> Command {
+    pub(crate) fn for_stdout(self, stdout_is_terminal: bool) -> Command {
         match self {
             Command::Tui { query, .. } if !stdout_is_terminal => Command::List {
                 format: Format::Text,
@@ -135,7 +135,8 @@ impl Command {
 ///
 /// `--help` and `--version` come back as errors too (clap's `DisplayHelp`/`DisplayVersion`
 /// kinds); `clap::Error::exit` prints them to stdout and exits 0.
-pub fn parse_command<I, T>(argv: I) -> Result<Command, clap::Error>
+#[cfg(test)]
+pub(crate) fn parse_command<I, T>(argv: I) -> Result<Command, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -144,7 +145,7 @@ where
 }
 
 /// Parses an argv into the [`Command`] and the global settings around it.
-pub fn parse_invocation<I, T>(argv: I) -> Result<Invocation, clap::Error>
+pub(crate) fn parse_invocation<I, T>(argv: I) -> Result<Invocation, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -171,13 +172,13 @@ where
         prints it once).",
     after_help = EXAMPLES
 )]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
-    pub command: Option<Subcommands>,
+    pub(crate) command: Option<Subcommands>,
 
     /// Show who holds this local port (shorthand for `loopwatch who PORT`).
     #[arg(value_name = "PORT", value_parser = parse_port_or_command)]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
 
     /// How often the live table refreshes: 250ms, 1s, 1.5s or 2 (seconds); 100ms to 60s.
     #[arg(
@@ -186,36 +187,36 @@ pub struct Args {
         value_parser = parse_interval,
         conflicts_with = "port"
     )]
-    pub interval: Option<Duration>,
+    pub(crate) interval: Option<Duration>,
 
     #[command(flatten)]
-    pub filter: Filter,
+    pub(crate) filter: Filter,
 
     /// Print JSON instead of a table (with PORT).
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Read settings from this TOML file instead of the default
     /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent).
     #[arg(long, value_name = "PATH", global = true)]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// Never stop a process: the stop keys and `kill` are disabled (for demos and classrooms).
     /// Also set by LOOPWATCH_READ_ONLY=1.
     #[arg(long, global = true, env = "LOOPWATCH_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
-    pub read_only: bool,
+    pub(crate) read_only: bool,
 }
 
 /// Which sockets the table and `list` include beyond loopback listeners.
 #[derive(Debug, Clone, Copy, Default, ClapArgs)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// Also show sockets bound to specific non-loopback addresses of this host.
     #[arg(short, long)]
-    pub all: bool,
+    pub(crate) all: bool,
 
     /// Also show TCP connection ends (ESTABLISHED, TIME_WAIT, ...), not only listeners.
     #[arg(short, long)]
-    pub connections: bool,
+    pub(crate) connections: bool,
 }
 
 impl Filter {
@@ -237,7 +238,7 @@ impl Filter {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Subcommands {
+pub(crate) enum Subcommands {
     /// Print the table once and exit.
     List {
         #[command(flatten)]
@@ -342,7 +343,7 @@ impl Args {
     /// Flags that mean the same thing before and after a subcommand are merged
     /// (`loopwatch -a list` is `loopwatch list -a`); ones that would be silently ignored are
     /// errors, so a user never believes an option took effect when it did not.
-    pub fn into_command(self) -> Result<Command, clap::Error> {
+    pub(crate) fn into_command(self) -> Result<Command, clap::Error> {
         let Some(sub) = self.command else {
             return self.into_top_level_command();
         };
@@ -445,7 +446,7 @@ fn usage_error(message: impl std::fmt::Display) -> clap::Error {
 }
 
 /// A local port, 1 to 65535 (0 means "any port" to the OS, so nothing is ever bound to it).
-pub fn parse_port(text: &str) -> Result<u16, String> {
+pub(crate) fn parse_port(text: &str) -> Result<u16, String> {
     match text.trim().parse::<u16>() {
         Ok(port) if port != 0 => Ok(port),
         _ => Err(PORT_RANGE.to_string()),
@@ -467,7 +468,7 @@ fn parse_port_or_command(text: &str) -> Result<u16, String> {
 const PORT_RANGE: &str = "port must be a number from 1 to 65535";
 
 /// A timeout in seconds (`30`, `2.5`, or with a unit: `500ms`, `10s`), up to a day.
-pub fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
     parse_duration(
         text,
         Duration::from_millis(100)..=Duration::from_secs(86_400),
@@ -477,7 +478,7 @@ pub fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
 
 /// A refresh interval: `250ms`, `1s`, `1.5s`, or a bare number of seconds (`2`), within
 /// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
-pub fn parse_interval(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_interval(text: &str) -> Result<Duration, String> {
     parse_duration(
         text,
         MIN_INTERVAL..=MAX_INTERVAL,
@@ -486,7 +487,7 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
 }
 
 /// How long `kill` waits for the port: `3`, `0.5`, `500ms`, from 0.1 to 600 seconds.
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
     parse_duration(
         text,
         Duration::from_millis(100)..=Duration::from_secs(600),

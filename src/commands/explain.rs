@@ -39,7 +39,7 @@ struct ParagraphEntry<'a> {
 }
 
 /// Collects everything (the other end of a connection may be on any port), then explains `port`.
-pub fn explain(
+pub(crate) fn explain(
     collector: &mut dyn Collector,
     port: u16,
     format: Format,
@@ -50,7 +50,7 @@ pub fn explain(
         collector
             .collect(&Query::EVERYTHING)
             .with_context(|| format!("looking up port {port}"))?,
-        &Query::EVERYTHING,
+        Query::EVERYTHING,
     );
     let explanation = explain::port(port, &all.sockets, facts);
     let text = match format {

@@ -27,22 +27,22 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// What the user asked `kill` to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KillRequest {
-    pub port: u16,
-    pub signal: Signal,
+pub(crate) struct KillRequest {
+    pub(crate) port: u16,
+    pub(crate) signal: Signal,
     /// Confirmed on the command line: do not ask.
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Say what would be sent, send nothing.
-    pub dry_run: bool,
-    pub format: Format,
+    pub(crate) dry_run: bool,
+    pub(crate) format: Format,
     /// How long the port may stay held after the signal.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 /// How a `kill` ended; `main` maps it to the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum KillOutcome {
+pub(crate) enum KillOutcome {
     /// Signalled, and the port came free (and stayed free while watched). Exit 0.
     Released,
     /// `--dry-run`: nothing sent. Exit 0.
@@ -60,17 +60,17 @@ pub enum KillOutcome {
 }
 
 impl KillOutcome {
-    pub fn is_success(self) -> bool {
+    pub(crate) fn is_success(self) -> bool {
         matches!(self, KillOutcome::Released | KillOutcome::DryRun)
     }
 }
 
 /// The OS side of `kill`, bundled so the flow's signature stays readable.
-pub struct System<'a> {
-    pub collector: &'a mut dyn Collector,
-    pub control: &'a mut dyn ProcessControl,
-    pub details: &'a mut dyn DetailsSource,
-    pub clock: &'a mut dyn Clock,
+pub(crate) struct System<'a> {
+    pub(crate) collector: &'a mut dyn Collector,
+    pub(crate) control: &'a mut dyn ProcessControl,
+    pub(crate) details: &'a mut dyn DetailsSource,
+    pub(crate) clock: &'a mut dyn Clock,
 }
 
 /// One process to be signalled, and what the user is told about it.
@@ -120,7 +120,7 @@ struct Report {
 }
 
 /// Runs `kill`. `confirm` asks the user (it is only called without `--yes`).
-pub fn kill(
+pub(crate) fn kill(
     system: &mut System,
     request: &KillRequest,
     confirm: &mut dyn FnMut(&str) -> std::io::Result<bool>,

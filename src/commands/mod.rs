@@ -4,10 +4,10 @@
 //! collection, the choice of rows, and where each piece of text goes (stdout or stderr), so
 //! `main` only maps their outcome to an exit code.
 
-pub mod explain;
-pub mod kill;
-pub mod render;
-pub mod watch;
+pub(crate) mod explain;
+pub(crate) mod kill;
+pub(crate) mod render;
+pub(crate) mod watch;
 
 use std::io::{self, Write};
 
@@ -22,7 +22,7 @@ use crate::model::Snapshot;
 
 /// How a `who` question was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WhoOutcome {
+pub(crate) enum WhoOutcome {
     /// At least one socket is bound to the port.
     Found,
     /// No socket uses the port; the caller reports it and exits 1.
@@ -34,7 +34,7 @@ pub enum WhoOutcome {
 ///
 /// Collectors already narrow by the query; filtering again keeps the answer exact whatever the
 /// collector does (the fake one returns its whole script).
-pub fn view(mut snapshot: Snapshot, query: &Query) -> Snapshot {
+pub(crate) fn view(mut snapshot: Snapshot, query: Query) -> Snapshot {
     snapshot
         .sockets
         .retain(|s| query.admits(s.scope, s.state, s.local_port));
@@ -43,20 +43,20 @@ pub fn view(mut snapshot: Snapshot, query: &Query) -> Snapshot {
 }
 
 /// The line `who` prints on stderr when the port is free.
-pub fn nothing_bound_message(port: u16) -> String {
+pub(crate) fn nothing_bound_message(port: u16) -> String {
     format!("nothing is bound to port {port}")
 }
 
 /// `loopwatch list`: one snapshot, as a table on `out` (with the hidden-owner notice on `err`)
 /// or as JSON on `out`.
-pub fn list(
+pub(crate) fn list(
     collector: &mut dyn Collector,
-    query: &Query,
+    query: Query,
     format: Format,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let shown = view(collector.collect(query).context("listing sockets")?, query);
+    let shown = view(collector.collect(&query).context("listing sockets")?, query);
     match format {
         Format::Text => {
             write_out(out, &text::list_table(&shown.sockets))?;
@@ -70,7 +70,7 @@ pub fn list(
 /// `loopwatch who PORT`: every socket on the port with all of its owners. With nothing bound,
 /// text mode prints nothing on `out` (the caller says so on stderr) while JSON still prints a
 /// document with an empty `sockets` array, so scripts always get something to parse.
-pub fn who(
+pub(crate) fn who(
     collector: &mut dyn Collector,
     port: u16,
     format: Format,
@@ -81,7 +81,7 @@ pub fn who(
     let snapshot = collector
         .collect(&query)
         .with_context(|| format!("looking up port {port}"))?;
-    let shown = view(snapshot, &query);
+    let shown = view(snapshot, query);
     match format {
         Format::Text if !shown.sockets.is_empty() => {
             write_out(out, &text::who_table(&shown.sockets))?;
@@ -114,7 +114,7 @@ fn notice_hidden_owners(shown: &Snapshot, err: &mut dyn Write) {
 }
 
 /// Whether `error` (or anything it wraps) is a write to a pipe whose reader has gone.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause
             .downcast_ref::<io::Error>()
@@ -130,14 +130,7 @@ mod tests {
     fn run_list(format: Format) -> (String, String) {
         let mut collector = FakeCollector::new([sample_snapshot()]);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        list(
-            &mut collector,
-            &Query::default(),
-            format,
-            &mut out,
-            &mut err,
-        )
-        .unwrap();
+        list(&mut collector, Query::default(), format, &mut out, &mut err).unwrap();
         (
             String::from_utf8(out).unwrap(),
             String::from_utf8(err).unwrap(),
@@ -237,7 +230,7 @@ mod tests {
         collector.push_error("netlink said no");
         let e = list(
             &mut collector,
-            &Query::default(),
+            Query::default(),
             Format::Text,
             &mut Vec::new(),
             &mut Vec::new(),
@@ -268,7 +261,7 @@ mod tests {
         for format in [Format::Text, Format::Json] {
             let e = list(
                 &mut collector,
-                &Query::default(),
+                Query::default(),
                 format,
                 &mut ClosedPipe,
                 &mut Vec::new(),

@@ -20,7 +20,7 @@ use super::view;
 
 /// How a watch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WatchOutcome {
+pub(crate) enum WatchOutcome {
     /// SIGINT, SIGTERM or SIGHUP (plain `watch` ends only this way).
     Interrupted,
     /// The port opened (or closed) as `--until-*` asked.
@@ -45,7 +45,7 @@ struct EventLine<'a> {
 }
 
 /// The text or JSON line for one event, newline included.
-pub fn event_line(event: &Event, format: Format) -> anyhow::Result<String> {
+pub(crate) fn event_line(event: &Event, format: Format) -> anyhow::Result<String> {
     let mut line = match format {
         Format::Text => event.line(),
         Format::Json => serde_json::to_string(&EventLine {
@@ -62,7 +62,7 @@ pub fn event_line(event: &Event, format: Format) -> anyhow::Result<String> {
 }
 
 /// Runs the watch. Every line is flushed as it is written, so a pipe sees each change at once.
-pub fn watch(
+pub(crate) fn watch(
     collector: &mut dyn Collector,
     options: &Watch,
     clock: &mut dyn Clock,
@@ -81,7 +81,7 @@ pub fn watch(
         let started = clock.elapsed();
         match collector.collect(&options.query) {
             Ok(snapshot) => {
-                let mut shown = view(snapshot, &options.query);
+                let mut shown = view(snapshot, options.query);
                 // The until-port is judged on everything collected, whatever PORTs are shown.
                 let happened = options
                     .until
@@ -143,7 +143,7 @@ fn reached(until: Until, sockets: &[Socket]) -> bool {
 }
 
 /// The message for a timed-out `--until-*`.
-pub fn timeout_message(until: Until, timeout: Duration) -> String {
+pub(crate) fn timeout_message(until: Until, timeout: Duration) -> String {
     let what = match until {
         Until::Open(_) => "open",
         Until::Closed(_) => "close",

@@ -8,7 +8,7 @@
 
 #[cfg(any(test, feature = "testing"))]
 mod fake;
-pub mod stop;
+pub(crate) mod stop;
 
 #[cfg(any(test, feature = "testing"))]
 pub use fake::FakeControl;

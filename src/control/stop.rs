@@ -15,25 +15,25 @@ use crate::model::{CollectError, Query, Signal, Snapshot, Target};
 
 /// What to stop: these processes, as shown, for holding `port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stop {
-    pub port: u16,
-    pub targets: Vec<Target>,
-    pub signal: Signal,
+pub(crate) struct Stop {
+    pub(crate) port: u16,
+    pub(crate) targets: Vec<Target>,
+    pub(crate) signal: Signal,
     /// How long the port may stay held after the signal before the follow-up says so.
-    pub patience: Duration,
+    pub(crate) patience: Duration,
 }
 
 /// What the stop did: one result per target, in order, and the follow-up to feed the next
 /// snapshots (`None` when nothing was sent, or only to a connection's end).
 #[derive(Debug)]
-pub struct Stopped {
-    pub results: Vec<Result<Sent, KillError>>,
-    pub follow_up: Option<FollowUp>,
+pub(crate) struct Stopped {
+    pub(crate) results: Vec<Result<Sent, KillError>>,
+    pub(crate) follow_up: Option<FollowUp>,
 }
 
 /// Reads `stop.port` through `fresh`, then signals each target still holding a socket there.
 /// `own_pid` is loopwatch's pid (never signalled).
-pub fn stop(
+pub(crate) fn stop(
     fresh: &mut dyn Collector,
     control: &mut dyn ProcessControl,
     stop: &Stop,

@@ -17,7 +17,7 @@ const PORTS_TSV: &str = include_str!("../../assets/ports.tsv");
 
 /// What a paragraph is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topic {
+pub(crate) enum Topic {
     Summary,
     Address,
     Family,
@@ -29,7 +29,7 @@ pub enum Topic {
 
 impl Topic {
     /// The label printed before the paragraph, and the JSON `topic`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Topic::Summary => "socket",
             Topic::Address => "address",
@@ -44,18 +44,18 @@ impl Topic {
 
 /// One paragraph of an explanation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paragraph {
-    pub topic: Topic,
-    pub text: String,
+pub(crate) struct Paragraph {
+    pub(crate) topic: Topic,
+    pub(crate) text: String,
     /// Something the reader should act on (e.g. exposed to the network); drawn with a symbol.
-    pub warning: bool,
+    pub(crate) warning: bool,
 }
 
 /// A title and its paragraphs, in reading order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Explanation {
-    pub title: String,
-    pub paragraphs: Vec<Paragraph>,
+pub(crate) struct Explanation {
+    pub(crate) title: String,
+    pub(crate) paragraphs: Vec<Paragraph>,
 }
 
 impl Explanation {
@@ -77,7 +77,7 @@ impl Explanation {
 
     /// Plain text for a terminal `width` columns wide: the title, then each paragraph with its
     /// label, wrapped under a hanging indent. Warnings start with `⚠`.
-    pub fn to_text(&self, width: usize) -> String {
+    pub(crate) fn to_text(&self, width: usize) -> String {
         let label_width = self
             .paragraphs
             .iter()
@@ -103,7 +103,7 @@ impl Explanation {
 }
 
 /// Greedy word wrap to `width` columns (counted in chars; the text is mostly ASCII).
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
     for word in text.split_whitespace() {
         let Some(last) = lines.last_mut() else { break };
@@ -122,7 +122,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// What usually runs on `port` (for `proto`), from the shipped table. Never an assertion: the
 /// owning process is what actually holds it.
-pub fn usual_service(port: u16, proto: Proto) -> Option<&'static str> {
+pub(crate) fn usual_service(port: u16, proto: Proto) -> Option<&'static str> {
     static TABLE: OnceLock<Vec<(u16, &'static str, &'static str)>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         PORTS_TSV
@@ -145,7 +145,7 @@ pub fn usual_service(port: u16, proto: Proto) -> Option<&'static str> {
 
 /// Explains one socket, with `all` (the snapshot it came from) for the context: the other
 /// sockets on its port, the other end of a connection.
-pub fn socket(socket: &Socket, all: &[Socket], facts: &SystemFacts) -> Explanation {
+pub(crate) fn socket(socket: &Socket, all: &[Socket], facts: &SystemFacts) -> Explanation {
     let mut e = Explanation {
         title: format!(
             "{} {} · {}",
@@ -182,7 +182,7 @@ pub fn socket(socket: &Socket, all: &[Socket], facts: &SystemFacts) -> Explanati
 
 /// Explains a port: every socket on it (listeners first), or, when nothing holds it, what
 /// binding it would take.
-pub fn port(port: u16, all: &[Socket], facts: &SystemFacts) -> Explanation {
+pub(crate) fn port(port: u16, all: &[Socket], facts: &SystemFacts) -> Explanation {
     let mut on_port: Vec<&Socket> = all.iter().filter(|s| s.local_port == port).collect();
     on_port.sort_by_key(|s| (!s.state.is_listening(), s.proto, s.local_addr, s.remote));
     let mut e = Explanation {
@@ -466,7 +466,7 @@ fn service(e: &mut Explanation, port: u16, proto: Proto, held: bool) {
 }
 
 /// The state in one sentence.
-pub fn state_sentence(state: SocketState) -> &'static str {
+pub(crate) fn state_sentence(state: SocketState) -> &'static str {
     match state {
         SocketState::Listen => {
             "LISTEN: waiting for incoming connections; each accepted connection gets its own socket on the same port."

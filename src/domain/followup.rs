@@ -14,13 +14,13 @@ use crate::model::{
 };
 
 /// How long to wait for the port to come free before saying it did not.
-pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(3);
+pub(crate) const DEFAULT_PATIENCE: Duration = Duration::from_secs(3);
 /// After the port comes free, how long the live table keeps watching for a restart.
-pub const SETTLE: Duration = Duration::from_secs(2);
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
 
 /// Watches one port after a signal.
 #[derive(Debug, Clone)]
-pub struct FollowUp {
+pub(crate) struct FollowUp {
     port: u16,
     /// Every process that was signalled.
     targets: Vec<Target>,
@@ -44,7 +44,7 @@ enum Phase {
 
 /// A change worth telling the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Released {
         port: u16,
         after: Duration,
@@ -69,7 +69,7 @@ pub enum Outcome {
 
 /// Who holds a port that did not come free.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Holder {
+pub(crate) enum Holder {
     /// A process that was signalled and is still running.
     Target(Target),
     /// Another process (one that shares the socket, say).
@@ -93,7 +93,7 @@ impl FollowUp {
     /// decided on. `patience` is how long the port may stay held; `settle`, how long a released
     /// port is watched for a restart. `None` when no target listened on the port (a client's
     /// end): "released" would mean nothing there.
-    pub fn new(
+    pub(crate) fn new(
         port: u16,
         targets: Vec<Target>,
         before: &Snapshot,
@@ -145,18 +145,14 @@ impl FollowUp {
             .collect()
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.phase == Phase::Done
     }
 
     /// Judges a snapshot taken `elapsed` after the signal. Returns an outcome when there is
     /// news; after [`Outcome::StillHeld`] or [`Outcome::Rebound`], or once a release has stayed
     /// released for the settle time, the follow-up is done.
-    pub fn observe(&mut self, snapshot: &Snapshot, elapsed: Duration) -> Option<Outcome> {
+    pub(crate) fn observe(&mut self, snapshot: &Snapshot, elapsed: Duration) -> Option<Outcome> {
         if self.is_done() {
             return None;
         }
@@ -213,7 +209,12 @@ impl FollowUp {
 impl Outcome {
     /// One line for the status bar or the terminal, as [`Outcome::message`], and when a
     /// process ignored a signal that can be ignored, `force_hint` (how to send SIGKILL here).
-    pub fn line(&self, parent: Option<&Ancestor>, signal: Signal, force_hint: &str) -> String {
+    pub(crate) fn line(
+        &self,
+        parent: Option<&Ancestor>,
+        signal: Signal,
+        force_hint: &str,
+    ) -> String {
         let mut line = self.message(parent);
         let ignored = matches!(
             self,
@@ -232,7 +233,7 @@ impl Outcome {
 
     /// One line for the status bar or the terminal. `parent` names the new owner's parent for a
     /// rebind, the process that most likely restarted it.
-    pub fn message(&self, parent: Option<&Ancestor>) -> String {
+    pub(crate) fn message(&self, parent: Option<&Ancestor>) -> String {
         match self {
             Outcome::Released { port, after } => {
                 format!("port {port} released after {}", seconds(*after))
@@ -277,14 +278,14 @@ impl Outcome {
     }
 
     /// The pid whose parent the message should name.
-    pub fn new_owner(&self) -> Option<u32> {
+    pub(crate) fn new_owner(&self) -> Option<u32> {
         match self {
             Outcome::Rebound { by: Some(by), .. } => Some(by.key.pid),
             _ => None,
         }
     }
 
-    pub fn is_released(&self) -> bool {
+    pub(crate) fn is_released(&self) -> bool {
         matches!(self, Outcome::Released { .. })
     }
 }
@@ -307,7 +308,7 @@ fn holds(sockets: &[&Socket], key: ProcKey) -> bool {
 }
 
 /// `51 ms`, `0.4 s`, `3 s`, `12 s`: milliseconds below a tenth, tenths below ten seconds.
-pub fn seconds(duration: Duration) -> String {
+pub(crate) fn seconds(duration: Duration) -> String {
     let millis = duration.as_millis();
     if millis < 100 {
         format!("{millis} ms")

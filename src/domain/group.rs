@@ -7,7 +7,7 @@ use crate::model::Socket;
 /// Sockets with equal keys belong to one group; groups order by process name, then pid, with
 /// sockets whose owner is unknown last (grouped by the reason and the socket's user).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct GroupKey {
+pub(crate) struct GroupKey {
     unknown: bool,
     name: String,
     pid: u32,
@@ -16,7 +16,7 @@ pub struct GroupKey {
 }
 
 impl GroupKey {
-    pub fn of(socket: &Socket) -> GroupKey {
+    pub(crate) fn of(socket: &Socket) -> GroupKey {
         match socket.primary_owner() {
             Some(owner) => GroupKey {
                 unknown: false,
@@ -37,7 +37,7 @@ impl GroupKey {
 }
 
 /// The heading of a socket's group: `node 4812 · ana · node server.js`, or `(hidden) · redis`.
-pub fn heading(socket: &Socket) -> String {
+pub(crate) fn heading(socket: &Socket) -> String {
     match socket.primary_owner() {
         Some(owner) => {
             let mut text = format!("{} {}", owner.name, owner.key.pid);

@@ -9,15 +9,15 @@ use std::time::Duration;
 use crate::model::{Owner, ProcKey, Socket, SocketKey, Stamp, format_endpoint};
 
 /// How many events the history keeps; older ones are dropped first.
-pub const HISTORY_CAPACITY: usize = 10_000;
+pub(crate) const HISTORY_CAPACITY: usize = 10_000;
 /// How long a new socket stays highlighted.
-pub const FRESH_FOR: Duration = Duration::from_secs(5);
+pub(crate) const FRESH_FOR: Duration = Duration::from_secs(5);
 /// How long a closed socket stays in the table, dimmed and marked closed.
-pub const LINGER_FOR: Duration = Duration::from_secs(5);
+pub(crate) const LINGER_FOR: Duration = Duration::from_secs(5);
 
 /// What happened to a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     Closed,
     Opened,
     OwnerChanged,
@@ -25,7 +25,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// The stable name used in JSON.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EventKind::Opened => "opened",
             EventKind::Closed => "closed",
@@ -34,7 +34,7 @@ impl EventKind {
     }
 
     /// The one-character mark in history lines and the table's gutter.
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             EventKind::Opened => "+",
             EventKind::Closed => "-",
@@ -45,18 +45,18 @@ impl EventKind {
 
 /// One change, with the socket as it was seen (for `Closed`, as last seen before it went).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub time: Stamp,
-    pub kind: EventKind,
-    pub socket: Socket,
+pub(crate) struct Event {
+    pub(crate) time: Stamp,
+    pub(crate) kind: EventKind,
+    pub(crate) socket: Socket,
     /// For `OwnerChanged`: who held it before.
-    pub previous_owners: Vec<Owner>,
+    pub(crate) previous_owners: Vec<Owner>,
 }
 
 impl Event {
     /// `14:03:41 + tcp 127.0.0.1:5173 node 4812 (node server.js)`: one line for the history
     /// view and `loopwatch watch`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut line = format!("{} {}", self.time.clock(), self.describe());
         if self.kind == EventKind::OwnerChanged {
             line.push_str(", was ");
@@ -66,7 +66,7 @@ impl Event {
     }
 
     /// The line without its time: `+ tcp 127.0.0.1:5173 node 4812 (node server.js)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let s = &self.socket;
         let mut text = format!(
             "{} {} {}",
@@ -107,7 +107,7 @@ fn owners_label(owners: &[Owner], socket: &Socket) -> String {
 ///
 /// Only sockets `tracked` admits on both sides are compared, so a change of what is collected
 /// (connections toggled on) is not mistaken for sockets opening.
-pub fn diff(
+pub(crate) fn diff(
     before: &[Socket],
     after: &[Socket],
     time: Stamp,
@@ -158,13 +158,13 @@ pub fn diff(
 /// A process that closes a socket often does so between the kernel's socket dump and the
 /// owner lookup of one collection: the socket is then listed once more without its owner.
 #[derive(Debug, Clone, Default)]
-pub struct Differ {
+pub(crate) struct Differ {
     fading: HashMap<SocketKey, Vec<Owner>>,
 }
 
 impl Differ {
     /// [`diff`], with closing sockets named after their last known owners.
-    pub fn events(
+    pub(crate) fn events(
         &mut self,
         before: &[Socket],
         after: &[Socket],
@@ -213,7 +213,7 @@ fn owner_changed(before: &Socket, after: &Socket) -> bool {
 
 /// The last [`HISTORY_CAPACITY`] events, oldest first.
 #[derive(Debug, Clone)]
-pub struct History {
+pub(crate) struct History {
     events: VecDeque<Event>,
     capacity: usize,
     /// Events dropped to stay within capacity.
@@ -227,7 +227,7 @@ impl Default for History {
 }
 
 impl History {
-    pub fn with_capacity(capacity: usize) -> Self {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
             events: VecDeque::new(),
             capacity: capacity.max(1),
@@ -235,7 +235,7 @@ impl History {
         }
     }
 
-    pub fn push(&mut self, event: Event) {
+    pub(crate) fn push(&mut self, event: Event) {
         if self.events.len() == self.capacity {
             self.events.pop_front();
             self.dropped += 1;
@@ -243,20 +243,16 @@ impl History {
         self.events.push_back(event);
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.events.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
-
-    pub fn dropped(&self) -> u64 {
+    pub(crate) fn dropped(&self) -> u64 {
         self.dropped
     }
 
     /// Oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> + ExactSizeIterator {
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> + ExactSizeIterator {
         self.events.iter()
     }
 }
@@ -264,7 +260,7 @@ impl History {
 /// Change tracking for the live table: the history, plus which sockets are new (highlighted)
 /// and which closed recently (kept a little longer, marked closed).
 #[derive(Debug, Clone, Default)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     differ: Differ,
     history: History,
     fresh: HashMap<SocketKey, Stamp>,
@@ -273,7 +269,7 @@ pub struct Tracker {
 
 impl Tracker {
     /// Records the changes from `before` to `after` at `now`; returns how many there were.
-    pub fn observe(
+    pub(crate) fn observe(
         &mut self,
         before: &[Socket],
         after: &[Socket],
@@ -301,7 +297,7 @@ impl Tracker {
     }
 
     /// Forgets highlights and closed rows older than their time; `true` if any went.
-    pub fn expire(&mut self, now: Stamp) -> bool {
+    pub(crate) fn expire(&mut self, now: Stamp) -> bool {
         let (fresh, gone) = (self.fresh.len(), self.gone.len());
         self.fresh.retain(|_, at| now.since(*at) < FRESH_FOR);
         self.gone.retain(|(_, at)| now.since(*at) < LINGER_FOR);
@@ -309,21 +305,21 @@ impl Tracker {
     }
 
     /// Whether the socket opened (or changed owner) within the last [`FRESH_FOR`].
-    pub fn is_fresh(&self, key: &SocketKey) -> bool {
+    pub(crate) fn is_fresh(&self, key: &SocketKey) -> bool {
         self.fresh.contains_key(key)
     }
 
     /// Sockets that closed within the last [`LINGER_FOR`], as last seen.
-    pub fn gone(&self) -> impl Iterator<Item = &Socket> {
+    pub(crate) fn gone(&self) -> impl Iterator<Item = &Socket> {
         self.gone.iter().map(|(s, _)| s)
     }
 
-    pub fn history(&self) -> &History {
+    pub(crate) fn history(&self) -> &History {
         &self.history
     }
 
     /// When the next highlight or closed row is due to go, so the runtime can wake up for it.
-    pub fn next_expiry(&self) -> Option<Stamp> {
+    pub(crate) fn next_expiry(&self) -> Option<Stamp> {
         let fresh = self.fresh.values().map(|at| at.plus(FRESH_FOR));
         let gone = self.gone.iter().map(|(_, at)| at.plus(LINGER_FOR));
         fresh.chain(gone).min_by_key(|s| s.time)

@@ -8,7 +8,11 @@ use crate::model::ProcessDetails;
 use crate::model::{Owner, ProcKey, Proto, Snapshot, Socket, SocketState, format_endpoint};
 
 /// Other sockets held by the process: what else goes away when it stops.
-pub fn other_sockets<'a>(snapshot: &'a Snapshot, key: ProcKey, except: &Socket) -> Vec<&'a Socket> {
+pub(crate) fn other_sockets<'a>(
+    snapshot: &'a Snapshot,
+    key: ProcKey,
+    except: &Socket,
+) -> Vec<&'a Socket> {
     let except = except.key();
     snapshot
         .sockets
@@ -19,7 +23,7 @@ pub fn other_sockets<'a>(snapshot: &'a Snapshot, key: ProcKey, except: &Socket) 
 
 /// The client ends of connections to a TCP listener: sockets whose remote end is the listener.
 /// Only the client side is listed; the server's accepted sockets belong to the listener's owner.
-pub fn clients<'a>(snapshot: &'a Snapshot, listener: &Socket) -> Vec<&'a Socket> {
+pub(crate) fn clients<'a>(snapshot: &'a Snapshot, listener: &Socket) -> Vec<&'a Socket> {
     if listener.proto != Proto::Tcp || listener.state != SocketState::Listen {
         return Vec::new();
     }
@@ -42,7 +46,7 @@ fn reaches(bound: IpAddr, to: IpAddr) -> bool {
 }
 
 /// The ports a process listens on, for the stop dialog: `tcp 127.0.0.1:3000`, one per socket.
-pub fn listening_ports(snapshot: &Snapshot, key: ProcKey) -> Vec<String> {
+pub(crate) fn listening_ports(snapshot: &Snapshot, key: ProcKey) -> Vec<String> {
     let mut ports: Vec<String> = snapshot
         .sockets
         .iter()
@@ -55,7 +59,7 @@ pub fn listening_ports(snapshot: &Snapshot, key: ProcKey) -> Vec<String> {
 }
 
 /// How many connection ends the process holds.
-pub fn connection_count(snapshot: &Snapshot, key: ProcKey) -> usize {
+pub(crate) fn connection_count(snapshot: &Snapshot, key: ProcKey) -> usize {
     snapshot
         .sockets
         .iter()
@@ -65,13 +69,13 @@ pub fn connection_count(snapshot: &Snapshot, key: ProcKey) -> usize {
 
 /// Where a `docker-proxy` forwards to, read from its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DockerForward {
-    pub container: String,
+pub(crate) struct DockerForward {
+    pub(crate) container: String,
 }
 
 /// `docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2
 /// -container-port 80` forwards to `172.17.0.2:80`.
-pub fn docker_forward(owner: &Owner) -> Option<DockerForward> {
+pub(crate) fn docker_forward(owner: &Owner) -> Option<DockerForward> {
     if owner.name != "docker-proxy" {
         return None;
     }
@@ -91,7 +95,7 @@ pub fn docker_forward(owner: &Owner) -> Option<DockerForward> {
 }
 
 /// `systemd 1 > tmux 900 > zsh 1201 > node 4812`: oldest first, ending with the process.
-pub fn ancestry_line(details: &ProcessDetails) -> String {
+pub(crate) fn ancestry_line(details: &ProcessDetails) -> String {
     let mut parts: Vec<String> = details
         .ancestry
         .iter()
@@ -103,7 +107,7 @@ pub fn ancestry_line(details: &ProcessDetails) -> String {
 }
 
 /// `3d 4h`, `2h 05m`, `4m 10s`, `12s`.
-pub fn uptime(duration: Duration) -> String {
+pub(crate) fn uptime(duration: Duration) -> String {
     let secs = duration.as_secs();
     let (days, hours, minutes, seconds) =
         (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
@@ -119,7 +123,7 @@ pub fn uptime(duration: Duration) -> String {
 }
 
 /// `512 KiB`, `48.2 MiB`, `1.5 GiB`.
-pub fn bytes(amount: u64) -> String {
+pub(crate) fn bytes(amount: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     #[allow(clippy::cast_precision_loss)] // a display value
     let mut value = amount as f64 / 1024.0;
@@ -136,7 +140,7 @@ pub fn bytes(amount: u64) -> String {
 }
 
 /// The socket's reach, in words.
-pub fn scope_sentence(socket: &Socket) -> &'static str {
+pub(crate) fn scope_sentence(socket: &Socket) -> &'static str {
     match socket.scope {
         crate::model::Scope::Loopback => "loopback: only this machine can connect",
         crate::model::Scope::AllInterfaces => {

@@ -1,9 +1,9 @@
 //! Snapshot in, facts and sentences out: pure judgements shared by the live table and the
 //! one-shot commands. Imports only `model`.
 
-pub mod explain;
-pub mod followup;
-pub mod group;
-pub mod history;
-pub mod inspect;
-pub mod sort;
+pub(crate) mod explain;
+pub(crate) mod followup;
+pub(crate) mod group;
+pub(crate) mod history;
+pub(crate) mod inspect;
+pub(crate) mod sort;

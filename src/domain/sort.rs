@@ -6,7 +6,7 @@ use crate::model::Socket;
 
 /// A table column. The order here is the on-screen order and the `1`-`9` key order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Column {
+pub(crate) enum Column {
     Proto,
     Address,
     Port,
@@ -19,7 +19,7 @@ pub enum Column {
 }
 
 impl Column {
-    pub const ALL: [Column; 9] = [
+    pub(crate) const ALL: [Column; 9] = [
         Column::Proto,
         Column::Address,
         Column::Port,
@@ -31,7 +31,7 @@ impl Column {
         Column::Command,
     ];
 
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Column::Proto => "Proto",
             Column::Address => "Local address",
@@ -46,19 +46,13 @@ impl Column {
     }
 
     /// Position in [`Column::ALL`], 0-based.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         Column::ALL.iter().position(|c| *c == self).unwrap_or(0)
-    }
-
-    /// The column for a `1`-`9` key.
-    pub fn from_number(n: u32) -> Option<Column> {
-        let i = usize::try_from(n.checked_sub(1)?).ok()?;
-        Column::ALL.get(i).copied()
     }
 
     /// The next column, wrapping (the `s` key).
     #[must_use]
-    pub fn next(self) -> Column {
+    pub(crate) fn next(self) -> Column {
         Column::ALL[(self.index() + 1) % Column::ALL.len()]
     }
 
@@ -81,9 +75,9 @@ impl Column {
 
 /// Which column rows are ordered by, and in which direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SortSpec {
-    pub column: Column,
-    pub descending: bool,
+pub(crate) struct SortSpec {
+    pub(crate) column: Column,
+    pub(crate) descending: bool,
 }
 
 impl Default for SortSpec {
@@ -98,7 +92,7 @@ impl Default for SortSpec {
 impl SortSpec {
     /// A total order: the chosen column (in the chosen direction), then port, proto, local
     /// address, remote end and inode ascending, so equal rows never swap between refreshes.
-    pub fn compare(self, a: &Socket, b: &Socket) -> Ordering {
+    pub(crate) fn compare(self, a: &Socket, b: &Socket) -> Ordering {
         let primary = self.column.compare(a, b);
         let primary = if self.descending {
             primary.reverse()
@@ -111,7 +105,7 @@ impl SortSpec {
     }
 
     /// Sorts sockets in place by this spec.
-    pub fn sort(self, sockets: &mut [Socket]) {
+    pub(crate) fn sort(self, sockets: &mut [Socket]) {
         sockets.sort_by(|a, b| self.compare(a, b));
     }
 }

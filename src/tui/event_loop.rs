@@ -19,7 +19,7 @@ use crate::model::{CollectError, Snapshot, Stamp};
 use crate::ui::{self, Hit, Theme};
 
 /// Everything the event loop waits for, from every thread, on one channel.
-pub enum Event {
+pub(crate) enum Event {
     Input(TermEvent),
     Collected(Result<Snapshot, CollectError>),
     /// SIGTERM, SIGHUP, SIGINT or SIGQUIT: leave cleanly.
@@ -28,7 +28,7 @@ pub enum Event {
 }
 
 /// Runs until the user quits or a terminating signal arrives.
-pub fn run<B: Backend>(
+pub(crate) fn run<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     events: &Receiver<Event>,

@@ -13,7 +13,7 @@ use ratatui::backend::Backend;
 use std::sync::mpsc::{self, Receiver, Sender};
 
 use self::event_loop::Event;
-pub use self::runtime::Os;
+pub(crate) use self::runtime::Os;
 use self::runtime::Runtime;
 use crate::app::{App, Settings};
 use crate::collect::Collector;
@@ -24,14 +24,14 @@ use crate::ui::theme::ThemeName;
 
 /// What the live table starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Options {
-    pub query: Query,
+pub(crate) struct Options {
+    pub(crate) query: Query,
     /// No signal can be sent from this session.
-    pub read_only: bool,
+    pub(crate) read_only: bool,
 }
 
 /// The named theme, without colours when `NO_COLOR` is set (to anything but empty).
-pub fn theme(name: ThemeName) -> Theme {
+pub(crate) fn theme(name: ThemeName) -> Theme {
     let theme = Theme::named(name);
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         theme.without_colour()
@@ -43,7 +43,7 @@ pub fn theme(name: ThemeName) -> Theme {
 /// Runs the interactive table on this terminal until the user quits or a terminating signal
 /// arrives, with the settings and theme from the config file (`settings.interval` is the
 /// interval it starts with).
-pub fn run(
+pub(crate) fn run(
     collector: Box<dyn Collector>,
     options: Options,
     settings: Settings,

@@ -15,19 +15,19 @@ use crate::domain::followup::{self, FollowUp};
 use crate::model::{CollectError, Query, Signal, Target};
 
 /// Opens one OS service on first use: most sessions never inspect or stop anything.
-pub type Opener<T> = Box<dyn FnMut() -> Result<T, CollectError> + Send>;
+pub(crate) type Opener<T> = Box<dyn FnMut() -> Result<T, CollectError> + Send>;
 
 /// Everything the live table needs from the OS besides the poller's collector.
-pub struct Os {
+pub(crate) struct Os {
     /// A collector with no owner cache, for the read just before a signal.
-    pub fresh_collector: Opener<Box<dyn Collector>>,
-    pub control: Opener<Box<dyn ProcessControl>>,
-    pub details: Opener<Box<dyn DetailsSource>>,
+    pub(crate) fresh_collector: Opener<Box<dyn Collector>>,
+    pub(crate) control: Opener<Box<dyn ProcessControl>>,
+    pub(crate) details: Opener<Box<dyn DetailsSource>>,
 }
 
 impl Os {
     /// This machine.
-    pub fn system() -> Self {
+    pub(crate) fn system() -> Self {
         Self {
             fresh_collector: Box::new(crate::collect::system_collector),
             control: Box::new(|| {
@@ -54,7 +54,7 @@ struct Following {
     signal: Signal,
 }
 
-pub struct Runtime<'p> {
+pub(crate) struct Runtime<'p> {
     poller: &'p Poller,
     os: Os,
     /// The query the poller was last given.
@@ -69,7 +69,7 @@ pub struct Runtime<'p> {
 }
 
 impl<'p> Runtime<'p> {
-    pub fn new(poller: &'p Poller, os: Os, query: Query, read_only: bool) -> Self {
+    pub(crate) fn new(poller: &'p Poller, os: Os, query: Query, read_only: bool) -> Self {
         Self {
             poller,
             os,
@@ -84,7 +84,7 @@ impl<'p> Runtime<'p> {
 
     /// While following up, asks the poller for a fresh snapshot every [`FOLLOW_UP_POLL`];
     /// returns how long until the next ask. Gives up once no answer could still matter.
-    pub fn poll_follow_up(&mut self) -> Option<Duration> {
+    pub(crate) fn poll_follow_up(&mut self) -> Option<Duration> {
         let following = self.following.as_ref()?;
         if following.sent_at.elapsed() > FOLLOW_UP_GIVE_UP {
             // Snapshots stopped coming (collection keeps failing): the status keeps its last word.
@@ -101,7 +101,7 @@ impl<'p> Runtime<'p> {
     }
 
     /// Performs one effect; returns the actions that report its result.
-    pub fn perform(&mut self, effect: Effect) -> Vec<Action> {
+    pub(crate) fn perform(&mut self, effect: Effect) -> Vec<Action> {
         match effect {
             Effect::SetQuery(query) => {
                 self.query = query;
@@ -181,7 +181,7 @@ impl<'p> Runtime<'p> {
     }
 
     /// Judges the newest snapshot for the signal being followed up, if any.
-    pub fn follow_up(&mut self, app: &App) -> Option<Action> {
+    pub(crate) fn follow_up(&mut self, app: &App) -> Option<Action> {
         let following = self.following.as_mut()?;
         let signal = following.signal;
         let outcome = following
@@ -203,7 +203,7 @@ impl<'p> Runtime<'p> {
     }
 
     /// Inspecting widens what is collected (connections); keep the poller in step.
-    pub fn sync_query(&mut self, app: &App) {
+    pub(crate) fn sync_query(&mut self, app: &App) {
         let wanted = app.collection_query();
         if wanted != self.query {
             self.query = wanted;

@@ -13,13 +13,13 @@ use ratatui::crossterm::execute;
 use super::event_loop::Event;
 
 /// The terminal in TUI mode. Dropping it puts the terminal back.
-pub struct Screen {
-    pub terminal: DefaultTerminal,
+pub(crate) struct Screen {
+    pub(crate) terminal: DefaultTerminal,
     active: bool,
 }
 
 impl Screen {
-    pub fn enter() -> anyhow::Result<Self> {
+    pub(crate) fn enter() -> anyhow::Result<Self> {
         install_panic_restore();
         let terminal = ratatui::try_init().context("cannot set up the terminal")?;
         if let Err(error) = execute!(stdout(), EnableMouseCapture) {
@@ -32,7 +32,7 @@ impl Screen {
         })
     }
 
-    pub fn leave(&mut self) {
+    pub(crate) fn leave(&mut self) {
         if self.active {
             self.active = false;
             restore_terminal();
@@ -63,7 +63,7 @@ fn install_panic_restore() {
 }
 
 /// Reads terminal input on its own thread so the loop never blocks on the keyboard.
-pub fn spawn_input_reader(tx: Sender<Event>) -> anyhow::Result<()> {
+pub(crate) fn spawn_input_reader(tx: Sender<Event>) -> anyhow::Result<()> {
     thread::Builder::new()
         .name("input".into())
         .spawn(move || {

@@ -189,7 +189,14 @@ impl Session {
     fn on_this_machine(width: u16, height: u16) -> Self {
         let collector = crate::collect::system_collector().unwrap();
         let unused = Arc::new(Mutex::new(FakeControl::default()));
-        Self::run(width, height, collector, Os::system(), FakeSystem::default(), unused)
+        Self::run(
+            width,
+            height,
+            collector,
+            Os::system(),
+            FakeSystem::default(),
+            unused,
+        )
     }
 
     fn run(
@@ -369,7 +376,7 @@ fn an_idle_table_draws_no_frame_and_a_change_draws_one() {
     // Let the first snapshot and its frame settle, then watch ten refresh intervals pass.
     std::thread::sleep(Duration::from_millis(300));
     let settled = session.frames();
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(1));
     assert_eq!(session.frames(), settled, "nothing changed, nothing drawn");
     let mut more = node_on_3000();
     more.sockets.push(listener(

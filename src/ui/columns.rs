@@ -11,7 +11,7 @@ use super::theme::Theme;
 /// One table column on screen: a sortable [`Column`], or the remote end of connections, which
 /// only appears while connections are shown and has no sort order of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     Column(Column),
     Remote,
 }
@@ -32,29 +32,29 @@ const DROP_ORDER: [Slot; 10] = [
 ];
 
 /// Spaces between columns (and none after the selection marker, which carries its own).
-pub const SPACING: u16 = 1;
+pub(crate) const SPACING: u16 = 1;
 
 /// A column placed on screen; `x` is absolute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Placed {
-    pub slot: Slot,
-    pub x: u16,
-    pub width: u16,
+pub(crate) struct Placed {
+    pub(crate) slot: Slot,
+    pub(crate) x: u16,
+    pub(crate) width: u16,
 }
 
 /// The table's columns for one frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Columns {
-    pub placed: Vec<Placed>,
+pub(crate) struct Columns {
+    pub(crate) placed: Vec<Placed>,
 }
 
 impl Columns {
-    pub fn shows(&self, slot: Slot) -> bool {
+    pub(crate) fn shows(&self, slot: Slot) -> bool {
         self.placed.iter().any(|p| p.slot == slot)
     }
 
     /// The column drawn at screen column `x`, if any (the gaps between columns belong to none).
-    pub fn at(&self, x: u16) -> Option<Slot> {
+    pub(crate) fn at(&self, x: u16) -> Option<Slot> {
         self.placed
             .iter()
             .find(|p| x >= p.x && x < p.x.saturating_add(p.width))
@@ -84,7 +84,7 @@ const USER_MAX: u16 = 12;
 const COMMAND_MIN: u16 = 12;
 
 /// The title as the header draws it, arrow included when the rows are sorted by it.
-pub fn title(slot: Slot, sort: SortSpec) -> String {
+pub(crate) fn title(slot: Slot, sort: SortSpec) -> String {
     match slot {
         Slot::Remote => "Remote".to_string(),
         Slot::Column(c) if c == sort.column => {
@@ -94,19 +94,19 @@ pub fn title(slot: Slot, sort: SortSpec) -> String {
     }
 }
 
-pub fn arrow(sort: SortSpec) -> &'static str {
+pub(crate) fn arrow(sort: SortSpec) -> &'static str {
     if sort.descending { "▼" } else { "▲" }
 }
 
 /// The remote column's text for a socket (empty for listeners).
-pub fn remote_label(socket: &Socket) -> String {
+pub(crate) fn remote_label(socket: &Socket) -> String {
     socket.remote.map_or_else(String::new, |(addr, port)| {
         format!("→ {}", crate::model::format_endpoint(addr, port))
     })
 }
 
 /// The scope cell's text: exposed scopes carry the warning symbol.
-pub fn scope_label(socket: &Socket, theme: &Theme) -> String {
+pub(crate) fn scope_label(socket: &Socket, theme: &Theme) -> String {
     if socket.scope.is_exposed() {
         format!("{} {}", theme.exposed_symbol, socket.scope.as_str())
     } else {
@@ -118,7 +118,7 @@ pub fn scope_label(socket: &Socket, theme: &Theme) -> String {
 ///
 /// Widths depend only on the sort, the toggles and the rows on screen, so they stay put while
 /// the data is steady, and adapt when a long IPv6 address scrolls into view.
-pub fn layout(
+pub(crate) fn layout(
     x: u16,
     width: u16,
     rows: &[&Socket],

@@ -17,7 +17,13 @@ const LABEL: usize = 9;
 /// Wide enough for a command line to be recognisable, narrow enough to read as a dialog.
 const MAX_WIDTH: u16 = 76;
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, pending: &PendingKill, theme: &Theme) {
+pub(crate) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    pending: &PendingKill,
+    theme: &Theme,
+) {
     let box_width = area.width.min(MAX_WIDTH);
     let inner_width = usize::from(box_width.saturating_sub(4));
     let mut lines = body(app, pending, theme, inner_width);

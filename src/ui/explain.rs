@@ -11,7 +11,7 @@ use super::Screen;
 use super::text::{fit_pieces, width};
 use super::theme::Theme;
 
-pub fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     let explanation = app.explanation();
     let mut pieces: Vec<(u8, Vec<Span>)> = vec![
         (9, vec![Span::styled("loopwatch", theme.title)]),

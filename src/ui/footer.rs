@@ -10,7 +10,7 @@ use super::text::{fit_pieces, width};
 use super::theme::Theme;
 
 /// Errors first, then what the user can do about hidden owners; empty when all is well.
-pub fn status_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
+pub(crate) fn status_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
     let mut pieces: Vec<(u8, Vec<Span<'a>>)> = Vec::new();
     if let Some(error) = app.error() {
         pieces.push((
@@ -63,7 +63,7 @@ pub fn status_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
 }
 
 /// The count and the way to see them, in one plain sentence.
-pub fn hidden_notice(count: usize) -> String {
+pub(crate) fn hidden_notice(count: usize) -> String {
     if count == 1 {
         "the owner of 1 socket is hidden: run as root to see it".to_string()
     } else {
@@ -78,7 +78,7 @@ fn short_hidden_notice(count: usize) -> String {
 }
 
 /// Key hints for the table, or the filter input while typing one.
-pub fn hints_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
+pub(crate) fn hints_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
     match app.mode() {
         Mode::Filter => return filter_line(app.filter(), theme, max),
         Mode::HistoryFilter => return filter_line(app.history_filter(), theme, max),

@@ -19,14 +19,14 @@ use super::theme::Theme;
 
 /// One body line of the grouped view; the numbers are indices among the visible rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupLine {
+pub(crate) enum GroupLine {
     /// The heading of the group row `k` belongs to (`true`: continued from above the window).
     Heading(usize, bool),
     Row(usize),
 }
 
 /// The body's lines, top to bottom, at most `height` of them.
-pub fn lines(app: &App, height: usize) -> Vec<GroupLine> {
+pub(crate) fn lines(app: &App, height: usize) -> Vec<GroupLine> {
     let mut out = Vec::new();
     for k in 0..app.visible_rows().count() {
         let index = app.offset() + k;
@@ -40,7 +40,7 @@ pub fn lines(app: &App, height: usize) -> Vec<GroupLine> {
 }
 
 /// Draws the column titles into `header` and the groups into `body`.
-pub fn render(frame: &mut Frame, header: Rect, body: Rect, app: &App, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, header: Rect, body: Rect, app: &App, theme: &Theme) {
     let rows: Vec<&Socket> = app.visible_rows().collect();
     let endpoint_width = rows
         .iter()
@@ -119,7 +119,7 @@ pub fn render(frame: &mut Frame, header: Rect, body: Rect, app: &App, theme: &Th
 }
 
 /// The visible row drawn on body line `line`; a heading selects its group's first row there.
-pub fn row_at(app: &App, height: usize, line: usize) -> Option<usize> {
+pub(crate) fn row_at(app: &App, height: usize, line: usize) -> Option<usize> {
     let all = lines(app, height);
     match all.get(line)? {
         GroupLine::Row(k) | GroupLine::Heading(k, _) => Some(*k),

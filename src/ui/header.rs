@@ -11,7 +11,7 @@ use super::text::fit_pieces;
 use super::theme::Theme;
 
 /// The header line, fitted to `width` by dropping the least useful parts first.
-pub fn line<'a>(app: &'a App, theme: &Theme, width: u16) -> Line<'a> {
+pub(crate) fn line<'a>(app: &'a App, theme: &Theme, width: u16) -> Line<'a> {
     let mut pieces: Vec<(u8, Vec<Span<'a>>)> =
         vec![(9, vec![Span::styled("loopwatch", theme.title)])];
     if app.is_paused() {
@@ -96,7 +96,7 @@ fn counts(app: &App) -> String {
 }
 
 /// `250ms`, `1s`, `1.5s`, `60s`.
-pub fn interval_label(interval: std::time::Duration) -> String {
+pub(crate) fn interval_label(interval: std::time::Duration) -> String {
     let ms = interval.as_millis();
     if ms < 1000 {
         format!("{ms}ms")

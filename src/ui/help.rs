@@ -14,7 +14,7 @@ use super::theme::Theme;
 const GAP: usize = 2;
 
 /// Draws the overlay centred in `area`.
-pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, read_only: bool, scroll: usize) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, theme: &Theme, read_only: bool, scroll: usize) {
     let sections = entries(read_only);
     let label_width = sections
         .iter()

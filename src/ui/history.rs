@@ -12,7 +12,7 @@ use super::Screen;
 use super::text::{fit_pieces, truncate_spans};
 use super::theme::Theme;
 
-pub fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     let events: Vec<&Event> = app.history_lines().collect();
     frame.render_widget(
         Paragraph::new(header(app, events.len(), theme, screen.header.width)),

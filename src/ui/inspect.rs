@@ -18,7 +18,13 @@ use super::theme::Theme;
 const LABEL: usize = 11;
 
 /// Draws the view into `area` (between the header and the status line).
-pub fn render(frame: &mut Frame, area: Rect, app: &App, inspected: &Inspected, theme: &Theme) {
+pub(crate) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    inspected: &Inspected,
+    theme: &Theme,
+) {
     let socket = &inspected.socket;
     let mut title = format!(
         " {} {} {} ",
@@ -39,7 +45,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, inspected: &Inspected, t
 }
 
 /// Every line of the view, fitted to `max` columns (long values wrap under their field).
-pub fn lines<'a>(app: &App, inspected: &Inspected, theme: &Theme, max: usize) -> Vec<Line<'a>> {
+pub(crate) fn lines<'a>(
+    app: &App,
+    inspected: &Inspected,
+    theme: &Theme,
+    max: usize,
+) -> Vec<Line<'a>> {
     let mut out = Lines {
         out: Vec::new(),
         max,

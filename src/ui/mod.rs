@@ -15,7 +15,7 @@ mod history;
 mod inspect;
 mod table;
 mod text;
-pub mod theme;
+pub(crate) mod theme;
 
 #[cfg(test)]
 mod owner_tests;
@@ -34,20 +34,20 @@ use crate::domain::sort::Column;
 use crate::model::Socket;
 
 use self::columns::{Columns, Slot};
-pub use self::theme::Theme;
+pub(crate) use self::theme::Theme;
 
 /// Below this many columns the table cannot show a port and its owner side by side.
-pub const MIN_WIDTH: u16 = 30;
+pub(crate) const MIN_WIDTH: u16 = 30;
 /// Below this many rows there is no room for two table rows under the header and above the
 /// footer.
-pub const MIN_HEIGHT: u16 = 6;
+pub(crate) const MIN_HEIGHT: u16 = 6;
 
 /// Lines that are not table rows: header line, column titles, status line, key hints.
 const CHROME_HEIGHT: u16 = 4;
 
 /// What a mouse click landed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hit {
+pub(crate) enum Hit {
     /// A column title: sort by it.
     Header(Column),
     /// A table row, by its index among the visible rows (for `Action::SelectVisible`).
@@ -55,12 +55,13 @@ pub enum Hit {
 }
 
 /// Draws the whole screen for the app's current state, with the default theme.
-pub fn draw(frame: &mut Frame, app: &App) {
+#[cfg(any(test, feature = "testing"))]
+pub(crate) fn draw(frame: &mut Frame, app: &App) {
     draw_with(frame, app, &Theme::default());
 }
 
-/// Draws the whole screen with a given theme (e.g. [`Theme::monochrome`] for `NO_COLOR`).
-pub fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
+/// Draws the whole screen with a given theme (e.g. one [`Theme::without_colour`] for `NO_COLOR`).
+pub(crate) fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     let Some(screen) = Screen::of(area) else {
         too_small(frame, area, theme);
@@ -129,13 +130,13 @@ fn bottom_lines(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
 }
 
 /// How many table rows a terminal of this size shows (0 when it is too small to draw the table).
-pub fn table_body_rows(area: Rect) -> usize {
+pub(crate) fn table_body_rows(area: Rect) -> usize {
     Screen::of(area).map_or(0, |screen| usize::from(screen.body.height))
 }
 
 /// What is drawn at terminal cell (`column`, `row`) for a screen of size `area`: a column title
 /// or a table row. `None` for everything else, and while the help overlay covers the table.
-pub fn hit_test(area: Rect, app: &App, column: u16, row: u16) -> Option<Hit> {
+pub(crate) fn hit_test(area: Rect, app: &App, column: u16, row: u16) -> Option<Hit> {
     if !matches!(app.mode(), Mode::Table | Mode::Filter) {
         return None;
     }

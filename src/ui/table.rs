@@ -16,7 +16,7 @@ use super::text::truncate;
 use super::theme::Theme;
 
 /// Draws the header row into `header` and `rows` into `body`.
-pub fn render(
+pub(crate) fn render(
     frame: &mut Frame,
     header: Rect,
     body: Rect,
@@ -98,7 +98,7 @@ fn empty_message<'a>(app: &'a App, theme: &Theme) -> Option<Line<'a>> {
 }
 
 /// The style a row's mark adds to the whole row.
-pub fn mark_style(mark: RowMark, theme: &Theme) -> Style {
+pub(crate) fn mark_style(mark: RowMark, theme: &Theme) -> Style {
     match mark {
         RowMark::Normal => Style::new(),
         RowMark::Fresh => theme.fresh,
@@ -107,7 +107,7 @@ pub fn mark_style(mark: RowMark, theme: &Theme) -> Style {
 }
 
 /// The symbol of a row's mark, as the history prints it: `+` new, `-` closed.
-pub fn mark_symbol(mark: RowMark) -> Option<&'static str> {
+pub(crate) fn mark_symbol(mark: RowMark) -> Option<&'static str> {
     match mark {
         RowMark::Normal => None,
         RowMark::Fresh => Some(EventKind::Opened.symbol()),
@@ -117,7 +117,13 @@ pub fn mark_symbol(mark: RowMark) -> Option<&'static str> {
 
 /// New and closed rows carry a symbol in the gutter's second column (the first holds the
 /// selection marker), so the change is visible without colour.
-pub fn draw_marks(frame: &mut Frame, body: Rect, app: &App, rows: &[&Socket], theme: &Theme) {
+pub(crate) fn draw_marks(
+    frame: &mut Frame,
+    body: Rect,
+    app: &App,
+    rows: &[&Socket],
+    theme: &Theme,
+) {
     if body.width < 2 {
         return;
     }

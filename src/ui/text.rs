@@ -5,17 +5,17 @@ use std::borrow::Cow;
 use ratatui::text::{Line, Span};
 
 /// Display width in terminal columns.
-pub fn width(s: &str) -> usize {
+pub(crate) fn width(s: &str) -> usize {
     Span::raw(s).width()
 }
 
 /// Display width as a `u16`, saturating (no cell is that wide).
-pub fn width_u16(s: &str) -> u16 {
+pub(crate) fn width_u16(s: &str) -> u16 {
     u16::try_from(width(s)).unwrap_or(u16::MAX)
 }
 
 /// `s` cut to at most `max` columns, ending in `…` when anything was cut.
-pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
+pub(crate) fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     if width(s) <= max {
         return Cow::Borrowed(s);
     }
@@ -46,7 +46,7 @@ fn cut(s: &str, max: usize) -> String {
 /// first) until they fit `max` columns, then cutting what is left as a last resort.
 ///
 /// Each piece is `(priority, spans)`; higher priority survives longer. Pieces keep their order.
-pub fn fit_pieces<'a>(
+pub(crate) fn fit_pieces<'a>(
     pieces: Vec<(u8, Vec<Span<'a>>)>,
     separator: &Span<'a>,
     max: usize,
@@ -78,7 +78,7 @@ pub fn fit_pieces<'a>(
 }
 
 /// Cuts a line made of spans to `max` columns, keeping each span's style.
-pub fn truncate_spans(spans: Vec<Span<'_>>, max: usize) -> Line<'_> {
+pub(crate) fn truncate_spans(spans: Vec<Span<'_>>, max: usize) -> Line<'_> {
     let total: usize = spans.iter().map(Span::width).sum();
     if total <= max {
         return Line::from(spans);
@@ -100,7 +100,7 @@ pub fn truncate_spans(spans: Vec<Span<'_>>, max: usize) -> Line<'_> {
 }
 
 /// Splits `text` into pieces of at most `max` columns, at spaces where possible.
-pub fn wrap(text: &str, max: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, max: usize) -> Vec<String> {
     if max == 0 {
         return vec![String::new()];
     }

@@ -7,56 +7,56 @@ use ratatui::style::{Color, Modifier, Style};
 
 /// Named styles and the few symbols that go with them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Theme {
+pub(crate) struct Theme {
     /// The program name in the header line.
-    pub title: Style,
+    pub(crate) title: Style,
     /// Counts and other plain header text.
-    pub header: Style,
+    pub(crate) header: Style,
     /// The table's column titles.
-    pub column_header: Style,
+    pub(crate) column_header: Style,
     /// The title of the column the rows are sorted by.
-    pub sorted_header: Style,
+    pub(crate) sorted_header: Style,
     /// The selected row.
-    pub selected: Style,
+    pub(crate) selected: Style,
     /// Sockets reachable from the network (scope "all interfaces").
-    pub exposed: Style,
+    pub(crate) exposed: Style,
     /// PID and process cells when the owner is hidden, gone or the kernel.
-    pub unknown_owner: Style,
+    pub(crate) unknown_owner: Style,
     /// LISTEN and BOUND.
-    pub listening: Style,
+    pub(crate) listening: Style,
     /// ESTABLISHED.
-    pub established: Style,
+    pub(crate) established: Style,
     /// Connection ends on their way out (TIME_WAIT, CLOSE_WAIT, ...).
-    pub closing: Style,
+    pub(crate) closing: Style,
     /// Collection errors.
-    pub error: Style,
+    pub(crate) error: Style,
     /// Things the user can act on (hidden owners).
-    pub notice: Style,
+    pub(crate) notice: Style,
     /// Secondary text: separators, descriptions, command lines of kernel sockets.
-    pub dim: Style,
+    pub(crate) dim: Style,
     /// Keys in the footer and the help overlay.
-    pub key: Style,
+    pub(crate) key: Style,
     /// Text being typed into the filter.
-    pub input: Style,
+    pub(crate) input: Style,
     /// Border of the help overlay.
-    pub border: Style,
+    pub(crate) border: Style,
     /// A row whose socket opened (or changed owner) a moment ago.
-    pub fresh: Style,
+    pub(crate) fresh: Style,
     /// A row whose socket has closed and is about to leave the table.
-    pub closed: Style,
+    pub(crate) closed: Style,
     /// The PAUSED mark in the header.
-    pub paused: Style,
+    pub(crate) paused: Style,
     /// A process heading in the grouped view.
-    pub group: Style,
+    pub(crate) group: Style,
     /// Marks an exposed socket next to its scope (and on the port when the scope column is
     /// dropped for lack of width).
-    pub exposed_symbol: &'static str,
+    pub(crate) exposed_symbol: &'static str,
     /// Drawn in front of the selected row.
-    pub selected_symbol: &'static str,
+    pub(crate) selected_symbol: &'static str,
     /// Drawn in front of an error message.
-    pub error_symbol: &'static str,
+    pub(crate) error_symbol: &'static str,
     /// The filter input's cursor.
-    pub cursor: &'static str,
+    pub(crate) cursor: &'static str,
 }
 
 impl Default for Theme {
@@ -96,7 +96,7 @@ impl Default for Theme {
 
 /// The themes a user can pick (config `theme`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ThemeName {
+pub(crate) enum ThemeName {
     #[default]
     Default,
     /// Bright colours, bold text and backgrounds instead of subtle tints.
@@ -108,7 +108,7 @@ pub enum ThemeName {
 
 impl ThemeName {
     /// `default`, `high-contrast`, `colour-blind` (`color-blind` too).
-    pub fn parse(name: &str) -> Option<ThemeName> {
+    pub(crate) fn parse(name: &str) -> Option<ThemeName> {
         match name.trim().to_ascii_lowercase().as_str() {
             "default" => Some(ThemeName::Default),
             "high-contrast" => Some(ThemeName::HighContrast),
@@ -120,7 +120,7 @@ impl ThemeName {
 
 impl Theme {
     /// A named theme.
-    pub fn named(name: ThemeName) -> Self {
+    pub(crate) fn named(name: ThemeName) -> Self {
         match name {
             ThemeName::Default => Self::default(),
             ThemeName::HighContrast => Self::high_contrast(),
@@ -186,15 +186,9 @@ impl Theme {
         }
     }
 
-    /// The same theme without colours, for `NO_COLOR`: only bold, dim, italic, underline and
-    /// reverse remain, and the symbols carry the warnings.
-    pub fn monochrome() -> Self {
-        Self::default().without_colour()
-    }
-
     /// This theme with every colour removed.
     #[must_use]
-    pub fn without_colour(self) -> Self {
+    pub(crate) fn without_colour(self) -> Self {
         // A background made the style stand out; reversed video keeps it standing out.
         let strip = |style: Style| {
             let style = if style.bg.is_some() {
@@ -241,7 +235,7 @@ mod tests {
 
     #[test]
     fn monochrome_keeps_attributes_and_drops_colours() {
-        let mono = Theme::monochrome();
+        let mono = Theme::default().without_colour();
         assert_eq!(mono.exposed.fg, None);
         assert!(mono.exposed.add_modifier.contains(Modifier::BOLD));
         assert!(mono.selected.add_modifier.contains(Modifier::REVERSED));

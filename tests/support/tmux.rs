@@ -7,13 +7,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// A private tmux server with one pane running a shell, torn down on drop.
-pub struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
 }
 
 impl Tmux {
     /// Starts a `width`x`height` session running `sh`, or `None` (with a note) without tmux.
-    pub fn start(name: &str, width: u16, height: u16) -> Option<Self> {
+    pub(crate) fn start(name: &str, width: u16, height: u16) -> Option<Self> {
         if Command::new("tmux").arg("-V").output().is_err() {
             assert!(
                 std::env::var_os("LOOPWATCH_REQUIRE_TMUX").is_none(),
@@ -47,24 +47,24 @@ impl Tmux {
     }
 
     /// Types literal text into the pane.
-    pub fn type_text(&self, text: &str) {
+    pub(crate) fn type_text(&self, text: &str) {
         assert!(self.cmd(&["send-keys", "-l", text]).status.success());
     }
 
     /// Sends named keys (`Enter`, `Escape`, `C-c`, ...).
-    pub fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys"];
         args.extend_from_slice(keys);
         assert!(self.cmd(&args).status.success());
     }
 
     /// The visible screen as text.
-    pub fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p"]).stdout).into_owned()
     }
 
     /// A tmux format variable of the pane, e.g. `alternate_on` or `mouse_any_flag`.
-    pub fn pane_var(&self, name: &str) -> String {
+    pub(crate) fn pane_var(&self, name: &str) -> String {
         let format = format!("#{{{name}}}");
         String::from_utf8_lossy(&self.cmd(&["display-message", "-p", &format]).stdout)
             .trim()
@@ -72,7 +72,7 @@ impl Tmux {
     }
 
     /// Waits until `condition` holds for the screen; panics with the last screen at the deadline.
-    pub fn wait_for(
+    pub(crate) fn wait_for(
         &self,
         what: &str,
         timeout: Duration,
@@ -93,7 +93,7 @@ impl Tmux {
     }
 
     /// Waits until a pane variable has the expected value.
-    pub fn wait_for_var(&self, name: &str, expected: &str, timeout: Duration) {
+    pub(crate) fn wait_for_var(&self, name: &str, expected: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
             let value = self.pane_var(name);

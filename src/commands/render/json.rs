@@ -18,68 +18,68 @@ use serde::Serialize;
 use crate::model::{Owner, Snapshot, Socket, UnknownOwner};
 
 /// The document format version. Bump it only for incompatible changes.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// The whole answer.
 #[derive(Debug, Serialize)]
-pub struct Document<'a> {
-    pub version: u32,
+pub(crate) struct Document<'a> {
+    pub(crate) version: u32,
     /// The port asked about (`who` only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// Whether every process's sockets were visible (root, or an OS without that limit).
-    pub privileged: bool,
+    pub(crate) privileged: bool,
     /// How many sockets' owners are hidden by permissions (running as root shows them).
-    pub hidden_owners: usize,
-    pub sockets: Vec<SocketEntry<'a>>,
+    pub(crate) hidden_owners: usize,
+    pub(crate) sockets: Vec<SocketEntry<'a>>,
 }
 
 /// One socket and every process that holds it.
 #[derive(Debug, Serialize)]
-pub struct SocketEntry<'a> {
+pub(crate) struct SocketEntry<'a> {
     /// `"tcp"` or `"udp"`.
-    pub proto: &'static str,
+    pub(crate) proto: &'static str,
     /// IPv4-mapped IPv6 addresses are given as IPv4.
-    pub local_address: String,
-    pub local_port: u16,
+    pub(crate) local_address: String,
+    pub(crate) local_port: u16,
     /// `"loopback"`, `"all interfaces"` or `"this host"`.
-    pub scope: &'static str,
+    pub(crate) scope: &'static str,
     /// Reachable from other machines (bound to all interfaces).
-    pub exposed: bool,
+    pub(crate) exposed: bool,
     /// TCP state (`"LISTEN"`, `"ESTABLISHED"`, ...) or `"BOUND"` for UDP.
-    pub state: &'static str,
-    pub remote_address: Option<String>,
-    pub remote_port: Option<u16>,
+    pub(crate) state: &'static str,
+    pub(crate) remote_address: Option<String>,
+    pub(crate) remote_port: Option<u16>,
     /// Kernel socket inode; 0 where the platform has none.
-    pub inode: u64,
+    pub(crate) inode: u64,
     /// The socket's owning uid, known even when its process is hidden.
-    pub uid: Option<u32>,
+    pub(crate) uid: Option<u32>,
     /// The user name for `uid`.
-    pub user: Option<&'a str>,
+    pub(crate) user: Option<&'a str>,
     /// Every process holding the socket, by pid; empty when unknown.
-    pub owners: Vec<OwnerEntry<'a>>,
+    pub(crate) owners: Vec<OwnerEntry<'a>>,
     /// Why `owners` is empty: `"permission_denied"`, `"kernel"`, `"not_found"`,
     /// `"unsupported"`; null when owners are known.
-    pub owner_unknown: Option<&'static str>,
+    pub(crate) owner_unknown: Option<&'static str>,
     /// The same reason as a sentence for people.
-    pub owner_unknown_reason: Option<&'static str>,
+    pub(crate) owner_unknown_reason: Option<&'static str>,
 }
 
 /// A process holding a socket.
 #[derive(Debug, Serialize)]
-pub struct OwnerEntry<'a> {
-    pub pid: u32,
-    pub name: &'a str,
-    pub user: Option<&'a str>,
+pub(crate) struct OwnerEntry<'a> {
+    pub(crate) pid: u32,
+    pub(crate) name: &'a str,
+    pub(crate) user: Option<&'a str>,
     /// Arguments joined by spaces; empty when unreadable.
-    pub cmdline: &'a str,
+    pub(crate) cmdline: &'a str,
     /// Seconds since the epoch; with `pid`, identifies the process even after pid reuse.
-    pub start_time: u64,
+    pub(crate) start_time: u64,
 }
 
 impl<'a> Document<'a> {
     /// The document for `view`'s sockets, in their order. `port` is set for `who`.
-    pub fn new(view: &'a Snapshot, port: Option<u16>) -> Self {
+    pub(crate) fn new(view: &'a Snapshot, port: Option<u16>) -> Self {
         Document {
             version: VERSION,
             port,
@@ -124,7 +124,7 @@ impl<'a> From<&'a Owner> for OwnerEntry<'a> {
 }
 
 /// The pretty-printed document with a trailing newline.
-pub fn document(view: &Snapshot, port: Option<u16>) -> serde_json::Result<String> {
+pub(crate) fn document(view: &Snapshot, port: Option<u16>) -> serde_json::Result<String> {
     let mut text = serde_json::to_string_pretty(&Document::new(view, port))?;
     text.push('\n');
     Ok(text)
@@ -139,13 +139,13 @@ mod tests {
 
     #[test]
     fn list_document_of_the_sample_snapshot() {
-        let shown = view(sample_snapshot(), &Query::EVERYTHING);
+        let shown = view(sample_snapshot(), Query::EVERYTHING);
         insta::assert_snapshot!(document(&shown, None).unwrap());
     }
 
     #[test]
     fn who_document_of_a_hidden_owner() {
-        let shown = view(sample_snapshot(), &Query::port(6379));
+        let shown = view(sample_snapshot(), Query::port(6379));
         insta::assert_snapshot!(document(&shown, Some(6379)).unwrap());
     }
 
@@ -153,7 +153,7 @@ mod tests {
     /// accidental rename cannot be "fixed" by accepting a new snapshot.
     #[test]
     fn contract_fields_keep_their_names_and_types() {
-        let shown = view(sample_snapshot(), &Query::EVERYTHING);
+        let shown = view(sample_snapshot(), Query::EVERYTHING);
         let doc: serde_json::Value =
             serde_json::from_str(&document(&shown, None).unwrap()).unwrap();
         assert_eq!(doc["version"], 1);

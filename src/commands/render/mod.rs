@@ -1,4 +1,4 @@
 //! How one-shot answers are written: aligned text tables and the versioned JSON documents.
 
-pub mod json;
-pub mod text;
+pub(crate) mod json;
+pub(crate) mod text;

@@ -67,7 +67,7 @@ struct Row {
 
 /// The `list` table: one row per socket, as the live table shows it. A shared socket shows its
 /// first owner with "+N" in PID, and names the other pids after the command so none is lost.
-pub fn list_table(sockets: &[Socket]) -> String {
+pub(crate) fn list_table(sockets: &[Socket]) -> String {
     let rows = sockets.iter().map(|s| Row {
         exposed: s.scope.is_exposed(),
         cells: vec![
@@ -87,7 +87,7 @@ pub fn list_table(sockets: &[Socket]) -> String {
 
 /// The `who` table: one row per (socket, owner) pair, every cell repeated, so each line stands
 /// alone under `grep`. A socket without a known owner gets one row explaining why.
-pub fn who_table(sockets: &[Socket]) -> String {
+pub(crate) fn who_table(sockets: &[Socket]) -> String {
     let rows = sockets.iter().flat_map(|s| {
         let socket_cells = [
             s.proto.as_str().to_string(),
@@ -130,7 +130,7 @@ pub fn who_table(sockets: &[Socket]) -> String {
 }
 
 /// The stderr line for owners hidden by permissions, if any are.
-pub fn hidden_owners_notice(hidden: usize) -> Option<String> {
+pub(crate) fn hidden_owners_notice(hidden: usize) -> Option<String> {
     let plural = if hidden == 1 { "" } else { "s" };
     (hidden > 0)
         .then(|| format!("owners of {hidden} socket{plural} are hidden: run as root to see them"))
@@ -208,25 +208,25 @@ mod tests {
 
     #[test]
     fn list_of_the_sample_snapshot() {
-        let shown = view(sample_snapshot(), &Query::EVERYTHING);
+        let shown = view(sample_snapshot(), Query::EVERYTHING);
         insta::assert_snapshot!(list_table(&shown.sockets));
     }
 
     #[test]
     fn who_of_a_shared_socket_lists_every_owner() {
-        let shown = view(sample_snapshot(), &Query::port(8080));
+        let shown = view(sample_snapshot(), Query::port(8080));
         insta::assert_snapshot!(who_table(&shown.sockets));
     }
 
     #[test]
     fn who_of_a_port_with_listeners_and_connections() {
-        let shown = view(sample_snapshot(), &Query::port(5173));
+        let shown = view(sample_snapshot(), Query::port(5173));
         insta::assert_snapshot!(who_table(&shown.sockets));
     }
 
     #[test]
     fn who_of_a_hidden_owner_shows_the_socket_user() {
-        let shown = view(sample_snapshot(), &Query::port(6379));
+        let shown = view(sample_snapshot(), Query::port(6379));
         insta::assert_snapshot!(who_table(&shown.sockets));
     }
 
