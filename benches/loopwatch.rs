@@ -9,9 +9,9 @@ use std::net::TcpListener;
 
 use divan::Bencher;
 use loopwatch::bench::Table;
-use loopwatch::collect::fake::many_sockets;
 use loopwatch::collect::{Collector, system_collector};
 use loopwatch::model::Query;
+use loopwatch::model::fixtures::many_sockets;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -29,6 +29,12 @@ pub(crate) const INTERVAL_STEPS: [Duration; 9] = [
     Duration::from_secs(60),
 ];
 
+/// The refresh interval when neither the command line nor the config file names one.
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+/// The shortest and longest intervals accepted anywhere: the ends of the `+`/`-` steps.
+pub(crate) const MIN_INTERVAL: Duration = INTERVAL_STEPS[0];
+pub(crate) const MAX_INTERVAL: Duration = INTERVAL_STEPS[INTERVAL_STEPS.len() - 1];
+
 /// How the table starts: from the command line and the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Settings {
@@ -42,7 +48,7 @@ pub(crate) struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            interval: crate::cli::DEFAULT_INTERVAL,
+            interval: DEFAULT_INTERVAL,
             sort: SortSpec::default(),
             grouped: false,
             hidden_columns: Vec::new(),
@@ -195,7 +201,7 @@ impl App {
             paused: false,
             held: None,
             now: None,
-            interval: crate::cli::DEFAULT_INTERVAL,
+            interval: DEFAULT_INTERVAL,
             settling: 0,
             previous_query: query,
             grouped: false,

@@ -1,9 +1,9 @@
 //! The app's state machine, driven action by action; no terminal, no clock, no OS.
 
 use super::*;
-use crate::collect::fake::{listener, owner, sample_snapshot, sample_with_vite};
 use crate::domain::history::EventKind;
 use crate::domain::sort::Column;
+use crate::model::fixtures::{listener, owner, sample_snapshot, sample_with_vite};
 use crate::model::{CollectError, SocketState};
 
 fn loaded(query: Query) -> App {
@@ -500,8 +500,7 @@ fn grouping_orders_rows_by_process_and_counts_heading_lines() {
 
 // ----- inspect and stop -----
 
-use crate::control::{self, FakeControl};
-use crate::model::Signal;
+use crate::model::{Signal, Target};
 
 /// Selects the node dev server (127.0.0.1:5173).
 fn on_node() -> App {
@@ -511,15 +510,14 @@ fn on_node() -> App {
     app
 }
 
-/// Performs an effect the way the runtime does, against a fake control.
-fn perform(effect: Option<Effect>, control: &mut FakeControl) -> Option<Status> {
+/// The signal an effect asks the runtime to send, if it asks for one.
+fn signal_of(effect: Option<Effect>) -> Option<(Target, Signal, u16)> {
     match effect? {
-        Effect::Signal { target, signal, .. } => {
-            Some(match control::send(control, &target, signal, 1) {
-                Ok(sent) => Status::info(sent.message()),
-                Err(error) => Status::error(error.to_string()),
-            })
-        }
+        Effect::Signal {
+            target,
+            signal,
+            port,
+        } => Some((target, signal, port)),
         _ => None,
     }
 }
@@ -527,8 +525,8 @@ fn perform(effect: Option<Effect>, control: &mut FakeControl) -> Option<Status> 
 #[test]
 fn nothing_is_signalled_until_the_user_confirms() {
     let mut app = on_node();
-    let node = app.selected_socket().unwrap().owners[0].key;
-    let mut control = FakeControl::with(&[node]);
+    let shown = app.selected_socket().unwrap().owners[0].clone();
+    let node = shown.key;
     let effect = app.update(Action::Kill(Signal::Term));
     assert_eq!(effect, Some(Effect::Describe(node)), "only a read");
     assert_eq!(app.mode(), Mode::Confirm);
@@ -538,12 +536,18 @@ fn nothing_is_signalled_until_the_user_confirms() {
         Action::Down,
         Action::Details(node, Box::new(Err(DetailsError::Gone(node.pid)))),
     ] {
-        assert_eq!(perform(app.update(action), &mut control), None);
+        assert_eq!(signal_of(app.update(action)), None);
     }
-    assert!(control.sent.is_empty());
-    let status = perform(app.update(Action::ConfirmKill), &mut control).unwrap();
-    assert_eq!(control.sent, vec![(4812, Signal::Term)]);
-    assert_eq!(status.text, "sent SIGTERM to node 4812");
+    let asked = signal_of(app.update(Action::ConfirmKill));
+    assert_eq!(
+        asked,
+        Some((Target::of(&shown), Signal::Term, 5173)),
+        "the process as shown, for the port of the row"
+    );
+    assert_eq!(
+        app.status().unwrap().text,
+        "sending SIGTERM to node 4812..."
+    );
     assert_eq!(app.mode(), Mode::Table);
     assert_eq!(app.update(Action::ConfirmKill), None, "one yes, one signal");
 }
@@ -558,24 +562,6 @@ fn cancelling_sends_nothing_and_says_so() {
         app.status().unwrap().text,
         "cancelled: nothing was sent to node 4812"
     );
-}
-
-#[test]
-fn a_process_replaced_since_it_was_shown_is_not_signalled() {
-    let mut app = on_node();
-    let node = app.selected_socket().unwrap().owners[0].key;
-    let mut control = FakeControl::with(&[crate::model::ProcKey {
-        start_time: node.start_time + 60,
-        ..node
-    }]);
-    app.update(Action::Kill(Signal::Term));
-    let status = perform(app.update(Action::ConfirmKill), &mut control).unwrap();
-    assert!(status.is_error);
-    assert_eq!(
-        status.text,
-        "process 4812 has exited; pid now belongs to another process; nothing was sent"
-    );
-    assert!(control.sent.is_empty());
 }
 
 #[test]

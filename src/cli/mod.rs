@@ -18,11 +18,7 @@ use crate::commands::kill::KillRequest;
 use crate::model::Query;
 use crate::model::Signal;
 
-/// How often the live table refreshes when `--interval` is not given.
-pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
-/// Shorter than this, refreshing costs more than it shows; longer, the table looks frozen.
-pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(100);
-pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) use crate::app::{DEFAULT_INTERVAL, MAX_INTERVAL, MIN_INTERVAL};
 
 const EXAMPLES: &str = "\
 Examples:

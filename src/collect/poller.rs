@@ -180,7 +180,8 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::collect::fake::{FakeCollector, SharedCollector, listener, owner};
+    use crate::collect::fake::{FakeCollector, SharedCollector};
+    use crate::model::fixtures::{listener, owner};
 
     const DEADLINE: Duration = Duration::from_secs(5);
     const HOUR: Duration = Duration::from_secs(3600);

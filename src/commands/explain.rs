@@ -88,7 +88,8 @@ fn document(port: u16, e: &Explanation, all: &[Socket]) -> serde_json::Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::{FakeCollector, sample_snapshot};
+    use crate::collect::fake::FakeCollector;
+    use crate::model::fixtures::sample_snapshot;
 
     fn run(port: u16, format: Format) -> (String, Vec<Query>) {
         let mut collector = FakeCollector::new([sample_snapshot()]);

@@ -408,9 +408,10 @@ fn nothing_listening(snapshot: &Snapshot, port: u16) -> String {
 mod tests {
     use super::*;
     use crate::collect::details::FakeDetails;
-    use crate::collect::fake::{FakeCollector, connection, listener, owner};
+    use crate::collect::fake::FakeCollector;
     use crate::control::FakeControl;
     use crate::model::SocketState;
+    use crate::model::fixtures::{connection, listener, owner};
 
     /// Time that passes only when the flow sleeps.
     #[derive(Default)]

@@ -125,7 +125,8 @@ pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::{FakeCollector, sample_snapshot};
+    use crate::collect::fake::FakeCollector;
+    use crate::model::fixtures::sample_snapshot;
 
     fn run_list(format: Format) -> (String, String) {
         let mut collector = FakeCollector::new([sample_snapshot()]);

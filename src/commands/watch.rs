@@ -158,9 +158,10 @@ pub(crate) fn timeout_message(until: Until, timeout: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::{FakeCollector, sample_snapshot, sample_with_vite};
+    use crate::collect::fake::FakeCollector;
     use crate::model::Query;
     use crate::model::Stamp;
+    use crate::model::fixtures::{sample_snapshot, sample_with_vite};
 
     /// A clock that advances by each wait and stops after `ticks` waits.
     struct FakeClock {

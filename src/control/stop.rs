@@ -78,8 +78,9 @@ fn holds(snapshot: &Snapshot, port: u16, target: &Target) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::{FakeCollector, listener, owner};
+    use crate::collect::fake::FakeCollector;
     use crate::control::FakeControl;
+    use crate::model::fixtures::{listener, owner};
 
     fn node() -> crate::model::Owner {
         owner(4812, "node", "alice", "node server.js")

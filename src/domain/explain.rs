@@ -578,7 +578,7 @@ fn connection_sentence(s: &Socket, all: &[Socket]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::{
+    use crate::model::fixtures::{
         connection, hidden_listener, listener, owner, sample_snapshot, udp,
     };
 

@@ -322,8 +322,8 @@ pub(crate) fn seconds(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::{listener, owner};
     use crate::model::SocketState;
+    use crate::model::fixtures::{listener, owner};
 
     fn node() -> Owner {
         owner(4812, "node", "alice", "node server.js")
@@ -493,7 +493,7 @@ mod tests {
 
     #[test]
     fn a_client_end_has_no_port_to_follow() {
-        let client = crate::collect::fake::connection(
+        let client = crate::model::fixtures::connection(
             ("127.0.0.1", 51000),
             ("127.0.0.1", 3000),
             SocketState::Established,

@@ -62,7 +62,7 @@ pub(crate) fn heading(socket: &Socket) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::sample_snapshot;
+    use crate::model::fixtures::sample_snapshot;
 
     #[test]
     fn groups_are_per_process_and_unknown_owners_come_last() {

@@ -329,8 +329,8 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::{listener, owner, sample_snapshot};
     use crate::model::Snapshot;
+    use crate::model::fixtures::{listener, owner, sample_snapshot};
 
     fn all(_: &Socket) -> bool {
         true

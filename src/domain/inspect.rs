@@ -155,7 +155,7 @@ pub(crate) fn scope_sentence(socket: &Socket) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::{connection, listener, owner, sample_snapshot};
+    use crate::model::fixtures::{connection, listener, owner, sample_snapshot};
     use crate::model::{Ancestor, Readable};
 
     fn details() -> ProcessDetails {

@@ -5,6 +5,8 @@
 //! built by `collect` (or by test fixtures) and consumed by everything else.
 
 mod facts;
+#[cfg(any(test, feature = "testing"))]
+pub mod fixtures;
 mod process;
 mod query;
 mod signal;

@@ -199,9 +199,9 @@ fn action_for_mouse(mouse: MouseEvent, app: &App, area: Rect) -> Option<Action> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::sample_snapshot;
     use crate::domain::sort::Column;
     use crate::model::Query;
+    use crate::model::fixtures::sample_snapshot;
     use ratatui::crossterm::event::KeyModifiers;
 
     fn mouse(kind: MouseEventKind, column: u16, row: u16) -> MouseEvent {

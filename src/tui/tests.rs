@@ -17,8 +17,8 @@ use super::event_loop::Event;
 use super::{Options, Os, Start, session};
 use crate::app::Settings;
 use crate::collect::Collector;
-use crate::collect::fake::{listener, owner};
 use crate::control::{FakeControl, OsError, Pinned, ProcessControl};
+use crate::model::fixtures::{listener, owner};
 use crate::model::{CollectError, Query, Signal, Snapshot};
 use crate::ui::Theme;
 
@@ -322,6 +322,24 @@ fn a_stop_confirmed_from_the_table_signals_the_target_as_shown_exactly_once() {
     session.key(KeyCode::Enter);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(session.sent(), [(4812, Signal::Term)]);
+    session.quit();
+}
+
+#[test]
+fn a_pid_taken_by_another_process_since_it_was_shown_is_not_signalled() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    // Pid 4812 now belongs to a process that started a minute later.
+    {
+        let mut control = session.control.lock().unwrap();
+        let current = control.processes.get_mut(&4812).unwrap();
+        current.start_time += 60;
+    }
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    session.key(KeyCode::Char('y'));
+    session.wait_for("pid now belongs to another process; nothing was sent");
+    assert!(session.sent().is_empty());
     session.quit();
 }
 

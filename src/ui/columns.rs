@@ -245,7 +245,7 @@ fn specs(rows: &[&Socket], sort: SortSpec, query: Query, theme: &Theme) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::sample_snapshot;
+    use crate::model::fixtures::sample_snapshot;
 
     fn slots(columns: &Columns) -> Vec<Slot> {
         columns.placed.iter().map(|p| p.slot).collect()

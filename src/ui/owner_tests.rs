@@ -8,10 +8,10 @@ use ratatui::backend::TestBackend;
 use super::{draw, table_body_rows};
 use crate::app::action::{Action, Status};
 use crate::app::{App, Mode};
-use crate::collect::fake::sample_snapshot;
 use crate::model::ProcKey;
 use crate::model::Query;
 use crate::model::Signal;
+use crate::model::fixtures::sample_snapshot;
 use crate::model::{Ancestor, ProcessDetails, Readable};
 
 /// The sample snapshot with connections, the node dev server on 127.0.0.1:5173 selected.

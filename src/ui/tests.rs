@@ -10,9 +10,9 @@ use ratatui::style::Modifier;
 use super::{Hit, Theme, draw, hit_test, table_body_rows};
 use crate::app::App;
 use crate::app::action::Action;
-use crate::collect::fake::{listener, owner, sample_snapshot};
 use crate::domain::sort::Column;
 use crate::model::Snapshot;
+use crate::model::fixtures::{listener, owner, sample_snapshot};
 use crate::model::{CollectError, Query};
 
 fn area(width: u16, height: u16) -> Rect {

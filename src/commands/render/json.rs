@@ -133,9 +133,9 @@ pub(crate) fn document(view: &Snapshot, port: Option<u16>) -> serde_json::Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::sample_snapshot;
     use crate::commands::view;
     use crate::model::Query;
+    use crate::model::fixtures::sample_snapshot;
 
     #[test]
     fn list_document_of_the_sample_snapshot() {

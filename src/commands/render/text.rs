@@ -202,9 +202,9 @@ fn printable(cell: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::fake::{listener, owner, sample_snapshot};
     use crate::commands::view;
     use crate::model::Query;
+    use crate::model::fixtures::{listener, owner, sample_snapshot};
 
     #[test]
     fn list_of_the_sample_snapshot() {
