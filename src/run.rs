@@ -6,16 +6,16 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
+use crate::cli::KillRequest;
 use crate::cli::config::{self, Config};
 use crate::cli::{self, Command};
 use crate::collect::clock::SystemClock;
 use crate::collect::details::SysinfoDetails;
 use crate::collect::facts;
-use crate::commands::kill::{self, KillRequest};
+use crate::commands::kill;
 use crate::commands::watch::{self, WatchOutcome};
 use crate::commands::{self, WhoOutcome};
 use crate::control::SystemControl;
-use crate::ui::theme::ThemeName;
 use crate::{collect, tui};
 
 /// The conventional exit code for bad usage, as clap uses it.
@@ -34,16 +34,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    if config.read_only == Some(true) && matches!(invocation.command, Command::Kill(_)) {
-        let _ = writeln!(
-            io::stderr(),
-            "loopwatch: kill is disabled in read-only mode (read_only in the config file): set it to false to stop processes"
-        );
+    if let Some(refusal) = config.refusal(&invocation.command) {
+        let _ = writeln!(io::stderr(), "loopwatch: {refusal}");
         return ExitCode::from(USAGE);
     }
-    let interval_flag = invocation.interval_given;
     let command = invocation.command.for_stdout(io::stdout().is_terminal());
-    match run(command, &config, interval_flag) {
+    match run(command, &config) {
         Ok(code) => code,
         Err(e) => {
             // One line, causes joined by ": ", no backtrace: these are conditions, not bugs.
@@ -53,7 +49,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, config: &Config, interval_flag: bool) -> anyhow::Result<ExitCode> {
+fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
     let mut collector = collect::system_collector()?;
     let (mut stdout, mut stderr) = (io::stdout(), io::stderr());
     match command {
@@ -62,13 +58,12 @@ fn run(command: Command, config: &Config, interval_flag: bool) -> anyhow::Result
             query,
             read_only,
         } => {
-            let settings = config.settings(interval_flag.then_some(interval), facts::read());
+            let live = config.live_table(interval, query, read_only, facts::read());
             let options = tui::Options {
-                query: config.query(query),
-                read_only: read_only || config.read_only == Some(true),
+                query: live.query,
+                read_only: live.read_only,
             };
-            let theme = tui::theme(config.theme.unwrap_or(ThemeName::Default));
-            tui::run(collector, options, settings, &theme)?;
+            tui::run(collector, options, live.settings, &tui::theme(live.theme))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch(options) => {

@@ -23,7 +23,7 @@ use std::time::Duration;
 use toml::Value;
 
 use crate::app::Settings;
-use crate::cli::parse_interval;
+use crate::cli::{Command, parse_interval};
 use crate::domain::sort::{Column, SortSpec};
 use crate::model::Query;
 use crate::model::SystemFacts;
@@ -102,10 +102,69 @@ const COLUMN_NAMES: [(&str, Column); 9] = [
     ("command", Column::Command),
 ];
 
+/// Where read-only mode was asked for: each has its own way out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadOnly {
+    /// `--read-only` or `LOOPWATCH_READ_ONLY`.
+    Flag,
+    /// `read_only = true` in the config file.
+    ConfigFile,
+}
+
+impl ReadOnly {
+    /// Why `kill` does not run, and what lifts it.
+    pub(crate) fn refusal(self) -> String {
+        let (source, fix) = match self {
+            ReadOnly::Flag => (
+                "--read-only or LOOPWATCH_READ_ONLY",
+                "drop the flag to stop processes",
+            ),
+            ReadOnly::ConfigFile => (
+                "read_only in the config file",
+                "set it to false to stop processes",
+            ),
+        };
+        format!("kill is disabled in read-only mode ({source}): {fix}")
+    }
+}
+
+/// How the live table starts: the config file under the command line's flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LiveTable {
+    pub(crate) query: Query,
+    pub(crate) read_only: bool,
+    pub(crate) settings: Settings,
+    pub(crate) theme: ThemeName,
+}
+
 impl Config {
+    /// The one place the config file meets the command line: a `kill` the config's
+    /// read-only mode forbids is refused (the message says how to lift it).
+    pub(crate) fn refusal(&self, command: &Command) -> Option<String> {
+        (self.read_only == Some(true) && matches!(command, Command::Kill(_)))
+            .then(|| ReadOnly::ConfigFile.refusal())
+    }
+
+    /// The live table's start: `interval`, the query toggles and `read_only` from the command
+    /// line win over the config's, which win over the defaults.
+    pub(crate) fn live_table(
+        &self,
+        interval: Option<Duration>,
+        query: Query,
+        read_only: bool,
+        facts: SystemFacts,
+    ) -> LiveTable {
+        LiveTable {
+            query: self.query(query),
+            read_only: read_only || self.read_only == Some(true),
+            settings: self.settings(interval, facts),
+            theme: self.theme.unwrap_or_default(),
+        }
+    }
+
     /// The table's starting settings: the config's, under whatever the command line gave
     /// (`interval_flag` is `--interval` when it was given).
-    pub(crate) fn settings(&self, interval_flag: Option<Duration>, facts: SystemFacts) -> Settings {
+    fn settings(&self, interval_flag: Option<Duration>, facts: SystemFacts) -> Settings {
         let defaults = Settings::default();
         Settings {
             interval: interval_flag.or(self.interval).unwrap_or(defaults.interval),
@@ -120,7 +179,7 @@ impl Config {
     }
 
     /// The table's starting query: `-a`/`-c` on the command line, or the config's toggles.
-    pub(crate) fn query(&self, flags: Query) -> Query {
+    fn query(&self, flags: Query) -> Query {
         Query {
             connections: flags.connections || self.connections.unwrap_or(false),
             all_addresses: flags.all_addresses || self.all_addresses.unwrap_or(false),

@@ -5,7 +5,9 @@
 //! `Command` (or usage error). The one runtime fact that changes the mode, whether stdout is a
 //! terminal, is applied afterwards by [`Command::for_stdout`].
 
+mod command;
 pub(crate) mod config;
+mod values;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -14,11 +16,12 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 
-use crate::commands::kill::KillRequest;
-use crate::model::Query;
-use crate::model::Signal;
-
-pub(crate) use crate::app::{DEFAULT_INTERVAL, MAX_INTERVAL, MIN_INTERVAL};
+pub(crate) use self::command::{Command, Format, Invocation, KillRequest, Until, Watch};
+pub(crate) use self::config::ReadOnly;
+pub(crate) use self::values::parse_interval;
+use self::values::{parse_port, parse_port_or_command, parse_timeout, parse_wait_timeout};
+use crate::app::DEFAULT_INTERVAL;
+use crate::model::{Query, Signal};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -35,97 +38,6 @@ Examples:
   loopwatch --read-only          a live table that can never stop anything
 
 Exit status: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage.";
-
-/// What the user asked for, after parsing and validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Command {
-    /// The interactive table.
-    Tui {
-        interval: Duration,
-        query: Query,
-        read_only: bool,
-    },
-    /// One snapshot of the same rows the table shows, printed once.
-    List { format: Format, query: Query },
-    /// Every socket on one local port, with all of its owners.
-    Who { port: u16, format: Format },
-    /// Stop the owners of the listeners on a port.
-    Kill(KillRequest),
-    /// One line per change until interrupted, or until a port opens or closes.
-    Watch(Watch),
-    /// A port in plain words.
-    Explain { port: u16, format: Format },
-}
-
-/// `loopwatch watch`, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Watch {
-    /// Only these local ports (all when empty).
-    pub(crate) ports: Vec<u16>,
-    pub(crate) format: Format,
-    pub(crate) query: Query,
-    pub(crate) interval: Duration,
-    pub(crate) until: Option<Until>,
-    /// With `until`: give up after this long.
-    pub(crate) timeout: Option<Duration>,
-}
-
-/// What `watch` waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Until {
-    /// Something listens on the port.
-    Open(u16),
-    /// Nothing listens on the port.
-    Closed(u16),
-}
-
-impl Until {
-    pub(crate) fn port(self) -> u16 {
-        match self {
-            Until::Open(port) | Until::Closed(port) => port,
-        }
-    }
-}
-
-/// The command plus the settings that come from the command line but belong to no one command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Invocation {
-    pub(crate) command: Command,
-    /// `--config PATH`: the config file to use instead of the default one.
-    pub(crate) config: Option<PathBuf>,
-    /// `--interval` was given, so it wins over the config file's.
-    pub(crate) interval_given: bool,
-}
-
-/// How a one-shot mode prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Format {
-    /// An aligned table for people.
-    Text,
-    /// The versioned JSON document of [`crate::commands::render::json`], for scripts.
-    Json,
-}
-
-impl Format {
-    fn from_json_flag(json: bool) -> Format {
-        if json { Format::Json } else { Format::Text }
-    }
-}
-
-impl Command {
-    /// The live table needs a terminal; when stdout is a pipe or a file, print the rows it would
-    /// have shown instead, so `loopwatch | grep node` does what it looks like it does.
-    #[must_use]
-    pub(crate) fn for_stdout(self, stdout_is_terminal: bool) -> Command {
-        match self {
-            Command::Tui { query, .. } if !stdout_is_terminal => Command::List {
-                format: Format::Text,
-                query,
-            },
-            other => other,
-        }
-    }
-}
 
 /// Parses an argv (program name first) into a [`Command`].
 ///
@@ -148,11 +60,9 @@ where
 {
     let parsed = Args::try_parse_from(argv)?;
     let config = parsed.config.clone();
-    let interval_given = parsed.interval.is_some();
     Ok(Invocation {
         command: parsed.into_command()?,
         config,
-        interval_given,
     })
 }
 
@@ -364,9 +274,7 @@ impl Args {
                 format: Format::from_json_flag(json || self.json),
             },
             Subcommands::Kill { .. } if self.read_only => {
-                return Err(usage_error(
-                    "kill is disabled in read-only mode (--read-only or LOOPWATCH_READ_ONLY): drop the flag to stop processes",
-                ));
+                return Err(usage_error(ReadOnly::Flag.refusal()));
             }
             Subcommands::Kill {
                 port,
@@ -429,7 +337,7 @@ impl Args {
             ));
         }
         Ok(Command::Tui {
-            interval: self.interval.unwrap_or(DEFAULT_INTERVAL),
+            interval: self.interval,
             query: self.filter.query(),
             read_only: self.read_only,
         })
@@ -439,99 +347,6 @@ impl Args {
 /// A usage error (exit 2) in clap's format, so every bad command line reads the same.
 fn usage_error(message: impl std::fmt::Display) -> clap::Error {
     Args::command().error(ErrorKind::ArgumentConflict, message)
-}
-
-/// A local port, 1 to 65535 (0 means "any port" to the OS, so nothing is ever bound to it).
-pub(crate) fn parse_port(text: &str) -> Result<u16, String> {
-    match text.trim().parse::<u16>() {
-        Ok(port) if port != 0 => Ok(port),
-        _ => Err(PORT_RANGE.to_string()),
-    }
-}
-
-/// The shorthand `loopwatch PORT` sits where a command name goes, so a word there is more
-/// likely a mistyped command than a port: say so.
-fn parse_port_or_command(text: &str) -> Result<u16, String> {
-    parse_port(text).map_err(|range| {
-        if text.trim().bytes().all(|b| b.is_ascii_digit()) {
-            range
-        } else {
-            format!("{range}, or a command: list, who, kill, watch, explain")
-        }
-    })
-}
-
-const PORT_RANGE: &str = "port must be a number from 1 to 65535";
-
-/// A timeout in seconds (`30`, `2.5`, or with a unit: `500ms`, `10s`), up to a day.
-pub(crate) fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
-    parse_duration(
-        text,
-        Duration::from_millis(100)..=Duration::from_secs(86_400),
-        "timeout must be a number of seconds from 0.1 to 86400, e.g. --timeout 30",
-    )
-}
-
-/// A refresh interval: `250ms`, `1s`, `1.5s`, or a bare number of seconds (`2`), within
-/// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
-pub(crate) fn parse_interval(text: &str) -> Result<Duration, String> {
-    parse_duration(
-        text,
-        MIN_INTERVAL..=MAX_INTERVAL,
-        "interval must be from 100ms to 60s, e.g. --interval 500ms or --interval 2s",
-    )
-}
-
-/// How long `kill` waits for the port: `3`, `0.5`, `500ms`, from 0.1 to 600 seconds.
-pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
-    parse_duration(
-        text,
-        Duration::from_millis(100)..=Duration::from_secs(600),
-        "timeout must be from 0.1 to 600 seconds, e.g. --timeout 5",
-    )
-}
-
-/// `250ms`, `1.5s` or a bare number of seconds, inside `range`; otherwise `hint`.
-fn parse_duration(
-    text: &str,
-    range: std::ops::RangeInclusive<Duration>,
-    hint: &str,
-) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 1_000_000)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1_000_000_000)
-    } else {
-        (text, 1_000_000_000)
-    };
-    match parse_decimal(number.trim_end(), unit_nanos) {
-        Some(duration) if range.contains(&duration) => Ok(duration),
-        _ => Err(hint.to_string()),
-    }
-}
-
-/// Parses a plain decimal (`2`, `1.5`, `.5`) times a unit given in nanoseconds, exactly: a
-/// float cannot hold most decimals, and a value written on a limit must not fall outside it.
-fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
-        return None;
-    }
-    // Far past the 60 s limit either way; the cap keeps the arithmetic below from overflowing.
-    if whole.len() > 12 {
-        return None;
-    }
-    let whole: u128 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    // Padded or cut to nine digits: the fraction in billionths of the unit.
-    let fraction_nanos: u128 = format!("{fraction:0<9.9}").parse().ok()?;
-    let nanos = whole * unit_nanos + fraction_nanos * unit_nanos / 1_000_000_000;
-    Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
 }
 
 #[cfg(test)]
@@ -546,9 +361,10 @@ mod tests {
         }
     }
 
-    fn tui(interval_ms: u64, connections: bool, all: bool) -> Command {
+    /// The live table with `--interval` in milliseconds, when given.
+    fn tui(interval_ms: Option<u64>, connections: bool, all: bool) -> Command {
         Command::Tui {
-            interval: Duration::from_millis(interval_ms),
+            interval: interval_ms.map(Duration::from_millis),
             query: query(connections, all),
             read_only: false,
         }
@@ -577,16 +393,16 @@ mod tests {
         };
         let who = |port, format| Command::Who { port, format };
         let table: Vec<(&str, Command)> = vec![
-            ("", tui(1000, false, false)),
-            ("-a", tui(1000, false, true)),
-            ("--all --connections", tui(1000, true, true)),
-            ("-ac", tui(1000, true, true)),
-            ("--interval 250ms", tui(250, false, false)),
-            ("--interval 1.5s -c", tui(1500, true, false)),
-            ("--interval=2", tui(2000, false, false)),
-            ("--interval 100ms", tui(100, false, false)),
-            ("--interval 60s", tui(60_000, false, false)),
-            ("--interval 0.1s", tui(100, false, false)),
+            ("", tui(None, false, false)),
+            ("-a", tui(None, false, true)),
+            ("--all --connections", tui(None, true, true)),
+            ("-ac", tui(None, true, true)),
+            ("--interval 250ms", tui(Some(250), false, false)),
+            ("--interval 1.5s -c", tui(Some(1500), true, false)),
+            ("--interval=2", tui(Some(2000), false, false)),
+            ("--interval 100ms", tui(Some(100), false, false)),
+            ("--interval 60s", tui(Some(60_000), false, false)),
+            ("--interval 0.1s", tui(Some(100), false, false)),
             ("list", text_list(false, false)),
             ("list -a -c", text_list(true, true)),
             (
@@ -634,7 +450,7 @@ mod tests {
             (
                 "--read-only",
                 Command::Tui {
-                    interval: DEFAULT_INTERVAL,
+                    interval: None,
                     query: query(false, false),
                     read_only: true,
                 },
@@ -642,7 +458,7 @@ mod tests {
             (
                 "-c --read-only",
                 Command::Tui {
-                    interval: DEFAULT_INTERVAL,
+                    interval: None,
                     query: query(true, false),
                     read_only: true,
                 },
@@ -822,10 +638,16 @@ mod tests {
                 .collect()
         }
         let plain = parse_invocation(argv("")).unwrap();
-        assert_eq!((plain.config, plain.interval_given), (None, false));
+        assert_eq!(plain.config, None);
         let given = parse_invocation(argv("--config /tmp/lw.toml --interval 2s")).unwrap();
         assert_eq!(given.config, Some(PathBuf::from("/tmp/lw.toml")));
-        assert!(given.interval_given);
+        assert!(matches!(
+            given.command,
+            Command::Tui {
+                interval: Some(_),
+                ..
+            }
+        ));
         let after = parse_invocation(argv("list --config x.toml")).unwrap();
         assert_eq!(after.config, Some(PathBuf::from("x.toml")));
     }
@@ -843,7 +665,7 @@ mod tests {
 
     #[test]
     fn live_table_becomes_a_list_when_stdout_is_not_a_terminal() {
-        let live = tui(500, true, false);
+        let live = tui(Some(500), true, false);
         assert_eq!(live.clone().for_stdout(true), live);
         assert_eq!(
             live.for_stdout(false),

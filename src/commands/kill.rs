@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::write_out;
-use crate::cli::Format;
+use crate::cli::{Format, KillRequest};
 use crate::collect::Collector;
 use crate::collect::details::DetailsSource;
 use crate::control::stop::{self, Stop};
@@ -24,20 +24,6 @@ use crate::model::{Owner, Snapshot, Socket};
 
 /// How often the port is looked at while waiting for it to come free.
 const POLL: Duration = Duration::from_millis(50);
-
-/// What the user asked `kill` to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct KillRequest {
-    pub(crate) port: u16,
-    pub(crate) signal: Signal,
-    /// Confirmed on the command line: do not ask.
-    pub(crate) yes: bool,
-    /// Say what would be sent, send nothing.
-    pub(crate) dry_run: bool,
-    pub(crate) format: Format,
-    /// How long the port may stay held after the signal.
-    pub(crate) timeout: Duration,
-}
 
 /// How a `kill` ended; `main` maps it to the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

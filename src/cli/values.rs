@@ -1,0 +1,98 @@
+//! The values the command line and the config file accept: ports and durations, each with the
+//! one-line message that says what a valid one looks like.
+
+use std::time::Duration;
+
+use crate::app::{MAX_INTERVAL, MIN_INTERVAL};
+
+/// A value that is not one the option accepts; the message names the valid ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum InvalidValue {
+    #[error("port must be a number from 1 to 65535")]
+    Port,
+    #[error("port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain")]
+    PortOrCommand,
+    #[error("timeout must be a number of seconds from 0.1 to 86400, e.g. --timeout 30")]
+    WaitTimeout,
+    #[error("interval must be from 100ms to 60s, e.g. --interval 500ms or --interval 2s")]
+    Interval,
+    #[error("timeout must be from 0.1 to 600 seconds, e.g. --timeout 5")]
+    KillTimeout,
+}
+
+/// A local port, 1 to 65535 (0 means "any port" to the OS, so nothing is ever bound to it).
+pub(crate) fn parse_port(text: &str) -> Result<u16, InvalidValue> {
+    match text.trim().parse::<u16>() {
+        Ok(port) if port != 0 => Ok(port),
+        _ => Err(InvalidValue::Port),
+    }
+}
+
+/// The shorthand `loopwatch PORT` sits where a command name goes, so a word there is more
+/// likely a mistyped command than a port: say so.
+pub(crate) fn parse_port_or_command(text: &str) -> Result<u16, InvalidValue> {
+    parse_port(text).map_err(|range| {
+        if text.trim().bytes().all(|b| b.is_ascii_digit()) {
+            range
+        } else {
+            InvalidValue::PortOrCommand
+        }
+    })
+}
+
+/// A timeout in seconds (`30`, `2.5`, or with a unit: `500ms`, `10s`), up to a day.
+pub(crate) fn parse_wait_timeout(text: &str) -> Result<Duration, InvalidValue> {
+    parse_duration(
+        text,
+        Duration::from_millis(100)..=Duration::from_secs(86_400),
+    )
+    .ok_or(InvalidValue::WaitTimeout)
+}
+
+/// A refresh interval: `250ms`, `1s`, `1.5s`, or a bare number of seconds (`2`), within
+/// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
+pub(crate) fn parse_interval(text: &str) -> Result<Duration, InvalidValue> {
+    parse_duration(text, MIN_INTERVAL..=MAX_INTERVAL).ok_or(InvalidValue::Interval)
+}
+
+/// How long `kill` waits for the port: `3`, `0.5`, `500ms`, from 0.1 to 600 seconds.
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, InvalidValue> {
+    parse_duration(text, Duration::from_millis(100)..=Duration::from_secs(600))
+        .ok_or(InvalidValue::KillTimeout)
+}
+
+/// `250ms`, `1.5s` or a bare number of seconds, inside `range`.
+fn parse_duration(text: &str, range: std::ops::RangeInclusive<Duration>) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1_000_000)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000_000_000)
+    } else {
+        (text, 1_000_000_000)
+    };
+    parse_decimal(number.trim_end(), unit_nanos).filter(|d| range.contains(d))
+}
+
+/// Parses a plain decimal (`2`, `1.5`, `.5`) times a unit given in nanoseconds, exactly: a
+/// float cannot hold most decimals, and a value written on a limit must not fall outside it.
+fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    // Far past the 60 s limit either way; the cap keeps the arithmetic below from overflowing.
+    if whole.len() > 12 {
+        return None;
+    }
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    // Padded or cut to nine digits: the fraction in billionths of the unit.
+    let fraction_nanos: u128 = format!("{fraction:0<9.9}").parse().ok()?;
+    let nanos = whole * unit_nanos + fraction_nanos * unit_nanos / 1_000_000_000;
+    Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
+}
