@@ -65,7 +65,8 @@ pub(crate) enum RowMark {
     Closed,
 }
 
-/// Which screen has the keyboard.
+/// Which screen has the keyboard: what the keymap and the drawing dispatch on. The state each
+/// screen carries is in [`View`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
     Table,
@@ -82,6 +83,58 @@ pub(crate) enum Mode {
     Inspect,
     /// The stop dialog: nothing is signalled until the user says yes.
     Confirm,
+}
+
+/// What the screen shows, with the state only that screen has: the stop dialog cannot exist
+/// without the stop it asks about, nor the inspect view without its socket.
+#[derive(Debug, Clone, PartialEq)]
+enum View {
+    Table,
+    Filter,
+    Help {
+        /// Lines of the overlay scrolled off its top (short terminals).
+        scroll: usize,
+    },
+    History,
+    HistoryFilter,
+    Explain {
+        socket: SocketKey,
+        scroll: usize,
+    },
+    Inspect(Inspected),
+    Confirm(Box<PendingKill>),
+}
+
+impl View {
+    fn mode(&self) -> Mode {
+        match self {
+            View::Table => Mode::Table,
+            View::Filter => Mode::Filter,
+            View::Help { .. } => Mode::Help,
+            View::History => Mode::History,
+            View::HistoryFilter => Mode::HistoryFilter,
+            View::Explain { .. } => Mode::Explain,
+            View::Inspect(_) => Mode::Inspect,
+            View::Confirm(_) => Mode::Confirm,
+        }
+    }
+
+    /// The inspect view shown, or shown behind the stop dialog.
+    fn inspected(&self) -> Option<&Inspected> {
+        match self {
+            View::Inspect(inspected) => Some(inspected),
+            View::Confirm(pending) => pending.over.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn inspected_mut(&mut self) -> Option<&mut Inspected> {
+        match self {
+            View::Inspect(inspected) => Some(inspected),
+            View::Confirm(pending) => pending.over.as_mut(),
+            _ => None,
+        }
+    }
 }
 
 /// The socket being inspected. A copy is kept so the view still reads sensibly after the
@@ -111,8 +164,8 @@ pub(crate) struct PendingKill {
     /// The row it was asked from: its port is the one followed up after the signal.
     pub(crate) socket: Socket,
     pub(crate) cmdline: String,
-    /// The mode to return to when the dialog closes.
-    pub(crate) from: Mode,
+    /// The inspect view the dialog was opened over, and returns to; `None` for the table.
+    pub(crate) over: Option<Inspected>,
 }
 
 // The flags are independent switches the user flips (paused, grouped, ...), not a state
@@ -135,7 +188,7 @@ pub(crate) struct App {
     page: usize,
     sort: SortSpec,
     filter: String,
-    mode: Mode,
+    view: View,
     query: Query,
     /// The first snapshot has arrived.
     loaded: bool,
@@ -145,8 +198,6 @@ pub(crate) struct App {
     status: Option<Status>,
     /// No signal can be sent: the stop keys only explain that they are disabled.
     read_only: bool,
-    inspected: Option<Inspected>,
-    pending_kill: Option<PendingKill>,
     /// The latest details read for a process (inspect view, stop dialog).
     details: Option<(ProcKey, Result<ProcessDetails, DetailsError>)>,
     /// Events, and which rows are new or closed.
@@ -169,11 +220,6 @@ pub(crate) struct App {
     history_filter: String,
     /// History lines scrolled back from the newest (0 follows new events).
     history_back: usize,
-    /// The socket being explained, and how far its text is scrolled.
-    explaining: Option<SocketKey>,
-    explain_scroll: usize,
-    /// Lines of the help overlay scrolled off its top (short terminals).
-    help_scroll: usize,
 }
 
 impl App {
@@ -187,14 +233,12 @@ impl App {
             page: 10,
             sort: SortSpec::default(),
             filter: String::new(),
-            mode: Mode::Table,
+            view: View::Table,
             query,
             loaded: false,
             error: None,
             status: None,
             read_only: false,
-            inspected: None,
-            pending_kill: None,
             details: None,
             tracker: Tracker::default(),
             gone: Vec::new(),
@@ -209,9 +253,6 @@ impl App {
             facts: SystemFacts::default(),
             history_filter: String::new(),
             history_back: 0,
-            explaining: None,
-            explain_scroll: 0,
-            help_scroll: 0,
         }
     }
 
@@ -265,7 +306,7 @@ impl App {
                 column,
                 descending: column == self.sort.column && !self.sort.descending,
             }),
-            Action::StartFilter => self.mode = Mode::Filter,
+            Action::StartFilter => self.view = View::Filter,
             Action::FilterChar(c) => {
                 self.filter.push(c);
                 self.rebuild();
@@ -274,14 +315,11 @@ impl App {
                 self.filter.pop();
                 self.rebuild();
             }
-            Action::FilterDone | Action::Back => {
-                self.mode = Mode::Table;
-                self.inspected = None;
-            }
+            Action::FilterDone | Action::Back => self.view = View::Table,
             Action::ClearFilter => {
                 self.filter.clear();
                 self.status = None;
-                self.mode = Mode::Table;
+                self.view = View::Table;
                 self.rebuild();
             }
             Action::Inspect
@@ -306,11 +344,10 @@ impl App {
                 return Some(Effect::SetQuery(self.query));
             }
             Action::ToggleHelp => {
-                self.help_scroll = 0;
-                self.mode = if self.mode == Mode::Help {
-                    Mode::Table
+                self.view = if self.mode() == Mode::Help {
+                    View::Table
                 } else {
-                    Mode::Help
+                    View::Help { scroll: 0 }
                 };
             }
             Action::Quit => return Some(Effect::Quit),
@@ -361,12 +398,13 @@ impl App {
                     return Some(Effect::SetInterval(next));
                 }
             }
-            Action::ToggleHistory => self.mode = Mode::History,
+            Action::ToggleHistory => self.view = View::History,
             Action::ToggleExplain => {
                 if let Some(socket) = self.selected_socket() {
-                    self.explaining = Some(socket.key());
-                    self.explain_scroll = 0;
-                    self.mode = Mode::Explain;
+                    self.view = View::Explain {
+                        socket: socket.key(),
+                        scroll: 0,
+                    };
                 }
             }
             Action::ToggleGrouped => {
@@ -416,7 +454,7 @@ impl App {
     // ----- read access for ui/ -----
 
     pub(crate) fn mode(&self) -> Mode {
-        self.mode
+        self.view.mode()
     }
     pub(crate) fn sort(&self) -> SortSpec {
         self.sort
@@ -442,11 +480,16 @@ impl App {
     pub(crate) fn is_read_only(&self) -> bool {
         self.read_only
     }
+    /// The inspect view shown, or shown behind the stop dialog.
     pub(crate) fn inspected(&self) -> Option<&Inspected> {
-        self.inspected.as_ref()
+        self.view.inspected()
     }
+    /// The stop the dialog asks about, while it is open.
     pub(crate) fn pending_kill(&self) -> Option<&PendingKill> {
-        self.pending_kill.as_ref()
+        match &self.view {
+            View::Confirm(pending) => Some(pending),
+            _ => None,
+        }
     }
     /// The latest details read for `key`, if they are for that process.
     pub(crate) fn details_of(&self, key: ProcKey) -> Option<&Result<ProcessDetails, DetailsError>> {
@@ -459,7 +502,7 @@ impl App {
     /// What the collector should gather: the user's query, widened to connections while a
     /// socket is inspected (its clients and the owner's other sockets are connection ends).
     pub(crate) fn collection_query(&self) -> Query {
-        match self.mode {
+        match self.mode() {
             Mode::Inspect | Mode::Confirm => Query {
                 connections: true,
                 ..self.query
@@ -507,10 +550,16 @@ impl App {
         self.tracker.history().len()
     }
     pub(crate) fn help_scroll(&self) -> usize {
-        self.help_scroll
+        match self.view {
+            View::Help { scroll } => scroll,
+            _ => 0,
+        }
     }
     pub(crate) fn explain_scroll(&self) -> usize {
-        self.explain_scroll
+        match self.view {
+            View::Explain { scroll, .. } => scroll,
+            _ => 0,
+        }
     }
 
     /// The newest collection: the one shown, or, while paused, the one not shown yet. What
@@ -576,7 +625,9 @@ impl App {
     /// The explanation being shown: of the socket as collected now, or, once it has closed, as
     /// last seen (with `closed` set).
     pub(crate) fn explanation(&self) -> Option<(Explanation, bool)> {
-        let key = self.explaining?;
+        let View::Explain { socket: key, .. } = self.view else {
+            return None;
+        };
         let live = self.live_sockets();
         if let Some(socket) = live.iter().find(|s| s.key() == key) {
             return Some((explain::socket(socket, live, &self.facts), false));

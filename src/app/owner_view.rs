@@ -1,7 +1,7 @@
 //! The inspect view and the stop dialog: which socket and process they show, and the one
 //! path from a key press to `Effect::Signal` (only `ConfirmKill` takes it).
 
-use super::{App, Inspected, Mode, PendingKill};
+use super::{App, Inspected, PendingKill, View};
 use crate::app::action::{Action, Effect, Status};
 use crate::model::{Signal, Target};
 
@@ -14,8 +14,7 @@ impl App {
             Action::Kill(signal) => self.ask_to_kill(signal),
             Action::ConfirmKill => self.confirm_kill(),
             Action::CancelKill => {
-                let pending = self.pending_kill.take()?;
-                self.mode = pending.from;
+                let pending = self.close_dialog()?;
                 self.status = Some(Status::info(format!(
                     "cancelled: nothing was sent to {}",
                     pending.target.label()
@@ -23,9 +22,9 @@ impl App {
                 None
             }
             Action::Details(key, details) => {
-                let inspected = self.inspected.as_ref().and_then(Inspected::owner);
+                let inspected = self.view.inspected().and_then(Inspected::owner);
                 let wanted = inspected.map(|o| o.key) == Some(key)
-                    || self.pending_kill.as_ref().map(|p| p.target.key) == Some(key);
+                    || self.pending_kill().map(|p| p.target.key) == Some(key);
                 if wanted {
                     self.details = Some((key, *details));
                 }
@@ -38,18 +37,19 @@ impl App {
     fn inspect_selected(&mut self) -> Option<Effect> {
         let socket = self.selected_socket()?.clone();
         let owner = socket.primary_owner().map(|o| o.key);
-        self.inspected = Some(Inspected {
+        self.view = View::Inspect(Inspected {
             socket,
             holder: 0,
             closed: false,
             scroll: 0,
         });
-        self.mode = Mode::Inspect;
         owner.map(Effect::Describe)
     }
 
     fn next_holder(&mut self) -> Option<Effect> {
-        let inspected = self.inspected.as_mut()?;
+        let View::Inspect(inspected) = &mut self.view else {
+            return None;
+        };
         let holders = inspected.socket.owners.len();
         if holders < 2 {
             return None;
@@ -61,10 +61,11 @@ impl App {
     /// Keeps the inspected socket current, or marks it closed; asks for fresh details (CPU,
     /// memory) while the inspect view is open.
     pub(super) fn refresh_inspected(&mut self) -> Option<Effect> {
-        let inspected = self.inspected.as_mut()?;
-        let key = inspected.socket.key();
         // The newest collection, even while the table is paused.
         let latest = self.held.as_ref().unwrap_or(&self.snapshot);
+        let in_view = matches!(self.view, View::Inspect(_));
+        let inspected = self.view.inspected_mut()?;
+        let key = inspected.socket.key();
         match latest.sockets.iter().find(|s| s.key() == key) {
             Some(socket) => {
                 inspected.socket = socket.clone();
@@ -73,7 +74,7 @@ impl App {
             }
             None => inspected.closed = true,
         }
-        if self.mode == Mode::Inspect {
+        if in_view {
             inspected.owner().map(|o| Effect::Describe(o.key))
         } else {
             None
@@ -88,13 +89,13 @@ impl App {
             ));
             return None;
         }
-        let (socket, owner) = if let (Some(inspected), Mode::Inspect) = (&self.inspected, self.mode)
-        {
-            (inspected.socket.clone(), inspected.owner().cloned())
+        let (socket, owner, over) = if let View::Inspect(inspected) = &self.view {
+            let owner = inspected.owner().cloned();
+            (inspected.socket.clone(), owner, Some(inspected.clone()))
         } else {
             let socket = self.selected_socket()?.clone();
             let owner = socket.primary_owner().cloned();
-            (socket, owner)
+            (socket, owner, None)
         };
         let Some(owner) = owner else {
             let reason = socket
@@ -106,25 +107,18 @@ impl App {
             )));
             return None;
         };
-        let target = Target {
-            key: owner.key,
-            name: owner.name.clone(),
-            user: owner.user.clone(),
-        };
-        self.pending_kill = Some(PendingKill {
-            target,
+        self.view = View::Confirm(Box::new(PendingKill {
+            target: Target::of(&owner),
             signal,
             socket,
             cmdline: owner.cmdline,
-            from: self.mode,
-        });
-        self.mode = Mode::Confirm;
+            over,
+        }));
         Some(Effect::Describe(owner.key))
     }
 
     fn confirm_kill(&mut self) -> Option<Effect> {
-        let pending = self.pending_kill.take()?;
-        self.mode = pending.from;
+        let pending = self.close_dialog()?;
         self.status = Some(Status::info(format!(
             "sending {} to {}...",
             pending.signal,
@@ -135,5 +129,19 @@ impl App {
             signal: pending.signal,
             port: pending.socket.local_port,
         })
+    }
+
+    /// Closes the stop dialog, back to what it was opened over; the stop it asked about.
+    fn close_dialog(&mut self) -> Option<PendingKill> {
+        if !matches!(self.view, View::Confirm(_)) {
+            return None;
+        }
+        let View::Confirm(mut pending) = std::mem::replace(&mut self.view, View::Table) else {
+            return None;
+        };
+        if let Some(inspected) = pending.over.take() {
+            self.view = View::Inspect(inspected);
+        }
+        Some(*pending)
     }
 }

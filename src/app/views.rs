@@ -1,7 +1,7 @@
 //! Keys inside the inspect, history, explain and help views: scrolling, their own filter,
 //! leaving.
 
-use super::{App, Mode};
+use super::{App, Mode, View};
 use crate::app::action::{Action, Effect};
 use crate::domain::explain;
 
@@ -12,42 +12,44 @@ impl App {
     /// The inspect, history and explain views take the keys they know; `Err` hands the rest
     /// back.
     pub(super) fn update_in_view(&mut self, action: Action) -> Result<Option<Effect>, Action> {
-        match (self.mode, action) {
+        let sockets = self.snapshot.sockets.len();
+        let page = self.page.max(1);
+        match (&mut self.view, action) {
             (
-                Mode::Inspect,
+                View::Inspect(inspected),
                 action @ (Action::Up | Action::Down | Action::ScrollUp | Action::ScrollDown),
             ) => {
-                if let Some(inspected) = &mut self.inspected {
+                {
                     inspected.scroll = match action {
                         Action::Up | Action::ScrollUp => inspected.scroll.saturating_sub(1),
                         // The view has about 30 lines besides one per related socket.
-                        _ => (inspected.scroll + 1).min(30 + self.snapshot.sockets.len()),
+                        _ => (inspected.scroll + 1).min(30 + sockets),
                     };
                 }
                 Ok(None)
             }
             (
-                Mode::Help,
+                View::Help { scroll },
                 action @ (Action::Up | Action::Down | Action::PageUp | Action::PageDown),
             ) => {
                 // The overlay clamps what it cannot show; this only bounds the count.
-                self.help_scroll = match action {
-                    Action::Up => self.help_scroll.saturating_sub(1),
-                    Action::PageUp => self.help_scroll.saturating_sub(self.page.max(1)),
-                    Action::Down => (self.help_scroll + 1).min(HELP_SCROLL_MAX),
-                    _ => (self.help_scroll + self.page.max(1)).min(HELP_SCROLL_MAX),
+                *scroll = match action {
+                    Action::Up => scroll.saturating_sub(1),
+                    Action::PageUp => scroll.saturating_sub(page),
+                    Action::Down => (*scroll + 1).min(HELP_SCROLL_MAX),
+                    _ => (*scroll + page).min(HELP_SCROLL_MAX),
                 };
                 Ok(None)
             }
-            (Mode::History | Mode::HistoryFilter, action) => self.update_history(action),
-            (Mode::Explain, action) => self.update_explain(action),
+            (View::History | View::HistoryFilter, action) => self.update_history(action),
+            (View::Explain { .. }, action) => self.update_explain(action),
             (_, action) => Err(action),
         }
     }
 
     /// Keys while the history is open; `Err` hands the action back to the table's handling.
     fn update_history(&mut self, action: Action) -> Result<Option<Effect>, Action> {
-        let typing = self.mode == Mode::HistoryFilter;
+        let typing = self.mode() == Mode::HistoryFilter;
         let page = self.page.max(1);
         match action {
             Action::FilterChar(c) if typing => {
@@ -57,19 +59,19 @@ impl App {
             Action::FilterBackspace if typing => {
                 self.history_filter.pop();
             }
-            Action::FilterDone => self.mode = Mode::History,
+            Action::FilterDone => self.view = View::History,
             Action::ClearFilter => {
                 self.history_filter.clear();
-                self.mode = Mode::History;
+                self.view = View::History;
             }
-            Action::StartFilter => self.mode = Mode::HistoryFilter,
+            Action::StartFilter => self.view = View::HistoryFilter,
             Action::Up | Action::ScrollUp => self.scroll_history(1),
             Action::Down | Action::ScrollDown => self.scroll_history(-1),
             Action::PageUp => self.scroll_history(isize::try_from(page).unwrap_or(1)),
             Action::PageDown => self.scroll_history(-isize::try_from(page).unwrap_or(1)),
             Action::Top => self.history_back = usize::MAX,
             Action::Bottom => self.history_back = 0,
-            Action::ToggleHistory | Action::Back => self.mode = Mode::Table,
+            Action::ToggleHistory | Action::Back => self.view = View::Table,
             other => return Err(other),
         }
         self.clamp_history();
@@ -102,24 +104,21 @@ impl App {
 
     /// Keys while an explanation is open.
     fn update_explain(&mut self, action: Action) -> Result<Option<Effect>, Action> {
-        match action {
-            Action::Up | Action::ScrollUp => {
-                self.explain_scroll = self.explain_scroll.saturating_sub(1);
-            }
-            Action::Down | Action::ScrollDown => {
-                self.explain_scroll = (self.explain_scroll + 1).min(self.explain_max_scroll());
-            }
-            Action::PageUp => self.explain_scroll = self.explain_scroll.saturating_sub(self.page),
-            Action::PageDown => {
-                self.explain_scroll =
-                    (self.explain_scroll + self.page).min(self.explain_max_scroll());
-            }
-            Action::Top => self.explain_scroll = 0,
+        let current = self.explain_scroll();
+        let scroll = match action {
+            Action::Up | Action::ScrollUp => current.saturating_sub(1),
+            Action::Down | Action::ScrollDown => (current + 1).min(self.explain_max_scroll()),
+            Action::PageUp => current.saturating_sub(self.page),
+            Action::PageDown => (current + self.page).min(self.explain_max_scroll()),
+            Action::Top => 0,
             Action::ToggleExplain | Action::Back => {
-                self.mode = Mode::Table;
-                self.explaining = None;
+                self.view = View::Table;
+                return Ok(None);
             }
             other => return Err(other),
+        };
+        if let View::Explain { scroll: shown, .. } = &mut self.view {
+            *shown = scroll;
         }
         Ok(None)
     }

@@ -82,13 +82,7 @@ pub(crate) fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
         Paragraph::new(header::line(app, theme, screen.header.width)),
         screen.header,
     );
-    let inspected = app.inspected().filter(|_| {
-        app.mode() == Mode::Inspect
-            || app
-                .pending_kill()
-                .is_some_and(|pending| pending.from == Mode::Inspect)
-    });
-    if let Some(inspected) = inspected {
+    if let Some(inspected) = app.inspected() {
         inspect::render(frame, screen.below_header(), app, inspected, theme);
     } else if app.is_grouped() {
         grouped::render(frame, screen.table_header, screen.body, app, theme);
