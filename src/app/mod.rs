@@ -168,12 +168,10 @@ pub(crate) struct PendingKill {
     pub(crate) over: Option<Inspected>,
 }
 
-// The flags are independent switches the user flips (paused, grouped, ...), not a state
-// machine in disguise.
-#[allow(clippy::struct_excessive_bools)]
+/// The table as the user arranged it: which rows pass, in what order, which one is selected
+/// and which slice of them is on screen.
 #[derive(Debug, Clone)]
-pub(crate) struct App {
-    snapshot: Snapshot,
+struct Table {
     /// Indices of the sockets that pass the toggles and the filter, in sort order: into
     /// `snapshot.sockets`, then on into `gone` (see [`App::socket_at`]).
     rows: Vec<usize>,
@@ -188,18 +186,20 @@ pub(crate) struct App {
     page: usize,
     sort: SortSpec,
     filter: String,
-    view: View,
-    query: Query,
+    /// Rows grouped under their process (`v`).
+    grouped: bool,
+    hidden_columns: Vec<Column>,
+}
+
+/// What the collections brought: the snapshot shown, the newest one while paused, what
+/// changed between them, and whether the last collection failed.
+#[derive(Debug, Clone)]
+struct Feed {
+    snapshot: Snapshot,
     /// The first snapshot has arrived.
     loaded: bool,
     /// The last collection failed with this message (cleared by the next success).
     error: Option<String>,
-    /// The latest outcome to report (a signal sent, a port released, a refusal).
-    status: Option<Status>,
-    /// No signal can be sent: the stop keys only explain that they are disabled.
-    read_only: bool,
-    /// The latest details read for a process (inspect view, stop dialog).
-    details: Option<(ProcKey, Result<ProcessDetails, DetailsError>)>,
     /// Events, and which rows are new or closed.
     tracker: Tracker,
     /// Sockets closed a moment ago, still shown as rows (marked closed) after the live ones.
@@ -209,50 +209,72 @@ pub(crate) struct App {
     held: Option<Snapshot>,
     /// The latest time the runtime reported.
     now: Option<Stamp>,
-    interval: Duration,
     /// After the query changes, the next snapshots are compared only on sockets both queries
     /// admit: one may still have been collected with the old query.
     settling: u8,
     previous_query: Query,
-    grouped: bool,
-    hidden_columns: Vec<Column>,
+}
+
+/// The history view's own filter and scroll position, kept while it is closed.
+#[derive(Debug, Clone, Default)]
+struct HistoryView {
+    filter: String,
+    /// Lines scrolled back from the newest (0 follows new events).
+    back: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct App {
+    table: Table,
+    feed: Feed,
+    view: View,
+    history: HistoryView,
+    /// What is collected: the toggles the user flipped.
+    query: Query,
+    interval: Duration,
+    /// No signal can be sent: the stop keys only explain that they are disabled.
+    read_only: bool,
     facts: SystemFacts,
-    history_filter: String,
-    /// History lines scrolled back from the newest (0 follows new events).
-    history_back: usize,
+    /// The latest outcome to report (a signal sent, a port released, a refusal).
+    status: Option<Status>,
+    /// The latest details read for a process (inspect view, stop dialog).
+    details: Option<(ProcKey, Result<ProcessDetails, DetailsError>)>,
 }
 
 impl App {
     pub(crate) fn new(query: Query) -> Self {
         Self {
-            snapshot: Snapshot::default(),
-            rows: Vec::new(),
-            selected: None,
-            selected_at: Cell::new(0),
-            offset: 0,
-            page: 10,
-            sort: SortSpec::default(),
-            filter: String::new(),
+            table: Table {
+                rows: Vec::new(),
+                selected: None,
+                selected_at: Cell::new(0),
+                offset: 0,
+                page: 10,
+                sort: SortSpec::default(),
+                filter: String::new(),
+                grouped: false,
+                hidden_columns: Vec::new(),
+            },
+            feed: Feed {
+                snapshot: Snapshot::default(),
+                loaded: false,
+                error: None,
+                tracker: Tracker::default(),
+                gone: Vec::new(),
+                paused: false,
+                held: None,
+                now: None,
+                settling: 0,
+                previous_query: query,
+            },
             view: View::Table,
+            history: HistoryView::default(),
             query,
-            loaded: false,
-            error: None,
-            status: None,
-            read_only: false,
-            details: None,
-            tracker: Tracker::default(),
-            gone: Vec::new(),
-            paused: false,
-            held: None,
-            now: None,
             interval: DEFAULT_INTERVAL,
-            settling: 0,
-            previous_query: query,
-            grouped: false,
-            hidden_columns: Vec::new(),
+            read_only: false,
             facts: SystemFacts::default(),
-            history_filter: String::new(),
-            history_back: 0,
+            status: None,
+            details: None,
         }
     }
 
@@ -260,9 +282,9 @@ impl App {
     pub(crate) fn with_settings(query: Query, settings: Settings) -> Self {
         let mut app = Self::new(query);
         app.interval = settings.interval;
-        app.sort = settings.sort;
-        app.grouped = settings.grouped;
-        app.hidden_columns = settings.hidden_columns;
+        app.table.sort = settings.sort;
+        app.table.grouped = settings.grouped;
+        app.table.hidden_columns = settings.hidden_columns;
         app.facts = settings.facts;
         app
     }
@@ -283,41 +305,41 @@ impl App {
         match action {
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
-            Action::PageUp => self.move_by(-page_step(self.page)),
-            Action::PageDown => self.move_by(page_step(self.page)),
+            Action::PageUp => self.move_by(-page_step(self.table.page)),
+            Action::PageDown => self.move_by(page_step(self.table.page)),
             Action::Top => self.select_index(0),
-            Action::Bottom => self.select_index(self.rows.len().saturating_sub(1)),
+            Action::Bottom => self.select_index(self.table.rows.len().saturating_sub(1)),
             Action::SelectVisible(n) => {
-                if self.offset + n < self.rows.len() {
-                    self.select_index(self.offset + n);
+                if self.table.offset + n < self.table.rows.len() {
+                    self.select_index(self.table.offset + n);
                 }
             }
             Action::ScrollUp => self.move_by(-3),
             Action::ScrollDown => self.move_by(3),
             Action::SortNext => self.set_sort(SortSpec {
-                column: self.sort.column.next(),
+                column: self.table.sort.column.next(),
                 descending: false,
             }),
             Action::SortReverse => self.set_sort(SortSpec {
-                descending: !self.sort.descending,
-                ..self.sort
+                descending: !self.table.sort.descending,
+                ..self.table.sort
             }),
             Action::SortBy(column) => self.set_sort(SortSpec {
                 column,
-                descending: column == self.sort.column && !self.sort.descending,
+                descending: column == self.table.sort.column && !self.table.sort.descending,
             }),
             Action::StartFilter => self.view = View::Filter,
             Action::FilterChar(c) => {
-                self.filter.push(c);
+                self.table.filter.push(c);
                 self.rebuild();
             }
             Action::FilterBackspace => {
-                self.filter.pop();
+                self.table.filter.pop();
                 self.rebuild();
             }
             Action::FilterDone | Action::Back => self.view = View::Table,
             Action::ClearFilter => {
-                self.filter.clear();
+                self.table.filter.clear();
                 self.status = None;
                 self.view = View::Table;
                 self.rebuild();
@@ -330,15 +352,15 @@ impl App {
             | Action::Details(..) => return self.update_owner_view(action),
             Action::Status(status) => self.status = Some(status),
             Action::ToggleConnections => {
-                self.previous_query = self.query;
-                self.settling = 2;
+                self.feed.previous_query = self.query;
+                self.feed.settling = 2;
                 self.query.connections = !self.query.connections;
                 self.rebuild();
                 return Some(Effect::SetQuery(self.query));
             }
             Action::ToggleAllAddresses => {
-                self.previous_query = self.query;
-                self.settling = 2;
+                self.feed.previous_query = self.query;
+                self.feed.settling = 2;
                 self.query.all_addresses = !self.query.all_addresses;
                 self.rebuild();
                 return Some(Effect::SetQuery(self.query));
@@ -352,14 +374,14 @@ impl App {
             }
             Action::Quit => return Some(Effect::Quit),
             Action::Viewport(rows) => {
-                self.page = rows.max(1);
+                self.table.page = rows.max(1);
                 self.scroll_to_selection();
             }
             Action::Snapshot(snapshot) => {
                 self.take_snapshot(snapshot);
                 return self.refresh_inspected();
             }
-            Action::CollectFailed(error) => self.error = Some(error.to_string()),
+            Action::CollectFailed(error) => self.feed.error = Some(error.to_string()),
             Action::Tick(_)
             | Action::TogglePause
             | Action::SlowerRefresh
@@ -375,15 +397,15 @@ impl App {
     fn update_views(&mut self, action: &Action) -> Option<Effect> {
         match action {
             &Action::Tick(now) => {
-                self.now = Some(now);
-                if self.tracker.expire(now) && !self.paused {
+                self.feed.now = Some(now);
+                if self.feed.tracker.expire(now) && !self.feed.paused {
                     self.show(None);
                 }
             }
             Action::TogglePause => {
-                self.paused = !self.paused;
-                if !self.paused {
-                    let held = self.held.take();
+                self.feed.paused = !self.feed.paused;
+                if !self.feed.paused {
+                    let held = self.feed.held.take();
                     self.show(held);
                 }
             }
@@ -408,7 +430,7 @@ impl App {
                 }
             }
             Action::ToggleGrouped => {
-                self.grouped = !self.grouped;
+                self.table.grouped = !self.table.grouped;
                 self.rebuild();
             }
             _ => {}
@@ -418,24 +440,30 @@ impl App {
 
     /// A new collection: record what changed, then show it (unless paused).
     fn take_snapshot(&mut self, snapshot: Snapshot) {
-        if self.loaded {
-            let now = self.now.unwrap_or(Stamp::at_secs(0));
-            let (query, previous) = (self.query, self.previous_query);
-            let settling = self.settling > 0;
-            let before = &self.held.as_ref().unwrap_or(&self.snapshot).sockets;
-            self.tracker
+        if self.feed.loaded {
+            let now = self.feed.now.unwrap_or(Stamp::at_secs(0));
+            let (query, previous) = (self.query, self.feed.previous_query);
+            let settling = self.feed.settling > 0;
+            let before = &self
+                .feed
+                .held
+                .as_ref()
+                .unwrap_or(&self.feed.snapshot)
+                .sockets;
+            self.feed
+                .tracker
                 .observe(before, &snapshot.sockets, now, |s: &Socket| {
                     query.admits(s.scope, s.state, s.local_port)
                         && (!settling || previous.admits(s.scope, s.state, s.local_port))
                 });
-            self.tracker.expire(now);
+            self.feed.tracker.expire(now);
         }
-        self.settling = self.settling.saturating_sub(1);
-        self.error = None;
-        if self.paused && self.loaded {
-            self.held = Some(snapshot);
+        self.feed.settling = self.feed.settling.saturating_sub(1);
+        self.feed.error = None;
+        if self.feed.paused && self.feed.loaded {
+            self.feed.held = Some(snapshot);
         } else {
-            self.loaded = true;
+            self.feed.loaded = true;
             self.show(Some(snapshot));
         }
     }
@@ -445,9 +473,9 @@ impl App {
         // Where the selection is now, in case its socket is not in the new snapshot.
         let hint = self.selected_index_hint();
         if let Some(snapshot) = snapshot {
-            self.snapshot = snapshot;
+            self.feed.snapshot = snapshot;
         }
-        self.gone = self.tracker.gone().cloned().collect();
+        self.feed.gone = self.feed.tracker.gone().cloned().collect();
         self.rebuild_near(hint);
     }
 
@@ -457,22 +485,22 @@ impl App {
         self.view.mode()
     }
     pub(crate) fn sort(&self) -> SortSpec {
-        self.sort
+        self.table.sort
     }
     pub(crate) fn filter(&self) -> &str {
-        &self.filter
+        &self.table.filter
     }
     pub(crate) fn query(&self) -> Query {
         self.query
     }
     pub(crate) fn snapshot(&self) -> &Snapshot {
-        &self.snapshot
+        &self.feed.snapshot
     }
     pub(crate) fn is_loaded(&self) -> bool {
-        self.loaded
+        self.feed.loaded
     }
     pub(crate) fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.feed.error.as_deref()
     }
     pub(crate) fn status(&self) -> Option<&Status> {
         self.status.as_ref()
@@ -512,42 +540,42 @@ impl App {
     }
     /// Rows passing toggles and filter.
     pub(crate) fn row_count(&self) -> usize {
-        self.rows.len()
+        self.table.rows.len()
     }
     /// First visible row's position among all rows.
     pub(crate) fn offset(&self) -> usize {
-        self.offset
+        self.table.offset
     }
 
     /// The rows the table body shows right now, in order: only these are ever drawn.
     pub(crate) fn visible_rows(&self) -> impl Iterator<Item = &Socket> {
-        let end = self.window_end(self.offset);
-        self.rows[self.offset.min(end)..end]
+        let end = self.window_end(self.table.offset);
+        self.table.rows[self.table.offset.min(end)..end]
             .iter()
             .map(|&i| self.socket_at(i))
     }
 
     pub(crate) fn is_paused(&self) -> bool {
-        self.paused
+        self.feed.paused
     }
     pub(crate) fn interval(&self) -> Duration {
         self.interval
     }
     pub(crate) fn is_grouped(&self) -> bool {
-        self.grouped
+        self.table.grouped
     }
     pub(crate) fn hidden_columns(&self) -> &[Column] {
-        &self.hidden_columns
+        &self.table.hidden_columns
     }
     pub(crate) fn history_filter(&self) -> &str {
-        &self.history_filter
+        &self.history.filter
     }
     /// How many history lines are scrolled back from the newest.
     pub(crate) fn history_back(&self) -> usize {
-        self.history_back
+        self.history.back
     }
     pub(crate) fn history_len(&self) -> usize {
-        self.tracker.history().len()
+        self.feed.tracker.history().len()
     }
     pub(crate) fn help_scroll(&self) -> usize {
         match self.view {
@@ -565,7 +593,7 @@ impl App {
     /// The newest collection: the one shown, or, while paused, the one not shown yet. What
     /// is true now (explanations, anything judged on live data) reads this.
     pub(crate) fn latest(&self) -> &Snapshot {
-        self.held.as_ref().unwrap_or(&self.snapshot)
+        self.feed.held.as_ref().unwrap_or(&self.feed.snapshot)
     }
 
     /// Sockets in the newest collection.
@@ -575,26 +603,26 @@ impl App {
 
     /// Sockets in the snapshot shown, without the closed rows lingering after it.
     pub(crate) fn live_count(&self) -> usize {
-        self.snapshot.sockets.len()
+        self.feed.snapshot.sockets.len()
     }
 
     /// Closed rows still shown.
     pub(crate) fn closed_row_count(&self) -> usize {
-        let live = self.snapshot.sockets.len();
-        self.rows.iter().filter(|&&i| i >= live).count()
+        let live = self.feed.snapshot.sockets.len();
+        self.table.rows.iter().filter(|&&i| i >= live).count()
     }
 
     /// Row source `i`: a socket of the snapshot shown, or past its end one closed a moment ago.
     fn socket_at(&self, i: usize) -> &Socket {
-        socket_at(&self.snapshot.sockets, &self.gone, i)
+        socket_at(&self.feed.snapshot.sockets, &self.feed.gone, i)
     }
 
     /// New for a few seconds, closed and about to leave, or neither.
     pub(crate) fn row_mark(&self, socket: &Socket) -> RowMark {
         let key = socket.key();
-        if self.tracker.gone().any(|s| s.key() == key) {
+        if self.feed.tracker.gone().any(|s| s.key() == key) {
             RowMark::Closed
-        } else if self.tracker.is_fresh(&key) {
+        } else if self.feed.tracker.is_fresh(&key) {
             RowMark::Fresh
         } else {
             RowMark::Normal
@@ -603,13 +631,13 @@ impl App {
 
     /// When the runtime should send the next [`Action::Tick`] to expire a mark.
     pub(crate) fn next_deadline(&self) -> Option<Stamp> {
-        self.tracker.next_expiry()
+        self.feed.tracker.next_expiry()
     }
 
     /// History events passing the history's filter, oldest first.
     pub(crate) fn history_lines(&self) -> impl DoubleEndedIterator<Item = &Event> {
-        let terms = filter_terms(&self.history_filter);
-        self.tracker.history().iter().filter(move |e| {
+        let terms = filter_terms(&self.history.filter);
+        self.feed.tracker.history().iter().filter(move |e| {
             terms.is_empty() || {
                 let line = e.line().to_lowercase();
                 terms.iter().all(|t| line.contains(t.as_str()))
@@ -619,7 +647,7 @@ impl App {
 
     /// Events dropped from the history to keep it bounded.
     pub(crate) fn history_dropped(&self) -> u64 {
-        self.tracker.history().dropped()
+        self.feed.tracker.history().dropped()
     }
 
     /// The explanation being shown: of the socket as collected now, or, once it has closed, as
@@ -633,53 +661,55 @@ impl App {
             return Some((explain::socket(socket, live, &self.facts), false));
         }
         let gone = self
+            .feed
             .snapshot
             .sockets
             .iter()
-            .chain(&self.gone)
-            .chain(self.tracker.gone())
+            .chain(&self.feed.gone)
+            .chain(self.feed.tracker.gone())
             .find(|s| s.key() == key)?;
         Some((explain::socket(gone, live, &self.facts), true))
     }
 
     /// Whether row `index` (among all rows) starts a new process group in the grouped view.
     pub(crate) fn starts_group(&self, index: usize) -> bool {
-        self.grouped
+        self.table.grouped
             && (index == 0
-                || GroupKey::of(self.socket_at(self.rows[index]))
-                    != GroupKey::of(self.socket_at(self.rows[index - 1])))
+                || GroupKey::of(self.socket_at(self.table.rows[index]))
+                    != GroupKey::of(self.socket_at(self.table.rows[index - 1])))
     }
 
     /// Position of the selection among the visible rows.
     pub(crate) fn selected_visible(&self) -> Option<usize> {
-        self.selected_index()?.checked_sub(self.offset)
+        self.selected_index()?.checked_sub(self.table.offset)
     }
 
     pub(crate) fn selected_socket(&self) -> Option<&Socket> {
-        self.selected_index().map(|i| self.socket_at(self.rows[i]))
+        self.selected_index()
+            .map(|i| self.socket_at(self.table.rows[i]))
     }
 
     /// Sockets in the latest snapshot whose owners are hidden by permissions.
     pub(crate) fn hidden_owner_count(&self) -> usize {
-        self.snapshot.hidden_owner_count()
+        self.feed.snapshot.hidden_owner_count()
     }
 
     // ----- internals -----
 
     fn selected_index(&self) -> Option<usize> {
-        let key = self.selected?;
+        let key = self.table.selected?;
         let is_selected = |&i: &usize| self.socket_at(i).key() == key;
-        let hint = self.selected_at.get();
-        if self.rows.get(hint).is_some_and(is_selected) {
+        let hint = self.table.selected_at.get();
+        if self.table.rows.get(hint).is_some_and(is_selected) {
             return Some(hint);
         }
-        let found = self.rows.iter().position(is_selected)?;
-        self.selected_at.set(found);
+        let found = self.table.rows.iter().position(is_selected)?;
+        self.table.selected_at.set(found);
         Some(found)
     }
 
     fn set_sort(&mut self, sort: SortSpec) {
-        self.sort = sort;
+        self.table.sort = sort;
         self.rebuild();
     }
 
@@ -691,8 +721,8 @@ impl App {
 
     /// [`App::rebuild`], falling back to row `previous_index` when the selected socket is gone.
     fn rebuild_near(&mut self, previous_index: usize) {
-        let terms = filter_terms(&self.filter);
-        let (live, gone) = (&self.snapshot.sockets, &self.gone);
+        let terms = filter_terms(&self.table.filter);
+        let (live, gone) = (&self.feed.snapshot.sockets, &self.feed.gone);
         let at = |i: usize| socket_at(live, gone, i);
         let mut rows: Vec<usize> = (0..live.len() + gone.len())
             .filter(|&i| {
@@ -700,8 +730,8 @@ impl App {
                 self.query.admits(s.scope, s.state, s.local_port) && matches_filter(s, &terms)
             })
             .collect();
-        let sort = self.sort;
-        if self.grouped {
+        let sort = self.table.sort;
+        if self.table.grouped {
             // Each key once, not once per comparison: building one allocates.
             let mut keyed: Vec<(GroupKey, usize)> =
                 rows.iter().map(|&i| (GroupKey::of(at(i)), i)).collect();
@@ -710,13 +740,13 @@ impl App {
         } else {
             rows.sort_by(|&a, &b| sort.compare(at(a), at(b)));
         }
-        self.rows = rows;
+        self.table.rows = rows;
         if self.selected_index().is_none() {
-            self.selected = if self.rows.is_empty() {
+            self.table.selected = if self.table.rows.is_empty() {
                 None
             } else {
-                let i = previous_index.min(self.rows.len() - 1);
-                Some(self.socket_at(self.rows[i]).key())
+                let i = previous_index.min(self.table.rows.len() - 1);
+                Some(self.socket_at(self.table.rows[i]).key())
             };
         }
         self.scroll_to_selection();
@@ -724,68 +754,68 @@ impl App {
 
     /// Where the selection is (the offset is a fine guess when there is none).
     fn selected_index_hint(&self) -> usize {
-        self.selected_index().unwrap_or(self.offset)
+        self.selected_index().unwrap_or(self.table.offset)
     }
 
     fn move_by(&mut self, delta: isize) {
-        if self.rows.is_empty() {
+        if self.table.rows.is_empty() {
             return;
         }
         let current = self.selected_index().unwrap_or(0);
         let target = current.saturating_add_signed(delta);
-        self.select_index(target.min(self.rows.len() - 1));
+        self.select_index(target.min(self.table.rows.len() - 1));
     }
 
     fn select_index(&mut self, index: usize) {
-        if let Some(&i) = self.rows.get(index) {
-            self.selected = Some(self.socket_at(i).key());
-            self.selected_at.set(index);
+        if let Some(&i) = self.table.rows.get(index) {
+            self.table.selected = Some(self.socket_at(i).key());
+            self.table.selected_at.set(index);
             self.scroll_to_selection();
         }
     }
 
     /// Keeps the selection inside the visible window and the window inside the rows.
     fn scroll_to_selection(&mut self) {
-        if self.grouped {
+        if self.table.grouped {
             self.scroll_to_selection_grouped();
             return;
         }
-        let max_offset = self.rows.len().saturating_sub(self.page);
+        let max_offset = self.table.rows.len().saturating_sub(self.table.page);
         if let Some(index) = self.selected_index() {
-            if index < self.offset {
-                self.offset = index;
-            } else if index >= self.offset + self.page {
-                self.offset = index + 1 - self.page;
+            if index < self.table.offset {
+                self.table.offset = index;
+            } else if index >= self.table.offset + self.table.page {
+                self.table.offset = index + 1 - self.table.page;
             }
         }
-        self.offset = self.offset.min(max_offset);
+        self.table.offset = self.table.offset.min(max_offset);
     }
 
     /// The grouped view spends a line on each process heading, so the window is counted in
     /// lines, not rows.
     fn scroll_to_selection_grouped(&mut self) {
-        let len = self.rows.len();
+        let len = self.table.rows.len();
         // The smallest offset whose window still reaches the last row.
         let mut max_offset = len;
         while max_offset > 0 && self.window_end(max_offset - 1) == len {
             max_offset -= 1;
         }
         if let Some(index) = self.selected_index() {
-            if index < self.offset {
-                self.offset = index;
+            if index < self.table.offset {
+                self.table.offset = index;
             }
-            while index >= self.window_end(self.offset) && self.offset < index {
-                self.offset += 1;
+            while index >= self.window_end(self.table.offset) && self.table.offset < index {
+                self.table.offset += 1;
             }
         }
-        self.offset = self.offset.min(max_offset);
+        self.table.offset = self.table.offset.min(max_offset);
     }
 
     /// One past the last row shown when the window starts at row `offset`.
     fn window_end(&self, offset: usize) -> usize {
-        let len = self.rows.len();
-        if !self.grouped {
-            return (offset + self.page).min(len);
+        let len = self.table.rows.len();
+        if !self.table.grouped {
+            return (offset + self.table.page).min(len);
         }
         let mut lines = 0;
         let mut end = offset;
@@ -796,7 +826,7 @@ impl App {
             } else {
                 1
             };
-            if lines + cost > self.page {
+            if lines + cost > self.table.page {
                 break;
             }
             lines += cost;

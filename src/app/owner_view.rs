@@ -62,7 +62,7 @@ impl App {
     /// memory) while the inspect view is open.
     pub(super) fn refresh_inspected(&mut self) -> Option<Effect> {
         // The newest collection, even while the table is paused.
-        let latest = self.held.as_ref().unwrap_or(&self.snapshot);
+        let latest = self.feed.held.as_ref().unwrap_or(&self.feed.snapshot);
         let in_view = matches!(self.view, View::Inspect(_));
         let inspected = self.view.inspected_mut()?;
         let key = inspected.socket.key();

@@ -14,7 +14,8 @@ fn loaded(query: Query) -> App {
 }
 
 fn ports(app: &App) -> Vec<u16> {
-    app.rows
+    app.table
+        .rows
         .iter()
         .map(|&i| app.socket_at(i).local_port)
         .collect()

@@ -12,8 +12,8 @@ impl App {
     /// The inspect, history and explain views take the keys they know; `Err` hands the rest
     /// back.
     pub(super) fn update_in_view(&mut self, action: Action) -> Result<Option<Effect>, Action> {
-        let sockets = self.snapshot.sockets.len();
-        let page = self.page.max(1);
+        let sockets = self.feed.snapshot.sockets.len();
+        let page = self.table.page.max(1);
         match (&mut self.view, action) {
             (
                 View::Inspect(inspected),
@@ -50,18 +50,18 @@ impl App {
     /// Keys while the history is open; `Err` hands the action back to the table's handling.
     fn update_history(&mut self, action: Action) -> Result<Option<Effect>, Action> {
         let typing = self.mode() == Mode::HistoryFilter;
-        let page = self.page.max(1);
+        let page = self.table.page.max(1);
         match action {
             Action::FilterChar(c) if typing => {
-                self.history_filter.push(c);
-                self.history_back = 0;
+                self.history.filter.push(c);
+                self.history.back = 0;
             }
             Action::FilterBackspace if typing => {
-                self.history_filter.pop();
+                self.history.filter.pop();
             }
             Action::FilterDone => self.view = View::History,
             Action::ClearFilter => {
-                self.history_filter.clear();
+                self.history.filter.clear();
                 self.view = View::History;
             }
             Action::StartFilter => self.view = View::HistoryFilter,
@@ -69,8 +69,8 @@ impl App {
             Action::Down | Action::ScrollDown => self.scroll_history(-1),
             Action::PageUp => self.scroll_history(isize::try_from(page).unwrap_or(1)),
             Action::PageDown => self.scroll_history(-isize::try_from(page).unwrap_or(1)),
-            Action::Top => self.history_back = usize::MAX,
-            Action::Bottom => self.history_back = 0,
+            Action::Top => self.history.back = usize::MAX,
+            Action::Bottom => self.history.back = 0,
             Action::ToggleHistory | Action::Back => self.view = View::Table,
             other => return Err(other),
         }
@@ -90,16 +90,16 @@ impl App {
                 + usize::from(closed)
         });
         // The explanation's area is one line taller than the table body.
-        lines.saturating_sub(self.page + 1)
+        lines.saturating_sub(self.table.page + 1)
     }
 
     fn scroll_history(&mut self, back: isize) {
-        self.history_back = self.history_back.saturating_add_signed(back);
+        self.history.back = self.history.back.saturating_add_signed(back);
     }
 
     fn clamp_history(&mut self) {
-        let max = self.history_lines().count().saturating_sub(self.page);
-        self.history_back = self.history_back.min(max);
+        let max = self.history_lines().count().saturating_sub(self.table.page);
+        self.history.back = self.history.back.min(max);
     }
 
     /// Keys while an explanation is open.
@@ -108,8 +108,8 @@ impl App {
         let scroll = match action {
             Action::Up | Action::ScrollUp => current.saturating_sub(1),
             Action::Down | Action::ScrollDown => (current + 1).min(self.explain_max_scroll()),
-            Action::PageUp => current.saturating_sub(self.page),
-            Action::PageDown => (current + self.page).min(self.explain_max_scroll()),
+            Action::PageUp => current.saturating_sub(self.table.page),
+            Action::PageDown => (current + self.table.page).min(self.explain_max_scroll()),
             Action::Top => 0,
             Action::ToggleExplain | Action::Back => {
                 self.view = View::Table;
