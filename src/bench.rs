@@ -4,7 +4,7 @@
 use ratatui::Frame;
 
 use crate::app::App;
-use crate::app::action::Action;
+use crate::app::action::{Action, Viewport};
 use crate::model::{Query, Snapshot};
 
 /// The live table's state, with everything collected shown.
@@ -14,7 +14,7 @@ impl Table {
     /// An empty table whose body shows `rows` rows.
     pub fn new(rows: usize) -> Self {
         let mut app = App::new(Query::EVERYTHING);
-        app.update(Action::Viewport(rows));
+        app.update(Action::Viewport(Viewport::rows(rows)));
         Self(app)
     }
 

@@ -55,8 +55,8 @@ pub(crate) enum Action {
     Details(ProcKey, Box<Result<ProcessDetails, DetailsError>>),
     /// A line for the status bar: the outcome of a signal, its follow-up, a refusal.
     Status(Status),
-    /// The table body can show this many rows.
-    Viewport(usize),
+    /// The terminal's layout changed: how many rows and columns the views have.
+    Viewport(Viewport),
     Snapshot(Snapshot),
     CollectFailed(CollectError),
     /// The time is now this: highlights and closed rows past their time go. The runtime sends
@@ -74,6 +74,30 @@ pub(crate) enum Action {
     ToggleExplain,
     /// Group the table by process, or not (`v`).
     ToggleGrouped,
+}
+
+/// What the screen's layout gives each view, measured by `ui` from the terminal size: the app
+/// scrolls by it and never guesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Viewport {
+    /// Rows of the table body.
+    pub(crate) rows: usize,
+    /// Columns of the explanation's text.
+    pub(crate) explain_width: usize,
+    /// Columns inside the inspect view's border.
+    pub(crate) inspect_width: usize,
+}
+
+impl Viewport {
+    /// `rows` table rows on an 80-column terminal (for tests and benchmarks).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn rows(rows: usize) -> Self {
+        Self {
+            rows,
+            explain_width: 80,
+            inspect_width: 78,
+        }
+    }
 }
 
 /// A status-bar message and whether it reports a failure.

@@ -4,10 +4,11 @@ use std::cell::Cell;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::app::action::{Action, Effect, Status};
+use crate::app::action::{Action, Effect, Status, Viewport};
 use crate::domain::explain::{self, Explanation};
 use crate::domain::group::GroupKey;
 use crate::domain::history::{Event, Tracker};
+use crate::domain::inspect;
 use crate::domain::sort::{Column, SortSpec};
 use crate::model::Query;
 use crate::model::Stamp;
@@ -229,6 +230,8 @@ pub(crate) struct App {
     feed: Feed,
     view: View,
     history: HistoryView,
+    /// What the screen's layout gives each view.
+    viewport: Viewport,
     /// What is collected: the toggles the user flipped.
     query: Query,
     interval: Duration,
@@ -269,6 +272,11 @@ impl App {
             },
             view: View::Table,
             history: HistoryView::default(),
+            viewport: Viewport {
+                rows: 10,
+                explain_width: 80,
+                inspect_width: 78,
+            },
             query,
             interval: DEFAULT_INTERVAL,
             read_only: false,
@@ -373,8 +381,9 @@ impl App {
                 };
             }
             Action::Quit => return Some(Effect::Quit),
-            Action::Viewport(rows) => {
-                self.table.page = rows.max(1);
+            Action::Viewport(viewport) => {
+                self.viewport = viewport;
+                self.table.page = viewport.rows.max(1);
                 self.scroll_to_selection();
             }
             Action::Snapshot(snapshot) => {
@@ -512,6 +521,17 @@ impl App {
     pub(crate) fn inspected(&self) -> Option<&Inspected> {
         self.view.inspected()
     }
+    /// What the inspect view shows about `inspected`, for laying it out.
+    pub(crate) fn inspect_subject<'a>(&'a self, inspected: &'a Inspected) -> inspect::Subject<'a> {
+        inspect::Subject {
+            socket: &inspected.socket,
+            holder: inspected.holder,
+            closed: inspected.closed,
+            details: inspected.owner().and_then(|o| self.details_of(o.key)),
+            snapshot: &self.feed.snapshot,
+        }
+    }
+
     /// The stop the dialog asks about, while it is open.
     pub(crate) fn pending_kill(&self) -> Option<&PendingKill> {
         match &self.view {

@@ -8,7 +8,7 @@ use crate::model::{CollectError, SocketState};
 
 fn loaded(query: Query) -> App {
     let mut app = App::new(query);
-    app.update(Action::Viewport(5));
+    app.update(Action::Viewport(Viewport::rows(5)));
     app.update(Action::Snapshot(sample_snapshot()));
     app
 }
@@ -276,7 +276,7 @@ fn mark_of(app: &App, port: u16) -> RowMark {
 #[test]
 fn the_first_snapshot_is_no_change_and_later_ones_are_recorded() {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(20));
+    app.update(Action::Viewport(Viewport::rows(20)));
     app.update(at(0));
     app.update(Action::Snapshot(sample_snapshot()));
     assert_eq!(
@@ -304,7 +304,7 @@ fn the_first_snapshot_is_no_change_and_later_ones_are_recorded() {
 #[test]
 fn closed_rows_linger_marked_then_leave() {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(20));
+    app.update(Action::Viewport(Viewport::rows(20)));
     app.update(at(0));
     app.update(Action::Snapshot(sample_with_vite()));
     app.update(at(2));
@@ -349,7 +349,7 @@ fn toggling_connections_is_not_mistaken_for_connections_opening() {
 #[test]
 fn pause_freezes_the_table_but_keeps_recording() {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(20));
+    app.update(Action::Viewport(Viewport::rows(20)));
     app.update(at(0));
     app.update(Action::Snapshot(sample_snapshot()));
     app.update(Action::TogglePause);
@@ -400,7 +400,7 @@ fn plus_and_minus_step_the_interval_within_bounds() {
 #[test]
 fn the_history_survives_the_table_filter_and_has_its_own() {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(3));
+    app.update(Action::Viewport(Viewport::rows(3)));
     app.update(at(0));
     app.update(Action::Snapshot(sample_snapshot()));
     let mut next = sample_with_vite();
@@ -444,7 +444,12 @@ fn explain_opens_on_the_selected_row_and_follows_it_closing() {
             ..Settings::default()
         },
     );
-    app.update(Action::Viewport(20));
+    // A narrow, short terminal: the explanation is longer than its area.
+    app.update(Action::Viewport(Viewport {
+        rows: 5,
+        explain_width: 40,
+        inspect_width: 38,
+    }));
     app.update(at(0));
     app.update(Action::Snapshot(sample_with_vite()));
     while selected_port(&app) != Some(3000) {
@@ -461,7 +466,9 @@ fn explain_opens_on_the_selected_row_and_follows_it_closing() {
         app.update(Action::PageDown);
     }
     let end = app.explain_scroll();
-    assert!(end > 1 && end < 40, "bounded: {end}");
+    // It stops where the last line reaches the bottom of the six-line area, as drawn.
+    let lines = app.explanation().unwrap().0.view_lines(40).len();
+    assert_eq!(end, lines - 6, "bounded by the laid-out text");
     app.update(Action::Up);
     assert_eq!(app.explain_scroll(), end - 1);
     app.update(Action::Top);
@@ -477,7 +484,7 @@ fn explain_opens_on_the_selected_row_and_follows_it_closing() {
 #[test]
 fn grouping_orders_rows_by_process_and_counts_heading_lines() {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(6));
+    app.update(Action::Viewport(Viewport::rows(6)));
     app.update(Action::Snapshot(sample_snapshot()));
     app.update(Action::ToggleGrouped);
     assert!(app.is_grouped());
@@ -662,4 +669,28 @@ fn tab_walks_the_holders_of_a_shared_socket() {
     let effect = app.update(Action::Kill(Signal::Term));
     assert!(matches!(effect, Some(Effect::Describe(k)) if k.pid == 2101));
     assert_eq!(app.pending_kill().unwrap().target.key.pid, 2101);
+}
+
+#[test]
+fn the_inspect_view_scrolls_to_its_last_line_and_no_further() {
+    let mut app = on_node();
+    app.update(Action::Viewport(Viewport {
+        rows: 5,
+        explain_width: 40,
+        inspect_width: 38,
+    }));
+    app.update(Action::Inspect);
+    for _ in 0..500 {
+        app.update(Action::Down);
+    }
+    let inspected = app.inspected().unwrap();
+    let lines = inspect::page(&app.inspect_subject(inspected), 38).len();
+    assert!(lines > 10, "a real page: {lines} lines");
+    assert_eq!(inspected.scroll, lines - 1, "stops at the last line");
+    app.update(Action::Up);
+    assert_eq!(
+        app.inspected().unwrap().scroll,
+        lines - 2,
+        "one key back up"
+    );
 }

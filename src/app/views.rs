@@ -3,7 +3,7 @@
 
 use super::{App, Mode, View};
 use crate::app::action::{Action, Effect};
-use crate::domain::explain;
+use crate::domain::inspect;
 
 /// More lines than the help overlay will ever have.
 const HELP_SCROLL_MAX: usize = 100;
@@ -12,20 +12,25 @@ impl App {
     /// The inspect, history and explain views take the keys they know; `Err` hands the rest
     /// back.
     pub(super) fn update_in_view(&mut self, action: Action) -> Result<Option<Effect>, Action> {
-        let sockets = self.feed.snapshot.sockets.len();
         let page = self.table.page.max(1);
+        // The inspect view scrolls until its last line is at the top, as it draws.
+        let inspect_end = self.inspected().map_or(0, |inspected| {
+            inspect::page(
+                &self.inspect_subject(inspected),
+                self.viewport.inspect_width,
+            )
+            .len()
+            .saturating_sub(1)
+        });
         match (&mut self.view, action) {
             (
                 View::Inspect(inspected),
                 action @ (Action::Up | Action::Down | Action::ScrollUp | Action::ScrollDown),
             ) => {
-                {
-                    inspected.scroll = match action {
-                        Action::Up | Action::ScrollUp => inspected.scroll.saturating_sub(1),
-                        // The view has about 30 lines besides one per related socket.
-                        _ => (inspected.scroll + 1).min(30 + sockets),
-                    };
-                }
+                inspected.scroll = match action {
+                    Action::Up | Action::ScrollUp => inspected.scroll.saturating_sub(1),
+                    _ => (inspected.scroll + 1).min(inspect_end),
+                };
                 Ok(None)
             }
             (
@@ -78,16 +83,11 @@ impl App {
         Ok(None)
     }
 
-    /// How far the explanation can scroll. The drawn width is not known here, so this counts
-    /// lines as a 40-column terminal would wrap them: never short of the real end, and the view
-    /// stops drawing past it.
+    /// How far the explanation can scroll: its lines as the view lays them out, past the
+    /// height of its area.
     fn explain_max_scroll(&self) -> usize {
         let lines: usize = self.explanation().map_or(0, |(e, closed)| {
-            e.paragraphs
-                .iter()
-                .map(|p| explain::wrap(&p.text, 40).len())
-                .sum::<usize>()
-                + usize::from(closed)
+            e.view_lines(self.viewport.explain_width).len() + usize::from(closed)
         });
         // The explanation's area is one line taller than the table body.
         lines.saturating_sub(self.table.page + 1)

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
+use crate::domain::text::{self, WARNING_MARK};
 use crate::model::SystemFacts;
 use crate::model::{Proto, Scope, Socket, SocketState, UnknownOwner, format_endpoint};
 
@@ -76,48 +77,59 @@ impl Explanation {
     }
 
     /// Plain text for a terminal `width` columns wide: the title, then each paragraph with its
-    /// label, wrapped under a hanging indent. Warnings start with `⚠`.
+    /// label, wrapped under a hanging indent. Warnings start with the warning mark.
     pub(crate) fn to_text(&self, width: usize) -> String {
-        let label_width = self
-            .paragraphs
-            .iter()
-            .map(|p| p.topic.as_str().len())
-            .max()
-            .unwrap_or(0);
+        let label_width = self.label_width();
         let mut out = format!("{}\n", self.title);
-        for p in &self.paragraphs {
-            let text = if p.warning {
-                format!("⚠ {}", p.text)
-            } else {
-                p.text.clone()
-            };
-            let room = width.saturating_sub(label_width + 2).max(20);
-            for (i, line) in wrap(&text, room).iter().enumerate() {
-                let label = if i == 0 { p.topic.as_str() } else { "" };
-                // Writing to a String cannot fail.
-                let _ = writeln!(out, "{label:>label_width$}  {line}");
-            }
+        for line in self.lines(width.saturating_sub(label_width + 2).max(20)) {
+            // Writing to a String cannot fail.
+            let _ = writeln!(out, "{:>label_width$}  {}", line.label, line.text);
         }
         out
     }
+
+    /// The lines the explanation view shows in `width` columns (a space, the labels, two
+    /// spaces, the text): what it draws, and what the app scrolls through.
+    pub(crate) fn view_lines(&self, width: usize) -> Vec<Laid<'_>> {
+        self.lines(width.saturating_sub(self.label_width() + 3).max(10))
+    }
+
+    /// The widest topic label.
+    pub(crate) fn label_width(&self) -> usize {
+        self.paragraphs
+            .iter()
+            .map(|p| text::width(p.topic.as_str()))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Every paragraph wrapped so its text fits `room` columns; warnings start with the mark.
+    fn lines(&self, room: usize) -> Vec<Laid<'_>> {
+        let mut lines = Vec::new();
+        for p in &self.paragraphs {
+            let text = if p.warning {
+                format!("{WARNING_MARK} {}", p.text)
+            } else {
+                p.text.clone()
+            };
+            for (i, line) in text::wrap(&text, room).into_iter().enumerate() {
+                lines.push(Laid {
+                    label: if i == 0 { p.topic.as_str() } else { "" },
+                    text: line,
+                    warning: p.warning,
+                });
+            }
+        }
+        lines
+    }
 }
 
-/// Greedy word wrap to `width` columns (counted in chars; the text is mostly ASCII).
-pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split_whitespace() {
-        let Some(last) = lines.last_mut() else { break };
-        let used = last.chars().count();
-        if used > 0 && used + 1 + word.chars().count() > width {
-            lines.push(word.to_string());
-        } else {
-            if used > 0 {
-                last.push(' ');
-            }
-            last.push_str(word);
-        }
-    }
-    lines
+/// One line of an explanation laid out to a width: the topic label on a paragraph's first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Laid<'e> {
+    pub(crate) label: &'e str,
+    pub(crate) text: String,
+    pub(crate) warning: bool,
 }
 
 /// What usually runs on `port` (for `proto`), from the shipped table. Never an assertion: the
@@ -627,12 +639,6 @@ mod tests {
             );
         }
         assert!(!state_sentence(SocketState::Unknown).is_empty());
-    }
-
-    #[test]
-    fn wrap_breaks_between_words() {
-        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
-        assert_eq!(wrap("", 5), [""]);
     }
 
     #[test]

@@ -4,8 +4,11 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::model::ProcessDetails;
-use crate::model::{Owner, ProcKey, Proto, Snapshot, Socket, SocketState, format_endpoint};
+use super::page::{self, Page};
+use crate::model::{
+    DetailsError, Owner, ProcKey, ProcessDetails, Proto, Snapshot, Socket, SocketState,
+    UnknownOwner, format_endpoint,
+};
 
 /// Other sockets held by the process: what else goes away when it stops.
 pub(crate) fn other_sockets<'a>(
@@ -149,6 +152,191 @@ pub(crate) fn scope_sentence(socket: &Socket) -> &'static str {
         crate::model::Scope::ThisHost => {
             "one address of this host: reachable from its network, not through loopback"
         }
+    }
+}
+
+/// What the inspect view is about: a socket, which of its holders is shown, and what is known
+/// about that process.
+pub(crate) struct Subject<'a> {
+    pub(crate) socket: &'a Socket,
+    /// Index into `socket.owners`.
+    pub(crate) holder: usize,
+    /// The socket was not in the latest snapshot.
+    pub(crate) closed: bool,
+    /// The shown holder's details: `None` while they are being read.
+    pub(crate) details: Option<&'a Result<ProcessDetails, DetailsError>>,
+    /// Where the holder's other sockets and the listener's clients are found.
+    pub(crate) snapshot: &'a Snapshot,
+}
+
+/// Every line of the inspect view, laid out to `width` columns (long values wrap under their
+/// field): what the view draws and what the app scrolls through.
+pub(crate) fn page(subject: &Subject, width: usize) -> Vec<page::Line> {
+    let mut out = Page::new(width);
+    let socket = subject.socket;
+    let snapshot = subject.snapshot;
+
+    out.heading("socket");
+    if subject.closed {
+        out.warning("this socket has closed since it was selected");
+    }
+    let family = if socket.local_addr.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    };
+    out.field("protocol", &format!("{}, {family}", socket.proto));
+    out.field(
+        "local",
+        &format!("{}  ({})", socket.local_endpoint(), scope_sentence(socket)),
+    );
+    if let Some((addr, port)) = socket.remote {
+        out.field("remote", &format_endpoint(addr, port));
+    }
+    out.field("state", socket.state.as_str());
+    if socket.inode != 0 {
+        out.field("inode", &socket.inode.to_string());
+    }
+    holders(&mut out, socket, subject.holder);
+
+    if let Some(owner) = socket.owners.get(subject.holder) {
+        out.blank();
+        out.heading(&format!("process {}", owner.label()));
+        match subject.details {
+            Some(Ok(details)) => process(&mut out, details),
+            Some(Err(error)) => out.warning(&gone_text(error)),
+            None => out.dim("reading…"),
+        }
+        if let Some(forward) = docker_forward(owner) {
+            out.warning(&format!(
+                "docker-proxy forwards this port to container {}; stopping the proxy does not stop the container",
+                forward.container
+            ));
+        }
+        others_part(&mut out, snapshot, owner.key, socket);
+    }
+    clients_part(&mut out, snapshot, socket);
+    out.into_lines()
+}
+
+fn holders(out: &mut Page, socket: &Socket, holder: usize) {
+    match socket.owners.as_slice() {
+        [] => {
+            let reason = socket.unknown.map_or("unknown", UnknownOwner::explain);
+            out.field("held by", &format!("unknown: {reason}"));
+        }
+        [one] => out.field("held by", &owner_text(one)),
+        many => {
+            let list: Vec<String> = many
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let mark = if i == holder { "▸" } else { "·" };
+                    format!("{mark} {}", owner_text(o))
+                })
+                .collect();
+            out.field(
+                "held by",
+                &format!("{} processes share it (Tab shows the next)", many.len()),
+            );
+            for item in list {
+                out.field("", &item);
+            }
+        }
+    }
+}
+
+fn owner_text(owner: &Owner) -> String {
+    match &owner.user {
+        Some(user) => format!("{} ({user})", owner.label()),
+        None => owner.label(),
+    }
+}
+
+fn process(out: &mut Page, details: &ProcessDetails) {
+    out.field("user", details.user.as_deref().unwrap_or("(unknown)"));
+    out.field("executable", details.exe.text());
+    let cmdline = details.cmdline.join(" ");
+    out.field(
+        "command",
+        if cmdline.is_empty() {
+            "(none: a kernel thread, or hidden)"
+        } else {
+            &cmdline
+        },
+    );
+    out.field("directory", details.cwd.text());
+    out.field(
+        "started",
+        &format!("{} (up {})", details.started, uptime(details.run_time)),
+    );
+    // CPU is a rate: it needs a second look, one refresh later.
+    let cpu = details.cpu_percent.map_or_else(
+        || "CPU measuring…".to_string(),
+        |cpu| format!("{cpu:.1}% of one core"),
+    );
+    out.field(
+        "cpu, memory",
+        &format!("{cpu}, {} resident", bytes(details.memory_bytes)),
+    );
+    let children = match details.children {
+        0 => "no child processes".to_string(),
+        1 => "1 child process".to_string(),
+        n => format!("{n} child processes"),
+    };
+    out.field("status", &format!("{}, {children}", details.status));
+    out.field("ancestry", &ancestry_line(details));
+}
+
+fn gone_text(error: &DetailsError) -> String {
+    format!("{error}; the table shows what holds the port now")
+}
+
+fn others_part(out: &mut Page, snapshot: &Snapshot, key: ProcKey, socket: &Socket) {
+    let others = other_sockets(snapshot, key, socket);
+    out.blank();
+    out.heading("also holds (stops with it)");
+    if others.is_empty() {
+        out.dim("no other socket in view");
+    }
+    for other in others {
+        out.item(&socket_text(other));
+    }
+}
+
+fn clients_part(out: &mut Page, snapshot: &Snapshot, socket: &Socket) {
+    if !socket.state.is_listening() || socket.proto != Proto::Tcp {
+        return;
+    }
+    let clients = clients(snapshot, socket);
+    out.blank();
+    out.heading("clients connected");
+    if clients.is_empty() {
+        out.dim("none on loopback right now");
+    }
+    for client in clients {
+        let who = client
+            .primary_owner()
+            .map_or_else(|| client.process_label(), Owner::label);
+        out.item(&format!("{who}  from {}", client.local_endpoint()));
+    }
+}
+
+fn socket_text(socket: &Socket) -> String {
+    match socket.remote {
+        Some((addr, port)) => format!(
+            "{} {} → {} {}",
+            socket.proto,
+            socket.local_endpoint(),
+            format_endpoint(addr, port),
+            socket.state
+        ),
+        None => format!(
+            "{} {} {}",
+            socket.proto,
+            socket.local_endpoint(),
+            socket.state
+        ),
     }
 }
 

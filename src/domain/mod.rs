@@ -6,4 +6,6 @@ pub(crate) mod followup;
 pub(crate) mod group;
 pub(crate) mod history;
 pub(crate) mod inspect;
+pub(crate) mod page;
 pub(crate) mod sort;
+pub(crate) mod text;

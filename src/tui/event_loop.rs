@@ -40,7 +40,7 @@ where
 {
     let size = terminal.size().context("cannot read the terminal size")?;
     let mut area = Rect::new(0, 0, size.width, size.height);
-    app.update(Action::Viewport(ui::table_body_rows(area)));
+    app.update(Action::Viewport(ui::viewport(area)));
     // Nothing on screen reads a clock: only an action, or a wait that timed out (a row mark
     // expired, a follow-up poll), can change it. The poller sends only snapshots that differ
     // from the last, and input that means nothing (mouse motion, key releases) is no action:
@@ -176,7 +176,7 @@ fn actions_for_input(input: &TermEvent, app: &App, area: &mut Rect) -> Vec<Actio
         TermEvent::Mouse(mouse) => action_for_mouse(*mouse, app, *area).into_iter().collect(),
         TermEvent::Resize(width, height) => {
             *area = Rect::new(0, 0, *width, *height);
-            vec![Action::Viewport(ui::table_body_rows(*area))]
+            vec![Action::Viewport(ui::viewport(*area))]
         }
         _ => Vec::new(),
     }
@@ -215,7 +215,7 @@ mod tests {
 
     fn loaded(area: Rect) -> App {
         let mut app = App::new(Query::default());
-        app.update(Action::Viewport(ui::table_body_rows(area)));
+        app.update(Action::Viewport(ui::viewport(area)));
         app.update(Action::Snapshot(sample_snapshot()));
         app
     }
@@ -267,7 +267,8 @@ mod tests {
 
     #[test]
     fn the_wheel_scrolls_the_history_and_the_explanation_too() {
-        let area = Rect::new(0, 0, 80, 24);
+        // Short enough that the explanation does not fit.
+        let area = Rect::new(0, 0, 60, 12);
         let mut app = loaded(area);
         app.update(Action::ToggleExplain);
         let wheel = action_for_mouse(mouse(MouseEventKind::ScrollDown, 5, 5), &app, area);

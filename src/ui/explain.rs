@@ -5,10 +5,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::App;
-use crate::domain::explain::wrap;
 
 use super::Screen;
-use super::text::{fit_pieces, width};
+use super::text::fit_pieces;
 use super::theme::Theme;
 
 pub(crate) fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
@@ -32,12 +31,7 @@ pub(crate) fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Them
         screen.header,
     );
 
-    // The text takes the table's title line too.
-    let area = ratatui::layout::Rect {
-        y: screen.table_header.y,
-        height: screen.body.height + 1,
-        ..screen.body
-    };
+    let area = text_area(screen);
     let mut lines: Vec<Line> = Vec::new();
     match &explanation {
         None => lines.push(Line::styled(
@@ -51,33 +45,20 @@ pub(crate) fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Them
                     theme.closed,
                 ));
             }
-            let label_width = e
-                .paragraphs
-                .iter()
-                .map(|p| width(p.topic.as_str()))
-                .max()
-                .unwrap_or(0);
-            let room = usize::from(area.width)
-                .saturating_sub(label_width + 3)
-                .max(10);
-            for p in &e.paragraphs {
-                let text = if p.warning {
-                    format!("{} {}", theme.exposed_symbol, p.text)
-                } else {
-                    p.text.clone()
-                };
-                let style = if p.warning {
+            let label_width = e.label_width();
+            for line in e.view_lines(usize::from(area.width)) {
+                let style = if line.warning {
                     theme.exposed
                 } else {
                     ratatui::style::Style::new()
                 };
-                for (i, line) in wrap(&text, room).into_iter().enumerate() {
-                    let label = if i == 0 { p.topic.as_str() } else { "" };
-                    lines.push(Line::from(vec![
-                        Span::styled(format!(" {label:>label_width$}  "), theme.column_header),
-                        Span::styled(line, style),
-                    ]));
-                }
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!(" {:>label_width$}  ", line.label),
+                        theme.column_header,
+                    ),
+                    Span::styled(line.text, style),
+                ]));
             }
         }
     }
@@ -87,4 +68,13 @@ pub(crate) fn render(frame: &mut Frame, screen: &Screen, app: &App, theme: &Them
     frame.render_widget(Paragraph::new(shown), area);
 
     super::bottom_lines(frame, screen, app, theme);
+}
+
+/// Where the text goes: the table's area, its title line included.
+pub(crate) fn text_area(screen: &Screen) -> ratatui::layout::Rect {
+    ratatui::layout::Rect {
+        y: screen.table_header.y,
+        height: screen.body.height + 1,
+        ..screen.body
+    }
 }

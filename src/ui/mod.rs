@@ -1,7 +1,7 @@
 //! Drawing only: reads [`App`], never a clock or the OS.
 //!
 //! The screen, top to bottom: a header line, the table (its column titles, then only the rows
-//! that fit), a status line (errors, hidden owners) and the key hints. [`table_body_rows`] and
+//! that fit), a status line (errors, hidden owners) and the key hints. [`viewport`] and
 //! [`hit_test`] read the same layout as [`draw`], so scrolling and clicks match what is shown.
 
 mod columns;
@@ -27,7 +27,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use crate::app::action::Action;
+use crate::app::action::{Action, Viewport};
 use crate::app::keymap;
 use crate::app::{App, Mode};
 use crate::domain::sort::Column;
@@ -123,9 +123,20 @@ fn bottom_lines(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     );
 }
 
-/// How many table rows a terminal of this size shows (0 when it is too small to draw the table).
-pub(crate) fn table_body_rows(area: Rect) -> usize {
-    Screen::of(area).map_or(0, |screen| usize::from(screen.body.height))
+/// What the layout of a terminal this size gives each view; all zero when it is too small.
+pub(crate) fn viewport(area: Rect) -> Viewport {
+    Screen::of(area).map_or(
+        Viewport {
+            rows: 0,
+            explain_width: 0,
+            inspect_width: 0,
+        },
+        |screen| Viewport {
+            rows: usize::from(screen.body.height),
+            explain_width: usize::from(explain::text_area(&screen).width),
+            inspect_width: usize::from(inspect::frame(screen.below_header()).inner.width),
+        },
+    )
 }
 
 /// What is drawn at terminal cell (`column`, `row`) for a screen of size `area`: a column title

@@ -5,7 +5,7 @@ use std::time::Duration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::{draw, table_body_rows};
+use super::{draw, viewport};
 use crate::app::action::{Action, Status};
 use crate::app::{App, Mode};
 use crate::model::ProcKey;
@@ -21,9 +21,9 @@ fn app_on_node(width: u16, height: u16, read_only: bool) -> App {
         ..Query::default()
     })
     .read_only(read_only);
-    app.update(Action::Viewport(table_body_rows(
-        ratatui::layout::Rect::new(0, 0, width, height),
-    )));
+    app.update(Action::Viewport(viewport(ratatui::layout::Rect::new(
+        0, 0, width, height,
+    ))));
     app.update(Action::Snapshot(sample_snapshot()));
     app.update(Action::Down); // 53 -> 5173
     assert_eq!(app.selected_socket().unwrap().local_port, 5173);

@@ -7,9 +7,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 
-use super::{Hit, Theme, draw, hit_test, table_body_rows};
+use super::{Hit, Theme, draw, hit_test, viewport};
 use crate::app::App;
-use crate::app::action::Action;
+use crate::app::action::{Action, Viewport};
 use crate::domain::sort::Column;
 use crate::model::Snapshot;
 use crate::model::fixtures::{listener, owner, sample_snapshot};
@@ -22,7 +22,7 @@ fn area(width: u16, height: u16) -> Rect {
 /// An app sized for a `width` x `height` terminal, fed the sample snapshot, then `actions`.
 fn app(width: u16, height: u16, actions: impl IntoIterator<Item = Action>) -> App {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(table_body_rows(area(width, height))));
+    app.update(Action::Viewport(viewport(area(width, height))));
     app.update(Action::Snapshot(sample_snapshot()));
     for action in actions {
         app.update(action);
@@ -167,7 +167,7 @@ fn frame_80x24_filter_kept_with_no_match() {
 #[test]
 fn frame_80x24_collecting() {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(table_body_rows(area(80, 24))));
+    app.update(Action::Viewport(viewport(area(80, 24))));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 
@@ -186,7 +186,7 @@ fn frame_80x24_error_after_data() {
 #[test]
 fn frame_80x24_error_before_data() {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(table_body_rows(area(80, 24))));
+    app.update(Action::Viewport(viewport(area(80, 24))));
     app.update(Action::CollectFailed(CollectError::Sockets(
         "netlink: Operation not permitted".to_string(),
     )));
@@ -342,10 +342,10 @@ fn table_body_rows_is_what_draw_fills() {
         privileged: true,
     };
     for (width, height) in [(120, 30), (80, 24), (40, 12), (30, 6)] {
-        let rows = table_body_rows(area(width, height));
+        let rows = viewport(area(width, height)).rows;
         assert_eq!(rows, usize::from(height) - 4);
         let mut app = App::new(Query::default());
-        app.update(Action::Viewport(rows));
+        app.update(Action::Viewport(Viewport::rows(rows)));
         app.update(Action::Snapshot(many.clone()));
         let buf = buffer(&app, width, height);
         let last_body = height - 3;
@@ -370,8 +370,8 @@ fn table_body_rows_is_what_draw_fills() {
             "{width}x{height}"
         );
     }
-    assert_eq!(table_body_rows(area(29, 24)), 0);
-    assert_eq!(table_body_rows(area(80, 5)), 0);
+    assert_eq!(viewport(area(29, 24)).rows, 0);
+    assert_eq!(viewport(area(80, 5)).rows, 0);
 }
 
 #[test]
@@ -521,7 +521,7 @@ fn large_snapshots_draw_one_page() {
         privileged: true,
     };
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(table_body_rows(area(120, 30))));
+    app.update(Action::Viewport(viewport(area(120, 30))));
     app.update(Action::Snapshot(many));
     let buf = buffer(&app, 120, 30);
     assert!(line(&buf, 0).contains("10000 sockets"));
@@ -543,7 +543,7 @@ fn changed_app(width: u16, height: u16, actions: impl IntoIterator<Item = Action
             ..crate::app::Settings::default()
         },
     );
-    app.update(Action::Viewport(table_body_rows(area(width, height))));
+    app.update(Action::Viewport(viewport(area(width, height))));
     app.update(tick(0));
     app.update(Action::Snapshot(sample_snapshot()));
     let mut next = sample_snapshot();

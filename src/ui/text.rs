@@ -4,10 +4,7 @@ use std::borrow::Cow;
 
 use ratatui::text::{Line, Span};
 
-/// Display width in terminal columns.
-pub(crate) fn width(s: &str) -> usize {
-    Span::raw(s).width()
-}
+pub(crate) use crate::domain::text::{width, wrap};
 
 /// Display width as a `u16`, saturating (no cell is that wide).
 pub(crate) fn width_u16(s: &str) -> u16 {
@@ -99,47 +96,9 @@ pub(crate) fn truncate_spans(spans: Vec<Span<'_>>, max: usize) -> Line<'_> {
     Line::from(out)
 }
 
-/// Splits `text` into pieces of at most `max` columns, at spaces where possible.
-pub(crate) fn wrap(text: &str, max: usize) -> Vec<String> {
-    if max == 0 {
-        return vec![String::new()];
-    }
-    let mut pieces = Vec::new();
-    let mut current = String::new();
-    for word in text.split(' ') {
-        let needed = usize::from(!current.is_empty()) + width(word);
-        if !current.is_empty() && width(&current) + needed > max {
-            pieces.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push(' ');
-        }
-        current.push_str(word);
-        // A single word longer than the line is cut into line-sized pieces.
-        while width(&current) > max {
-            let cut: String = current.chars().take(max).collect();
-            let rest: String = current.chars().skip(max).collect();
-            pieces.push(cut);
-            current = rest;
-        }
-    }
-    pieces.push(current);
-    pieces
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wrap_breaks_at_spaces_and_cuts_long_words() {
-        assert_eq!(
-            wrap("node server.js --port 3000", 12),
-            vec!["node", "server.js", "--port 3000"]
-        );
-        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
-        assert_eq!(wrap("", 4), vec![""]);
-    }
 
     #[test]
     fn truncate_marks_the_cut() {

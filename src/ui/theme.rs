@@ -86,7 +86,7 @@ impl Default for Theme {
                 .fg(Color::Yellow)
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED),
             group: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
-            exposed_symbol: "⚠",
+            exposed_symbol: crate::domain::text::WARNING_MARK,
             selected_symbol: "> ",
             error_symbol: "✖",
             cursor: "▏",
