@@ -108,7 +108,7 @@ fn write_out(out: &mut dyn Write, text: &str) -> anyhow::Result<()> {
 /// The stderr hint about owners hidden by permissions. Best effort: a closed stderr must not
 /// turn a printed answer into a failure.
 fn notice_hidden_owners(shown: &Snapshot, err: &mut dyn Write) {
-    if let Some(line) = text::hidden_owners_notice(shown.hidden_owner_count()) {
+    if let Some(line) = crate::domain::explain::hidden_owners(shown.hidden_owner_count()) {
         let _ = writeln!(err, "{line}");
     }
 }
@@ -157,7 +157,7 @@ mod tests {
         assert!(!out.contains("run as root"));
         assert_eq!(
             err,
-            "owners of 1 socket are hidden: run as root to see them\n"
+            "the owner of 1 socket is hidden: run as root to see it\n"
         );
     }
 
@@ -222,7 +222,7 @@ mod tests {
         let (outcome, out, err, _) = run_who(6379, Format::Text);
         assert_eq!(outcome, WhoOutcome::Found);
         assert!(out.contains("(hidden)"), "{out}");
-        assert!(err.contains("owners of 1 socket are hidden"), "{err}");
+        assert!(err.contains("the owner of 1 socket is hidden"), "{err}");
     }
 
     #[test]

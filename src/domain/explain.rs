@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 
 use crate::domain::text::{self, WARNING_MARK};
 use crate::model::SystemFacts;
-use crate::model::{Proto, Scope, Socket, SocketState, UnknownOwner, format_endpoint};
+use crate::model::{
+    Proto, Scope, Socket, SocketState, UnknownOwner, format_endpoint, owners_label,
+};
 
 /// The port table shipped with loopwatch: what usually listens on common ports.
 const PORTS_TSV: &str = include_str!("../../assets/ports.tsv");
@@ -122,6 +124,24 @@ impl Explanation {
         }
         lines
     }
+}
+
+/// How many sockets' owners are hidden by permissions, and the way to see them: one sentence
+/// for the status line and the text commands' stderr alike. `None` when none are.
+pub(crate) fn hidden_owners(count: usize) -> Option<String> {
+    match count {
+        0 => None,
+        1 => Some("the owner of 1 socket is hidden: run as root to see it".to_string()),
+        n => Some(format!(
+            "owners of {n} sockets are hidden: run as root to see them"
+        )),
+    }
+}
+
+/// The same, for narrow terminals: still the count and the way out.
+pub(crate) fn hidden_owners_short(count: usize) -> String {
+    let noun = if count == 1 { "owner" } else { "owners" };
+    format!("{count} {noun} hidden: run as root")
 }
 
 /// One line of an explanation laid out to a width: the topic label on a paragraph's first line.
@@ -275,11 +295,7 @@ fn endpoint_with_remote(s: &Socket) -> String {
 
 /// `node 4812`, `nginx 2100 +3`.
 fn process_label(s: &Socket) -> Option<String> {
-    match s.owners.as_slice() {
-        [] => None,
-        [one] => Some(format!("{} {}", one.name, one.key.pid)),
-        [first, rest @ ..] => Some(format!("{} {} +{}", first.name, first.key.pid, rest.len())),
-    }
+    owners_label(&s.owners)
 }
 
 /// Who holds the socket, in a sentence.
@@ -608,6 +624,20 @@ mod tests {
 
     fn text_of(s: &Socket, all: &[Socket]) -> String {
         socket(s, all, &facts()).to_text(100)
+    }
+
+    #[test]
+    fn hidden_owners_are_counted_in_one_sentence() {
+        assert_eq!(hidden_owners(0), None);
+        assert_eq!(
+            hidden_owners(1).as_deref(),
+            Some("the owner of 1 socket is hidden: run as root to see it")
+        );
+        assert_eq!(
+            hidden_owners(12).as_deref(),
+            Some("owners of 12 sockets are hidden: run as root to see them")
+        );
+        assert_eq!(hidden_owners_short(3), "3 owners hidden: run as root");
     }
 
     #[test]

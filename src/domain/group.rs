@@ -1,8 +1,6 @@
 //! Grouping sockets by the process that holds them, for the grouped view (`v`).
 
-use std::fmt::Write as _;
-
-use crate::model::Socket;
+use crate::model::{Socket, owners_label};
 
 /// Sockets with equal keys belong to one group; groups order by process name, then pid, with
 /// sockets whose owner is unknown last (grouped by the reason and the socket's user).
@@ -40,11 +38,7 @@ impl GroupKey {
 pub(crate) fn heading(socket: &Socket) -> String {
     match socket.primary_owner() {
         Some(owner) => {
-            let mut text = format!("{} {}", owner.name, owner.key.pid);
-            if socket.owners.len() > 1 {
-                // Writing to a String cannot fail.
-                let _ = write!(text, " +{}", socket.owners.len() - 1);
-            }
+            let mut text = owners_label(&socket.owners).unwrap_or_else(|| owner.label());
             if let Some(user) = &owner.user {
                 text.push_str(" · ");
                 text.push_str(user);

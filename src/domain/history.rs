@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use crate::model::{Owner, ProcKey, Socket, SocketKey, Stamp, format_endpoint};
+use crate::model::{self, Owner, ProcKey, Socket, SocketKey, Stamp, format_endpoint};
 
 /// How many events the history keeps; older ones are dropped first.
 pub(crate) const HISTORY_CAPACITY: usize = 10_000;
@@ -57,20 +57,20 @@ impl Event {
     /// `14:03:41 + tcp 127.0.0.1:5173 node 4812 (node server.js)`: one line for the history
     /// view and `loopwatch watch`.
     pub(crate) fn line(&self) -> String {
-        let mut line = format!("{} {}", self.time.clock(), self.describe());
-        if self.kind == EventKind::OwnerChanged {
-            line.push_str(", was ");
-            line.push_str(&owners_label(&self.previous_owners, &self.socket));
-        }
-        line
+        format!(
+            "{} {} {}",
+            self.time.clock(),
+            self.kind.symbol(),
+            self.what()
+        )
     }
 
-    /// The line without its time: `+ tcp 127.0.0.1:5173 node 4812 (node server.js)`.
-    pub(crate) fn describe(&self) -> String {
+    /// The line without its time and symbol: `tcp 127.0.0.1:5173 node 4812 (node server.js)`,
+    /// and for an owner change, who held it before.
+    pub(crate) fn what(&self) -> String {
         let s = &self.socket;
         let mut text = format!(
-            "{} {} {}",
-            self.kind.symbol(),
+            "{} {}",
             s.proto,
             format_endpoint(s.local_addr, s.local_port)
         );
@@ -89,17 +89,18 @@ impl Event {
             text.push_str(&owner.cmdline);
             text.push(')');
         }
+        if self.kind == EventKind::OwnerChanged {
+            text.push_str(", was ");
+            text.push_str(&owners_label(&self.previous_owners, &self.socket));
+        }
         text
     }
 }
 
 /// `node 4812`, `nginx 2100 +3`, or `(hidden) redis` when the owner cannot be seen.
 fn owners_label(owners: &[Owner], socket: &Socket) -> String {
-    match owners {
-        [] => format!("{} {}", socket.process_label(), socket.user_label()),
-        [one] => format!("{} {}", one.name, one.key.pid),
-        [first, rest @ ..] => format!("{} {} +{}", first.name, first.key.pid, rest.len()),
-    }
+    model::owners_label(owners)
+        .unwrap_or_else(|| format!("{} {}", socket.process_label(), socket.user_label()))
 }
 
 /// The events that turn `before` into `after`, all stamped `time`: closed first, then opened,

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::page::{self, Page};
 use crate::model::{
-    DetailsError, Owner, ProcKey, ProcessDetails, Proto, Snapshot, Socket, SocketState,
-    UnknownOwner, format_endpoint,
+    DetailsError, Owner, ProcKey, ProcessDetails, Proto, Snapshot, Socket, SocketState, Target,
+    UnknownOwner, format_endpoint, process_label,
 };
 
 /// Other sockets held by the process: what else goes away when it stops.
@@ -103,9 +103,9 @@ pub(crate) fn ancestry_line(details: &ProcessDetails) -> String {
         .ancestry
         .iter()
         .rev()
-        .map(|a| format!("{} {}", a.name, a.pid))
+        .map(|a| process_label(&a.name, a.pid))
         .collect();
-    parts.push(format!("{} {}", details.name, details.key.pid));
+    parts.push(process_label(&details.name, details.key.pid));
     parts.join(" > ")
 }
 
@@ -153,6 +153,25 @@ pub(crate) fn scope_sentence(socket: &Socket) -> &'static str {
             "one address of this host: reachable from its network, not through loopback"
         }
     }
+}
+
+/// What someone about to stop `target` for holding `socket` might not expect: that it is a
+/// client rather than a server, or that other processes keep the socket open anyway.
+pub(crate) fn stop_warnings(socket: &Socket, target: &Target) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if !socket.state.is_listening() {
+        warnings.push(format!(
+            "port {} here is a connection end ({}), not a server: stopping {} ends more than this connection",
+            socket.local_port, socket.state, target.name
+        ));
+    }
+    let others = socket.owners.len().saturating_sub(1);
+    if others > 0 {
+        warnings.push(format!(
+            "{others} other process(es) share this socket and keep it open; inspect (Enter, Tab) to pick another"
+        ));
+    }
+    warnings
 }
 
 /// What the inspect view is about: a socket, which of its holders is shown, and what is known

@@ -127,19 +127,7 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
 
 /// What the user might not expect: a client rather than a server, a socket others keep open.
 fn warnings<'a>(pending: &PendingKill, theme: &Theme, max: usize) -> Vec<Line<'a>> {
-    let mut warnings = Vec::new();
-    if !pending.socket.state.is_listening() {
-        warnings.push(format!(
-            "port {} here is a connection end ({}), not a server: stopping {} ends more than this connection",
-            pending.socket.local_port, pending.socket.state, pending.target.name
-        ));
-    }
-    let others = pending.socket.owners.len().saturating_sub(1);
-    if others > 0 {
-        warnings.push(format!(
-            "{others} other process(es) share this socket and keep it open; inspect (Enter, Tab) to pick another"
-        ));
-    }
+    let warnings = inspect::stop_warnings(&pending.socket, &pending.target);
     let mut lines = Vec::new();
     if !warnings.is_empty() {
         lines.push(Line::raw(""));

@@ -8,6 +8,7 @@ use crate::app::{App, Mode};
 
 use super::text::{fit_pieces, width};
 use super::theme::Theme;
+use crate::domain::explain;
 
 /// Errors first, then what the user can do about hidden owners; empty when all is well.
 pub(crate) fn status_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a> {
@@ -43,7 +44,7 @@ pub(crate) fn status_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a>
         pieces.push((8, spans));
     }
     let hidden = app.hidden_owner_count();
-    if hidden > 0 {
+    if let Some(long) = explain::hidden_owners(hidden) {
         // Only the error outranks this notice; the "last good snapshot" remark gives way.
         let taken = app
             .error()
@@ -51,30 +52,14 @@ pub(crate) fn status_line<'a>(app: &'a App, theme: &Theme, max: u16) -> Line<'a>
             + app
                 .status()
                 .map_or(0, |s| width(theme.error_symbol) + 1 + width(&s.text) + 2);
-        let long = hidden_notice(hidden);
         let text = if taken + width(&long) <= usize::from(max) {
             long
         } else {
-            short_hidden_notice(hidden)
+            explain::hidden_owners_short(hidden)
         };
         pieces.push((7, vec![Span::styled(text, theme.notice)]));
     }
     fit_pieces(pieces, &Span::raw("  "), usize::from(max))
-}
-
-/// The count and the way to see them, in one plain sentence.
-pub(crate) fn hidden_notice(count: usize) -> String {
-    if count == 1 {
-        "the owner of 1 socket is hidden: run as root to see it".to_string()
-    } else {
-        format!("owners of {count} sockets are hidden: run as root to see them")
-    }
-}
-
-/// The same, for narrow terminals: still the count and the way out.
-fn short_hidden_notice(count: usize) -> String {
-    let noun = if count == 1 { "owner" } else { "owners" };
-    format!("{count} {noun} hidden: run as root")
 }
 
 /// Key hints for the table, or the filter input while typing one.
@@ -174,14 +159,5 @@ mod tests {
         assert_eq!(tail("node", 10), "node");
         assert_eq!(tail("python manage.py", 8), "…nage.py");
         assert_eq!(tail("abc", 0), "");
-    }
-
-    #[test]
-    fn hidden_notice_says_how_many_and_what_to_do() {
-        assert_eq!(
-            hidden_notice(3),
-            "owners of 3 sockets are hidden: run as root to see them"
-        );
-        assert!(hidden_notice(1).contains("1 socket is hidden"));
     }
 }

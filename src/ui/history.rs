@@ -113,14 +113,11 @@ fn event_spans<'a>(event: &Event, theme: &Theme) -> Vec<Span<'a>> {
         EventKind::Closed => theme.closed,
         EventKind::OwnerChanged => theme.notice,
     };
-    let line = event.line();
-    // "14:03:41 + rest": the time dim, the symbol styled, the rest plain.
-    let (time, rest) = line.split_once(' ').unwrap_or(("", line.as_str()));
-    let (symbol, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    // "14:03:41 + what": the time dim, the symbol styled, the rest plain.
     let mut spans = vec![
-        Span::styled(time.to_string(), theme.dim),
+        Span::styled(event.time.clock(), theme.dim),
         Span::raw(" "),
-        Span::styled(symbol.to_string(), style),
+        Span::styled(event.kind.symbol(), style),
         Span::raw(" "),
     ];
     if event.socket.scope.is_exposed() {
@@ -129,6 +126,6 @@ fn event_spans<'a>(event: &Event, theme: &Theme) -> Vec<Span<'a>> {
             theme.exposed,
         ));
     }
-    spans.push(Span::raw(rest.to_string()));
+    spans.push(Span::raw(event.what()));
     spans
 }

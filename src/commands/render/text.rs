@@ -129,13 +129,6 @@ pub(crate) fn who_table(sockets: &[Socket]) -> String {
     render(&WHO_COLUMNS, rows)
 }
 
-/// The stderr line for owners hidden by permissions, if any are.
-pub(crate) fn hidden_owners_notice(hidden: usize) -> Option<String> {
-    let plural = if hidden == 1 { "" } else { "s" };
-    (hidden > 0)
-        .then(|| format!("owners of {hidden} socket{plural} are hidden: run as root to see them"))
-}
-
 /// The first owner's command line, followed by the other owners' pids for a shared socket.
 fn list_command(s: &Socket) -> String {
     let command = s.cmdline_label();
@@ -245,18 +238,5 @@ mod tests {
         assert_eq!(table.lines().count(), 2, "{table}");
         assert!(!table.contains('\u{1b}'), "{table}");
         assert!(table.contains("evil?name"), "{table}");
-    }
-
-    #[test]
-    fn hidden_notice_counts_sockets() {
-        assert_eq!(hidden_owners_notice(0), None);
-        assert_eq!(
-            hidden_owners_notice(1).as_deref(),
-            Some("owners of 1 socket are hidden: run as root to see them")
-        );
-        assert_eq!(
-            hidden_owners_notice(12).as_deref(),
-            Some("owners of 12 sockets are hidden: run as root to see them")
-        );
     }
 }
