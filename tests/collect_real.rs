@@ -288,36 +288,3 @@ time.sleep(30)
         assert_eq!(found[0].pid_label(), format!("{} +1", pids[0]));
     }
 }
-
-/// `cargo test --release --test collect_real -- --ignored --nocapture`: how long one
-/// collection takes on this machine, cold and warm.
-#[test]
-#[ignore = "a measurement, not a check"]
-fn collect_timing() {
-    let _listeners: Vec<TcpListener> = (0..20)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    for query in [
-        Query::default(),
-        Query {
-            connections: true,
-            all_addresses: true,
-            port: None,
-        },
-    ] {
-        let mut collector = system_collector().unwrap();
-        let start = Instant::now();
-        let first = collector.collect(&query).unwrap();
-        let cold = start.elapsed();
-        let runs = 50u32;
-        let start = Instant::now();
-        for _ in 0..runs {
-            collector.collect(&query).unwrap();
-        }
-        let warm = start.elapsed() / runs;
-        println!(
-            "{query:?}: {} sockets, first collect {cold:?}, then {warm:?} each",
-            first.sockets.len()
-        );
-    }
-}

@@ -362,7 +362,7 @@ fn socket_text(socket: &Socket) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::fixtures::{connection, listener, owner, sample_snapshot};
+    use crate::model::fixtures::{connection, listener, owner};
     use crate::model::{Ancestor, Readable};
 
     fn details() -> ProcessDetails {
@@ -480,9 +480,15 @@ mod tests {
     }
 
     #[test]
-    fn the_sample_has_sentences_for_every_scope() {
-        for socket in &sample_snapshot().sockets {
-            assert!(!scope_sentence(socket).is_empty());
-        }
+    fn each_scope_says_who_can_connect() {
+        let at = |addr: &str| scope_sentence(&listener(addr, 80, Vec::new()));
+        assert!(at("127.0.0.1").contains("only this machine"));
+        assert!(at("::1").contains("only this machine"));
+        assert!(at("0.0.0.0").contains("from the network"));
+        assert!(at("::").contains("from the network"));
+        assert!(at("192.168.1.4").contains("not through loopback"));
+        // Three scopes, three different answers.
+        assert_ne!(at("127.0.0.1"), at("0.0.0.0"));
+        assert_ne!(at("0.0.0.0"), at("192.168.1.4"));
     }
 }

@@ -225,7 +225,6 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
 mod tests {
     use std::net::{TcpListener, UdpSocket};
     use std::os::unix::fs::symlink;
-    use std::time::Instant;
 
     use super::*;
 
@@ -382,34 +381,5 @@ mod tests {
             "{before:?} {after:?}"
         );
         drop(held);
-    }
-
-    /// `cargo test --release --lib -- --ignored --nocapture scan_timing`: one vs two workers
-    /// on this machine's real /proc (start scripts/fixture.py to see a busy host).
-    #[test]
-    #[ignore = "a measurement, not a check"]
-    fn scan_timing() {
-        let procfs = ProcFs::new();
-        let pids = procfs.pids();
-        for workers in [1, 2, 1, 2] {
-            let procfs = procfs.clone().with_max_workers(workers);
-            let runs = 20u32;
-            let start = Instant::now();
-            for _ in 0..runs {
-                procfs.socket_tables(&pids);
-            }
-            let per_scan = start.elapsed() / runs;
-            println!(
-                "{} processes, {workers} worker(s): {per_scan:?} per scan",
-                pids.len()
-            );
-            let start = Instant::now();
-            for _ in 0..runs {
-                for &pid in &pids {
-                    procfs.fingerprint(pid);
-                }
-            }
-            println!("  fingerprints: {:?}", start.elapsed() / runs);
-        }
     }
 }
