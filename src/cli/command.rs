@@ -70,7 +70,7 @@ pub(crate) struct Invocation {
 pub(crate) enum Format {
     /// An aligned table for people.
     Text,
-    /// The versioned JSON document of [`crate::commands::render::json`], for scripts.
+    /// The versioned JSON document (`version: 1`), for scripts.
     Json,
 }
 

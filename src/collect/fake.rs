@@ -9,7 +9,7 @@ use crate::model::Snapshot;
 /// Hands out scripted snapshots in order, repeating the last one; records every query.
 #[derive(Debug, Default)]
 pub struct FakeCollector {
-    script: VecDeque<Result<Snapshot, String>>,
+    script: VecDeque<Result<Snapshot, CollectError>>,
     last: Option<Snapshot>,
     /// The last snapshot `collect_changed` returned (cleared by an error).
     delivered: Option<Snapshot>,
@@ -26,7 +26,8 @@ impl FakeCollector {
 
     /// Queues a failure for the next collection.
     pub fn push_error(&mut self, message: &str) {
-        self.script.push_back(Err(message.to_string()));
+        self.script
+            .push_back(Err(CollectError::Sockets(message.to_string())));
     }
 
     /// Queues `snapshot` after what is already scripted.
@@ -45,7 +46,7 @@ impl Collector for FakeCollector {
                 self.last = Some(snapshot.clone());
                 Ok(snapshot)
             }
-            Some(Err(message)) => Err(CollectError::Sockets(message)),
+            Some(Err(error)) => Err(error),
             None => Ok(self.last.clone().unwrap_or_default()),
         }
     }

@@ -16,6 +16,6 @@ mod time;
 pub use facts::SystemFacts;
 pub use process::{Ancestor, DetailsError, ProcessDetails, Readable};
 pub use query::{CollectError, Query};
-pub use signal::{Signal, Target};
+pub use signal::{Signal, Target, UnknownSignal};
 pub use socket::*;
 pub use time::{Clock, Stamp};

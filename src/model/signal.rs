@@ -30,7 +30,7 @@ impl Signal {
     }
 
     /// Accepts `TERM`, `SIGTERM`, `term` or the signal's number.
-    pub fn parse(text: &str) -> Result<Signal, String> {
+    pub fn parse(text: &str) -> Result<Signal, UnknownSignal> {
         let upper = text.trim().to_ascii_uppercase();
         let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
         match bare {
@@ -38,10 +38,15 @@ impl Signal {
             "INT" | "2" => Ok(Signal::Int),
             "HUP" | "1" => Ok(Signal::Hup),
             "KILL" | "9" => Ok(Signal::Kill),
-            _ => Err("signal must be one of TERM, INT, HUP, KILL".to_string()),
+            _ => Err(UnknownSignal),
         }
     }
 }
+
+/// A signal name loopwatch does not offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("signal must be one of TERM, INT, HUP, KILL")]
+pub struct UnknownSignal;
 
 impl fmt::Display for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
