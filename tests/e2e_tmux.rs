@@ -149,10 +149,7 @@ fn x_then_y_stops_a_spawned_server_and_reports_the_release() {
     use std::process::{Command, Stdio};
 
     let mut child = Command::new("python3")
-        .args([
-            "-c",
-            "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\nprint(s.getsockname()[1], flush=True)\ntime.sleep(300)\n",
-        ])
+        .args(["-c", include_str!("support/listen.py")])
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 is needed for this test");

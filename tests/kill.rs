@@ -26,12 +26,8 @@ struct Server {
     port: u16,
 }
 
-const LISTEN: &str = "import socket, time\n\
-s = socket.socket()\n\
-s.bind(('127.0.0.1', 0))\n\
-s.listen()\n\
-print(s.getsockname()[1], flush=True)\n\
-time.sleep(300)\n";
+/// Prints its port, then holds a listener on 127.0.0.1 until killed.
+const LISTEN: &str = include_str!("support/listen.py");
 
 impl Server {
     fn start() -> Self {

@@ -397,7 +397,7 @@ mod tests {
     use crate::collect::fake::FakeCollector;
     use crate::control::FakeControl;
     use crate::model::SocketState;
-    use crate::model::fixtures::{connection, listener, owner};
+    use crate::model::fixtures::{connection, listener, node_on_3000, owner};
 
     /// Time that passes only when the flow sleeps.
     #[derive(Default)]
@@ -424,17 +424,6 @@ mod tests {
             dry_run: false,
             format: Format::Text,
             timeout: Duration::from_secs(3),
-        }
-    }
-
-    fn held() -> Snapshot {
-        Snapshot {
-            sockets: vec![listener(
-                "127.0.0.1",
-                3000,
-                vec![owner(4812, "node", "alice", "node server.js")],
-            )],
-            privileged: true,
         }
     }
 
@@ -482,7 +471,12 @@ mod tests {
     fn signals_the_listener_owner_and_reports_the_release() {
         // Looked up, read again just before the signal, still held at the first look after it.
         let run = run(
-            vec![held(), held(), held(), Snapshot::default()],
+            vec![
+                node_on_3000(),
+                node_on_3000(),
+                node_on_3000(),
+                Snapshot::default(),
+            ],
             &request(),
             true,
         );
@@ -503,7 +497,7 @@ mod tests {
             yes: false,
             ..request()
         };
-        let run = run(vec![held()], &asking, false);
+        let run = run(vec![node_on_3000()], &asking, false);
         assert_eq!(run.asked, 1);
         assert!(run.sent.is_empty());
         assert_eq!(run.outcome, KillOutcome::Declined);
@@ -511,7 +505,7 @@ mod tests {
             dry_run: true,
             ..asking
         };
-        let run = self::run(vec![held()], &dry, true);
+        let run = self::run(vec![node_on_3000()], &dry, true);
         assert!(run.sent.is_empty());
         assert_eq!(run.asked, 0);
         assert_eq!(run.outcome, KillOutcome::DryRun);
@@ -545,7 +539,7 @@ mod tests {
 
     #[test]
     fn a_port_still_held_after_the_timeout_is_reported() {
-        let run = run(vec![held()], &request(), true);
+        let run = run(vec![node_on_3000()], &request(), true);
         assert_eq!(run.outcome, KillOutcome::StillHeld);
         assert!(
             run.out.contains(
@@ -592,7 +586,7 @@ mod tests {
             ..request()
         };
         // Held when asked; gone by the time the user says yes.
-        let run = run(vec![held(), Snapshot::default()], &asking, true);
+        let run = run(vec![node_on_3000(), Snapshot::default()], &asking, true);
         assert_eq!(run.asked, 1);
         assert!(
             run.sent.is_empty(),
@@ -613,7 +607,11 @@ mod tests {
             format: Format::Json,
             ..request()
         };
-        let run = run(vec![held(), held(), Snapshot::default()], &json, true);
+        let run = run(
+            vec![node_on_3000(), node_on_3000(), Snapshot::default()],
+            &json,
+            true,
+        );
         let value: serde_json::Value = serde_json::from_str(&run.out).unwrap();
         assert_eq!(value["outcome"], "released");
         assert_eq!(value["signal"], "TERM");

@@ -80,17 +80,10 @@ mod tests {
     use super::*;
     use crate::collect::fake::FakeCollector;
     use crate::control::FakeControl;
-    use crate::model::fixtures::{listener, owner};
+    use crate::model::fixtures::{node_on_3000, owner};
 
     fn node() -> crate::model::Owner {
         owner(4812, "node", "alice", "node server.js")
-    }
-
-    fn held() -> Snapshot {
-        Snapshot {
-            sockets: vec![listener("127.0.0.1", 3000, vec![node()])],
-            privileged: true,
-        }
     }
 
     fn request() -> Stop {
@@ -106,7 +99,7 @@ mod tests {
     fn a_target_still_holding_the_port_is_signalled_once_and_followed() {
         let mut control = FakeControl::with(&[node().key]);
         let stopped = stop(
-            &mut FakeCollector::new([held()]),
+            &mut FakeCollector::new([node_on_3000()]),
             &mut control,
             &request(),
             1,

@@ -83,6 +83,19 @@ pub fn socket(
     s
 }
 
+/// `node server.js` (pid 4812, user alice) listening on 127.0.0.1:3000, and nothing else: the
+/// process the stop tests stop.
+pub fn node_on_3000() -> Snapshot {
+    Snapshot {
+        sockets: vec![listener(
+            "127.0.0.1",
+            3000,
+            vec![owner(4812, "node", "alice", "node server.js")],
+        )],
+        privileged: true,
+    }
+}
+
 /// A small, varied snapshot: dev servers, a database, a shared pre-fork socket, UDP, IPv6,
 /// a wildcard listener, a hidden owner and a loopback connection pair.
 pub fn sample_snapshot() -> Snapshot {

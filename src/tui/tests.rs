@@ -18,7 +18,7 @@ use super::{Options, Os, Start, session};
 use crate::app::Settings;
 use crate::collect::Collector;
 use crate::control::{FakeControl, OsError, Pinned, ProcessControl};
-use crate::model::fixtures::{listener, owner};
+use crate::model::fixtures::{listener, node_on_3000, owner};
 use crate::model::{CollectError, Query, Signal, Snapshot};
 use crate::ui::Theme;
 
@@ -141,17 +141,6 @@ struct Session {
     control: Arc<Mutex<FakeControl>>,
     system: FakeSystem,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
-}
-
-fn node_on_3000() -> Snapshot {
-    Snapshot {
-        sockets: vec![listener(
-            "127.0.0.1",
-            3000,
-            vec![owner(4812, "node", "alice", "node server.js")],
-        )],
-        privileged: true,
-    }
 }
 
 impl Session {
@@ -427,12 +416,7 @@ fn the_live_table_stops_a_real_listener_and_sees_the_port_released() {
     use std::os::unix::process::ExitStatusExt;
     use std::process::{Command, Stdio};
 
-    let script = "import socket, time\n\
-s = socket.socket()\n\
-s.bind(('127.0.0.1', 0))\n\
-s.listen()\n\
-print(s.getsockname()[1], flush=True)\n\
-time.sleep(300)\n";
+    let script = include_str!("../../tests/support/listen.py");
     let mut child = Command::new("python3")
         .args(["-c", script])
         .stdout(Stdio::piped())
