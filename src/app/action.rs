@@ -51,6 +51,9 @@ pub(crate) enum Action {
     ConfirmKill,
     /// No in the stop dialog.
     CancelKill,
+    /// The stop dialog cannot be read whole on this terminal (it was resized, or a key came
+    /// while it did not fit): it closes, and nothing is sent.
+    CancelUnseen,
     /// Details of a process, read because the app asked with [`Effect::Describe`].
     Details(ProcKey, Box<Result<ProcessDetails, DetailsError>>),
     /// A line for the status bar: the outcome of a signal, its follow-up, a refusal.

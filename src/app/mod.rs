@@ -357,6 +357,7 @@ impl App {
             | Action::Kill(_)
             | Action::ConfirmKill
             | Action::CancelKill
+            | Action::CancelUnseen
             | Action::Details(..) => return self.update_owner_view(action),
             Action::Status(status) => self.status = Some(status),
             Action::ToggleConnections => {

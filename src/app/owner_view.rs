@@ -21,6 +21,14 @@ impl App {
                 )));
                 None
             }
+            Action::CancelUnseen => {
+                let pending = self.close_dialog()?;
+                self.status = Some(Status::error(format!(
+                    "the stop dialog did not fit the terminal: nothing was sent to {}",
+                    pending.target.label()
+                )));
+                None
+            }
             Action::Details(key, details) => {
                 let inspected = self.view.inspected().and_then(Inspected::owner);
                 let wanted = inspected.map(|o| o.key) == Some(key)

@@ -166,17 +166,35 @@ fn next_event(
 }
 
 /// Maps one terminal event to the actions it means in the app's current mode.
+///
+/// Nothing the user cannot see can be answered: while the screen is too small to draw, every
+/// key but quit is inert, and a stop dialog that does not fit whole is closed unanswered.
 fn actions_for_input(input: &TermEvent, app: &App, area: &mut Rect) -> Vec<Action> {
     match input {
         // Windows also reports releases and repeats; one press is one action.
-        TermEvent::Key(key) if key.kind == KeyEventKind::Press => keymap::key_of(*key)
-            .and_then(|k| keymap::action_for(app.mode(), k))
-            .into_iter()
-            .collect(),
+        TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
+            let Some(action) = keymap::key_of(*key).and_then(|k| keymap::action_for(app.mode(), k))
+            else {
+                return Vec::new();
+            };
+            if action == Action::Quit {
+                vec![action]
+            } else if !ui::dialog_fits(*area, app) {
+                vec![Action::CancelUnseen]
+            } else if ui::viewport(*area).rows == 0 {
+                Vec::new()
+            } else {
+                vec![action]
+            }
+        }
         TermEvent::Mouse(mouse) => action_for_mouse(*mouse, app, *area).into_iter().collect(),
         TermEvent::Resize(width, height) => {
             *area = Rect::new(0, 0, *width, *height);
-            vec![Action::Viewport(ui::viewport(*area))]
+            let mut actions = vec![Action::Viewport(ui::viewport(*area))];
+            if !ui::dialog_fits(*area, app) {
+                actions.push(Action::CancelUnseen);
+            }
+            actions
         }
         _ => Vec::new(),
     }

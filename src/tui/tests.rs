@@ -444,3 +444,39 @@ fn the_live_table_stops_a_real_listener_and_sees_the_port_released() {
     assert_eq!(status.signal(), Some(15), "SIGTERM, as the dialog said");
     session.quit();
 }
+
+#[test]
+fn on_a_terminal_too_small_to_draw_only_quit_does_anything() {
+    let session = Session::start(20, 5, node_on_3000());
+    session.wait_for("terminal too small");
+    // The table is not drawn, so nothing in it can be chosen, let alone stopped.
+    for key in [KeyCode::Char('x'), KeyCode::Enter, KeyCode::Char('y')] {
+        session.key(key);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(session.sent().is_empty());
+    assert!(session.screen().contains("terminal too small"));
+    session.quit();
+}
+
+#[test]
+fn a_dialog_resized_out_of_sight_is_closed_unanswered() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    // Shrunk below what the dialog needs, then a yes typed blind, then back to full size.
+    let resize = |w, h| {
+        session
+            .input
+            .send(Event::Input(TermEvent::Resize(w, h)))
+            .unwrap();
+    };
+    resize(40, 8);
+    session.key(KeyCode::Char('y'));
+    resize(120, 20);
+    session.wait_for("the stop dialog did not fit the terminal: nothing was sent to node 4812");
+    assert!(session.sent().is_empty());
+    assert!(!session.screen().contains("stop node 4812?"));
+    session.quit();
+}

@@ -17,6 +17,21 @@ const LABEL: usize = 9;
 /// Wide enough for a command line to be recognisable, narrow enough to read as a dialog.
 const MAX_WIDTH: u16 = 76;
 
+/// Whether the whole dialog (every line of what will be signalled, and the keys) fits `area`:
+/// a yes counts only for a dialog that was there to be read.
+pub(crate) fn fits(area: Rect, app: &App, pending: &PendingKill) -> bool {
+    if super::viewport(area).rows == 0 {
+        return false;
+    }
+    let box_width = area.width.min(MAX_WIDTH);
+    let lines = body(app, pending, &Theme::default(), inner_width(box_width)).len();
+    lines + 2 <= usize::from(area.height)
+}
+
+fn inner_width(box_width: u16) -> usize {
+    usize::from(box_width.saturating_sub(4))
+}
+
 pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
@@ -25,8 +40,7 @@ pub(crate) fn render(
     theme: &Theme,
 ) {
     let box_width = area.width.min(MAX_WIDTH);
-    let inner_width = usize::from(box_width.saturating_sub(4));
-    let mut lines = body(app, pending, theme, inner_width);
+    let mut lines = body(app, pending, theme, inner_width(box_width));
     let box_height = u16::try_from(lines.len() + 2)
         .unwrap_or(u16::MAX)
         .min(area.height);

@@ -123,6 +123,12 @@ fn bottom_lines(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
     );
 }
 
+/// Whether the stop dialog, if one is open, is wholly on a screen of size `area`.
+pub(crate) fn dialog_fits(area: Rect, app: &App) -> bool {
+    app.pending_kill()
+        .is_none_or(|pending| confirm::fits(area, app, pending))
+}
+
 /// What the layout of a terminal this size gives each view; all zero when it is too small.
 pub(crate) fn viewport(area: Rect) -> Viewport {
     Screen::of(area).map_or(
