@@ -378,3 +378,41 @@ fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
+
+/// The default config file may hold `read_only = true`: one this user cannot read stops
+/// loopwatch with the reason instead of being skipped (which would lift read-only).
+#[test]
+fn an_unreadable_default_config_is_an_error_not_skipped() {
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(setpriv) = setpriv.filter(|_| rustix::process::geteuid().is_root()) else {
+        println!("note: skipped: needs root and setpriv (util-linux)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("loopwatch-unreadable-{}", std::process::id()));
+    let config_dir = dir.join("config").join("loopwatch");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let config = config_dir.join("config.toml");
+    std::fs::write(&config, "read_only = true\n").unwrap();
+    set_mode(&config, 0o600);
+    for d in [&dir, &dir.join("config"), &config_dir] {
+        set_mode(d, 0o755);
+    }
+    let exe = dir.join("loopwatch");
+    std::fs::copy(BIN, &exe).unwrap();
+    set_mode(&exe, 0o755);
+    let out = Command::new(setpriv)
+        .args(["--reuid=4242", "--regid=4242", "--clear-groups"])
+        .arg(&exe)
+        .args(["kill", "9", "--dry-run"])
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
+    assert!(stderr.starts_with("loopwatch: config "), "{stderr}");
+}

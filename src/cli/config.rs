@@ -53,10 +53,18 @@ pub(crate) struct ConfigError {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Problem {
+    /// There is no such file.
+    Missing,
     Unreadable(String),
-    Syntax { line: usize, message: String },
+    Syntax {
+        line: usize,
+        message: String,
+    },
     UnknownKey(String),
-    BadValue { key: String, expected: String },
+    BadValue {
+        key: String,
+        expected: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -66,6 +74,7 @@ impl fmt::Display for ConfigError {
             None => f.write_str("config: ")?,
         }
         match &self.problem {
+            Problem::Missing => f.write_str("cannot read it: no such file"),
             Problem::Unreadable(why) => write!(f, "cannot read it: {why}"),
             Problem::Syntax { line, message } => write!(f, "line {line}: {message}"),
             Problem::UnknownKey(key) => {
@@ -202,27 +211,62 @@ pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
             None => return Ok(Config::default()),
         },
     };
-    match std::fs::read_to_string(&path) {
+    match read_capped(&path) {
         Ok(text) => parse(&text).map_err(|problem| ConfigError {
             path: Some(path),
             problem,
         }),
-        // No default file, or a home directory this user may not look into (a program run
-        // under another uid keeps $HOME): nothing configured.
-        Err(e)
-            if !required
-                && matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-                ) =>
-        {
-            Ok(Config::default())
-        }
-        Err(e) => Err(ConfigError {
+        // No default file: nothing configured. Any other failure is an error, even for the
+        // default file: it may hold `read_only = true`, and skipping it would lift that.
+        Err(Problem::Missing) if !required => Ok(Config::default()),
+        Err(problem) => Err(ConfigError {
             path: Some(path),
-            problem: Problem::Unreadable(e.to_string()),
+            problem,
         }),
     }
+}
+
+/// The most a config file may hold: far more than every key at once, far less than memory.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads a config file: a regular file of at most [`MAX_CONFIG_BYTES`] of UTF-8. A FIFO, a
+/// device or a directory is refused without waiting on it or reading it.
+fn read_capped(path: &Path) -> Result<String, Problem> {
+    use std::io::Read as _;
+    let unreadable = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => Problem::Missing,
+        std::io::ErrorKind::PermissionDenied => Problem::Unreadable(
+            "permission denied; make it readable, or pass another file with --config".into(),
+        ),
+        _ => Problem::Unreadable(e.to_string()),
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // Opening a FIFO for reading would wait for a writer; non-blocking, it returns at once
+    // and is then refused as not a regular file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0));
+    }
+    let file = options.open(path).map_err(unreadable)?;
+    let metadata = file.metadata().map_err(unreadable)?;
+    if !metadata.is_file() {
+        return Err(Problem::Unreadable(
+            "not a regular file; pass a file with --config".into(),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Problem::Unreadable(format!(
+            "larger than {} KiB; a config file is a few lines",
+            MAX_CONFIG_BYTES / 1024
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| Problem::Unreadable("not UTF-8 text".into()))
 }
 
 /// Parses a config file's text.
@@ -483,12 +527,47 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let missing = dir.join("missing.toml");
         let error = load(Some(&missing)).unwrap_err();
-        assert!(matches!(error.problem, Problem::Unreadable(_)), "{error}");
+        assert_eq!(error.problem, Problem::Missing, "{error}");
         let file = dir.join("config.toml");
         std::fs::write(&file, "grouped = true\n").unwrap();
         assert_eq!(load(Some(&file)).unwrap().grouped, Some(true));
         std::fs::write(&file, "grouped = maybe\n").unwrap();
         assert!(load(Some(&file)).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// What a hostile or careless `--config` can point at: each is refused at once, with the
+    /// reason, and nothing is read without bound.
+    #[cfg(unix)]
+    #[test]
+    fn devices_fifos_directories_and_huge_files_are_refused_quickly() {
+        let dir = std::env::temp_dir().join(format!("loopwatch-hostile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let huge = dir.join("huge.toml");
+        std::fs::write(&huge, format!("# {}\n", "x".repeat(2 * 1024 * 1024))).unwrap();
+        let binary = dir.join("binary.toml");
+        std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
+        let start = std::time::Instant::now();
+        for (path, why) in [
+            (Path::new("/dev/zero"), "not a regular file"),
+            (fifo.as_path(), "not a regular file"),
+            (dir.as_path(), "not a regular file"),
+            (huge.as_path(), "larger than 1024 KiB"),
+            (binary.as_path(), "not UTF-8"),
+        ] {
+            let error = load(Some(path)).unwrap_err().to_string();
+            assert!(error.contains(why), "{}: {error}", path.display());
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "no wait, no huge read"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
