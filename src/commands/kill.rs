@@ -106,6 +106,9 @@ struct Report {
 }
 
 /// Runs `kill`. `confirm` asks the user (it is only called without `--yes`).
+///
+/// A reader that goes away (`kill 3000 --yes | head -1`) stops nothing halfway: output to a
+/// closed pipe is dropped and the work runs to its end, every holder signalled and followed.
 pub(crate) fn kill(
     system: &mut System,
     request: &KillRequest,
@@ -113,6 +116,8 @@ pub(crate) fn kill(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<KillOutcome> {
+    let (mut out, mut err) = (UnlessClosed::new(out), UnlessClosed::new(err));
+    let (out, err): (&mut dyn Write, &mut dyn Write) = (&mut out, &mut err);
     let port = request.port;
     let before = system
         .collector
@@ -218,6 +223,49 @@ pub(crate) fn kill(
     report.released_after = released_after.map(|d| d.as_secs_f64());
     report.message = message;
     finish(&report, request.format, out)
+}
+
+/// A writer that, once its reader has gone (a broken pipe), accepts and drops everything.
+struct UnlessClosed<'w> {
+    inner: &'w mut dyn Write,
+    closed: bool,
+}
+
+impl<'w> UnlessClosed<'w> {
+    fn new(inner: &'w mut dyn Write) -> Self {
+        Self {
+            inner,
+            closed: false,
+        }
+    }
+
+    fn absorb<T>(&mut self, result: std::io::Result<T>, dropped: T) -> std::io::Result<T> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(dropped)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for UnlessClosed<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let result = self.inner.write(buf);
+        self.absorb(result, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = self.inner.flush();
+        self.absorb(result, ())
+    }
 }
 
 /// Records each target's result in its entry and tells the user.
@@ -577,6 +625,53 @@ mod tests {
         let real = self::run(vec![socket_activated], &request(), true);
         assert!(real.sent.is_empty());
         assert_eq!(real.outcome, KillOutcome::NotSent);
+    }
+
+    /// A writer whose reader has gone.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_closed_stdout_stops_nothing_halfway() {
+        // A parent and its pre-fork child share the listener: both must be signalled.
+        let parent = owner(4812, "node", "alice", "node server.js");
+        let child = owner(4813, "node", "alice", "node server.js");
+        let shared = Snapshot {
+            sockets: vec![listener(
+                "127.0.0.1",
+                3000,
+                vec![parent.clone(), child.clone()],
+            )],
+            privileged: true,
+        };
+        let mut collector = FakeCollector::new([shared.clone(), shared, Snapshot::default()]);
+        let mut control = FakeControl::with(&[parent.key, child.key]);
+        let mut details = FakeDetails::default();
+        let mut clock = FakeClock::default();
+        let mut system = System {
+            collector: &mut collector,
+            control: &mut control,
+            details: &mut details,
+            clock: &mut clock,
+        };
+        let outcome = kill(
+            &mut system,
+            &request(),
+            &mut |_| Ok(true),
+            &mut ClosedPipe,
+            &mut ClosedPipe,
+        )
+        .unwrap();
+        assert_eq!(control.sent, [(4812, Signal::Term), (4813, Signal::Term)]);
+        assert_eq!(outcome, KillOutcome::Released, "followed to the end");
     }
 
     #[test]
