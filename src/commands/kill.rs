@@ -117,7 +117,16 @@ pub(crate) fn kill(
     err: &mut dyn Write,
 ) -> anyhow::Result<KillOutcome> {
     let (mut out, mut err) = (UnlessClosed::new(out), UnlessClosed::new(err));
-    let (out, err): (&mut dyn Write, &mut dyn Write) = (&mut out, &mut err);
+    run(system, request, confirm, &mut out, &mut err)
+}
+
+fn run(
+    system: &mut System,
+    request: &KillRequest,
+    confirm: &mut dyn FnMut(&str) -> std::io::Result<bool>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<KillOutcome> {
     let port = request.port;
     let before = system
         .collector
