@@ -219,10 +219,28 @@ pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         // No default file: nothing configured. Any other failure is an error, even for the
         // default file: it may hold `read_only = true`, and skipping it would lift that.
         Err(Problem::Missing) if !required => Ok(Config::default()),
+        Err(Problem::Unreadable(_)) if !required && !reachable(&path) => Ok(Config::default()),
         Err(problem) => Err(ConfigError {
             path: Some(path),
             problem,
         }),
+    }
+}
+
+/// Whether this user could see a file at `path` at all: its folder can be searched. A default
+/// path inside another user's home (a `$HOME` kept across a change of user) is nobody's
+/// config for this user, so it counts as absent; a file this user can find but not read
+/// does not.
+fn reachable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        path.parent()
+            .is_none_or(|dir| rustix::fs::access(dir, rustix::fs::Access::EXEC_OK).is_ok())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
     }
 }
 
