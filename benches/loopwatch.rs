@@ -103,7 +103,7 @@ fn owners_steady_tick(bencher: Bencher) {
     let inodes: Vec<u64> = loopwatch::collect::sock_diag::dump(&Query::default())
         .map(|dump| {
             dump.filter_map(Result::ok)
-                .map(|s| u64::from(s.inode))
+                .map(|s| u64::from(s.info.inode))
                 .collect()
         })
         .unwrap_or_default();

@@ -158,6 +158,34 @@ fn a_port_query_returns_only_that_port_with_its_connections() {
     assert!(states.contains(&SocketState::Established), "{states:?}");
 }
 
+/// A UDP socket that `connect()`ed talks to one peer: it is a connection end with that
+/// peer as its remote, not a server, and shows only with connections.
+#[test]
+fn a_connected_udp_socket_is_a_connection_end_with_its_peer() {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let server_port = server.local_addr().unwrap().port();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.connect(("127.0.0.1", server_port)).unwrap();
+    let client_port = client.local_addr().unwrap().port();
+
+    let everything = collect(Query::port(client_port));
+    let found = on_port(&everything, Proto::Udp, client_port);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].state, SocketState::Established);
+    assert_eq!(found[0].remote, Some((ip("127.0.0.1"), server_port)));
+    assert!(!found[0].state.is_listening());
+
+    let listeners = collect(Query::default());
+    assert!(
+        on_port(&listeners, Proto::Udp, client_port).is_empty(),
+        "not among the servers"
+    );
+    let server_row = on_port(&listeners, Proto::Udp, server_port);
+    assert_eq!(server_row.len(), 1, "the unconnected one still is");
+    assert_eq!(server_row[0].state, SocketState::Bound);
+    assert_eq!(server_row[0].remote, None);
+}
+
 #[test]
 fn closed_sockets_disappear() {
     let tcp = TcpListener::bind("127.0.0.1:0").unwrap();

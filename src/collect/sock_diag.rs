@@ -124,7 +124,7 @@ fn append_port_filter(bytes: &mut Vec<u8>, port: u16) {
 }
 
 /// Reads every socket `query` wants, as netstat2's [`SocketInfo`] (the rest of the collector
-/// speaks that type on every platform). Sockets stream from one netlink socket, one request
+/// speaks that type on every platform) with a connected UDP socket's peer beside it. Sockets stream from one netlink socket, one request
 /// after the other.
 pub fn dump(query: &Query) -> io::Result<Dump> {
     let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
@@ -152,7 +152,7 @@ pub struct Dump {
 }
 
 impl Dump {
-    fn next_socket(&mut self) -> io::Result<Option<SocketInfo>> {
+    fn next_socket(&mut self) -> io::Result<Option<DiagSocket>> {
         loop {
             let Some(request) = self.current else {
                 let Some(request) = self.pending.pop_front() else {
@@ -225,7 +225,7 @@ fn invalid_data(error: impl std::fmt::Display) -> io::Error {
 }
 
 impl Iterator for Dump {
-    type Item = io::Result<SocketInfo>;
+    type Item = io::Result<DiagSocket>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.next_socket() {
@@ -241,8 +241,22 @@ impl Iterator for Dump {
     }
 }
 
-fn socket_info(header: &InetResponseHeader, protocol: u8) -> SocketInfo {
+/// One socket of the dump: what netstat2's type holds, and the peer of a connected UDP socket
+/// (which that type has no room for).
+#[derive(Debug, Clone)]
+pub struct DiagSocket {
+    pub info: SocketInfo,
+    /// Where a connected UDP socket sends: it is a connection end, not a server.
+    pub udp_peer: Option<(std::net::IpAddr, u16)>,
+}
+
+/// The kernel reports a UDP socket that `connect()`ed as `TCP_ESTABLISHED`.
+const UDP_CONNECTED: u8 = 1;
+
+fn socket_info(header: &InetResponseHeader, protocol: u8) -> DiagSocket {
     let id = &header.socket_id;
+    let udp_peer = (protocol == IPPROTO_UDP && header.state == UDP_CONNECTED)
+        .then_some((id.destination_address, id.destination_port));
     let protocol_socket_info = if protocol == IPPROTO_UDP {
         ProtocolSocketInfo::Udp(UdpSocketInfo {
             local_addr: id.source_address,
@@ -257,11 +271,14 @@ fn socket_info(header: &InetResponseHeader, protocol: u8) -> SocketInfo {
             state: TcpState::from(header.state),
         })
     };
-    SocketInfo {
-        protocol_socket_info,
-        associated_pids: Vec::new(),
-        inode: header.inode,
-        uid: header.uid,
+    DiagSocket {
+        info: SocketInfo {
+            protocol_socket_info,
+            associated_pids: Vec::new(),
+            inode: header.inode,
+            uid: header.uid,
+        },
+        udp_peer,
     }
 }
 
@@ -274,7 +291,7 @@ mod tests {
     fn ports_of(query: Query) -> Vec<(bool, u16, TcpState)> {
         dump(&query)
             .unwrap()
-            .map(|info| match info.unwrap().protocol_socket_info {
+            .map(|info| match info.unwrap().info.protocol_socket_info {
                 ProtocolSocketInfo::Tcp(t) => (true, t.local_port, t.state),
                 ProtocolSocketInfo::Udp(u) => (false, u.local_port, TcpState::Unknown),
             })

@@ -68,8 +68,8 @@ fn protocols() -> netstat2::ProtocolFlags {
 
 /// Converts the dump, dropping unwanted sockets as they stream by. A malformed entry is skipped;
 /// a dump that keeps failing is an error.
-fn keep_wanted<E: Error>(
-    dump: impl Iterator<Item = Result<SocketInfo, E>>,
+fn keep_wanted<T: Into<RawSocket>, E: Error>(
+    dump: impl Iterator<Item = Result<T, E>>,
     query: Query,
 ) -> Result<Vec<RawSocket>, CollectError> {
     let mut kept = Vec::new();
@@ -78,7 +78,7 @@ fn keep_wanted<E: Error>(
         match item {
             Ok(info) => {
                 consecutive_errors = 0;
-                let raw = raw_socket(info);
+                let raw = info.into();
                 if wants(&query, &raw) {
                     kept.push(raw);
                 }
@@ -107,6 +107,25 @@ fn describe(error: &dyn Error) -> String {
         source = cause.source();
     }
     text
+}
+
+impl From<SocketInfo> for RawSocket {
+    fn from(info: SocketInfo) -> Self {
+        raw_socket(info)
+    }
+}
+
+/// A connected UDP socket is the end of a conversation with its peer, like a TCP connection.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl From<super::sock_diag::DiagSocket> for RawSocket {
+    fn from(socket: super::sock_diag::DiagSocket) -> Self {
+        let mut raw = raw_socket(socket.info);
+        if let Some(peer) = socket.udp_peer {
+            raw.remote = Some(peer);
+            raw.state = SocketState::Established;
+        }
+        raw
+    }
 }
 
 fn raw_socket(info: SocketInfo) -> RawSocket {

@@ -195,7 +195,7 @@ pub(crate) fn socket(socket: &Socket, all: &[Socket], facts: &SystemFacts) -> Ex
     if socket.remote.is_some() {
         e.push(Topic::Connection, connection_sentence(socket, all));
     }
-    e.push(Topic::State, state_sentence(socket.state));
+    e.push(Topic::State, state_sentence(socket.proto, socket.state));
     // The server end of an accepted connection shares its listener's port.
     let server_end = all.iter().any(|o| {
         o.proto == socket.proto && o.local_port == socket.local_port && o.state.is_listening()
@@ -270,7 +270,7 @@ pub(crate) fn port(port: u16, all: &[Socket], facts: &SystemFacts) -> Explanatio
     for s in &on_port {
         if !seen_states.contains(&s.state) {
             seen_states.push(s.state);
-            e.push(Topic::State, state_sentence(s.state));
+            e.push(Topic::State, state_sentence(s.proto, s.state));
         }
     }
     let usage = if listeners.is_empty() {
@@ -494,7 +494,10 @@ fn service(e: &mut Explanation, port: u16, proto: Proto, held: bool) {
 }
 
 /// The state in one sentence.
-pub(crate) fn state_sentence(state: SocketState) -> &'static str {
+pub(crate) fn state_sentence(proto: Proto, state: SocketState) -> &'static str {
+    if proto == Proto::Udp && state == SocketState::Established {
+        return "ESTABLISHED: a UDP socket connected to one peer: it sends there and takes datagrams from it alone. UDP has no connections; this is the socket's own setting, and it makes it a client's end, not a server.";
+    }
     match state {
         SocketState::Listen => {
             "LISTEN: waiting for incoming connections; each accepted connection gets its own socket on the same port."
@@ -662,13 +665,17 @@ mod tests {
             .into_iter()
             .filter(|&s| s != SocketState::Unknown)
         {
-            let sentence = state_sentence(state);
+            let sentence = state_sentence(Proto::Tcp, state);
             assert!(
                 sentence.starts_with(&format!("{}: ", state.as_str())),
                 "{state:?}: {sentence}"
             );
         }
-        assert!(!state_sentence(SocketState::Unknown).is_empty());
+        assert_ne!(
+            state_sentence(Proto::Udp, SocketState::Established),
+            state_sentence(Proto::Tcp, SocketState::Established),
+            "a connected UDP socket is not a TCP connection"
+        );
     }
 
     #[test]
