@@ -11,6 +11,7 @@ mod process;
 mod query;
 mod signal;
 mod socket;
+mod text;
 mod time;
 
 pub use facts::SystemFacts;
@@ -18,4 +19,5 @@ pub use process::{Ancestor, DetailsError, ProcessDetails, Readable};
 pub use query::{CollectError, Query};
 pub use signal::{Signal, Target, UnknownSignal};
 pub use socket::*;
+pub use text::{OsText, inert, is_unsafe};
 pub use time::{Clock, Stamp};

@@ -1,0 +1,140 @@
+//! Text that a process chose (its name, its arguments, its user's name, its directory): shown
+//! only inert. Printing an [`OsText`] writes every control, escape and format character as a
+//! visible escape (`\e`, `\n`, `\u{202e}`), so nothing a local user puts in an argv can move the
+//! cursor, set a window title, reorder a line or hide part of it. The raw text is reachable only
+//! through [`OsText::raw`], for JSON (escaped there too) and for comparisons.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+
+/// A string from the OS, displayed inert.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OsText(String);
+
+impl OsText {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The text exactly as the OS gave it: for JSON and comparisons, never for a terminal.
+    pub fn raw(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The text as a terminal may show it.
+    pub fn inert(&self) -> Cow<'_, str> {
+        inert(&self.0)
+    }
+}
+
+impl fmt::Display for OsText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inert())
+    }
+}
+
+impl fmt::Debug for OsText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl From<&str> for OsText {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<String> for OsText {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl PartialEq<str> for OsText {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for OsText {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// Whether a terminal would act on `c` rather than draw it, or draw it invisibly: C0 and C1
+/// controls (ESC starts every escape sequence), DEL, and the format characters (bidi
+/// overrides and isolates, zero-width spaces and joiners, the byte-order mark...), line and
+/// paragraph separators.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c.general_category(),
+            GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
+}
+
+/// `text` with every unsafe character written as a visible escape; borrowed when there is none.
+pub fn inert(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !is_unsafe(c) {
+            out.push(c);
+            continue;
+        }
+        // Writing to a String cannot fail.
+        let _ = match c {
+            '\u{1b}' => out.write_str("\\e"),
+            '\n' => out.write_str("\\n"),
+            '\r' => out.write_str("\\r"),
+            '\t' => out.write_str("\\t"),
+            c if u32::from(c) < 0x80 => write!(out, "\\x{:02x}", u32::from(c)),
+            c => write!(out, "\\u{{{:x}}}", u32::from(c)),
+        };
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_escapes_and_format_characters_become_visible_escapes() {
+        let hostile = "node\u{1b}]0;owned\u{7}\u{1b}[2J\r\nfake line\t\u{9b}31m\u{202e}gnp.exe\u{200b}\u{feff}\u{2028}";
+        let shown = inert(hostile);
+        assert_eq!(
+            shown,
+            "node\\e]0;owned\\x07\\e[2J\\r\\nfake line\\t\\u{9b}31m\\u{202e}gnp.exe\\u{200b}\\u{feff}\\u{2028}"
+        );
+        assert!(!shown.chars().any(is_unsafe));
+    }
+
+    #[test]
+    fn ordinary_text_is_untouched_and_not_copied() {
+        for text in ["node server.js --port 3000", "C:\\Users\\ana", "日本語 café ✓ 🚀", ""] {
+            assert!(matches!(inert(text), Cow::Borrowed(t) if t == text), "{text}");
+        }
+    }
+
+    #[test]
+    fn printing_is_inert_and_raw_is_exact() {
+        let name = OsText::from("evil\u{1b}[31m");
+        assert_eq!(name.to_string(), "evil\\e[31m");
+        assert_eq!(format!("{name}"), "evil\\e[31m");
+        assert_eq!(name.raw(), "evil\u{1b}[31m");
+        assert!(name == "evil\u{1b}[31m");
+    }
+}
