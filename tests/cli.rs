@@ -384,3 +384,47 @@ fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
+
+/// A process whose argv holds escape sequences, a newline and bidi controls: every text
+/// command shows them escaped, so the reader's terminal is never driven by them.
+#[test]
+fn a_hostile_argv_reaches_every_text_output_inert() {
+    use std::io::{BufRead, BufReader};
+    let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}evil\nforged line\u{9b}1m";
+    let mut holder = Command::new("python3")
+        .args(["-c", include_str!("support/listen.py"), hostile])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test");
+    let mut port = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let port = port.trim().to_string();
+    for args in [
+        vec!["who", &port],
+        vec!["list"],
+        vec!["explain", &port],
+        vec!["kill", &port, "--dry-run"],
+    ] {
+        let mut command = Command::new(BIN);
+        command.args(&args);
+        let out = run(command);
+        let text = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            text.contains("\\e]0;pwned"),
+            "{args:?} shows it escaped:\n{text}"
+        );
+        let unsafe_char = text.chars().find(|&c| {
+            (c.is_control() && c != '\n') || ('\u{80}'..='\u{9f}').contains(&c) || c == '\u{202e}'
+        });
+        assert_eq!(unsafe_char, None, "{args:?}:\n{text}");
+        // The argv's newline forged no line of its own.
+        assert!(
+            !text.lines().any(|l| l.starts_with("forged line")),
+            "{args:?}:\n{text}"
+        );
+    }
+    let _ = holder.kill();
+    let _ = holder.wait();
+}

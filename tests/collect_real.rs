@@ -310,7 +310,10 @@ time.sleep(30)
         let pids: Vec<u32> = found[0].owners.iter().map(|o| o.key.pid).collect();
         assert_eq!(pids, server.pids());
         assert!(
-            found[0].owners.iter().all(|o| o.name.starts_with("python")),
+            found[0]
+                .owners
+                .iter()
+                .all(|o| o.name.raw().starts_with("python")),
             "{found:?}"
         );
         assert_eq!(found[0].pid_label(), format!("{} +1", pids[0]));

@@ -310,10 +310,13 @@ fn a_process_of_another_user_is_refused_with_the_reason() {
         .iter()
         .filter(|s| s.local_port == server.port)
         .flat_map(|s| s.owners.iter())
-        .find(|o| o.name.starts_with("python"))
+        .find(|o| o.name.raw().starts_with("python"))
         .expect("root sees the owner")
         .clone();
-    assert_eq!(owner.user.as_deref(), Some("nobody"));
+    assert_eq!(
+        owner.user.as_ref().map(loopwatch::model::OsText::raw),
+        Some("nobody")
+    );
 
     // A copy other users can execute (the build directory may be private).
     let dir = std::env::temp_dir().join(format!("loopwatch-eperm-{}", std::process::id()));

@@ -14,7 +14,7 @@ use crate::model::Query;
 use crate::model::Stamp;
 use crate::model::SystemFacts;
 use crate::model::{DetailsError, ProcessDetails};
-use crate::model::{Owner, ProcKey, Snapshot, Socket, SocketKey};
+use crate::model::{OsText, Owner, ProcKey, Snapshot, Socket, SocketKey};
 use crate::model::{Signal, Target};
 
 /// The refresh intervals `+` and `-` step through.
@@ -164,7 +164,7 @@ pub(crate) struct PendingKill {
     pub(crate) signal: Signal,
     /// The row it was asked from: its port is the one followed up after the signal.
     pub(crate) socket: Socket,
-    pub(crate) cmdline: String,
+    pub(crate) cmdline: OsText,
     /// The inspect view the dialog was opened over, and returns to; `None` for the table.
     pub(crate) over: Option<Inspected>,
 }

@@ -11,7 +11,7 @@ use sysinfo::{Pid, Process, ProcessRefreshKind, ProcessesToUpdate, System, Updat
 
 use super::processes::UserNames;
 use super::{CollectError, Viewer};
-use crate::model::{Ancestor, DetailsError, ProcKey, ProcessDetails, Readable};
+use crate::model::{Ancestor, DetailsError, OsText, ProcKey, ProcessDetails, Readable};
 
 /// Reads process details. A trait so the UI runtime can be tested without a live process.
 pub trait DetailsSource {
@@ -56,7 +56,7 @@ impl SysinfoDetails {
             };
             chain.push(Ancestor {
                 pid: parent.as_u32(),
-                name: process.name().to_string_lossy().into_owned(),
+                name: process.name().to_string_lossy().into_owned().into(),
             });
             // A cycle cannot happen in a consistent table; a bound keeps a torn read harmless.
             if parent.as_u32() <= 1 || chain.len() > 64 {
@@ -78,9 +78,9 @@ impl SysinfoDetails {
         }
     }
 
-    fn readable(&self, process: &Process, value: Option<String>) -> Readable<String> {
+    fn readable(&self, process: &Process, value: Option<String>) -> Readable<OsText> {
         match value {
-            Some(value) if !value.is_empty() => Readable::Value(value),
+            Some(value) if !value.is_empty() => Readable::Value(value.into()),
             _ if !self.may_read(process) => Readable::Denied,
             _ => Readable::Missing,
         }
@@ -123,8 +123,8 @@ impl DetailsSource for SysinfoDetails {
             .and_then(|uid| Some(self.users.as_mut()?.name_or_id(uid)));
         let details = ProcessDetails {
             key,
-            name: process.name().to_string_lossy().into_owned(),
-            user,
+            name: process.name().to_string_lossy().into_owned().into(),
+            user: user.map(OsText::from),
             exe: self.readable(
                 process,
                 process.exe().map(|p| p.to_string_lossy().into_owned()),
@@ -132,7 +132,7 @@ impl DetailsSource for SysinfoDetails {
             cmdline: process
                 .cmd()
                 .iter()
-                .map(|a| a.to_string_lossy().into_owned())
+                .map(|a| OsText::from(a.to_string_lossy().into_owned()))
                 .collect(),
             cwd: self.readable(
                 process,

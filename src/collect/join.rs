@@ -8,7 +8,7 @@ use std::hash::BuildHasher;
 
 use super::{OwnerLookup, ProcessInfo, Query, RawSocket, Viewer};
 use crate::model::{
-    Owner, Scope, Snapshot, Socket, SocketKey, SocketState, UnknownOwner, normalize_addr,
+    OsText, Owner, Scope, Snapshot, Socket, SocketKey, SocketState, UnknownOwner, normalize_addr,
 };
 
 /// Whether `query` wants `raw`. Cheap, so sources call it before any owner lookup.
@@ -110,7 +110,9 @@ fn join_one<P: BuildHasher, U: BuildHasher>(
         scope: Scope::of(raw.local_addr),
         inode: raw.inode,
         uid: raw.uid,
-        user: raw.uid.and_then(|uid| users.get(&uid).cloned()),
+        user: raw
+            .uid
+            .and_then(|uid| users.get(&uid).map(|name| OsText::from(name.as_str()))),
         owners: found,
         unknown,
     }
@@ -137,9 +139,9 @@ pub(crate) fn owning_pids(raw: &RawSocket, owners: &OwnerLookup) -> Vec<u32> {
 fn owner_from(info: &ProcessInfo) -> Owner {
     Owner {
         key: info.key,
-        name: info.name.clone(),
-        user: info.user.clone(),
-        cmdline: info.cmdline.join(" "),
+        name: info.name.as_str().into(),
+        user: info.user.as_deref().map(OsText::new),
+        cmdline: info.cmdline.join(" ").into(),
     }
 }
 
@@ -542,7 +544,7 @@ mod tests {
         );
         let s = &snapshot.sockets[0];
         assert_eq!(s.uid, Some(OTHER));
-        assert_eq!(s.user.as_deref(), Some("redis"));
+        assert_eq!(s.user.as_ref().map(OsText::raw), Some("redis"));
         assert_eq!(s.user_label(), "redis");
         assert_eq!(snapshot.hidden_owner_count(), 1);
         assert!(!snapshot.privileged);

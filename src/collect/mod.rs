@@ -21,6 +21,8 @@ pub mod sockets;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+#[cfg(test)]
+use crate::model::OsText;
 use crate::model::{ProcKey, Proto, Snapshot, SocketState};
 // Re-exported to the collectors below: the vocabulary they answer in.
 use crate::model::{CollectError, Query};
@@ -384,7 +386,10 @@ mod tests {
             Some(UnknownOwner::PermissionDenied),
             "uid 5 is not the viewer's"
         );
-        assert_eq!(snapshot.sockets[0].user.as_deref(), Some("user1"));
+        assert_eq!(
+            snapshot.sockets[0].user.as_ref().map(OsText::raw),
+            Some("user1")
+        );
         assert!(!snapshot.privileged);
     }
 

@@ -80,7 +80,7 @@ fn document(port: u16, e: &Explanation, all: &[Socket]) -> serde_json::Result<St
             })
             .collect(),
     };
-    let mut text = serde_json::to_string_pretty(&doc)?;
+    let mut text = super::render::json::pretty(&doc)?;
     text.push('\n');
     Ok(text)
 }

@@ -19,7 +19,7 @@ use crate::control::stop::{self, Stop};
 use crate::control::{self, KillError, ProcessControl, Sent};
 use crate::domain::followup::{FollowUp, Outcome};
 use crate::domain::inspect;
-use crate::model::{Clock, Query, Signal, Target};
+use crate::model::{Clock, Query, Signal, Target, inert};
 use crate::model::{Owner, Snapshot, Socket};
 
 /// How often the port is looked at while waiting for it to come free.
@@ -172,14 +172,7 @@ fn run(
         .map(|owner| target_entry(owner, &before, system.details))
         .collect();
 
-    let plan: Vec<String> = report
-        .targets
-        .iter()
-        .map(|t| match &t.error {
-            Some(refusal) => format!("not signal {} {}: {refusal}", t.name, t.pid),
-            None => plan_line(request.signal, t),
-        })
-        .collect();
+    let plan = plan(request.signal, &report.targets);
     if request.dry_run {
         for (line, target) in plan.iter().zip(&mut report.targets) {
             if target.error.is_none() {
@@ -348,7 +341,7 @@ fn follow(
 
 fn finish(report: &Report, format: Format, out: &mut dyn Write) -> anyhow::Result<KillOutcome> {
     if format == Format::Json {
-        let mut text = serde_json::to_string_pretty(report).context("encoding JSON")?;
+        let mut text = super::render::json::pretty(report).context("encoding JSON")?;
         text.push('\n');
         write_out(out, &text)?;
     }
@@ -386,9 +379,9 @@ fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSourc
     TargetEntry {
         pid: owner.key.pid,
         start_time: owner.key.start_time,
-        name: owner.name.clone(),
-        user: owner.user.clone(),
-        cmdline: owner.cmdline.clone(),
+        name: owner.name.raw().to_string(),
+        user: owner.user.as_ref().map(|u| u.raw().to_string()),
+        cmdline: owner.cmdline.raw().to_string(),
         listens: inspect::listening_ports(before, owner.key),
         children: details.details(owner.key).ok().map(|d| d.children),
         result: if refusal.is_some() {
@@ -398,6 +391,19 @@ fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSourc
         },
         error: refusal,
     }
+}
+
+/// One line per target, as the terminal shows them: the entries keep the raw text for JSON,
+/// the lines are inert.
+fn plan(signal: Signal, targets: &[TargetEntry]) -> Vec<String> {
+    targets
+        .iter()
+        .map(|t| match &t.error {
+            Some(refusal) => format!("not signal {} {}: {refusal}", t.name, t.pid),
+            None => plan_line(signal, t),
+        })
+        .map(|line| inert(&line).into_owned())
+        .collect()
 }
 
 /// `send SIGTERM to node 4812 (user alice): node server.js; listens on tcp 127.0.0.1:3000;
@@ -681,6 +687,56 @@ mod tests {
         .unwrap();
         assert_eq!(control.sent, [(4812, Signal::Term), (4813, Signal::Term)]);
         assert_eq!(outcome, KillOutcome::Released, "followed to the end");
+    }
+
+    #[test]
+    fn a_hostile_command_line_reaches_the_prompt_inert() {
+        let evil = owner(
+            4812,
+            "node",
+            "alice",
+            "node \u{1b}[2K\r\u{1b}[1Asend SIGTERM to sshd 1\u{202e}",
+        );
+        let snapshot = Snapshot {
+            sockets: vec![listener("127.0.0.1", 3000, vec![evil])],
+            privileged: true,
+        };
+        let mut collector = FakeCollector::new([snapshot]);
+        let mut control = FakeControl::with(&[owner(4812, "", "", "").key]);
+        let mut details = FakeDetails::default();
+        let mut clock = FakeClock::default();
+        let mut system = System {
+            collector: &mut collector,
+            control: &mut control,
+            details: &mut details,
+            clock: &mut clock,
+        };
+        let mut question = String::new();
+        let asking = KillRequest {
+            yes: false,
+            ..request()
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        kill(
+            &mut system,
+            &asking,
+            &mut |q| {
+                question = q.to_string();
+                Ok(false)
+            },
+            &mut out,
+            &mut err,
+        )
+        .unwrap();
+        // Lines are the plan's own; nothing inside one can act on the terminal.
+        for line in question.lines() {
+            assert!(!line.chars().any(crate::model::is_unsafe), "{line:?}");
+        }
+        assert!(
+            question.contains("\\e[2K\\r\\e[1A"),
+            "shown, not obeyed: {question}"
+        );
+        assert!(control.sent.is_empty());
     }
 
     #[test]

@@ -48,7 +48,7 @@ struct EventLine<'a> {
 pub(crate) fn event_line(event: &Event, format: Format) -> anyhow::Result<String> {
     let mut line = match format {
         Format::Text => event.line(),
-        Format::Json => serde_json::to_string(&EventLine {
+        Format::Json => super::render::json::line(&EventLine {
             version: VERSION,
             time: event.time.rfc3339(),
             event: event.kind.as_str(),

@@ -137,7 +137,7 @@ pub fn send(
 /// recognised only once the process is pinned.)
 pub fn refusal(target: &Target, own_pid: u32) -> Option<KillError> {
     if target.key.pid == 1 {
-        Some(KillError::Init(target.name.clone()))
+        Some(KillError::Init(target.name.to_string()))
     } else if target.key.pid == own_pid {
         Some(KillError::Myself(own_pid))
     } else {

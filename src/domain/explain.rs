@@ -303,7 +303,11 @@ fn holders_sentence(s: &Socket) -> String {
     match s.owners.as_slice() {
         [] => match s.unknown {
             Some(reason) => {
-                let user = s.user.clone().or_else(|| s.uid.map(|u| format!("uid {u}")));
+                let user = s
+                    .user
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .or_else(|| s.uid.map(|u| format!("uid {u}")));
                 match user.filter(|_| reason != UnknownOwner::Kernel) {
                     Some(user) => format!("Socket of user {user}, {}.", reason.explain()),
                     None => format!("The owning process is not shown: {}.", reason.explain()),
@@ -314,7 +318,7 @@ fn holders_sentence(s: &Socket) -> String {
         [one] => {
             let user = one
                 .user
-                .as_deref()
+                .as_ref()
                 .map_or(String::new(), |u| format!(", user {u}"));
             let command = if one.cmdline.is_empty() {
                 String::new()

@@ -18,7 +18,7 @@ impl GroupKey {
         match socket.primary_owner() {
             Some(owner) => GroupKey {
                 unknown: false,
-                name: owner.name.to_lowercase(),
+                name: owner.name.raw().to_lowercase(),
                 pid: owner.key.pid,
                 start_time: owner.key.start_time,
                 user: String::new(),
@@ -41,11 +41,11 @@ pub(crate) fn heading(socket: &Socket) -> String {
             let mut text = owners_label(&socket.owners).unwrap_or_else(|| owner.label());
             if let Some(user) = &owner.user {
                 text.push_str(" · ");
-                text.push_str(user);
+                text.push_str(&user.inert());
             }
             if !owner.cmdline.is_empty() {
                 text.push_str(" · ");
-                text.push_str(&owner.cmdline);
+                text.push_str(&owner.cmdline.inert());
             }
             text
         }

@@ -86,7 +86,7 @@ impl Event {
         text.push_str(&owners_label(&s.owners, s));
         if let Some(owner) = s.primary_owner().filter(|o| !o.cmdline.is_empty()) {
             text.push_str(" (");
-            text.push_str(&owner.cmdline);
+            text.push_str(&owner.cmdline.inert());
             text.push(')');
         }
         if self.kind == EventKind::OwnerChanged {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::page::{self, Page};
 use crate::model::{
     DetailsError, Owner, ProcKey, ProcessDetails, Proto, Snapshot, Socket, SocketState, Target,
-    UnknownOwner, format_endpoint, process_label,
+    UnknownOwner, format_endpoint, inert, process_label,
 };
 
 /// Other sockets held by the process: what else goes away when it stops.
@@ -82,7 +82,7 @@ pub(crate) fn docker_forward(owner: &Owner) -> Option<DockerForward> {
     if owner.name != "docker-proxy" {
         return None;
     }
-    let args: Vec<&str> = owner.cmdline.split_whitespace().collect();
+    let args: Vec<&str> = owner.cmdline.raw().split_whitespace().collect();
     let value = |flag: &str| {
         args.iter()
             .position(|a| a.trim_start_matches('-') == flag)
@@ -92,7 +92,7 @@ pub(crate) fn docker_forward(owner: &Owner) -> Option<DockerForward> {
     let port = value("container-port")?;
     let container = match ip.parse::<IpAddr>() {
         Ok(addr) => format_endpoint(addr, port.parse().ok()?),
-        Err(_) => format!("{ip}:{port}"),
+        Err(_) => inert(&format!("{ip}:{port}")).into_owned(),
     };
     Some(DockerForward { container })
 }
@@ -273,9 +273,20 @@ fn owner_text(owner: &Owner) -> String {
 }
 
 fn process(out: &mut Page, details: &ProcessDetails) {
-    out.field("user", details.user.as_deref().unwrap_or("(unknown)"));
-    out.field("executable", details.exe.text());
-    let cmdline = details.cmdline.join(" ");
+    out.field(
+        "user",
+        &details
+            .user
+            .as_ref()
+            .map_or_else(|| "(unknown)".to_string(), ToString::to_string),
+    );
+    out.field("executable", &details.exe.text());
+    let cmdline = details
+        .cmdline
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ");
     out.field(
         "command",
         if cmdline.is_empty() {
@@ -284,7 +295,7 @@ fn process(out: &mut Page, details: &ProcessDetails) {
             &cmdline
         },
     );
-    out.field("directory", details.cwd.text());
+    out.field("directory", &details.cwd.text());
     out.field(
         "started",
         &format!("{} (up {})", details.started, uptime(details.run_time)),

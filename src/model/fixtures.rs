@@ -12,9 +12,9 @@ pub fn owner(pid: u32, name: &str, user: &str, cmdline: &str) -> Owner {
             pid,
             start_time: 1_764_139_200 + u64::from(pid),
         },
-        name: name.to_string(),
-        user: Some(user.to_string()),
-        cmdline: cmdline.to_string(),
+        name: name.into(),
+        user: Some(user.into()),
+        cmdline: cmdline.into(),
     }
 }
 
@@ -46,7 +46,7 @@ pub fn hidden_listener(addr: &str, port: u16, uid: u32, user: &str) -> Socket {
     let mut s = socket(Proto::Tcp, addr, port, SocketState::Listen, Vec::new());
     s.unknown = Some(UnknownOwner::PermissionDenied);
     s.uid = Some(uid);
-    s.user = Some(user.to_string());
+    s.user = Some(user.into());
     s
 }
 

@@ -1,8 +1,9 @@
 //! One process in depth, as the inspect view and the stop dialog show it.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::model::ProcKey;
+use crate::model::{OsText, ProcKey};
 
 /// A field the OS may refuse to show.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,13 +15,13 @@ pub enum Readable<T> {
     Missing,
 }
 
-impl Readable<String> {
-    /// The value, or why there is none, in words.
-    pub fn text(&self) -> &str {
+impl Readable<OsText> {
+    /// The value (inert), or why there is none, in words.
+    pub fn text(&self) -> Cow<'_, str> {
         match self {
-            Readable::Value(value) => value,
-            Readable::Denied => "(hidden: owned by another user; run as root to see it)",
-            Readable::Missing => "(not available)",
+            Readable::Value(value) => value.inert(),
+            Readable::Denied => "(hidden: owned by another user; run as root to see it)".into(),
+            Readable::Missing => "(not available)".into(),
         }
     }
 }
@@ -29,11 +30,11 @@ impl Readable<String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessDetails {
     pub key: ProcKey,
-    pub name: String,
-    pub user: Option<String>,
-    pub exe: Readable<String>,
-    pub cmdline: Vec<String>,
-    pub cwd: Readable<String>,
+    pub name: OsText,
+    pub user: Option<OsText>,
+    pub exe: Readable<OsText>,
+    pub cmdline: Vec<OsText>,
+    pub cwd: Readable<OsText>,
     /// When it started, in this machine's local time (`2026-11-26 09:17:40`).
     pub started: String,
     pub run_time: Duration,
@@ -52,7 +53,7 @@ pub struct ProcessDetails {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ancestor {
     pub pid: u32,
-    pub name: String,
+    pub name: OsText,
 }
 
 /// Why there are no details.

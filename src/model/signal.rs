@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::model::{Owner, ProcKey, process_label};
+use crate::model::{OsText, Owner, ProcKey, process_label};
 
 /// The signals loopwatch offers. TERM asks a process to exit; KILL cannot be caught.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,8 +58,8 @@ impl fmt::Display for Signal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub key: ProcKey,
-    pub name: String,
-    pub user: Option<String>,
+    pub name: OsText,
+    pub user: Option<OsText>,
 }
 
 impl Target {

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::OsText;
+
 /// Transport protocol of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Proto {
@@ -169,11 +171,11 @@ pub struct ProcKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
     pub key: ProcKey,
-    pub name: String,
+    pub name: OsText,
     /// User name, or the numeric uid when it has no name; `None` when unreadable.
-    pub user: Option<String>,
+    pub user: Option<OsText>,
     /// The command line, arguments joined by spaces; empty when unreadable (e.g. kernel threads).
-    pub cmdline: String,
+    pub cmdline: OsText,
 }
 
 impl Owner {
@@ -184,7 +186,7 @@ impl Owner {
 }
 
 /// `node 4812`: a process named the one way loopwatch names processes.
-pub fn process_label(name: &str, pid: u32) -> String {
+pub fn process_label(name: &OsText, pid: u32) -> String {
     format!("{name} {pid}")
 }
 
@@ -274,7 +276,7 @@ pub struct Socket {
     /// The socket's owning uid as the kernel reports it (known even when the process is hidden).
     pub uid: Option<u32>,
     /// User name for `uid`.
-    pub user: Option<String>,
+    pub user: Option<OsText>,
     /// Every process holding the socket, ordered by pid. Empty when `unknown` is set.
     pub owners: Vec<Owner>,
     /// Set when no owner could be shown, with the reason.
@@ -309,7 +311,7 @@ impl Socket {
     /// The process column: the owner's name, or the unknown reason in parentheses.
     pub fn process_label(&self) -> String {
         match (self.primary_owner(), self.unknown) {
-            (Some(owner), _) => owner.name.clone(),
+            (Some(owner), _) => owner.name.to_string(),
             (None, Some(reason)) => format!("({})", reason.short()),
             (None, None) => "(unknown)".to_string(),
         }
@@ -318,14 +320,16 @@ impl Socket {
     /// The user column: the owning process's user, else the socket's own uid's user.
     pub fn user_label(&self) -> String {
         self.primary_owner()
-            .and_then(|o| o.user.clone())
-            .or_else(|| self.user.clone())
+            .and_then(|o| o.user.as_ref().map(OsText::to_string))
+            .or_else(|| self.user.as_ref().map(OsText::to_string))
             .or_else(|| self.uid.map(|u| u.to_string()))
             .unwrap_or_else(|| "-".to_string())
     }
 
-    pub fn cmdline_label(&self) -> &str {
-        self.primary_owner().map_or("", |o| o.cmdline.as_str())
+    /// The first owner's command line, inert.
+    pub fn cmdline_label(&self) -> std::borrow::Cow<'_, str> {
+        self.primary_owner()
+            .map_or("".into(), |o| o.cmdline.inert())
     }
 
     /// `127.0.0.1:5432`, `[::1]:5432`, `*:5432` style rendering of the local end.

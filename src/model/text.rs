@@ -124,8 +124,16 @@ mod tests {
 
     #[test]
     fn ordinary_text_is_untouched_and_not_copied() {
-        for text in ["node server.js --port 3000", "C:\\Users\\ana", "日本語 café ✓ 🚀", ""] {
-            assert!(matches!(inert(text), Cow::Borrowed(t) if t == text), "{text}");
+        for text in [
+            "node server.js --port 3000",
+            "C:\\Users\\ana",
+            "日本語 café ✓ 🚀",
+            "",
+        ] {
+            assert!(
+                matches!(inert(text), Cow::Borrowed(t) if t == text),
+                "{text}"
+            );
         }
     }
 

@@ -99,12 +99,15 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
     lines.extend(field("process", target.label()));
     lines.extend(field(
         "user",
-        target.user.clone().unwrap_or_else(|| "(unknown)".into()),
+        target
+            .user
+            .as_ref()
+            .map_or_else(|| "(unknown)".into(), ToString::to_string),
     ));
     let cmdline = if pending.cmdline.is_empty() {
         "(none)".to_string()
     } else {
-        pending.cmdline.clone()
+        pending.cmdline.to_string()
     };
     lines.extend(field("command", cmdline));
     let ports = inspect::listening_ports(snapshot, target.key);

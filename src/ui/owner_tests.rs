@@ -12,7 +12,7 @@ use crate::model::ProcKey;
 use crate::model::Query;
 use crate::model::Signal;
 use crate::model::fixtures::sample_snapshot;
-use crate::model::{Ancestor, ProcessDetails, Readable};
+use crate::model::{Ancestor, OsText, ProcessDetails, Readable};
 
 /// The sample snapshot with connections, the node dev server on 127.0.0.1:5173 selected.
 fn app_on_node(width: u16, height: u16, read_only: bool) -> App {
@@ -42,7 +42,7 @@ fn details_for(app: &App, key: ProcKey) -> ProcessDetails {
     ProcessDetails {
         name: owner.name.clone(),
         user: owner.user.clone(),
-        cmdline: owner.cmdline.split(' ').map(String::from).collect(),
+        cmdline: owner.cmdline.raw().split(' ').map(OsText::from).collect(),
         children: if owner.name == "node" { 2 } else { 0 },
         ..node_details(key)
     }

@@ -213,7 +213,7 @@ fn cell<'a>(
         Slot::Column(Column::Command) => match socket.unknown {
             // Where there is no command line, say why: it answers "why is this one blank?".
             Some(reason) if unknown => Line::styled(fit(reason.explain().to_string()), theme.dim),
-            _ => Line::raw(truncate(socket.cmdline_label(), width)),
+            _ => Line::raw(truncate(&socket.cmdline_label(), width).into_owned()),
         },
     };
     Cell::from(if right_aligned(placed.slot) {

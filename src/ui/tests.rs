@@ -717,3 +717,46 @@ fn every_theme_draws_the_marks_without_colour() {
         assert!(line(&buf, row_of(&buf, "8080")).contains('⚠'));
     }
 }
+
+/// A local user names a process and its arguments as they please: every view shows them, and
+/// no cell of any frame may hold a character the terminal would act on or draw invisibly.
+#[test]
+fn hostile_names_and_arguments_reach_no_cell_uninert() {
+    let evil = owner(
+        4812,
+        "ev\u{1b}]0;pwned\u{7}il",
+        "ro\u{202e}ot",
+        "node \u{1b}[2J\u{1b}[H\r\nfake row\u{9b}31m\u{200b}\u{2066}x\u{feff}",
+    );
+    let snapshot = Snapshot {
+        sockets: vec![listener("127.0.0.1", 3000, vec![evil])],
+        privileged: true,
+    };
+    let views: [&[Action]; 5] = [
+        &[],
+        &[Action::Inspect],
+        &[Action::Kill(crate::model::Signal::Term)],
+        &[Action::ToggleExplain],
+        &[Action::ToggleHistory],
+    ];
+    for (width, height) in [(120, 30), (80, 24), (40, 12)] {
+        for keys in views {
+            let mut app = App::new(Query::default());
+            app.update(Action::Viewport(viewport(area(width, height))));
+            app.update(Action::Snapshot(Snapshot::default()));
+            app.update(Action::Snapshot(snapshot.clone()));
+            for key in keys {
+                app.update(key.clone());
+            }
+            let buf = buffer(&app, width, height);
+            for cell in buf.content() {
+                assert!(
+                    !cell.symbol().chars().any(crate::model::is_unsafe),
+                    "{keys:?} at {width}x{height}: {:?} in\n{}",
+                    cell.symbol(),
+                    render(&app, width, height).backend()
+                );
+            }
+        }
+    }
+}

@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Owner, Snapshot, Socket, UnknownOwner};
+use crate::model::{OsText, Owner, Snapshot, Socket, UnknownOwner, is_unsafe};
 
 /// The document format version. Bump it only for incompatible changes.
 pub(crate) const VERSION: u32 = 1;
@@ -103,7 +103,7 @@ impl<'a> From<&'a Socket> for SocketEntry<'a> {
             remote_port: s.remote.map(|(_, port)| port),
             inode: s.inode,
             uid: s.uid,
-            user: s.user.as_deref(),
+            user: s.user.as_ref().map(OsText::raw),
             owners: s.owners.iter().map(OwnerEntry::from).collect(),
             owner_unknown: s.unknown.map(UnknownOwner::as_str),
             owner_unknown_reason: s.unknown.map(UnknownOwner::explain),
@@ -115,9 +115,9 @@ impl<'a> From<&'a Owner> for OwnerEntry<'a> {
     fn from(o: &'a Owner) -> Self {
         OwnerEntry {
             pid: o.key.pid,
-            name: &o.name,
-            user: o.user.as_deref(),
-            cmdline: &o.cmdline,
+            name: o.name.raw(),
+            user: o.user.as_ref().map(OsText::raw),
+            cmdline: o.cmdline.raw(),
             start_time: o.key.start_time,
         }
     }
@@ -125,9 +125,45 @@ impl<'a> From<&'a Owner> for OwnerEntry<'a> {
 
 /// The pretty-printed document with a trailing newline.
 pub(crate) fn document(view: &Snapshot, port: Option<u16>) -> serde_json::Result<String> {
-    let mut text = serde_json::to_string_pretty(&Document::new(view, port))?;
+    let mut text = pretty(&Document::new(view, port))?;
     text.push('\n');
     Ok(text)
+}
+
+/// `value` as indented JSON, inert on a terminal (see [`inert_json`]).
+pub(crate) fn pretty(value: &impl Serialize) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(value).map(inert_json)
+}
+
+/// `value` as one line of JSON, inert on a terminal (see [`inert_json`]).
+pub(crate) fn line(value: &impl Serialize) -> serde_json::Result<String> {
+    serde_json::to_string(value).map(inert_json)
+}
+
+/// Escapes what JSON allows raw but a terminal would act on or hide: C1 controls, format
+/// characters (bidi, zero-width), line and paragraph separators, as `\uXXXX`. The value a
+/// parser reads back is unchanged. Outside strings JSON is plain ASCII, so every such
+/// (non-ASCII) character found is inside one.
+fn inert_json(text: String) -> String {
+    use std::fmt::Write as _;
+    // JSON escapes ASCII controls in strings itself; outside them they are its whitespace.
+    let needs_escape = |c: char| !c.is_ascii() && is_unsafe(c);
+    if !text.chars().any(needs_escape) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if needs_escape(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -136,6 +172,20 @@ mod tests {
     use crate::commands::view;
     use crate::model::Query;
     use crate::model::fixtures::sample_snapshot;
+
+    #[test]
+    fn c1_and_format_characters_are_escaped_and_read_back_exactly() {
+        let hostile = "evil\u{9b}31m\u{202e}gnp\u{200b}\u{e0041}\u{1b}[2J";
+        let json = pretty(&serde_json::json!({ "name": hostile })).unwrap();
+        assert!(!json.chars().any(|c| is_unsafe(c) && c != '\n'), "{json}");
+        assert!(
+            json.contains("\\u009b") && json.contains("\\u202e"),
+            "{json}"
+        );
+        assert!(json.contains("\\udb40\\udc41"), "a surrogate pair: {json}");
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["name"], hostile, "the value itself is unchanged");
+    }
 
     #[test]
     fn list_document_of_the_sample_snapshot() {

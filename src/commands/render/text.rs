@@ -2,7 +2,8 @@
 //!
 //! Pure: sockets in, a `String` out. Rows are printed in the order given (the caller sorts).
 
-use crate::model::{Socket, format_endpoint};
+use crate::domain::text;
+use crate::model::{Socket, format_endpoint, inert};
 
 /// Marks rows reachable from other machines; the SCOPE cell says why ("all interfaces").
 const EXPOSED_MARK: char = '!';
@@ -113,10 +114,12 @@ pub(crate) fn who_table(sockets: &[Socket]) -> String {
                 .map(|o| {
                     [
                         o.key.pid.to_string(),
-                        o.name.clone(),
+                        o.name.to_string(),
                         // The process's user when readable, else whoever owns the socket.
-                        o.user.clone().unwrap_or_else(|| s.user_label()),
-                        o.cmdline.clone(),
+                        o.user
+                            .as_ref()
+                            .map_or_else(|| s.user_label(), ToString::to_string),
+                        o.cmdline.to_string(),
                     ]
                 })
                 .collect()
@@ -151,13 +154,15 @@ fn render(columns: &[Column], rows: impl Iterator<Item = Row>) -> String {
     let rows: Vec<Row> = std::iter::once(header)
         .chain(rows.map(|row| Row {
             exposed: row.exposed,
-            cells: row.cells.iter().map(|c| printable(c)).collect(),
+            // Every cell inert, whatever built it: a process chooses its own name and
+            // arguments, and nothing in them may break the table or drive the terminal.
+            cells: row.cells.iter().map(|c| inert(c).into_owned()).collect(),
         }))
         .collect();
     let mut widths = vec![0; columns.len()];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(&row.cells) {
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(text::width(cell));
         }
     }
 
@@ -170,10 +175,14 @@ fn render(columns: &[Column], rows: impl Iterator<Item = Row>) -> String {
             .zip(columns)
             .zip(&widths)
             .enumerate()
-            .map(|(i, ((cell, column), &width))| match column.align {
-                Align::Right => format!("{cell:>width$}"),
-                Align::Left if i == last => cell.clone(),
-                Align::Left => format!("{cell:<width$}"),
+            .map(|(i, ((cell, column), &width))| {
+                // Padded by display columns: a CJK or emoji name takes two per character.
+                let pad = " ".repeat(width.saturating_sub(text::width(cell)));
+                match column.align {
+                    Align::Right => format!("{pad}{cell}"),
+                    Align::Left if i == last => cell.clone(),
+                    Align::Left => format!("{cell}{pad}"),
+                }
             })
             .collect();
         let mark = if row.exposed { EXPOSED_MARK } else { ' ' };
@@ -182,14 +191,6 @@ fn render(columns: &[Column], rows: impl Iterator<Item = Row>) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Replaces control characters: a process chooses its own name and arguments, and a newline
-/// or an escape sequence in them must not break the table or drive the reader's terminal.
-fn printable(cell: &str) -> String {
-    cell.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 #[cfg(test)]
@@ -232,11 +233,33 @@ mod tests {
     }
 
     #[test]
+    fn wide_names_keep_the_columns_aligned() {
+        let rows = [
+            listener(
+                "127.0.0.1",
+                1234,
+                vec![owner(7, "日本語サーバ", "ana", "srv")],
+            ),
+            listener("127.0.0.1", 1235, vec![owner(8, "node", "ana", "node")]),
+        ];
+        let table = list_table(&rows);
+        let user_column: Vec<usize> = table
+            .lines()
+            .map(|line| {
+                let at = line.find(" ana ").or_else(|| line.find(" USER ")).unwrap();
+                text::width(&line[..at])
+            })
+            .collect();
+        assert!(user_column.windows(2).all(|w| w[0] == w[1]), "{table}");
+    }
+
+    #[test]
     fn control_characters_cannot_break_a_line() {
         let sneaky = owner(7, "evil\nname", "ana", "sh -c \u{1b}[2Jclear\r\n");
         let table = list_table(&[listener("127.0.0.1", 1234, vec![sneaky])]);
         assert_eq!(table.lines().count(), 2, "{table}");
         assert!(!table.contains('\u{1b}'), "{table}");
-        assert!(table.contains("evil?name"), "{table}");
+        assert!(table.contains("evil\\nname"), "{table}");
+        assert!(table.contains("sh -c \\e[2Jclear\\r\\n"), "{table}");
     }
 }
