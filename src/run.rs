@@ -43,7 +43,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // One line, causes joined by ": ", no backtrace: these are conditions, not bugs.
-            let _ = writeln!(io::stderr(), "loopwatch: {e:#}");
+            let _ = writeln!(io::stderr(), "loopwatch: {e:#}{}", fix_for(&e));
             ExitCode::FAILURE
         }
     }
@@ -167,5 +167,35 @@ fn succeed_if_reader_left(error: anyhow::Error) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         Err(error)
+    }
+}
+
+/// What to do about an error the OS gave, where there is one obvious thing.
+fn fix_for(error: &anyhow::Error) -> &'static str {
+    let errno = error.chain().find_map(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+    });
+    match errno {
+        // EMFILE, ENFILE
+        Some(24 | 23) => "; too many open files: raise the limit (ulimit -n) and try again",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_out_of_descriptors_says_what_to_raise() {
+        let emfile = anyhow::Error::new(io::Error::from_raw_os_error(24))
+            .context("cannot read the keyboard");
+        assert_eq!(
+            fix_for(&emfile),
+            "; too many open files: raise the limit (ulimit -n) and try again"
+        );
+        assert_eq!(fix_for(&anyhow::anyhow!("anything else")), "");
     }
 }

@@ -228,3 +228,25 @@ fn x_then_y_stops_a_spawned_server_and_reports_the_release() {
     });
     assert_eq!(exit_line(&done), Some("lwexit=0"), "{done}");
 }
+
+/// With too few descriptors for the keyboard reader, loopwatch does not sit on a screen that
+/// cannot hear `q`: it gives the terminal back and says what to raise.
+#[test]
+fn too_few_descriptors_end_with_the_reason_and_a_usable_terminal() {
+    let Some(tmux) = Tmux::start("fdlimit", 120, 30) else {
+        return;
+    };
+    tmux.wait_for("the shell prompt", PATIENCE, |s| s.contains('$'));
+    tmux.type_text(&format!(
+        "(ulimit -n 6; {BIN}; echo \"lw\"\"exit=$?\"); stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo"
+    ));
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("loopwatch to give up", PATIENCE, |s| exit_line(s).is_some());
+    assert_eq!(exit_line(&screen), Some("lwexit=1"), "{screen}");
+    assert!(screen.contains("raise the limit (ulimit -n)"), "{screen}");
+    // Cooked mode again: the shell can be typed into.
+    let screen = tmux.wait_for("stty's report", PATIENCE, |s| {
+        s.lines().any(|l| l.trim() == "icanon")
+    });
+    assert!(screen.lines().any(|l| l.trim() == "echo"), "{screen}");
+}

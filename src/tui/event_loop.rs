@@ -25,6 +25,8 @@ pub(crate) enum Event {
     /// SIGTERM, SIGHUP, SIGINT or SIGQUIT: leave cleanly.
     #[cfg_attr(not(unix), allow(dead_code))]
     Signal,
+    /// A thread that feeds the loop cannot go on: leave, and say why.
+    Failed(anyhow::Error),
 }
 
 /// Runs until the user quits or a terminating signal arrives.
@@ -63,6 +65,9 @@ where
                 if matches!(event, Event::Input(_)) {
                     continue;
                 }
+                if let Event::Failed(error) = event {
+                    return Err(error);
+                }
                 if handle(event, app, runtime, &mut area) == Flow::Quit {
                     return Ok(());
                 }
@@ -77,6 +82,9 @@ where
         // that the stop dialog is drawn as soon as it opens (the rest stays queued).
         for event in std::iter::once(first).chain(events.try_iter()) {
             let was_confirming = app.mode() == Mode::Confirm;
+            if let Event::Failed(error) = event {
+                return Err(error);
+            }
             match handle(event, app, runtime, &mut area) {
                 Flow::Quit => return Ok(()),
                 Flow::Changed => changed = true,
@@ -128,6 +136,8 @@ fn actions_for(event: Event, app: &App, area: &mut Rect) -> Vec<Action> {
         }
         Event::Collected(Err(error)) => vec![Action::CollectFailed(error)],
         Event::Input(input) => actions_for_input(&input, app, area),
+        // Handled before it gets here: the loop ends with the error.
+        Event::Failed(_) => Vec::new(),
     }
 }
 

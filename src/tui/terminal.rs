@@ -62,17 +62,53 @@ fn install_panic_restore() {
     }));
 }
 
-/// Reads terminal input on its own thread so the loop never blocks on the keyboard.
+/// Reads terminal input on its own thread so the loop never blocks on the keyboard. A read that
+/// fails (no descriptor left for the terminal, the terminal gone) is handed to the loop, which
+/// ends with it: a table that cannot hear `q` must not stay on screen.
 pub(crate) fn spawn_input_reader(tx: Sender<Event>) -> anyhow::Result<()> {
     thread::Builder::new()
         .name("input".into())
         .spawn(move || {
-            while let Ok(input) = event::read() {
-                if tx.send(Event::Input(input)).is_err() {
-                    break;
+            loop {
+                match event::read() {
+                    Ok(input) => {
+                        if tx.send(Event::Input(input)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = tx.send(Event::Failed(why_input_failed(error)));
+                        break;
+                    }
                 }
             }
         })
         .context("cannot start the input thread")?;
     Ok(())
+}
+
+/// The input reader's error, with the cause it often hides: crossterm reports only "Failed to
+/// initialize input reader" when this process has no descriptor left for it.
+fn why_input_failed(error: std::io::Error) -> anyhow::Error {
+    // The reader needs a handful of descriptors at once (tty, poll, wake pipe); see whether
+    // that many can still be opened.
+    let mut held = Vec::new();
+    let mut out_of_descriptors = None;
+    for _ in 0..8 {
+        match std::fs::File::open("/dev/null") {
+            Ok(file) => held.push(file),
+            Err(e) if matches!(e.raw_os_error(), Some(23 | 24)) => {
+                out_of_descriptors = Some(e);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    drop(held);
+    match out_of_descriptors {
+        Some(cause) => {
+            anyhow::Error::new(cause).context(format!("cannot read the keyboard ({error})"))
+        }
+        None => anyhow::Error::new(error).context("cannot read the keyboard"),
+    }
 }

@@ -480,3 +480,21 @@ fn a_dialog_resized_out_of_sight_is_closed_unanswered() {
     assert!(!session.screen().contains("stop node 4812?"));
     session.quit();
 }
+
+#[test]
+fn a_feeding_thread_that_fails_ends_the_session_with_its_error() {
+    let mut session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    session
+        .input
+        .send(Event::Failed(anyhow::anyhow!(
+            "cannot read the keyboard: Too many open files (os error 24)"
+        )))
+        .unwrap();
+    let thread = session.thread.take().unwrap();
+    let error = thread.join().unwrap().unwrap_err();
+    assert!(
+        error.to_string().contains("cannot read the keyboard"),
+        "{error:#}"
+    );
+}
