@@ -428,3 +428,25 @@ fn a_hostile_argv_reaches_every_text_output_inert() {
     let _ = holder.kill();
     let _ = holder.wait();
 }
+
+/// With no descriptor left to read `/proc` with, an owner is not "not found": loopwatch says it
+/// ran out of descriptors, and how to raise the limit.
+#[cfg(target_os = "linux")]
+#[test]
+fn owners_looked_up_without_descriptors_say_so() {
+    let (_listener, port) = localhost_listener();
+    // stdin, stdout and stderr, then the netlink socket: nothing left for /proc.
+    let mut command = Command::new("bash");
+    command.args(["-c", &format!("ulimit -n 4; exec {BIN} who {port} --json")]);
+    let out = run(command);
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    let doc = out.json();
+    let sockets = sockets_on(&doc, port);
+    assert_eq!(sockets[0]["owner_unknown"], "out_of_descriptors", "{doc:#}");
+    assert!(
+        sockets[0]["owner_unknown_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("ulimit -n")),
+        "{doc:#}"
+    );
+}

@@ -97,7 +97,12 @@ fn join_one<P: BuildHasher, U: BuildHasher>(
         .filter_map(|pid| processes.get(pid).map(owner_from))
         .collect();
     let unknown = if found.is_empty() {
-        Some(unknown_reason(raw, !pids.is_empty(), viewer))
+        Some(unknown_reason(
+            raw,
+            !pids.is_empty(),
+            viewer,
+            owners.out_of_descriptors,
+        ))
     } else {
         None
     };
@@ -147,7 +152,12 @@ fn owner_from(info: &ProcessInfo) -> Owner {
 
 /// Why no owner is shown for `raw`. `had_pids` says some pid held it when we looked, but none of
 /// them could be described (they exited in between).
-fn unknown_reason(raw: &RawSocket, had_pids: bool, viewer: Viewer) -> UnknownOwner {
+fn unknown_reason(
+    raw: &RawSocket,
+    had_pids: bool,
+    viewer: Viewer,
+    out_of_descriptors: bool,
+) -> UnknownOwner {
     if had_pids {
         return UnknownOwner::NotFound;
     }
@@ -166,6 +176,10 @@ fn unknown_reason(raw: &RawSocket, had_pids: bool, viewer: Viewer) -> UnknownOwn
         } else {
             UnknownOwner::Unsupported
         };
+    }
+    // The search was cut short: any process may hold it, this user's or another's.
+    if asks_owner_source && out_of_descriptors {
+        return UnknownOwner::OutOfDescriptors;
     }
     if is_hidden_from(raw, viewer) {
         return UnknownOwner::PermissionDenied;
@@ -241,6 +255,7 @@ mod tests {
                 .iter()
                 .map(|(inode, pids)| (*inode, pids.to_vec()))
                 .collect(),
+            out_of_descriptors: false,
         }
     }
 

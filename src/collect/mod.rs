@@ -49,6 +49,9 @@ pub struct RawSocket {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnerLookup {
     pub pids_by_inode: HashMap<u64, Vec<u32>>,
+    /// Some process could not be read because this process had no descriptor left: a socket
+    /// not found may be held by any process, and says so.
+    pub out_of_descriptors: bool,
 }
 
 /// What loopwatch shows about an owning process.
@@ -335,6 +338,7 @@ mod tests {
         let log = Log::default();
         let lookup = OwnerLookup {
             pids_by_inode: HashMap::from([(11, vec![7, 5]), (12, vec![5])]),
+            ..OwnerLookup::default()
         };
         let mut collector = SystemCollector::new(
             Box::new(Sockets(vec![
@@ -398,6 +402,7 @@ mod tests {
         let log = Log::default();
         let lookup = OwnerLookup {
             pids_by_inode: HashMap::from([(11, vec![7])]),
+            ..OwnerLookup::default()
         };
         let mut collector = SystemCollector::new(
             Box::new(Sockets(vec![raw(

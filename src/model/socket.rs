@@ -212,6 +212,9 @@ pub enum UnknownOwner {
     NotFound,
     /// This platform does not report socket owners.
     Unsupported,
+    /// loopwatch ran out of file descriptors while looking (EMFILE, ENFILE): the owner may be
+    /// any process.
+    OutOfDescriptors,
 }
 
 impl UnknownOwner {
@@ -222,6 +225,7 @@ impl UnknownOwner {
             UnknownOwner::Kernel => "kernel",
             UnknownOwner::NotFound => "not found",
             UnknownOwner::Unsupported => "unknown",
+            UnknownOwner::OutOfDescriptors => "no fds",
         }
     }
 
@@ -236,6 +240,9 @@ impl UnknownOwner {
                 "no visible process holds it: it may have just closed, or its owner runs in another container or PID namespace"
             }
             UnknownOwner::Unsupported => "this platform does not report socket owners",
+            UnknownOwner::OutOfDescriptors => {
+                "loopwatch ran out of file descriptors while looking for it: raise the limit (ulimit -n)"
+            }
         }
     }
 
@@ -246,6 +253,7 @@ impl UnknownOwner {
             UnknownOwner::Kernel => "kernel",
             UnknownOwner::NotFound => "not_found",
             UnknownOwner::Unsupported => "unsupported",
+            UnknownOwner::OutOfDescriptors => "out_of_descriptors",
         }
     }
 }

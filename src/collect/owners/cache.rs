@@ -53,6 +53,11 @@ pub trait ProcessTable: Send {
     fn socket_tables(&self, pids: &[u32]) -> Vec<(u32, Option<SocketTable>)>;
     /// Whether a fingerprint changes when a descriptor is opened or closed.
     fn fingerprints_count_descriptors(&self) -> bool;
+    /// Whether a read since the last call failed for want of a descriptor (EMFILE, ENFILE);
+    /// asking clears it.
+    fn ran_out_of_descriptors(&self) -> bool {
+        false
+    }
 }
 
 /// What one tick read, for tests and measurements.
@@ -272,7 +277,10 @@ impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
                 }
             }
         }
-        OwnerLookup { pids_by_inode }
+        OwnerLookup {
+            pids_by_inode,
+            out_of_descriptors: self.table.ran_out_of_descriptors(),
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 use std::fmt::Write as _;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rustix::fs::{Dir, Mode, OFlags};
 
@@ -28,6 +29,8 @@ const LINK_BUF_LEN: usize = 32;
 pub struct ProcFs {
     root: PathBuf,
     max_workers: usize,
+    /// A read failed since the last ask because this process had no descriptor left.
+    out_of_descriptors: Arc<AtomicBool>,
 }
 
 impl Default for ProcFs {
@@ -47,6 +50,7 @@ impl ProcFs {
         Self {
             root: root.into(),
             max_workers: cores.min(2),
+            out_of_descriptors: Arc::default(),
         }
     }
 
@@ -87,8 +91,12 @@ impl ProcessTable for ProcFs {
     }
 
     fn socket_tables(&self, pids: &[u32]) -> Vec<(u32, Option<SocketTable>)> {
-        let Ok(root) = open_dir(rustix::fs::CWD, &self.root) else {
-            return pids.iter().map(|&pid| (pid, None)).collect();
+        let root = match open_dir(rustix::fs::CWD, &self.root) {
+            Ok(root) => root,
+            Err(errno) => {
+                note_exhaustion(errno, &self.out_of_descriptors);
+                return pids.iter().map(|&pid| (pid, None)).collect();
+            }
         };
         let workers = if pids.len() >= PARALLEL_MIN_PIDS {
             self.max_workers
@@ -96,11 +104,15 @@ impl ProcessTable for ProcFs {
             1
         };
         if workers > 1 {
-            read_in_parallel(root.as_fd(), pids, workers)
+            read_in_parallel(root.as_fd(), pids, workers, &self.out_of_descriptors)
         } else {
-            let mut reader = Reader::new(root.as_fd());
+            let mut reader = Reader::new(root.as_fd(), &self.out_of_descriptors);
             pids.iter().map(|&pid| (pid, reader.read(pid))).collect()
         }
+    }
+
+    fn ran_out_of_descriptors(&self) -> bool {
+        self.out_of_descriptors.swap(false, Ordering::Relaxed)
     }
 
     fn fingerprints_count_descriptors(&self) -> bool {
@@ -116,10 +128,11 @@ fn read_in_parallel(
     root: BorrowedFd<'_>,
     pids: &[u32],
     workers: usize,
+    out_of_descriptors: &AtomicBool,
 ) -> Vec<(u32, Option<SocketTable>)> {
     let next = AtomicUsize::new(0);
     let work = || {
-        let mut reader = Reader::new(root);
+        let mut reader = Reader::new(root, out_of_descriptors);
         let mut done = Vec::new();
         while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
             done.push((pid, reader.read(pid)));
@@ -153,14 +166,16 @@ struct Reader<'a> {
     root: BorrowedFd<'a>,
     path: String,
     link: [u8; LINK_BUF_LEN],
+    out_of_descriptors: &'a AtomicBool,
 }
 
 impl<'a> Reader<'a> {
-    fn new(root: BorrowedFd<'a>) -> Self {
+    fn new(root: BorrowedFd<'a>, out_of_descriptors: &'a AtomicBool) -> Self {
         Self {
             root,
             path: String::with_capacity(24),
             link: [0; LINK_BUF_LEN],
+            out_of_descriptors,
         }
     }
 
@@ -170,7 +185,9 @@ impl<'a> Reader<'a> {
         self.path.clear();
         // Writing to a String cannot fail.
         let _ = write!(self.path, "{pid}/fd");
-        let dir_fd = open_dir(self.root, self.path.as_str()).ok()?;
+        let dir_fd = open_dir(self.root, self.path.as_str())
+            .inspect_err(|&errno| note_exhaustion(errno, self.out_of_descriptors))
+            .ok()?;
         let mut dir = Dir::new(dir_fd).ok()?;
         let mut table = SocketTable::new();
         while let Some(Ok(entry)) = dir.read() {
@@ -193,6 +210,14 @@ impl<'a> Reader<'a> {
         }
         table.sort_unstable();
         Some(table)
+    }
+}
+
+/// Remembers an EMFILE or ENFILE: the lookup then says it could not finish, instead of "not
+/// found".
+fn note_exhaustion(errno: rustix::io::Errno, flag: &AtomicBool) {
+    if matches!(errno, rustix::io::Errno::MFILE | rustix::io::Errno::NFILE) {
+        flag.store(true, Ordering::Relaxed);
     }
 }
 
