@@ -250,3 +250,40 @@ fn too_few_descriptors_end_with_the_reason_and_a_usable_terminal() {
     });
     assert!(screen.lines().any(|l| l.trim() == "echo"), "{screen}");
 }
+
+/// Ctrl-Z gives the shell a usable terminal (no alternate screen, no mouse reporting) and `fg`
+/// brings the table back whole, as in vim or htop.
+#[test]
+fn ctrl_z_hands_the_terminal_to_the_shell_and_fg_brings_the_table_back() {
+    let Some(tmux) = Tmux::start("suspend", 120, 30) else {
+        return;
+    };
+    tmux.wait_for("the shell prompt", PATIENCE, |s| s.contains('$'));
+    // Alone on its line: a shell goes on to the next command of a list when a job stops.
+    tmux.type_text(&format!("{BIN} --interval 200ms"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the table", PATIENCE, |s| s.contains("sorted by"));
+    tmux.wait_for_var("alternate_on", "1", PATIENCE);
+
+    tmux.keys(&["C-z"]);
+    tmux.wait_for_var("alternate_on", "0", PATIENCE);
+    tmux.wait_for_var("mouse_any_flag", "0", PATIENCE);
+    tmux.wait_for("the shell to take over", PATIENCE, |s| {
+        s.lines()
+            .any(|l| l.to_ascii_lowercase().contains("stopped"))
+    });
+
+    tmux.type_text("fg");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for_var("alternate_on", "1", PATIENCE);
+    tmux.wait_for_var("mouse_any_flag", "1", PATIENCE);
+    tmux.wait_for("the table drawn again", PATIENCE, |s| {
+        s.lines().next().is_some_and(|l| l.contains("sorted by"))
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for_var("alternate_on", "0", PATIENCE);
+    tmux.type_text("echo \"lw\"\"exit=$?\"");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the exit status", PATIENCE, |s| exit_line(s).is_some());
+    assert_eq!(exit_line(&screen), Some("lwexit=0"), "{screen}");
+}

@@ -41,6 +41,8 @@ pub(crate) enum Action {
     /// Close whatever overlay is open (`Esc`).
     Back,
     Quit,
+    /// Give the terminal back and stop until `fg` (`Ctrl-Z`).
+    Suspend,
     /// Open the inspect view of the selected row's owner (`Enter`).
     Inspect,
     /// In the inspect view of a shared socket, look at the next process holding it (`Tab`).
@@ -143,4 +145,6 @@ pub(crate) enum Effect {
         port: u16,
     },
     Quit,
+    /// Give the terminal back, stop, and take it again when continued.
+    Suspend,
 }

@@ -72,6 +72,7 @@ pub(crate) fn bindings() -> &'static [Binding] {
     BINDINGS.get_or_init(|| {
         let mut table = vec![
             bind!(Global, [Ctrl('c')], "Ctrl-C", Action::Quit, "quit"),
+            bind!(Global, [Ctrl('z')], "Ctrl-Z", Action::Suspend, "suspend to the shell (fg comes back)"),
             bind!(Table, [Char('q')], "q", Action::Quit, "quit", footer "quit"),
             bind!(Table, [Char('j'), Down], "j/↓", Action::Down, "next row"),
             bind!(Table, [Char('k'), Up], "k/↑", Action::Up, "previous row"),

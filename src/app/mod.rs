@@ -382,6 +382,7 @@ impl App {
                 };
             }
             Action::Quit => return Some(Effect::Quit),
+            Action::Suspend => return Some(Effect::Suspend),
             Action::Viewport(viewport) => {
                 self.viewport = viewport;
                 self.table.page = viewport.rows.max(1);

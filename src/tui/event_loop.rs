@@ -27,6 +27,23 @@ pub(crate) enum Event {
     Signal,
     /// A thread that feeds the loop cannot go on: leave, and say why.
     Failed(anyhow::Error),
+    /// SIGTSTP: step aside as for `Ctrl-Z`.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Suspend,
+    /// SIGCONT: running again after a stop; take the screen back and draw it whole.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Continue,
+}
+
+/// The terminal's side of job control: giving the screen back before a stop and taking it
+/// again after, so the shell is usable while loopwatch is stopped and the table is whole when
+/// it comes back.
+pub(crate) trait JobControl {
+    /// Restores the terminal, stops this process, and takes the screen again once continued.
+    fn suspend(&mut self) -> anyhow::Result<()>;
+    /// Takes the screen again (raw mode, alternate screen, mouse) and clears it; harmless when
+    /// it has it.
+    fn resume(&mut self) -> anyhow::Result<()>;
 }
 
 /// Runs until the user quits or a terminating signal arrives.
@@ -35,6 +52,7 @@ pub(crate) fn run<B: Backend>(
     app: &mut App,
     events: &Receiver<Event>,
     runtime: &mut Runtime,
+    jobs: &mut dyn JobControl,
     theme: &Theme,
 ) -> anyhow::Result<()>
 where
@@ -85,10 +103,28 @@ where
             if let Event::Failed(error) = event {
                 return Err(error);
             }
-            match handle(event, app, runtime, &mut area) {
+            let flow = if matches!(event, Event::Continue) {
+                Flow::Resume
+            } else {
+                handle(event, app, runtime, &mut area)
+            };
+            match flow {
                 Flow::Quit => return Ok(()),
                 Flow::Changed => changed = true,
                 Flow::Unchanged => {}
+                Flow::Suspend | Flow::Resume => {
+                    if flow == Flow::Suspend {
+                        jobs.suspend()?;
+                    } else {
+                        jobs.resume()?;
+                    }
+                    // The screen was cleared on the way back: forget the last frame so the next
+                    // draws every cell. (`Terminal::clear` would ask the terminal where its
+                    // cursor is, racing the input thread for the answer.)
+                    terminal.swap_buffers();
+                    changed = true;
+                    break;
+                }
             }
             if app.mode() == Mode::Confirm && !was_confirming {
                 break;
@@ -102,6 +138,10 @@ enum Flow {
     Quit,
     Changed,
     Unchanged,
+    /// Step aside for the shell (`Ctrl-Z`, SIGTSTP).
+    Suspend,
+    /// Back after a stop.
+    Resume,
 }
 
 /// Turns one event into actions, applies them and performs the effects they ask for.
@@ -115,6 +155,7 @@ fn handle(event: Event, app: &mut App, runtime: &mut Runtime, area: &mut Rect) -
         let is_snapshot = matches!(action, Action::Snapshot(_));
         match app.update(action) {
             Some(Effect::Quit) => return Flow::Quit,
+            Some(Effect::Suspend) => return Flow::Suspend,
             Some(effect) => queue.extend(runtime.perform(effect)),
             None => {}
         }
@@ -130,14 +171,15 @@ fn handle(event: Event, app: &mut App, runtime: &mut Runtime, area: &mut Rect) -
 fn actions_for(event: Event, app: &App, area: &mut Rect) -> Vec<Action> {
     match event {
         Event::Signal => vec![Action::Quit],
+        Event::Suspend => vec![Action::Suspend],
         // Stamped as it arrives, so its changes get the time they were seen.
         Event::Collected(Ok(snapshot)) => {
             vec![Action::Tick(Stamp::now()), Action::Snapshot(snapshot)]
         }
         Event::Collected(Err(error)) => vec![Action::CollectFailed(error)],
         Event::Input(input) => actions_for_input(&input, app, area),
-        // Handled before it gets here: the loop ends with the error.
-        Event::Failed(_) => Vec::new(),
+        // Handled before they get here: the loop ends with the error, or takes the screen back.
+        Event::Failed(_) | Event::Continue => Vec::new(),
     }
 }
 
@@ -187,7 +229,7 @@ fn actions_for_input(input: &TermEvent, app: &App, area: &mut Rect) -> Vec<Actio
             else {
                 return Vec::new();
             };
-            if action == Action::Quit {
+            if matches!(action, Action::Quit | Action::Suspend) {
                 vec![action]
             } else if !ui::dialog_fits(*area, app) {
                 vec![Action::CancelUnseen]

@@ -12,12 +12,13 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 use std::sync::mpsc::{self, Receiver, Sender};
 
-use self::event_loop::Event;
+use self::event_loop::{Event, JobControl};
 pub(crate) use self::runtime::Os;
 use self::runtime::Runtime;
 use crate::app::{App, Settings};
 use crate::collect::Collector;
 use crate::collect::poller;
+use crate::collect::signals::Arrived;
 use crate::model::Query;
 use crate::ui::Theme;
 use crate::ui::theme::ThemeName;
@@ -52,8 +53,12 @@ pub(crate) fn run(
     let (tx, rx) = mpsc::channel();
     // Signals first: a SIGTERM that lands while the screen is being set up must still restore it.
     let signal_tx = tx.clone();
-    crate::collect::signals::on_terminate(move || {
-        let _ = signal_tx.send(Event::Signal);
+    crate::collect::signals::listen(true, move |arrived| {
+        let _ = signal_tx.send(match arrived {
+            Arrived::Terminate => Event::Signal,
+            Arrived::Suspend => Event::Suspend,
+            Arrived::Continue => Event::Continue,
+        });
     })?;
     let mut screen = terminal::Screen::enter()?;
     terminal::spawn_input_reader(tx.clone())?;
@@ -61,6 +66,7 @@ pub(crate) fn run(
         &mut screen.terminal,
         collector,
         Os::system(),
+        &mut terminal::RealJobControl,
         Start {
             options,
             settings,
@@ -85,6 +91,7 @@ fn session<B: Backend>(
     terminal: &mut Terminal<B>,
     collector: Box<dyn Collector>,
     os: Os,
+    jobs: &mut dyn JobControl,
     start: Start,
     (tx, events): (Sender<Event>, &Receiver<Event>),
 ) -> anyhow::Result<()>
@@ -103,5 +110,5 @@ where
     });
     let mut app = App::with_settings(options.query, settings).read_only(options.read_only);
     let mut runtime = Runtime::new(&poller, os, options.query, options.read_only);
-    event_loop::run(terminal, &mut app, events, &mut runtime, theme)
+    event_loop::run(terminal, &mut app, events, &mut runtime, jobs, theme)
 }

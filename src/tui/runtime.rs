@@ -123,7 +123,8 @@ impl<'p> Runtime<'p> {
                 self.poller.set_interval(interval);
                 Vec::new()
             }
-            Effect::Quit => Vec::new(),
+            // The event loop does these: they need the terminal.
+            Effect::Quit | Effect::Suspend => Vec::new(),
         }
     }
 

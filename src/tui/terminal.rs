@@ -10,7 +10,7 @@ use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
 
-use super::event_loop::Event;
+use super::event_loop::{Event, JobControl};
 
 /// The terminal in TUI mode. Dropping it puts the terminal back.
 pub(crate) struct Screen {
@@ -43,6 +43,29 @@ impl Screen {
 impl Drop for Screen {
     fn drop(&mut self) {
         self.leave();
+    }
+}
+
+/// Job control on the real terminal.
+pub(crate) struct RealJobControl;
+
+impl JobControl for RealJobControl {
+    fn suspend(&mut self) -> anyhow::Result<()> {
+        restore_terminal();
+        crate::collect::signals::stop_self()?;
+        // Continued (`fg`): here again.
+        self.resume()
+    }
+
+    fn resume(&mut self) -> anyhow::Result<()> {
+        ratatui::crossterm::terminal::enable_raw_mode().context("cannot set up the terminal")?;
+        execute!(
+            stdout(),
+            ratatui::crossterm::terminal::EnterAlternateScreen,
+            EnableMouseCapture,
+            ratatui::crossterm::terminal::Clear(ratatui::crossterm::terminal::ClearType::All)
+        )
+        .context("cannot set up the terminal")
     }
 }
 

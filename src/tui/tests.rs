@@ -140,7 +140,29 @@ struct Session {
     seen: Arc<Mutex<Seen>>,
     control: Arc<Mutex<FakeControl>>,
     system: FakeSystem,
+    jobs: Jobs,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Job control that counts instead of stopping the test.
+#[derive(Clone, Default)]
+struct Jobs(Arc<Mutex<(usize, usize)>>);
+
+impl Jobs {
+    fn counts(&self) -> (usize, usize) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl super::event_loop::JobControl for Jobs {
+    fn suspend(&mut self) -> anyhow::Result<()> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
+        Ok(())
+    }
+    fn resume(&mut self) -> anyhow::Result<()> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).1 += 1;
+        Ok(())
+    }
 }
 
 impl Session {
@@ -203,6 +225,8 @@ impl Session {
             seen: Arc::clone(&seen),
         };
         let loop_tx = tx.clone();
+        let jobs = Jobs::default();
+        let mut loop_jobs = jobs.clone();
         let thread = std::thread::spawn(move || {
             let mut terminal = Terminal::new(backend)?;
             let theme = Theme::default();
@@ -214,6 +238,7 @@ impl Session {
                 &mut terminal,
                 collector,
                 os,
+                &mut loop_jobs,
                 Start {
                     options: Options {
                         query: Query::default(),
@@ -230,6 +255,7 @@ impl Session {
             seen,
             control,
             system,
+            jobs,
             thread: Some(thread),
         }
     }
@@ -497,4 +523,67 @@ fn a_feeding_thread_that_fails_ends_the_session_with_its_error() {
         error.to_string().contains("cannot read the keyboard"),
         "{error:#}"
     );
+}
+
+#[test]
+fn ctrl_z_and_sigtstp_step_aside_and_sigcont_redraws_the_whole_screen() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    let key = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+    session
+        .input
+        .send(Event::Input(TermEvent::Key(key)))
+        .unwrap();
+    session.input.send(Event::Suspend).unwrap();
+    let start = Instant::now();
+    while session.jobs.counts().0 < 2 {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "never suspended: {:?}",
+            session.jobs.counts()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before = session.frames();
+    session.input.send(Event::Continue).unwrap();
+    while session.jobs.counts().1 < 1 || session.frames() == before {
+        assert!(start.elapsed() < DEADLINE, "never redrawn after SIGCONT");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        session.screen().contains("node server.js"),
+        "the table is back whole"
+    );
+    session.quit();
+}
+
+/// A command line of any length (a Java classpath, a hostile 200 KB argv) leaves a dialog that
+/// fits, so its process can still be stopped.
+#[test]
+fn a_huge_command_line_can_still_be_stopped() {
+    let huge = format!("java -cp {}", "lib/a.jar:".repeat(20_000));
+    let snapshot = Snapshot {
+        sockets: vec![listener(
+            "127.0.0.1",
+            3000,
+            vec![owner(4812, "node", "alice", &huge)],
+        )],
+        privileged: true,
+    };
+    let session = Session::start(120, 30, snapshot);
+    session.wait_for("java -cp");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("(whole in inspect)");
+    session.key(KeyCode::Char('y'));
+    let start = Instant::now();
+    while session.sent().is_empty() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "never sent:\n{}",
+            session.screen()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(session.sent(), [(4812, Signal::Term)]);
+    session.quit();
 }

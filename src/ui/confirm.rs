@@ -10,10 +10,12 @@ use crate::app::{App, PendingKill};
 use crate::domain::inspect;
 use crate::model::Signal;
 
-use super::text::{truncate_spans, width, wrap};
+use super::text::{truncate, truncate_spans, width, wrap};
 use super::theme::Theme;
 
 const LABEL: usize = 9;
+/// The most lines one field of the dialog takes.
+const MAX_FIELD_LINES: usize = 4;
 /// Wide enough for a command line to be recognisable, narrow enough to read as a dialog.
 const MAX_WIDTH: u16 = 76;
 
@@ -41,6 +43,21 @@ pub(crate) fn render(
 ) {
     let box_width = area.width.min(MAX_WIDTH);
     let mut lines = body(app, pending, theme, inner_width(box_width));
+    if lines.len() + 2 > usize::from(area.height) {
+        // Not all of it can be read here, so no answer will count: say so instead of showing
+        // a part of it that looks whole.
+        lines = wrap(
+            &format!(
+                "This dialog needs {} rows and the terminal has {}: make it taller, then ask again. Any key closes it; nothing is sent.",
+                lines.len() + 2,
+                area.height
+            ),
+            inner_width(box_width),
+        )
+        .into_iter()
+        .map(Line::raw)
+        .collect();
+    }
     let box_height = u16::try_from(lines.len() + 2)
         .unwrap_or(u16::MAX)
         .min(area.height);
@@ -70,9 +87,23 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
     let target = &pending.target;
     let snapshot = app.snapshot();
     let mut lines = Vec::new();
-    // Values wrap under themselves: the command line and port list are shown whole.
+    // Values wrap under themselves, up to a few lines: a command line of any length (a Java
+    // classpath, a hostile 200 KB argv) must leave a dialog that fits, or no process with one
+    // could ever be stopped from here. The inspect view shows it whole.
     let field = |label: &str, value: String| -> Vec<Line<'a>> {
-        wrap(&value, max.saturating_sub(LABEL + 1))
+        let room = max.saturating_sub(LABEL + 1);
+        let mut chunks = wrap(&value, room);
+        if chunks.len() > MAX_FIELD_LINES {
+            chunks.truncate(MAX_FIELD_LINES);
+            let last = chunks.pop().unwrap_or_default();
+            let note = " (whole in inspect)";
+            let mut head = truncate(&last, room.saturating_sub(width(note))).into_owned();
+            if !head.ends_with('…') {
+                head.push('…');
+            }
+            chunks.push(format!("{head}{note}"));
+        }
+        chunks
             .into_iter()
             .enumerate()
             .map(|(i, chunk)| {
