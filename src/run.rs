@@ -142,6 +142,10 @@ fn run_kill(
     };
     let mut confirm = |question: &str| -> io::Result<bool> {
         let mut err = io::stderr();
+        // Only an answer typed after the question was shown counts: drop anything typed
+        // ahead (a stray `y` and Enter must not answer a plan nobody read).
+        #[cfg(unix)]
+        let _ = rustix::termios::tcflush(&stdin, rustix::termios::QueueSelector::IFlush);
         write!(err, "{question}")?;
         err.flush()?;
         let mut answer = String::new();

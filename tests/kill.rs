@@ -419,3 +419,46 @@ fn an_unreadable_default_config_is_an_error_not_skipped() {
     assert!(stderr.contains("permission denied"), "{stderr}");
     assert!(stderr.starts_with("loopwatch: config "), "{stderr}");
 }
+
+/// A `y` typed before the plan was shown does not answer it: `kill` drops type-ahead, so only
+/// an answer given to the question counts.
+#[test]
+fn keys_typed_before_the_prompt_do_not_answer_it() {
+    let mut server = Server::start();
+    // On a pseudo-terminal: type "y" and Enter at once, then answer the question "n".
+    let driver = r#"
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "kill", sys.argv[2]])
+os.write(fd, b"y\r")
+seen, end = b"", time.time() + 20
+while b"[y/N]" not in seen and time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            seen += os.read(fd, 4096)
+        except OSError:
+            break
+os.write(fd, b"n\r")
+while time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+_, status = os.waitpid(pid, 0)
+print(seen.decode(errors="replace"))
+print("exit", os.waitstatus_to_exitcode(status))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", driver, BIN, &server.port.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("nothing was sent"), "{text}");
+    assert!(text.contains("exit 1"), "{text}");
+    assert!(server.is_running(), "the early y answered nothing");
+}

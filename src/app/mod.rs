@@ -386,6 +386,7 @@ impl App {
             Action::Viewport(viewport) => {
                 self.viewport = viewport;
                 self.table.page = viewport.rows.max(1);
+                self.clamp_scrolls();
                 self.scroll_to_selection();
             }
             Action::Snapshot(snapshot) => {

@@ -694,3 +694,34 @@ fn the_inspect_view_scrolls_to_its_last_line_and_no_further() {
         "one key back up"
     );
 }
+
+#[test]
+fn a_terminal_that_grows_leaves_no_view_scrolled_past_its_end() {
+    let mut app = on_node();
+    let small = Viewport {
+        rows: 5,
+        explain_width: 40,
+        inspect_width: 38,
+    };
+    let large = Viewport {
+        rows: 26,
+        explain_width: 120,
+        inspect_width: 118,
+    };
+    app.update(Action::Viewport(small));
+    app.update(Action::Inspect);
+    for _ in 0..500 {
+        app.update(Action::Down);
+    }
+    app.update(Action::Viewport(large));
+    let end = inspect::page(&app.inspect_subject(app.inspected().unwrap()), 118).len() - 1;
+    assert_eq!(app.inspected().unwrap().scroll, end);
+    app.update(Action::Back);
+    app.update(Action::ToggleExplain);
+    app.update(Action::Viewport(small));
+    for _ in 0..500 {
+        app.update(Action::Down);
+    }
+    app.update(Action::Viewport(large));
+    assert_eq!(app.explain_scroll(), 0, "the whole explanation fits now");
+}

@@ -13,15 +13,7 @@ impl App {
     /// back.
     pub(super) fn update_in_view(&mut self, action: Action) -> Result<Option<Effect>, Action> {
         let page = self.table.page.max(1);
-        // The inspect view scrolls until its last line is at the top, as it draws.
-        let inspect_end = self.inspected().map_or(0, |inspected| {
-            inspect::page(
-                &self.inspect_subject(inspected),
-                self.viewport.inspect_width,
-            )
-            .len()
-            .saturating_sub(1)
-        });
+        let inspect_end = self.inspect_end();
         match (&mut self.view, action) {
             (
                 View::Inspect(inspected),
@@ -81,6 +73,29 @@ impl App {
         }
         self.clamp_history();
         Ok(None)
+    }
+
+    /// The inspect view scrolls until its last line is at the top, as it draws.
+    fn inspect_end(&self) -> usize {
+        self.inspected().map_or(0, |inspected| {
+            inspect::page(
+                &self.inspect_subject(inspected),
+                self.viewport.inspect_width,
+            )
+            .len()
+            .saturating_sub(1)
+        })
+    }
+
+    /// After the terminal changed size, no view is scrolled past its new end: one key back
+    /// always moves it.
+    pub(super) fn clamp_scrolls(&mut self) {
+        let (inspect_end, explain_end) = (self.inspect_end(), self.explain_max_scroll());
+        match &mut self.view {
+            View::Inspect(inspected) => inspected.scroll = inspected.scroll.min(inspect_end),
+            View::Explain { scroll, .. } => *scroll = (*scroll).min(explain_end),
+            _ => {}
+        }
     }
 
     /// How far the explanation can scroll: its lines as the view lays them out, past the

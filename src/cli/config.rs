@@ -247,8 +247,9 @@ fn reachable(path: &Path) -> bool {
 /// The most a config file may hold: far more than every key at once, far less than memory.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
-/// Reads a config file: a regular file of at most [`MAX_CONFIG_BYTES`] of UTF-8. A FIFO, a
-/// device or a directory is refused without waiting on it or reading it.
+/// Reads a config file: a regular file (or a character device such as /dev/null) of at most
+/// [`MAX_CONFIG_BYTES`] of UTF-8. A FIFO, a socket or a directory is refused without waiting
+/// on it or reading it.
 fn read_capped(path: &Path) -> Result<String, Problem> {
     use std::io::Read as _;
     let unreadable = |e: std::io::Error| match e.kind() {
@@ -269,7 +270,16 @@ fn read_capped(path: &Path) -> Result<String, Problem> {
     }
     let file = options.open(path).map_err(unreadable)?;
     let metadata = file.metadata().map_err(unreadable)?;
-    if !metadata.is_file() {
+    // A regular file, or a device such as /dev/null (`--config /dev/null`: no configuration);
+    // a device that never ends is cut short by the size cap below.
+    #[cfg(unix)]
+    let readable_kind = {
+        use std::os::unix::fs::FileTypeExt as _;
+        metadata.is_file() || metadata.file_type().is_char_device()
+    };
+    #[cfg(not(unix))]
+    let readable_kind = metadata.is_file();
+    if !readable_kind {
         return Err(Problem::Unreadable(
             "not a regular file; pass a file with --config".into(),
         ));
@@ -573,7 +583,7 @@ mod tests {
         std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
         let start = std::time::Instant::now();
         for (path, why) in [
-            (Path::new("/dev/zero"), "not a regular file"),
+            (Path::new("/dev/zero"), "larger than 1024 KiB"),
             (fifo.as_path(), "not a regular file"),
             (dir.as_path(), "not a regular file"),
             (huge.as_path(), "larger than 1024 KiB"),

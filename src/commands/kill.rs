@@ -204,6 +204,7 @@ fn run(
         targets: owners.iter().map(Target::of).collect(),
         signal: request.signal,
         patience: request.timeout,
+        listeners_only: true,
     };
     let stopped = stop::stop(system.collector, system.control, &stop, std::process::id())
         .with_context(|| format!("looking up port {port}"))?;
@@ -214,9 +215,10 @@ fn run(
         out,
         err,
     )?;
+    // Every signalled target listened on the port a moment ago, so there is a listener to
+    // follow whenever anything was sent.
     let Some(follow_up) = stopped.follow_up else {
         report.outcome = KillOutcome::NotSent;
-        report.message = Some("nothing was sent".into());
         return finish(&report, request.format, out);
     };
 
@@ -737,6 +739,35 @@ mod tests {
             "shown, not obeyed: {question}"
         );
         assert!(control.sent.is_empty());
+    }
+
+    #[test]
+    fn a_process_left_with_only_a_connection_on_the_port_gets_nothing() {
+        let node = owner(4812, "node", "alice", "node server.js");
+        // It closed its listener during the prompt but still serves one accepted connection.
+        let only_a_connection = Snapshot {
+            sockets: vec![connection(
+                ("127.0.0.1", 3000),
+                ("127.0.0.1", 51000),
+                SocketState::Established,
+                vec![node],
+            )],
+            privileged: true,
+        };
+        let asking = KillRequest {
+            yes: false,
+            format: Format::Json,
+            ..request()
+        };
+        let run = run(vec![node_on_3000(), only_a_connection], &asking, true);
+        assert!(
+            run.sent.is_empty(),
+            "kill stops servers, not a connection's end"
+        );
+        assert_eq!(run.outcome, KillOutcome::NotSent);
+        let report: serde_json::Value = serde_json::from_str(&run.out).unwrap();
+        assert_eq!(report["targets"][0]["result"], "not_sent");
+        assert_eq!(report["message"], serde_json::Value::Null, "as before");
     }
 
     #[test]

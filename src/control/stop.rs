@@ -21,6 +21,9 @@ pub(crate) struct Stop {
     pub(crate) signal: Signal,
     /// How long the port may stay held after the signal before the follow-up says so.
     pub(crate) patience: Duration,
+    /// Only a target still listening on the port is signalled (`kill` stops servers); the
+    /// table may also stop the owner of a connection end it showed.
+    pub(crate) listeners_only: bool,
 }
 
 /// What the stop did: one result per target, in order, and the follow-up to feed the next
@@ -44,7 +47,7 @@ pub(crate) fn stop(
         .targets
         .iter()
         .map(|target| {
-            if holds(&now, stop.port, target) {
+            if holds(&now, stop.port, target, stop.listeners_only) {
                 send(control, target, stop.signal, own_pid)
             } else {
                 Err(KillError::NoLongerHolds {
@@ -66,12 +69,12 @@ pub(crate) fn stop(
     Ok(Stopped { results, follow_up })
 }
 
-/// Whether `target` holds any socket on `port` in `snapshot`.
-fn holds(snapshot: &Snapshot, port: u16, target: &Target) -> bool {
+/// Whether `target` holds a socket on `port` in `snapshot` (a listening one, if asked).
+fn holds(snapshot: &Snapshot, port: u16, target: &Target, listeners_only: bool) -> bool {
     snapshot
         .sockets
         .iter()
-        .filter(|s| s.local_port == port)
+        .filter(|s| s.local_port == port && (!listeners_only || s.state.is_listening()))
         .any(|s| s.owners.iter().any(|o| o.key == target.key))
 }
 
@@ -92,6 +95,7 @@ mod tests {
             targets: vec![Target::of(&node())],
             signal: Signal::Term,
             patience: Duration::from_secs(3),
+            listeners_only: false,
         }
     }
 

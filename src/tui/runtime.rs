@@ -158,6 +158,7 @@ impl<'p> Runtime<'p> {
             targets: vec![target],
             signal,
             patience: followup::DEFAULT_PATIENCE,
+            listeners_only: false,
         };
         let stopped = match stop::stop(fresh.as_mut(), control, &request, std::process::id()) {
             Ok(stopped) => stopped,

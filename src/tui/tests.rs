@@ -587,3 +587,24 @@ fn a_huge_command_line_can_still_be_stopped() {
     assert_eq!(session.sent(), [(4812, Signal::Term)]);
     session.quit();
 }
+
+/// 40x12 is a supported size: the dialog lays itself out compactly and a yes there counts.
+#[test]
+fn a_stop_can_be_confirmed_on_a_small_terminal() {
+    let session = Session::start(40, 12, node_on_3000());
+    session.wait_for("3000");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    session.key(KeyCode::Char('y'));
+    let start = Instant::now();
+    while session.sent().is_empty() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "never sent:\n{}",
+            session.screen()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(session.sent(), [(4812, Signal::Term)]);
+    session.quit();
+}

@@ -22,12 +22,36 @@ const MAX_WIDTH: u16 = 76;
 /// Whether the whole dialog (every line of what will be signalled, and the keys) fits `area`:
 /// a yes counts only for a dialog that was there to be read.
 pub(crate) fn fits(area: Rect, app: &App, pending: &PendingKill) -> bool {
-    if super::viewport(area).rows == 0 {
-        return false;
-    }
+    laid_out(area, app, pending, &Theme::default()).is_ok()
+}
+
+/// How much room the dialog's fields get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Density {
+    /// Long values wrap over a few lines, with blank lines between the parts.
+    Full,
+    /// One line per field and no blank lines, for short terminals.
+    Compact,
+}
+
+/// The dialog's lines in the first density that fits `area` whole; otherwise how many rows the
+/// smallest one needs.
+fn laid_out<'a>(
+    area: Rect,
+    app: &App,
+    pending: &PendingKill,
+    theme: &Theme,
+) -> Result<Vec<Line<'a>>, usize> {
     let box_width = area.width.min(MAX_WIDTH);
-    let lines = body(app, pending, &Theme::default(), inner_width(box_width)).len();
-    lines + 2 <= usize::from(area.height)
+    let mut needed = usize::MAX;
+    for density in [Density::Full, Density::Compact] {
+        let lines = body(app, pending, theme, inner_width(box_width), density);
+        needed = lines.len() + 2;
+        if super::viewport(area).rows > 0 && needed <= usize::from(area.height) {
+            return Ok(lines);
+        }
+    }
+    Err(needed)
 }
 
 fn inner_width(box_width: u16) -> usize {
@@ -42,22 +66,20 @@ pub(crate) fn render(
     theme: &Theme,
 ) {
     let box_width = area.width.min(MAX_WIDTH);
-    let mut lines = body(app, pending, theme, inner_width(box_width));
-    if lines.len() + 2 > usize::from(area.height) {
-        // Not all of it can be read here, so no answer will count: say so instead of showing
-        // a part of it that looks whole.
-        lines = wrap(
+    // Not all of it can be read here, so no answer will count: say so instead of showing a
+    // part of it that looks whole.
+    let mut lines = laid_out(area, app, pending, theme).unwrap_or_else(|needed| {
+        wrap(
             &format!(
-                "This dialog needs {} rows and the terminal has {}: make it taller, then ask again. Any key closes it; nothing is sent.",
-                lines.len() + 2,
+                "This dialog needs {needed} rows and the terminal has {}: make it taller, then ask again. Any key closes it; nothing is sent.",
                 area.height
             ),
             inner_width(box_width),
         )
         .into_iter()
         .map(Line::raw)
-        .collect();
-    }
+        .collect()
+    });
     let box_height = u16::try_from(lines.len() + 2)
         .unwrap_or(u16::MAX)
         .min(area.height);
@@ -83,7 +105,22 @@ pub(crate) fn render(
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
-fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<Line<'a>> {
+fn body<'a>(
+    app: &App,
+    pending: &PendingKill,
+    theme: &Theme,
+    max: usize,
+    density: Density,
+) -> Vec<Line<'a>> {
+    let field_lines = match density {
+        Density::Full => MAX_FIELD_LINES,
+        Density::Compact => 1,
+    };
+    let blank = |lines: &mut Vec<Line<'a>>| {
+        if density == Density::Full {
+            lines.push(Line::raw(""));
+        }
+    };
     let target = &pending.target;
     let snapshot = app.snapshot();
     let mut lines = Vec::new();
@@ -93,8 +130,8 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
     let field = |label: &str, value: String| -> Vec<Line<'a>> {
         let room = max.saturating_sub(LABEL + 1);
         let mut chunks = wrap(&value, room);
-        if chunks.len() > MAX_FIELD_LINES {
-            chunks.truncate(MAX_FIELD_LINES);
+        if chunks.len() > field_lines {
+            chunks.truncate(field_lines);
             let last = chunks.pop().unwrap_or_default();
             let note = " (whole in inspect)";
             let mut head = truncate(&last, room.saturating_sub(width(note))).into_owned();
@@ -126,7 +163,7 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
         ],
         max,
     ));
-    lines.push(Line::raw(""));
+    blank(&mut lines);
     lines.extend(field("process", target.label()));
     lines.extend(field(
         "user",
@@ -167,17 +204,22 @@ fn body<'a>(app: &App, pending: &PendingKill, theme: &Theme, max: usize) -> Vec<
     };
     lines.extend(field("children", children));
 
-    lines.extend(warnings(pending, theme, max));
-    lines.push(Line::raw(""));
+    lines.extend(warnings(pending, theme, max, density));
+    blank(&mut lines);
     lines.push(keys_line(theme, max));
     lines
 }
 
 /// What the user might not expect: a client rather than a server, a socket others keep open.
-fn warnings<'a>(pending: &PendingKill, theme: &Theme, max: usize) -> Vec<Line<'a>> {
+fn warnings<'a>(
+    pending: &PendingKill,
+    theme: &Theme,
+    max: usize,
+    density: Density,
+) -> Vec<Line<'a>> {
     let warnings = inspect::stop_warnings(&pending.socket, &pending.target);
     let mut lines = Vec::new();
-    if !warnings.is_empty() {
+    if !warnings.is_empty() && density == Density::Full {
         lines.push(Line::raw(""));
     }
     let indent = width(theme.exposed_symbol) + 1;
