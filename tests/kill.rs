@@ -331,7 +331,10 @@ fn a_process_of_another_user_is_refused_with_the_reason() {
         .args(["--exact", "unprivileged_signal_attempt", "--nocapture"])
         .env(
             ROLE_ENV,
-            format!("{} {} {}", owner.key.pid, owner.key.start_time, "nobody"),
+            format!(
+                "{} {} {} {}",
+                owner.key.pid, owner.key.start_time, "nobody", owner.key.start_ticks
+            ),
         )
         .current_dir("/")
         .output()
@@ -361,6 +364,7 @@ fn unprivileged_signal_attempt() {
         key: loopwatch::model::ProcKey {
             pid: parts[0].parse().unwrap(),
             start_time: parts[1].parse().unwrap(),
+            start_ticks: parts[3].parse().unwrap(),
         },
         name: "python3".into(),
         user: Some(parts[2].into()),

@@ -645,6 +645,7 @@ fn details_for_another_process_are_ignored() {
     let stranger = crate::model::ProcKey {
         pid: 1,
         start_time: 0,
+        start_ticks: 0,
     };
     app.update(Action::Details(
         stranger,

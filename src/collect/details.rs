@@ -108,7 +108,9 @@ impl DetailsSource for SysinfoDetails {
             .system
             .process(pid)
             .ok_or(DetailsError::Gone(key.pid))?;
-        if process.start_time() != key.start_time {
+        if (process.start_time(), super::processes::start_ticks(key.pid))
+            != (key.start_time, key.start_ticks)
+        {
             return Err(DetailsError::Reused(key.pid));
         }
         let second_look = self.sampled == Some(key);
@@ -196,7 +198,7 @@ impl DetailsSource for FakeDetails {
             .details
             .get(&key.pid)
             .ok_or(DetailsError::Gone(key.pid))?;
-        if details.key.start_time == key.start_time {
+        if details.key == key {
             Ok(details.clone())
         } else {
             Err(DetailsError::Reused(key.pid))
@@ -224,7 +226,11 @@ mod tests {
             system.refresh_processes(ProcessesToUpdate::Some(&[Pid::from_u32(pid)]), true);
             system.process(Pid::from_u32(pid)).unwrap().start_time()
         };
-        let key = ProcKey { pid, start_time };
+        let key = ProcKey {
+            pid,
+            start_time,
+            start_ticks: crate::collect::processes::start_ticks(pid),
+        };
         let first = source.details(key).unwrap();
         assert_eq!(first.name, "sleep");
         assert_eq!(first.cmdline, vec!["sleep", "30"]);
@@ -243,6 +249,7 @@ mod tests {
         let wrong = ProcKey {
             pid,
             start_time: start_time + 7,
+            start_ticks: 0,
         };
         assert_eq!(source.details(wrong), Err(DetailsError::Reused(pid)));
         child.kill().unwrap();

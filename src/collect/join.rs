@@ -238,6 +238,7 @@ mod tests {
             key: ProcKey {
                 pid,
                 start_time: 1_700_000_000 + u64::from(pid),
+                start_ticks: 0,
             },
             name: name.to_string(),
             user: Some("ana".to_string()),

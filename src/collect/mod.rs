@@ -298,7 +298,11 @@ mod tests {
             pids.iter()
                 .map(|&pid| {
                     let info = ProcessInfo {
-                        key: ProcKey { pid, start_time: 1 },
+                        key: ProcKey {
+                            pid,
+                            start_time: 1,
+                            start_ticks: 0,
+                        },
                         name: format!("p{pid}"),
                         user: None,
                         cmdline: Vec::new(),

@@ -90,11 +90,38 @@ impl ProcessSource for SysinfoProcesses {
     }
 }
 
+/// When `pid` started, in clock ticks since boot (`/proc/<pid>/stat` field 22): exact where
+/// the start time in seconds is not. 0 where it cannot be read (gone, or not Linux).
+pub fn start_ticks(pid: u32) -> u64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| parse_start_ticks(&stat))
+            .unwrap_or(0)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = pid;
+        0
+    }
+}
+
+/// Field 22 of a `/proc/<pid>/stat` line. The command name (field 2) is in parentheses and may
+/// itself hold spaces and parentheses, so the fields are counted after its last `)`.
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+fn parse_start_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // After the name come field 3 (state) onwards: field 22 is the 20th of them.
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
 fn describe(process: &Process, users: &mut UserNames) -> ProcessInfo {
     ProcessInfo {
         key: ProcKey {
             pid: process.pid().as_u32(),
             start_time: process.start_time(),
+            start_ticks: start_ticks(process.pid().as_u32()),
         },
         name: process.name().to_string_lossy().into_owned(),
         user: process.user_id().map(|uid| users.name_or_id(uid)),
@@ -219,6 +246,18 @@ mod tests {
 
     /// Beyond Linux's largest possible pid_max (2^22), so never a live process.
     const NO_SUCH_PID: u32 = 4_194_304 + 17;
+
+    #[test]
+    fn the_start_in_ticks_is_field_22_even_with_a_hostile_name() {
+        let stat = "4812 (evil) 1 2 (x) S 1 4812 4812 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(parse_start_ticks(stat), Some(987_654));
+        assert_eq!(parse_start_ticks("garbage"), None);
+        #[cfg(target_os = "linux")]
+        assert!(
+            start_ticks(std::process::id()) > 0,
+            "this process has a start"
+        );
+    }
 
     #[test]
     fn describes_this_process() {

@@ -64,6 +64,7 @@ pub(crate) struct System<'a> {
 struct TargetEntry {
     pid: u32,
     start_time: u64,
+    start_ticks: u64,
     name: String,
     user: Option<String>,
     cmdline: String,
@@ -381,6 +382,7 @@ fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSourc
     TargetEntry {
         pid: owner.key.pid,
         start_time: owner.key.start_time,
+        start_ticks: owner.key.start_ticks,
         name: owner.name.raw().to_string(),
         user: owner.user.as_ref().map(|u| u.raw().to_string()),
         cmdline: owner.cmdline.raw().to_string(),

@@ -25,6 +25,7 @@ impl FakeControl {
                         k.pid,
                         Current {
                             start_time: k.start_time,
+                            start_ticks: k.start_ticks,
                             kernel_thread: false,
                         },
                     )

@@ -19,6 +19,8 @@ use crate::model::{CollectError, Signal, Target};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Current {
     pub start_time: u64,
+    /// In clock ticks since boot, 0 where unknown: see [`crate::model::ProcKey`].
+    pub start_ticks: u64,
     pub kernel_thread: bool,
 }
 
@@ -118,7 +120,9 @@ pub fn send(
     }
     let pid = target.key.pid;
     let pinned = control.pin(pid).map_err(|e| os_error(e, target))?;
-    if pinned.current.start_time != target.key.start_time {
+    if (pinned.current.start_time, pinned.current.start_ticks)
+        != (target.key.start_time, target.key.start_ticks)
+    {
         return Err(KillError::Reused(pid));
     }
     if pinned.current.kernel_thread {
@@ -189,6 +193,7 @@ impl SystemControl {
             .ok_or(OsError::NoSuchProcess)?;
         Ok(Current {
             start_time: process.start_time(),
+            start_ticks: crate::collect::processes::start_ticks(pid),
             kernel_thread: process.thread_kind() == Some(sysinfo::ThreadKind::Kernel),
         })
     }
@@ -282,7 +287,11 @@ mod tests {
 
     fn target(pid: u32, start_time: u64) -> Target {
         Target {
-            key: ProcKey { pid, start_time },
+            key: ProcKey {
+                pid,
+                start_time,
+                start_ticks: 0,
+            },
             name: "node".into(),
             user: Some("alice".into()),
         }
@@ -303,6 +312,7 @@ mod tests {
         let mut control = FakeControl::with(&[ProcKey {
             pid: 4812,
             start_time: 1005,
+            start_ticks: 0,
         }]);
         let error = send(&mut control, &t, Signal::Kill, 1).unwrap_err();
         assert_eq!(
@@ -312,11 +322,34 @@ mod tests {
         assert!(control.sent.is_empty());
     }
 
+    /// Same pid, same second, another process: only the start in ticks tells them apart.
+    #[test]
+    fn a_pid_reused_within_the_same_second_is_not_signalled() {
+        let shown = Target {
+            key: ProcKey {
+                pid: 4812,
+                start_time: 1000,
+                start_ticks: 500_000,
+            },
+            ..target(4812, 1000)
+        };
+        let mut control = FakeControl::with(&[ProcKey {
+            start_ticks: 500_037,
+            ..shown.key
+        }]);
+        assert!(matches!(
+            send(&mut control, &shown, Signal::Term, 1),
+            Err(KillError::Reused(4812))
+        ));
+        assert!(control.sent.is_empty());
+    }
+
     #[test]
     fn refuses_init_itself_and_kernel_threads() {
         let mut control = FakeControl::with(&[ProcKey {
             pid: 1,
             start_time: 0,
+            start_ticks: 0,
         }]);
         let init = Target {
             name: "systemd".into(),
@@ -336,6 +369,7 @@ mod tests {
             7,
             Current {
                 start_time: 0,
+                start_ticks: 0,
                 kernel_thread: true,
             },
         );

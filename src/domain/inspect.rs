@@ -381,6 +381,7 @@ mod tests {
             key: ProcKey {
                 pid: 4812,
                 start_time: 1,
+                start_ticks: 0,
             },
             name: "node".into(),
             user: Some("alice".into()),

@@ -11,6 +11,7 @@ pub fn owner(pid: u32, name: &str, user: &str, cmdline: &str) -> Owner {
         key: ProcKey {
             pid,
             start_time: 1_764_139_200 + u64::from(pid),
+            start_ticks: 0,
         },
         name: name.into(),
         user: Some(user.into()),

@@ -159,12 +159,15 @@ pub fn unspecified(v6: bool) -> IpAddr {
     }
 }
 
-/// A process identity that survives pid reuse: the pid plus the process's start time
-/// (seconds since the epoch, as the OS reports it). Two processes never share both.
+/// A process identity that survives pid reuse: the pid plus the process's start time, in
+/// seconds since the epoch (as shown) and, on Linux, in the kernel's clock ticks since boot
+/// (`/proc/<pid>/stat` field 22), which tells apart two processes that got the same pid within
+/// one second. `start_ticks` is 0 where the platform does not report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProcKey {
     pub pid: u32,
     pub start_time: u64,
+    pub start_ticks: u64,
 }
 
 /// A process that holds a socket.

@@ -75,6 +75,9 @@ pub(crate) struct OwnerEntry<'a> {
     pub(crate) cmdline: &'a str,
     /// Seconds since the epoch; with `pid`, identifies the process even after pid reuse.
     pub(crate) start_time: u64,
+    /// The start in the kernel's clock ticks since boot: exact where `start_time` (seconds)
+    /// is not; 0 where the platform does not report it.
+    pub(crate) start_ticks: u64,
 }
 
 impl<'a> Document<'a> {
@@ -119,6 +122,7 @@ impl<'a> From<&'a Owner> for OwnerEntry<'a> {
             user: o.user.as_ref().map(OsText::raw),
             cmdline: o.cmdline.raw(),
             start_time: o.key.start_time,
+            start_ticks: o.key.start_ticks,
         }
     }
 }
@@ -226,7 +230,8 @@ mod tests {
         assert_eq!(
             node["owners"],
             serde_json::json!([{"pid": 4812, "name": "node", "user": "ana",
-                "cmdline": "node server.js", "start_time": 1_764_139_200 + 4812}])
+                "cmdline": "node server.js", "start_time": 1_764_139_200 + 4812,
+                "start_ticks": 0}])
         );
 
         let nginx = sockets.iter().find(|s| s["local_port"] == 8080).unwrap();
