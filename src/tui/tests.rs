@@ -299,6 +299,19 @@ impl Session {
         }
     }
 
+    /// Waits until the fake control has been asked to send something.
+    fn wait_for_a_signal(&self) {
+        let start = Instant::now();
+        while self.sent().is_empty() {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "nothing was ever sent:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     fn sent(&self) -> Vec<(u32, Signal)> {
         self.control
             .lock()
@@ -323,11 +336,7 @@ fn a_stop_confirmed_from_the_table_signals_the_target_as_shown_exactly_once() {
     session.wait_for("stop node 4812?");
     assert!(session.sent().is_empty(), "asking is not sending");
     session.key(KeyCode::Char('y'));
-    let start = Instant::now();
-    while session.sent().is_empty() {
-        assert!(start.elapsed() < DEADLINE, "the signal was never sent");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    session.wait_for_a_signal();
     session.wait_for("watching port 3000");
     // The process exits; the follow-up sees the port come free.
     session.system.set(Snapshot::default());
@@ -575,15 +584,7 @@ fn a_huge_command_line_can_still_be_stopped() {
     session.key(KeyCode::Char('x'));
     session.wait_for("(whole in inspect)");
     session.key(KeyCode::Char('y'));
-    let start = Instant::now();
-    while session.sent().is_empty() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "never sent:\n{}",
-            session.screen()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    session.wait_for_a_signal();
     assert_eq!(session.sent(), [(4812, Signal::Term)]);
     session.quit();
 }
@@ -596,15 +597,7 @@ fn a_stop_can_be_confirmed_on_a_small_terminal() {
     session.key(KeyCode::Char('x'));
     session.wait_for("stop node 4812?");
     session.key(KeyCode::Char('y'));
-    let start = Instant::now();
-    while session.sent().is_empty() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "never sent:\n{}",
-            session.screen()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    session.wait_for_a_signal();
     assert_eq!(session.sent(), [(4812, Signal::Term)]);
     session.quit();
 }
