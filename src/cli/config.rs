@@ -598,4 +598,26 @@ mod tests {
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever a config file holds, parsing answers with a config or a one-line problem.
+        #[test]
+        fn any_text_parses_or_is_refused_in_one_line(text in "(?s).{0,200}") {
+            if let Err(problem) = parse(&text) {
+                let message = ConfigError { path: None, problem }.to_string();
+                proptest::prop_assert!(!message.contains('\n'), "{message}");
+            }
+        }
+
+        /// Near-valid files, key by key, with garbage values.
+        #[test]
+        fn known_keys_with_any_value_never_panic(
+            key in proptest::sample::select(KEYS.to_vec()),
+            value in "[ -~]{0,40}",
+        ) {
+            let _ = parse(&format!("{key} = {value}\n"));
+        }
+    }
 }

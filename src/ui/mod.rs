@@ -20,6 +20,8 @@ pub(crate) mod theme;
 #[cfg(test)]
 mod owner_tests;
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
 
 use ratatui::Frame;
