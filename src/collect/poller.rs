@@ -54,13 +54,18 @@ where
         .spawn(move || run(collector, state, &inbox, on_result));
     Poller {
         commands,
-        // Spawning fails only when the OS is out of threads; the poller is then inert and every
-        // command is a no-op, which the caller sees as no snapshots arriving.
+        // Spawning fails only when the OS is out of threads; the poller is then inert, every
+        // command a no-op, and `is_running` says so.
         thread: thread.ok(),
     }
 }
 
 impl Poller {
+    /// Whether the collecting thread started (the OS may be out of threads).
+    pub fn is_running(&self) -> bool {
+        self.thread.is_some()
+    }
+
     /// Collects again now, without waiting for the interval.
     pub fn refresh_now(&self) {
         self.send(Command::RefreshNow);

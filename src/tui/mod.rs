@@ -108,6 +108,11 @@ where
         // The loop may already be gone while a last collection finishes; nothing to do then.
         let _ = tx.send(Event::Collected(result));
     });
+    // Without its collecting thread the table would sit there never changing: say so instead.
+    anyhow::ensure!(
+        poller.is_running(),
+        "cannot start the collector thread: the system is out of threads or memory"
+    );
     let mut app = App::with_settings(options.query, settings).read_only(options.read_only);
     let mut runtime = Runtime::new(&poller, os, options.query, options.read_only);
     event_loop::run(terminal, &mut app, events, &mut runtime, jobs, theme)
