@@ -466,3 +466,80 @@ print("exit", os.waitstatus_to_exitcode(status))
     assert!(text.contains("exit 1"), "{text}");
     assert!(server.is_running(), "the early y answered nothing");
 }
+
+/// Set inside the pid namespace where the reuse half of the test below runs.
+const REUSE_ENV: &str = "LOOPWATCH_TEST_REUSE_INSIDE";
+
+/// The attack that used to work: the process shown exits and, within the same second, another
+/// takes its pid. Forced with `ns_last_pid` in a fresh pid namespace; the signal must not reach
+/// the newcomer.
+#[test]
+fn a_pid_reused_within_the_same_second_is_never_signalled() {
+    if std::env::var_os(REUSE_ENV).is_some() {
+        return reuse_inside_a_namespace();
+    }
+    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(unshare) = unshare.filter(|_| rustix::process::geteuid().is_root()) else {
+        println!("note: skipped: needs root and unshare (util-linux)");
+        return;
+    };
+    let out = Command::new(unshare)
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_pid_reused_within_the_same_second_is_never_signalled",
+            "--nocapture",
+        ])
+        .env(REUSE_ENV, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("reuse refused"),
+        "the reuse half ran: {stdout}"
+    );
+}
+
+fn reuse_inside_a_namespace() {
+    let mut shown = Server::start();
+    let snapshot = collect::system_collector()
+        .unwrap()
+        .collect(&Query::port(shown.port))
+        .unwrap();
+    let owner = snapshot
+        .sockets
+        .iter()
+        .flat_map(|s| s.owners.iter())
+        .find(|o| o.key.pid == shown.pid())
+        .expect("the listener's owner is seen")
+        .clone();
+    // It exits; the very next process of this namespace gets its pid.
+    let _ = shown.child.kill();
+    let _ = shown.child.wait();
+    std::fs::write(
+        "/proc/sys/kernel/ns_last_pid",
+        (owner.key.pid - 1).to_string(),
+    )
+    .unwrap();
+    let mut newcomer = Server::start();
+    assert_eq!(newcomer.pid(), owner.key.pid, "the pid was reused");
+    let target = loopwatch::model::Target::of(&owner);
+    let mut control = SystemControl::new().unwrap();
+    let result = control::send(&mut control, &target, Signal::Term, std::process::id());
+    assert!(
+        result
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("pid now belongs to another process")),
+        "{result:?}"
+    );
+    assert!(newcomer.is_running(), "nothing reached the newcomer");
+    println!("reuse refused");
+}
