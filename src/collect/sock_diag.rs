@@ -174,50 +174,76 @@ impl Dump {
                     ));
                 }
             }
-            // Only the fixed message header is parsed: the attributes the kernel adds to every
-            // socket (shutdown state, cgroup, socket options) are never read, so never decoded.
-            let message = NetlinkBuffer::new_checked(&self.buf[self.offset..self.len])
-                .map_err(invalid_data)?;
-            let length = usize::try_from(message.length()).unwrap_or(usize::MAX);
-            if length == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "a zero-length netlink message",
-                ));
-            }
-            // Messages start on 4-byte boundaries.
-            self.offset = self.offset.saturating_add(length.next_multiple_of(4));
-            match message.message_type() {
-                SOCK_DIAG_BY_FAMILY => {
-                    let response =
-                        InetResponseBuffer::new_checked(message.payload()).map_err(invalid_data)?;
-                    let header = InetResponseHeader::parse(&response).map_err(invalid_data)?;
-                    return Ok(Some(socket_info(&header, request.protocol)));
-                }
-                NLMSG_DONE => {
-                    // The kernel ends a failed dump with a negative errno here.
-                    if let Some(code) = message
-                        .payload()
-                        .first_chunk::<4>()
-                        .map(|b| i32::from_ne_bytes(*b))
-                        && code < 0
-                    {
-                        return Err(io::Error::from_raw_os_error(-code));
-                    }
+            let (message, taken) =
+                parse_message(&self.buf[self.offset..self.len], request.protocol)?;
+            self.offset = self.offset.saturating_add(taken);
+            match message {
+                Message::Socket(socket) => return Ok(Some(socket)),
+                Message::Done => {
                     self.current = None;
                     self.offset = self.len; // anything after DONE belongs to no request
                 }
-                NLMSG_ERROR => {
-                    let error =
-                        ErrorBuffer::new_checked(message.payload()).map_err(invalid_data)?;
-                    if let Some(code) = error.code() {
-                        return Err(io::Error::from_raw_os_error(-code.get()));
-                    }
-                }
-                _ => {}
+                Message::Other => {}
             }
         }
     }
+}
+
+/// What one netlink message of a dump says.
+#[derive(Debug)]
+enum Message {
+    Socket(DiagSocket),
+    /// The dump of one request is complete.
+    Done,
+    /// A message that carries nothing for us.
+    Other,
+}
+
+/// Parses the message at the start of `bytes` (what the kernel sent; untrusted in the sense
+/// that a malformed one must be an error, never a panic or a loop), with how many bytes it
+/// takes, padding included. A failed dump's errno comes back as the error.
+fn parse_message(bytes: &[u8], protocol: u8) -> io::Result<(Message, usize)> {
+    // Only the fixed message header is parsed: the attributes the kernel adds to every
+    // socket (shutdown state, cgroup, socket options) are never read, so never decoded.
+    let message = NetlinkBuffer::new_checked(bytes).map_err(invalid_data)?;
+    let length = usize::try_from(message.length()).unwrap_or(usize::MAX);
+    if length == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a zero-length netlink message",
+        ));
+    }
+    // Messages start on 4-byte boundaries.
+    let taken = length.next_multiple_of(4);
+    let parsed = match message.message_type() {
+        SOCK_DIAG_BY_FAMILY => {
+            let response =
+                InetResponseBuffer::new_checked(message.payload()).map_err(invalid_data)?;
+            let header = InetResponseHeader::parse(&response).map_err(invalid_data)?;
+            Message::Socket(socket_info(&header, protocol))
+        }
+        NLMSG_DONE => {
+            // The kernel ends a failed dump with a negative errno here.
+            if let Some(code) = message
+                .payload()
+                .first_chunk::<4>()
+                .map(|b| i32::from_ne_bytes(*b))
+                && code < 0
+            {
+                return Err(io::Error::from_raw_os_error(code.saturating_neg()));
+            }
+            Message::Done
+        }
+        NLMSG_ERROR => {
+            let error = ErrorBuffer::new_checked(message.payload()).map_err(invalid_data)?;
+            if let Some(code) = error.code() {
+                return Err(io::Error::from_raw_os_error(code.get().saturating_neg()));
+            }
+            Message::Other
+        }
+        _ => Message::Other,
+    };
+    Ok((parsed, taken))
 }
 
 fn invalid_data(error: impl std::fmt::Display) -> io::Error {
@@ -296,6 +322,44 @@ mod tests {
                 ProtocolSocketInfo::Udp(u) => (false, u.local_port, TcpState::Unknown),
             })
             .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Whatever bytes arrive, parsing answers or fails; a stream of them is consumed in
+        /// steps that always advance, so a malformed dump cannot panic or spin.
+        #[test]
+        fn any_bytes_parse_or_fail_and_always_advance(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            udp in proptest::prelude::any::<bool>(),
+        ) {
+            let protocol = if udp { IPPROTO_UDP } else { IPPROTO_TCP };
+            let mut offset = 0;
+            while offset < bytes.len() {
+                match parse_message(&bytes[offset..], protocol) {
+                    Ok((_, taken)) => {
+                        proptest::prop_assert!(taken > 0);
+                        offset = offset.saturating_add(taken);
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+
+        /// Real-looking headers with any length and type: still no panic.
+        #[test]
+        fn headers_with_any_length_and_type_never_panic(
+            length in 0u32..700,
+            kind in proptest::prelude::any::<u16>(),
+            rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        ) {
+            let mut bytes = length.to_ne_bytes().to_vec();
+            bytes.extend_from_slice(&kind.to_ne_bytes());
+            bytes.extend_from_slice(&[0; 10]);
+            bytes.extend_from_slice(&rest);
+            let _ = parse_message(&bytes, IPPROTO_TCP);
+        }
     }
 
     #[test]
