@@ -279,11 +279,7 @@ fn a_process_of_another_user_is_refused_with_the_reason() {
     if std::env::var_os(ROLE_ENV).is_some() {
         return; // the unprivileged half runs in `unprivileged_signal_attempt`
     }
-    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(setpriv) = setpriv.filter(|_| rustix::process::geteuid().is_root()) else {
-        println!("note: skipped: needs root and setpriv (util-linux)");
+    let Some(setpriv) = root_tool("setpriv") else {
         return;
     };
     // The system python: one under /root (pyenv) is out of nobody's reach.
@@ -340,16 +336,7 @@ fn a_process_of_another_user_is_refused_with_the_reason() {
         .output()
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "the unprivileged half ran: {stdout}"
-    );
+    other_half_passed(&out, "1 passed");
     assert!(server.is_running(), "EPERM: nothing was delivered");
 }
 
@@ -381,6 +368,36 @@ fn unprivileged_signal_attempt() {
     );
 }
 
+/// A util-linux tool from the system, when this test runs as root; `None` (with a note) when
+/// the test must be skipped.
+fn root_tool(name: &str) -> Option<&'static str> {
+    let found = [
+        ("setpriv", "/usr/bin/setpriv"),
+        ("setpriv", "/bin/setpriv"),
+        ("unshare", "/usr/bin/unshare"),
+        ("unshare", "/bin/unshare"),
+    ]
+    .into_iter()
+    .find(|(tool, path)| *tool == name && Path::new(path).exists())
+    .map(|(_, path)| path);
+    let usable = found.filter(|_| rustix::process::geteuid().is_root());
+    if usable.is_none() {
+        println!("note: skipped: needs root and {name} (util-linux)");
+    }
+    usable
+}
+
+/// The half of a test that ran in another process succeeded and printed `marker`.
+fn other_half_passed(out: &std::process::Output, marker: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(marker), "the other half ran: {stdout}");
+}
+
 fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -390,11 +407,7 @@ fn set_mode(path: &Path, mode: u32) {
 /// loopwatch with the reason instead of being skipped (which would lift read-only).
 #[test]
 fn an_unreadable_default_config_is_an_error_not_skipped() {
-    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(setpriv) = setpriv.filter(|_| rustix::process::geteuid().is_root()) else {
-        println!("note: skipped: needs root and setpriv (util-linux)");
+    let Some(setpriv) = root_tool("setpriv") else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("loopwatch-unreadable-{}", std::process::id()));
@@ -478,11 +491,7 @@ fn a_pid_reused_within_the_same_second_is_never_signalled() {
     if std::env::var_os(REUSE_ENV).is_some() {
         return reuse_inside_a_namespace();
     }
-    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(unshare) = unshare.filter(|_| rustix::process::geteuid().is_root()) else {
-        println!("note: skipped: needs root and unshare (util-linux)");
+    let Some(unshare) = root_tool("unshare") else {
         return;
     };
     let out = Command::new(unshare)
@@ -496,16 +505,7 @@ fn a_pid_reused_within_the_same_second_is_never_signalled() {
         .env(REUSE_ENV, "1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("reuse refused"),
-        "the reuse half ran: {stdout}"
-    );
+    other_half_passed(&out, "reuse refused");
 }
 
 fn reuse_inside_a_namespace() {

@@ -695,12 +695,7 @@ mod tests {
 
     #[test]
     fn a_hostile_command_line_reaches_the_prompt_inert() {
-        let evil = owner(
-            4812,
-            "node",
-            "alice",
-            "node \u{1b}[2K\r\u{1b}[1Asend SIGTERM to sshd 1\u{202e}",
-        );
+        let evil = crate::model::fixtures::hostile_owner(4812);
         let snapshot = Snapshot {
             sockets: vec![listener("127.0.0.1", 3000, vec![evil])],
             privileged: true,

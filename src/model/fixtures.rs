@@ -19,6 +19,18 @@ pub fn owner(pid: u32, name: &str, user: &str, cmdline: &str) -> Owner {
     }
 }
 
+/// A process named and started as a hostile local user may: an OSC title sequence in its name,
+/// a bidi override in its user, and in its arguments a screen clear, a cursor move up over
+/// the line before, a newline forging a line, a C1 CSI and zero-width characters.
+pub fn hostile_owner(pid: u32) -> Owner {
+    owner(
+        pid,
+        "ev\u{1b}]0;pwned\u{7}il",
+        "ro\u{202e}ot",
+        "node \u{1b}[2J\u{1b}[2K\r\u{1b}[1Asend SIGTERM to sshd 1\nfake row\u{9b}31m\u{200b}\u{2066}x\u{feff}",
+    )
+}
+
 /// A TCP listener on `addr:port` held by `owners`.
 pub fn listener(addr: &str, port: u16, owners: Vec<Owner>) -> Socket {
     socket(Proto::Tcp, addr, port, SocketState::Listen, owners)

@@ -722,12 +722,7 @@ fn every_theme_draws_the_marks_without_colour() {
 /// no cell of any frame may hold a character the terminal would act on or draw invisibly.
 #[test]
 fn hostile_names_and_arguments_reach_no_cell_uninert() {
-    let evil = owner(
-        4812,
-        "ev\u{1b}]0;pwned\u{7}il",
-        "ro\u{202e}ot",
-        "node \u{1b}[2J\u{1b}[H\r\nfake row\u{9b}31m\u{200b}\u{2066}x\u{feff}",
-    );
+    let evil = crate::model::fixtures::hostile_owner(4812);
     let snapshot = Snapshot {
         sockets: vec![listener("127.0.0.1", 3000, vec![evil])],
         privileged: true,
