@@ -521,6 +521,14 @@ fn reuse_inside_a_namespace() {
         .find(|o| o.key.pid == shown.pid())
         .expect("the listener's owner is seen")
         .clone();
+    let target = loopwatch::model::Target::of(&owner);
+    let mut control = SystemControl::new().unwrap();
+    // Held as the stop dialog and the `kill` plan hold it: from the moment it is shown.
+    let held = control::Holds::take(
+        &mut control,
+        std::slice::from_ref(&target),
+        std::process::id(),
+    );
     // It exits; the very next process of this namespace gets its pid.
     let _ = shown.child.kill();
     let _ = shown.child.wait();
@@ -531,8 +539,15 @@ fn reuse_inside_a_namespace() {
     .unwrap();
     let mut newcomer = Server::start();
     assert_eq!(newcomer.pid(), owner.key.pid, "the pid was reused");
-    let target = loopwatch::model::Target::of(&owner);
-    let mut control = SystemControl::new().unwrap();
+    // The handle taken when it was shown reaches the exited process or nothing, whatever the
+    // clocks say about the newcomer.
+    let through_hold = held.send(&mut control, &target, Signal::Term, std::process::id());
+    assert!(
+        through_hold
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("has already exited")),
+        "{through_hold:?}"
+    );
     let result = control::send(&mut control, &target, Signal::Term, std::process::id());
     assert!(
         result

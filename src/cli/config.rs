@@ -212,7 +212,7 @@ pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         },
     };
     match read_capped(&path) {
-        Ok(text) => parse(&text).map_err(|problem| ConfigError {
+        Ok(bytes) => decode(&bytes).map_err(|problem| ConfigError {
             path: Some(path),
             problem,
         }),
@@ -248,9 +248,9 @@ fn reachable(path: &Path) -> bool {
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// Reads a config file: a regular file (or a character device such as /dev/null) of at most
-/// [`MAX_CONFIG_BYTES`] of UTF-8. A FIFO, a socket or a directory is refused without waiting
-/// on it or reading it.
-fn read_capped(path: &Path) -> Result<String, Problem> {
+/// [`MAX_CONFIG_BYTES`]. A FIFO, a socket or a directory is refused without waiting on it or
+/// reading it.
+fn read_capped(path: &Path) -> Result<Vec<u8>, Problem> {
     use std::io::Read as _;
     let unreadable = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => Problem::Missing,
@@ -294,7 +294,15 @@ fn read_capped(path: &Path) -> Result<String, Problem> {
             MAX_CONFIG_BYTES / 1024
         )));
     }
-    String::from_utf8(bytes).map_err(|_| Problem::Unreadable("not UTF-8 text".into()))
+    Ok(bytes)
+}
+
+/// A config file's bytes, as read from disk: UTF-8 text, then parsed. Everything a file can
+/// hold goes through here, so this is what the properties below feed arbitrary bytes.
+fn decode(bytes: &[u8]) -> Result<Config, Problem> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| Problem::Unreadable("not UTF-8 text".into()))?;
+    parse(text)
 }
 
 /// Parses a config file's text.
@@ -600,12 +608,28 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #![proptest_config(crate::model::fixtures::fuzz_config(512))]
 
         /// Whatever a config file holds, parsing answers with a config or a one-line problem.
         #[test]
         fn any_text_parses_or_is_refused_in_one_line(text in "(?s).{0,200}") {
             if let Err(problem) = parse(&text) {
+                let message = ConfigError { path: None, problem }.to_string();
+                proptest::prop_assert!(!message.contains('\n'), "{message}");
+            }
+        }
+
+        /// Raw bytes as a file holds them, valid UTF-8 or not, with a real config's lines
+        /// spliced in so the parser gets past its first line: an answer or one line, always.
+        #[test]
+        fn any_bytes_decode_or_are_refused_in_one_line(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            keep in proptest::sample::select(KEYS.to_vec()),
+            at in 0usize..300,
+        ) {
+            let mut bytes = format!("{keep} = 1\n").into_bytes();
+            bytes.splice(at.min(bytes.len())..at.min(bytes.len()), noise);
+            if let Err(problem) = decode(&bytes) {
                 let message = ConfigError { path: None, problem }.to_string();
                 proptest::prop_assert!(!message.contains('\n'), "{message}");
             }

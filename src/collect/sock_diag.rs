@@ -325,7 +325,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+        #![proptest_config(crate::model::fixtures::fuzz_config(2048))]
 
         /// Whatever bytes arrive, parsing answers or fails; a stream of them is consumed in
         /// steps that always advance, so a malformed dump cannot panic or spin.

@@ -175,17 +175,11 @@ fn run(
 
     let plan = plan(request.signal, &report.targets);
     if request.dry_run {
-        for (line, target) in plan.iter().zip(&mut report.targets) {
-            if target.error.is_none() {
-                target.result = TargetResult::WouldSend;
-            }
-            if text {
-                write_out(out, &format!("would {line}\n"))?;
-            }
-        }
-        report.outcome = KillOutcome::DryRun;
-        return finish(&report, request.format, out);
+        return dry_run(&plan, &mut report, request.format, out);
     }
+    // Held from the moment the plan is shown: the yes reaches these processes or none.
+    let targets: Vec<Target> = owners.iter().map(Target::of).collect();
+    let held = control::Holds::take(system.control, &targets, std::process::id());
     if !request.yes {
         let question = format!("{}\nsend it? [y/N] ", plan.join("\n"));
         if !confirm(&question).context("reading the answer")? {
@@ -202,13 +196,19 @@ fn run(
     // Read afresh now, after the answer: the listener may have gone while the prompt was open.
     let stop = Stop {
         port,
-        targets: owners.iter().map(Target::of).collect(),
+        targets,
         signal: request.signal,
         patience: request.timeout,
         listeners_only: true,
     };
-    let stopped = stop::stop(system.collector, system.control, &stop, std::process::id())
-        .with_context(|| format!("looking up port {port}"))?;
+    let stopped = stop::stop(
+        system.collector,
+        system.control,
+        &held,
+        &stop,
+        std::process::id(),
+    )
+    .with_context(|| format!("looking up port {port}"))?;
     record(
         &stopped.results,
         &mut report.targets,
@@ -228,6 +228,25 @@ fn run(
     report.released_after = released_after.map(|d| d.as_secs_f64());
     report.message = message;
     finish(&report, request.format, out)
+}
+
+/// `--dry-run`: says what would be sent, and sends nothing.
+fn dry_run(
+    plan: &[String],
+    report: &mut Report,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<KillOutcome> {
+    for (line, target) in plan.iter().zip(&mut report.targets) {
+        if target.error.is_none() {
+            target.result = TargetResult::WouldSend;
+        }
+        if format == Format::Text {
+            write_out(out, &format!("would {line}\n"))?;
+        }
+    }
+    report.outcome = KillOutcome::DryRun;
+    finish(report, format, out)
 }
 
 /// A writer that, once its reader has gone (a broken pipe), accepts and drops everything.

@@ -1,9 +1,12 @@
 //! The only code in loopwatch that sends a signal.
 //!
 //! A signal is addressed to a process as loopwatch *showed* it: a pid plus that process's start
-//! time ([`ProcKey`]). [`send`] refuses pid 1, loopwatch itself and kernel threads, then pins
+//! time ([`ProcKey`]). [`hold`] refuses pid 1, loopwatch itself and kernel threads, then pins
 //! the process that has the pid right now (a pidfd on Linux, so a pid reused after this point
-//! can never be hit), checks that it is still the one that was shown, and only then signals it.
+//! can never be hit) and checks that it is the one that was shown. The stop dialog and the
+//! `kill` plan hold their targets as soon as they are shown ([`Holds`]), so the yes signals
+//! through the handle taken then: a target that exits while the question is open can never be
+//! replaced by another process under its pid. [`send`] is hold-then-signal in one step.
 //! The OS side is the small [`ProcessControl`] trait, so tests can prove what is and is not sent.
 
 #[cfg(any(test, feature = "testing"))]
@@ -37,19 +40,47 @@ enum Handle {
     /// A pidfd: signals reach exactly the process it was opened for, or fail with ESRCH.
     #[cfg(target_os = "linux")]
     Pidfd(std::os::fd::OwnedFd),
-    /// Platforms without pidfds (and fakes) address the pid itself.
-    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    /// Platforms without pidfds address the pid itself: the identity must be checked again
+    /// right before each signal.
     Pid,
+    /// A fake's stand-in for a pidfd: the incarnation of the pid it was opened for.
+    #[cfg(any(test, feature = "testing"))]
+    Fake(u64),
 }
 
 impl Pinned {
-    /// A pin by pid alone, for fakes and platforms without process handles.
+    /// A pin by pid alone, for platforms without process handles.
     pub fn by_pid(pid: u32, current: Current) -> Self {
         Self {
             pid,
             current,
             handle: Handle::Pid,
         }
+    }
+
+    /// A fake handle on one incarnation of `pid`, behaving like a pidfd.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn fake(pid: u32, current: Current, incarnation: u64) -> Self {
+        Self {
+            pid,
+            current,
+            handle: Handle::Fake(incarnation),
+        }
+    }
+
+    /// The incarnation a fake handle was opened for.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn fake_incarnation(&self) -> Option<u64> {
+        match self.handle {
+            Handle::Fake(incarnation) => Some(incarnation),
+            _ => None,
+        }
+    }
+
+    /// Whether signals through this pin reach only the process it was taken on, however long
+    /// it is kept.
+    fn is_exact(&self) -> bool {
+        !matches!(self.handle, Handle::Pid)
     }
 }
 
@@ -107,14 +138,20 @@ impl Sent {
     }
 }
 
-/// Sends `signal` to `target` if, and only if, the process with its pid is still the one that
-/// was shown. `own_pid` is loopwatch's pid.
-pub fn send(
+/// A target pinned and found to be the process that was shown.
+#[derive(Debug)]
+pub struct Held {
+    target: Target,
+    pinned: Pinned,
+}
+
+/// Pins the process that has `target`'s pid now, if, and only if, it is the one that was
+/// shown and may be signalled at all. `own_pid` is loopwatch's pid.
+pub fn hold(
     control: &mut dyn ProcessControl,
     target: &Target,
-    signal: Signal,
     own_pid: u32,
-) -> Result<Sent, KillError> {
+) -> Result<Held, KillError> {
     if let Some(refusal) = refusal(target, own_pid) {
         return Err(refusal);
     }
@@ -128,13 +165,77 @@ pub fn send(
     if pinned.current.kernel_thread {
         return Err(KillError::KernelThread(target.label()));
     }
-    control
-        .signal(&pinned, signal)
-        .map_err(|e| os_error(e, target))?;
-    Ok(Sent {
+    Ok(Held {
         target: target.clone(),
-        signal,
+        pinned,
     })
+}
+
+impl Held {
+    /// Signals the held process (an exited one fails as [`KillError::Gone`]).
+    pub fn signal(
+        &self,
+        control: &mut dyn ProcessControl,
+        signal: Signal,
+    ) -> Result<Sent, KillError> {
+        control
+            .signal(&self.pinned, signal)
+            .map_err(|e| os_error(e, &self.target))?;
+        Ok(Sent {
+            target: self.target.clone(),
+            signal,
+        })
+    }
+}
+
+/// Sends `signal` to `target` if, and only if, the process with its pid is still the one that
+/// was shown. `own_pid` is loopwatch's pid.
+pub fn send(
+    control: &mut dyn ProcessControl,
+    target: &Target,
+    signal: Signal,
+    own_pid: u32,
+) -> Result<Sent, KillError> {
+    hold(control, target, own_pid)?.signal(control, signal)
+}
+
+/// The targets of a question, held from the moment it was shown (the stop dialog, the `kill`
+/// plan) until it is answered; dropping it lets the handles go.
+#[derive(Debug, Default)]
+pub struct Holds(Vec<(Target, Result<Held, KillError>)>);
+
+impl Holds {
+    /// Holds each target now, remembering why any could not be held.
+    pub fn take(control: &mut dyn ProcessControl, targets: &[Target], own_pid: u32) -> Self {
+        Self(
+            targets
+                .iter()
+                .map(|target| (target.clone(), hold(control, target, own_pid)))
+                .collect(),
+        )
+    }
+
+    /// Whether these are the holds for exactly `targets`.
+    pub fn are_for(&self, targets: &[Target]) -> bool {
+        self.0.len() == targets.len() && self.0.iter().zip(targets).all(|((t, _), u)| t == u)
+    }
+
+    /// Signals `target` through the handle taken when it was shown. A target that was not
+    /// held then, or whose pin is only a pid (no pidfds here), is checked afresh instead.
+    pub fn send(
+        &self,
+        control: &mut dyn ProcessControl,
+        target: &Target,
+        signal: Signal,
+        own_pid: u32,
+    ) -> Result<Sent, KillError> {
+        match self.0.iter().find(|(t, _)| t == target).map(|(_, h)| h) {
+            Some(Ok(held)) if held.pinned.is_exact() => held.signal(control, signal),
+            // It was not the shown process (or not signallable) already when it was shown.
+            Some(Err(error)) => Err(error.clone()),
+            Some(Ok(_)) | None => send(control, target, signal, own_pid),
+        }
+    }
 }
 
 /// The refusals that need no look at the OS: pid 1 and loopwatch itself. (Kernel threads are
@@ -207,7 +308,12 @@ impl ProcessControl for SystemControl {
         let rustix_pid = Pid::from_raw(raw).ok_or(OsError::NoSuchProcess)?;
         // Open the handle first, then read the identity: if it matches, the handle is that
         // process, whatever happens to the pid afterwards.
-        let fd = pidfd_open(rustix_pid, PidfdFlags::empty()).map_err(errno)?;
+        let fd = match pidfd_open(rustix_pid, PidfdFlags::empty()) {
+            Ok(fd) => fd,
+            // Before Linux 5.3: no pidfds; the identity is then checked before each signal.
+            Err(rustix::io::Errno::NOSYS) => return Ok(Pinned::by_pid(pid, self.current(pid)?)),
+            Err(error) => return Err(errno(error)),
+        };
         let current = self.current(pid)?;
         Ok(Pinned {
             pid,
@@ -229,6 +335,8 @@ impl ProcessControl for SystemControl {
                 rustix::process::pidfd_send_signal(fd, rustix_signal(signal)).map_err(errno)
             }
             Handle::Pid => signal_pid(&self.system, pinned.pid, signal),
+            #[cfg(any(test, feature = "testing"))]
+            Handle::Fake(_) => Err(OsError::Other("a fake pin reached the real OS".into())),
         }
     }
 }

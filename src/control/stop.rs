@@ -4,11 +4,12 @@
 //!
 //! Reading afresh matters twice: the table's owner cache can lag a moment behind a process that
 //! let go of a shared socket, and a `[y/N]` prompt can stay open while the listener goes away.
-//! Either way nothing is sent to a process that no longer holds the port.
+//! Either way nothing is sent to a process that no longer holds the port. Targets held when the
+//! question was shown ([`Holds`]) are signalled through those handles.
 
 use std::time::Duration;
 
-use super::{KillError, ProcessControl, Sent, send};
+use super::{Holds, KillError, ProcessControl, Sent};
 use crate::collect::Collector;
 use crate::domain::followup::{self, FollowUp};
 use crate::model::{CollectError, Query, Signal, Snapshot, Target};
@@ -34,11 +35,13 @@ pub(crate) struct Stopped {
     pub(crate) follow_up: Option<FollowUp>,
 }
 
-/// Reads `stop.port` through `fresh`, then signals each target still holding a socket there.
-/// `own_pid` is loopwatch's pid (never signalled).
+/// Reads `stop.port` through `fresh`, then signals each target still holding a socket there,
+/// through its handle in `held` where it has one. `own_pid` is loopwatch's pid (never
+/// signalled).
 pub(crate) fn stop(
     fresh: &mut dyn Collector,
     control: &mut dyn ProcessControl,
+    held: &Holds,
     stop: &Stop,
     own_pid: u32,
 ) -> Result<Stopped, CollectError> {
@@ -48,7 +51,7 @@ pub(crate) fn stop(
         .iter()
         .map(|target| {
             if holds(&now, stop.port, target, stop.listeners_only) {
-                send(control, target, stop.signal, own_pid)
+                held.send(control, target, stop.signal, own_pid)
             } else {
                 Err(KillError::NoLongerHolds {
                     process: target.label(),
@@ -105,6 +108,7 @@ mod tests {
         let stopped = stop(
             &mut FakeCollector::new([node_on_3000()]),
             &mut control,
+            &Holds::default(),
             &request(),
             1,
         )
@@ -120,6 +124,7 @@ mod tests {
         let stopped = stop(
             &mut FakeCollector::new([Snapshot::default()]),
             &mut control,
+            &Holds::default(),
             &request(),
             1,
         )
@@ -132,12 +137,61 @@ mod tests {
         assert!(stopped.follow_up.is_none());
     }
 
+    /// The target was held when the question was shown, then exited; its pid went to a
+    /// process that looks the same to every clock. The handle reaches nothing.
+    #[test]
+    fn a_held_target_replaced_under_its_pid_is_not_signalled() {
+        let mut control = FakeControl::with(&[node().key]);
+        let held = Holds::take(&mut control, &request().targets, 1);
+        assert!(held.are_for(&request().targets));
+        control.replace(
+            4812,
+            crate::control::Current {
+                start_time: node().key.start_time,
+                start_ticks: node().key.start_ticks,
+                kernel_thread: false,
+            },
+        );
+        let stopped = stop(
+            &mut FakeCollector::new([node_on_3000()]),
+            &mut control,
+            &held,
+            &request(),
+            1,
+        )
+        .unwrap();
+        assert!(control.sent.is_empty(), "nothing is sent");
+        assert_eq!(
+            stopped.results[0].as_ref().unwrap_err().to_string(),
+            "node 4812 has already exited; nothing was sent"
+        );
+        // Without the hold, the newcomer would pass every check.
+        let fresh = stop(
+            &mut FakeCollector::new([node_on_3000()]),
+            &mut control,
+            &Holds::default(),
+            &request(),
+            1,
+        )
+        .unwrap();
+        assert!(fresh.results[0].is_ok());
+    }
+
     #[test]
     fn a_failed_read_sends_nothing() {
         let mut control = FakeControl::with(&[node().key]);
         let mut collector = FakeCollector::new([]);
         collector.push_error("netlink refused");
-        assert!(stop(&mut collector, &mut control, &request(), 1).is_err());
+        assert!(
+            stop(
+                &mut collector,
+                &mut control,
+                &Holds::default(),
+                &request(),
+                1
+            )
+            .is_err()
+        );
         assert!(control.sent.is_empty());
     }
 }

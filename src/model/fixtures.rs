@@ -246,3 +246,18 @@ pub fn sample_with_vite() -> Snapshot {
     ));
     s
 }
+
+/// Property-test settings for the parsers fed from outside: `default` cases in `cargo test`,
+/// or as many as `LOOPWATCH_FUZZ_CASES` asks for (`scripts/fuzz.sh` runs them long).
+#[cfg(test)]
+pub(crate) fn fuzz_config(default: u32) -> proptest::prelude::ProptestConfig {
+    let cases = std::env::var("LOOPWATCH_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default);
+    proptest::prelude::ProptestConfig {
+        // A long run is about finding new inputs, not shrinking old ones slowly.
+        max_shrink_iters: 4096,
+        ..proptest::prelude::ProptestConfig::with_cases(cases)
+    }
+}

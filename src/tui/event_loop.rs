@@ -164,6 +164,7 @@ fn handle(event: Event, app: &mut App, runtime: &mut Runtime, area: &mut Rect) -
         }
     }
     runtime.sync_query(app);
+    runtime.sync_held(app);
     Flow::Changed
 }
 

@@ -9,8 +9,8 @@ use crate::app::action::{Action, Effect, Status};
 use crate::collect::Collector;
 use crate::collect::details::DetailsSource;
 use crate::collect::poller::Poller;
-use crate::control::ProcessControl;
 use crate::control::stop::{self, Stop};
+use crate::control::{Holds, ProcessControl};
 use crate::domain::followup::{self, FollowUp};
 use crate::model::{CollectError, Query, Signal, Target};
 
@@ -61,6 +61,8 @@ pub(crate) struct Runtime<'p> {
     query: Query,
     details: Option<Box<dyn DetailsSource>>,
     control: Option<Box<dyn ProcessControl>>,
+    /// The stop dialog's target, held since the dialog opened.
+    held: Option<Holds>,
     /// No signal can be sent from this session, whatever the app asks.
     read_only: bool,
     following: Option<Following>,
@@ -76,6 +78,7 @@ impl<'p> Runtime<'p> {
             query,
             details: None,
             control: None,
+            held: None,
             read_only,
             following: None,
             last_poll: Instant::now(),
@@ -136,16 +139,28 @@ impl<'p> Runtime<'p> {
         Ok(self.details.insert(details).as_mut())
     }
 
+    /// Opens the process control on first use.
+    fn control(&mut self) -> Result<&mut dyn ProcessControl, CollectError> {
+        let control = match self.control.take() {
+            Some(control) => control,
+            None => (self.os.control)()?,
+        };
+        Ok(self.control.insert(control).as_mut())
+    }
+
     fn signal(&mut self, target: Target, signal: Signal, port: u16) -> Status {
         if self.read_only {
             return Status::error("stopping processes is disabled: loopwatch runs read-only");
         }
-        if self.control.is_none() {
-            match (self.os.control)() {
-                Ok(control) => self.control = Some(control),
-                Err(error) => return Status::error(format!("cannot signal: {error}")),
-            }
+        if let Err(error) = self.control() {
+            return Status::error(format!("cannot signal: {error}"));
         }
+        // The handle taken when the dialog showed this target; the yes reaches that process.
+        let held = self
+            .held
+            .take()
+            .filter(|held| held.are_for(std::slice::from_ref(&target)))
+            .unwrap_or_default();
         let mut fresh = match (self.os.fresh_collector)() {
             Ok(collector) => collector,
             Err(error) => return Status::error(format!("{error}; nothing was sent")),
@@ -160,7 +175,8 @@ impl<'p> Runtime<'p> {
             patience: followup::DEFAULT_PATIENCE,
             listeners_only: false,
         };
-        let stopped = match stop::stop(fresh.as_mut(), control, &request, std::process::id()) {
+        let stopped = match stop::stop(fresh.as_mut(), control, &held, &request, std::process::id())
+        {
             Ok(stopped) => stopped,
             Err(error) => return Status::error(format!("{error}; nothing was sent")),
         };
@@ -202,6 +218,24 @@ impl<'p> Runtime<'p> {
         } else {
             Status::error(text)
         }))
+    }
+
+    /// Holds the stop dialog's target while the dialog is open, from the moment it opens, and
+    /// lets it go when it closes. A control that cannot be opened holds nothing: the yes then
+    /// reports why it cannot signal.
+    pub(crate) fn sync_held(&mut self, app: &App) {
+        let Some(pending) = app.pending_kill().filter(|_| !self.read_only) else {
+            self.held = None;
+            return;
+        };
+        let targets = std::slice::from_ref(&pending.target);
+        if self.held.as_ref().is_some_and(|held| held.are_for(targets)) {
+            return;
+        }
+        self.held = self
+            .control()
+            .ok()
+            .map(|control| Holds::take(control, targets, std::process::id()));
     }
 
     /// Inspecting widens what is collected (connections); keep the poller in step.

@@ -367,6 +367,26 @@ fn a_pid_taken_by_another_process_since_it_was_shown_is_not_signalled() {
     session.quit();
 }
 
+/// The process shown in the dialog exits while the dialog is open, and its pid goes to a process
+/// no clock can tell from it. The yes goes through the handle taken when the dialog opened.
+#[test]
+fn a_target_replaced_while_the_dialog_was_open_is_not_signalled() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    {
+        let mut control = session.control.lock().unwrap();
+        assert_eq!(control.pins, 1, "held as soon as the dialog opened");
+        let same = control.processes[&4812];
+        control.replace(4812, same);
+    }
+    session.key(KeyCode::Char('y'));
+    session.wait_for("node 4812 has already exited; nothing was sent");
+    assert!(session.sent().is_empty());
+    session.quit();
+}
+
 #[test]
 fn a_cancelled_stop_sends_nothing() {
     let session = Session::start(120, 20, node_on_3000());

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# A long run of the properties that feed the two parsers loopwatch takes input from outside:
+# the kernel's sock_diag netlink messages and the config file. `cargo test` runs a few thousand
+# cases of each; this runs as many as asked (default 1,000,000 per property, about 20 s after the build) on an optimised build.
+#
+#   scripts/fuzz.sh [CASES]
+#
+# A failure prints the smallest input found and exits non-zero; proptest also records it under
+# proptest-regressions/ so the next `cargo test` tries it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cases="${1:-1000000}"
+case "$cases" in
+  ''|*[!0-9]*) echo "fuzz.sh: CASES must be a whole number, got '$cases'" >&2; exit 2 ;;
+esac
+start=$(date +%s)
+LOOPWATCH_FUZZ_CASES="$cases" cargo test --release --locked --lib -- \
+  collect::sock_diag::tests::any_bytes \
+  cli::config::tests::any_ \
+  cli::config::tests::known_keys
+echo "fuzz.sh: $cases cases per property passed in $(( $(date +%s) - start )) s"
