@@ -2,6 +2,9 @@
 """Render a tmux pane capture to a PNG that looks like a dark terminal.
 
     scripts/screenshot.py INPUT.ans OUTPUT.png [--cols N] [--rows N] [--font-size PX]
+    scripts/screenshot.py A.ans B.ans ... OUTPUT.gif [--cols N] [--rows N] [--frame-ms MS]
+
+Several captures and a .gif output make an animation: one frame per capture, in order.
 
 INPUT is the output of `tmux capture-pane -e -p -N`: text with ANSI SGR escapes. `-N` matters:
 without it tmux drops trailing spaces, and with them the background of a highlighted row that
@@ -472,24 +475,39 @@ class Renderer:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Render a `tmux capture-pane -e -p -N` capture to a PNG.")
-    ap.add_argument("input", help="capture file (text with ANSI SGR escapes); - for stdin")
-    ap.add_argument("output", help="PNG to write")
+    ap.add_argument("inputs", nargs="+", metavar="input", help="capture file (text with ANSI SGR escapes); - for stdin")
+    ap.add_argument("output", help="PNG to write, or GIF for an animation of every input")
     ap.add_argument("--cols", type=int, help="grid width in cells (default: the capture's widest line)")
     ap.add_argument("--rows", type=int, help="grid height in cells (default: the capture's line count)")
     ap.add_argument("--font-size", type=int, default=14, help="font size in pixels (default 14)")
+    ap.add_argument("--frame-ms", type=int, default=1600, help="how long each GIF frame shows (default 1600)")
     args = ap.parse_args(argv)
+    animated = args.output.lower().endswith(".gif")
+    if len(args.inputs) > 1 and not animated:
+        ap.error("several inputs make an animation: name a .gif output")
 
-    raw = sys.stdin.buffer.read() if args.input == "-" else open(args.input, "rb").read()
-    data = raw.decode("utf-8", errors="replace")
-    auto_cols, auto_rows = capture_size(data)
-    cols = auto_cols if args.cols is None else args.cols
-    rows = auto_rows if args.rows is None else args.rows
-    if cols < 1 or rows < 1:
-        ap.error("--cols and --rows must be positive")
+    renderer = Renderer(args.font_size)
+    images = []
+    for path in args.inputs:
+        raw = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+        data = raw.decode("utf-8", errors="replace")
+        auto_cols, auto_rows = capture_size(data)
+        cols = auto_cols if args.cols is None else args.cols
+        rows = auto_rows if args.rows is None else args.rows
+        if cols < 1 or rows < 1:
+            ap.error("--cols and --rows must be positive")
+        images.append(renderer.render(parse(data, cols, rows)))
 
-    grid = parse(data, cols, rows)
-    img = Renderer(args.font_size).render(grid)
-    img.save(args.output, optimize=True)
+    if not animated:
+        images[0].save(args.output, optimize=True)
+        return 0
+    # GIF has no partial transparency: flatten the rounded corners onto the terminal's colour.
+    flat = []
+    for img in images:
+        base = Image.new("RGB", img.size, DEFAULT_BG)
+        base.paste(img, (0, 0), img if img.mode == "RGBA" else None)
+        flat.append(base.quantize(colors=255, method=Image.Quantize.MEDIANCUT))
+    flat[0].save(args.output, save_all=True, append_images=flat[1:], duration=args.frame_ms, loop=0, optimize=True)
     return 0
 
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Regenerates screenshots/*.png: the real release binary, in a real terminal (a private tmux
-# server), showing real sockets held by a small fixture of servers started here. Every wait
-# polls for what the shot needs, with a deadline, instead of sleeping a guessed time.
+# Regenerates screenshots/*.png and the animated screenshots/demo.gif: the real release binary,
+# in a real terminal (a private tmux server), showing real servers started here from Debian's
+# packages (PostgreSQL, Redis, nginx, Node.js) and Python's http.server, each on loopback or on
+# a port this script picks, each stopped on exit. Every wait polls for what the shot needs,
+# with a deadline, instead of sleeping a guessed time.
 #
 #   scripts/screenshots.sh
 #
 # Linux only (ss, /proc). The shots show every loopback socket on the machine, not only the
 # fixture's, with command lines: run it where that is fine to publish (a container, a CI box).
 # The fixture's ports can be moved if they are taken, e.g. EXPOSED_PORT=18080 scripts/screenshots.sh
+# Needs root (or sudo) to install the servers when missing and to run PostgreSQL as its user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,11 +21,14 @@ SOCKET=loopwatch-shots # a private tmux server: never touches the user's own tmu
 PATIENCE=20            # seconds any single wait may take before the script gives up
 
 # The fixture: what a developer's machine typically has on loopback.
-WEB_PORT=${WEB_PORT:-5173}         # a dev server (vite's default port) on 127.0.0.1
-EXPOSED_PORT=${EXPOSED_PORT:-8080} # a server bound to 0.0.0.0: the "all interfaces" warning
-DB_PORT=${DB_PORT:-5432}           # a database on ::1, to show IPv6
-MDNS_PORT=${MDNS_PORT:-5353}       # a UDP socket on 127.0.0.1
-CACHE_PORT=${CACHE_PORT:-6379}     # a server that starts and stops while loopwatch runs
+WEB_PORT=${WEB_PORT:-5173}         # a Node dev server (vite's default port) on 127.0.0.1
+DOCS_PORT=${DOCS_PORT:-8000}       # python3 -m http.server on 127.0.0.1
+EXPOSED_PORT=${EXPOSED_PORT:-8080} # nginx bound to 0.0.0.0: the "all interfaces" warning
+DB_PORT=${DB_PORT:-5432}           # PostgreSQL on 127.0.0.1 and ::1, to show IPv6
+CACHE_PORT=${CACHE_PORT:-6379}     # Redis on 127.0.0.1, with a redis-cli client connected
+UDP_PORT=${UDP_PORT:-5353}         # a UDP socket on 127.0.0.1 (Node's dgram)
+BRIEF_PORT=${BRIEF_PORT:-6380}     # a second Redis that starts and shuts down while loopwatch runs
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 
 step() { printf '== %s\n' "$*" >&2; }
 die() {
@@ -41,12 +47,17 @@ fi
 missing=()
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ss >/dev/null || missing+=(iproute2) # polls for the fixture's sockets
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v nginx >/dev/null || missing+=(nginx-light)
+command -v node >/dev/null || missing+=(nodejs)
+[[ -x ${PG_BIN:-}/postgres ]] || missing+=(postgresql)
 # The renderer draws with DejaVu Sans Mono.
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]] || missing+=(fonts-dejavu-core)
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}" >&2
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 fi
 
 step "cargo build --release"
@@ -145,69 +156,74 @@ render() {
 # --- fixture ------------------------------------------------------------------------------
 
 step "fixture"
-for port in "$WEB_PORT" "$EXPOSED_PORT" "$DB_PORT"; do
+for port in "$WEB_PORT" "$DOCS_PORT" "$EXPOSED_PORT" "$DB_PORT" "$CACHE_PORT" "$BRIEF_PORT"; do
     # Checked up front, as a taken port would put someone else's process in the shot. UDP is
     # not checked: an mDNS responder (avahi) commonly shares 5353 with SO_REUSEADDR, and so can
     # the fixture.
     [[ -z $(ss -Hltn "sport = :$port") ]] || die "TCP port $port is already in use"
 done
 
-mkdir "$work/www" # what the HTTP servers serve: nothing, not the repository
-# Holds one socket like a real service until killed. It names itself (the process name tools
-# show) after the service it stands in for; its command line stays honest.
-cat >"$work/fixture.py" <<'PY'
-import ctypes, signal, socket, sys
-
-name, kind, host, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-try:
-    ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
-except (OSError, AttributeError):
-    pass
-family = socket.AF_INET6 if ":" in host else socket.AF_INET
-if kind == "listen":
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, port))
-    s.listen(16)
-    held = []
-    while True:
-        held.append(s.accept()[0])
-elif kind == "udp":
-    s = socket.socket(family, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, port))
-    signal.pause()
-elif kind == "connect":
-    s = socket.create_connection((host, port))
-    signal.pause()
-PY
+chmod 755 "$work" # PostgreSQL runs as its own user and needs to reach its folder
+mkdir "$work/www" # what the HTTP servers serve: a page, not the repository
+echo '<h1>loopwatch</h1>' >"$work/www/index.html"
+cat >"$work/www/server.js" <<'JS'
+require("http").createServer((_, res) => res.end("ok\n")).listen(process.argv[2], "127.0.0.1");
+JS
+cat >"$work/www/udp.js" <<'JS'
+require("dgram").createSocket({ type: "udp4", reuseAddr: true }).bind(process.argv[2], "127.0.0.1");
+JS
+cat >"$work/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $work/nginx.pid;
+error_log stderr;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $work/nginx-body;
+    server { listen 0.0.0.0:$EXPOSED_PORT; root $work/www; }
+}
+NGINX
+install -d -o postgres -g postgres "$work/pg"
+as_root runuser -u postgres -- "$PG_BIN/initdb" -D "$work/pg/data" -A trust >/dev/null
 
 # Each runs in a subshell that cds and then execs, so $! is the server's own pid and its
 # command line is just the server's.
-(cd "$work/www" && exec python3 -m http.server --bind 127.0.0.1 "$WEB_PORT" >/dev/null 2>&1) &
+(cd "$work/www" && exec node server.js "$WEB_PORT") &
 web=$!
 pids+=("$web")
-(cd "$work/www" && exec python3 -m http.server --bind 0.0.0.0 "$EXPOSED_PORT" >/dev/null 2>&1) &
+(cd "$work/www" && exec python3 -m http.server --bind 127.0.0.1 "$DOCS_PORT" >/dev/null 2>&1) &
+docs=$!
+pids+=("$docs")
+(exec nginx -c "$work/nginx.conf" -p "$work" 2>/dev/null) &
 exposed=$!
 pids+=("$exposed")
-(cd "$work" && exec python3 -m fixture postgres listen ::1 "$DB_PORT") &
+(cd "$work/pg" && exec runuser -u postgres -- "$PG_BIN/postgres" -D "$work/pg/data" \
+    -c listen_addresses=127.0.0.1,::1 -p "$DB_PORT" -k "$work/pg" >/dev/null 2>&1) &
 db=$!
 pids+=("$db")
-(cd "$work" && exec python3 -m fixture mdnsd udp 127.0.0.1 "$MDNS_PORT") &
-mdns=$!
-pids+=("$mdns")
+(cd "$work" && exec redis-server --bind 127.0.0.1 --port "$CACHE_PORT" --save '' \
+    --appendonly no >/dev/null) &
+cache=$!
+pids+=("$cache")
+(cd "$work/www" && exec node udp.js "$UDP_PORT") &
+udp=$!
+pids+=("$udp")
 
-wait_until "the dev server on $WEB_PORT" listening "$web" t 127.0.0.1 "$WEB_PORT"
-wait_until "the exposed server on $EXPOSED_PORT" listening "$exposed" t 0.0.0.0 "$EXPOSED_PORT"
-wait_until "the database on [::1]:$DB_PORT" listening "$db" t '[::1]' "$DB_PORT"
-wait_until "the UDP socket on $MDNS_PORT" listening "$mdns" u 127.0.0.1 "$MDNS_PORT"
+# runuser stays as the parent of postgres: wait on the sockets, not a pid of our own.
+wait_until "node on $WEB_PORT" listening "$web" t 127.0.0.1 "$WEB_PORT"
+wait_until "http.server on $DOCS_PORT" listening "$docs" t 127.0.0.1 "$DOCS_PORT"
+wait_until "nginx on $EXPOSED_PORT" listening "$exposed" t 0.0.0.0 "$EXPOSED_PORT"
+wait_until "PostgreSQL on [::1]:$DB_PORT" listening "$db" t '[::1]' "$DB_PORT"
+wait_until "Redis on $CACHE_PORT" listening "$cache" t 127.0.0.1 "$CACHE_PORT"
+wait_until "the UDP socket on $UDP_PORT" listening "$udp" u 127.0.0.1 "$UDP_PORT"
 
-# A client holding a connection to the dev server, for the connections shot: both ends of it
-# show. It stays hidden until `c` is pressed.
-(cd "$work" && exec python3 -m fixture http-client connect 127.0.0.1 "$WEB_PORT") &
+# A client holding a connection to Redis, for the connections and inspect shots: both ends
+# of it show. It stays hidden until `c` is pressed.
+(exec redis-cli -p "$CACHE_PORT" subscribe news >/dev/null) &
 client=$!
 pids+=("$client")
-wait_until "the client's connection to $WEB_PORT" connected "$WEB_PORT"
+wait_until "redis-cli's connection to $CACHE_PORT" connected "$CACHE_PORT"
 
 # --- loopwatch in tmux --------------------------------------------------------------------
 
@@ -231,23 +247,23 @@ start narrow 80 24
 
 # The whole fixture, with owners resolved (the names), before the first shot.
 capture_when wide table-120x30 "the fixture in the 120x30 table" \
-    has "$WEB_PORT" "$EXPOSED_PORT" "$DB_PORT" "$MDNS_PORT" postgres mdnsd
+    has "$WEB_PORT" "$DOCS_PORT" "$EXPOSED_PORT" "$DB_PORT" "$CACHE_PORT" "$UDP_PORT" postgres redis-server nginx node
 render table-120x30 120 30
 # Narrower, some columns are dropped; the ports are always there.
 capture_when narrow table-80x24 "the fixture in the 80x24 table" \
-    has "$WEB_PORT" "$EXPOSED_PORT" "$DB_PORT" "$MDNS_PORT"
+    has "$WEB_PORT" "$EXPOSED_PORT" "$DB_PORT" "$CACHE_PORT"
 render table-80x24 80 24
 
 step "filter"
 # Typed, not confirmed with Enter, so the shot shows the filter being edited.
 tmux_ send-keys -t narrow -l /
-tmux_ send-keys -t narrow -l "$WEB_PORT"
+tmux_ send-keys -t narrow -l postgres
 filtered() {
     local text
     text=$(cat)
-    has "$WEB_PORT" 127.0.0.1 <<<"$text" && lacks "$EXPOSED_PORT" "$DB_PORT" "$MDNS_PORT" <<<"$text"
+    has "$DB_PORT" 127.0.0.1 ::1 <<<"$text" && lacks "$EXPOSED_PORT" "$CACHE_PORT" "$WEB_PORT" <<<"$text"
 }
-capture_when narrow filter-80x24 "the filter to leave only port $WEB_PORT" filtered
+capture_when narrow filter-80x24 "the filter to leave only PostgreSQL" filtered
 render filter-80x24 80 24
 
 step "help"
@@ -264,24 +280,36 @@ tmux_ send-keys -t wide -l c
 # Two ESTABLISHED rows at least: the client's end and the server's. The connection was open
 # before `c`, so the first table that shows connections has both.
 two_ends() { [[ $(grep -cw ESTABLISHED) -ge 2 ]]; }
-capture_when wide connections-120x30 "both ends of the connection to $WEB_PORT" two_ends
+capture_when wide connections-120x30 "both ends of the connection to $CACHE_PORT" two_ends
 render connections-120x30 120 30
 
 step "inspect and stop"
-# The dev server's listener in depth: its process, ancestry and the connected client.
+# Redis's listener in depth: its process, ancestry and the connected client. Each step is
+# also a frame of the demo.
+demo=()
+frame() { cp "$work/$1.ans" "$work/demo-${#demo[@]}.ans" && demo+=("$work/demo-${#demo[@]}.ans"); }
+capture_when wide demo-table "the table with connections" has "$CACHE_PORT" ESTABLISHED
+frame demo-table
 tmux_ send-keys -t wide -l /
-tmux_ send-keys -t wide -l "$WEB_PORT LISTEN"
+tmux_ send-keys -t wide -l "$CACHE_PORT LISTEN"
+capture_when wide demo-filter "the filter typed" has "1 shown"
+frame demo-filter
 tmux_ send-keys -t wide Enter
-capture_when wide after-inspect-filter "only the dev server's listener" has "1 shown"
+capture_when wide after-inspect-filter "only Redis's listener" has "1 shown"
 tmux_ send-keys -t wide Enter
-capture_when wide inspect-120x30 "the inspect view with its client" has ancestry connected http-client
+capture_when wide inspect-120x30 "the inspect view with its client" has ancestry connected redis-cli
 render inspect-120x30 120 30
+frame inspect-120x30
 # The stop dialog, then `n`: the shot never stops anything.
 tmux_ send-keys -t wide -l x
-capture_when wide stop-120x30 "the stop dialog" has SIGTERM children
+capture_when wide stop-120x30 "the stop dialog" has SIGTERM redis-server
 render stop-120x30 120 30
+frame stop-120x30
 tmux_ send-keys -t wide -l n
 capture_when wide after-stop "the dialog cancelled" has cancelled
+frame after-stop
+python3 scripts/screenshot.py "${demo[@]}" "$OUT/demo.gif" --cols 120 --rows 30 --frame-ms 1800
+echo "wrote $OUT/demo.gif" >&2
 
 step "explain"
 # Close the help, narrow to the dev server and explain it.
@@ -290,24 +318,29 @@ capture_when narrow after-help "the help to close" has "$EXPOSED_PORT" "$DB_PORT
 tmux_ send-keys -t narrow -l /
 tmux_ send-keys -t narrow -l "$WEB_PORT"
 tmux_ send-keys -t narrow Enter
-capture_when narrow after-explain-filter "only the dev server" lacks "$EXPOSED_PORT" "$DB_PORT"
+capture_when narrow after-explain-filter "only the dev server" lacks "$EXPOSED_PORT" "$DB_PORT" "$CACHE_PORT"
 tmux_ send-keys -t narrow -l e
 capture_when narrow explain-80x24 "the explanation" has loopback
 render explain-80x24 80 24
 
 step "history"
-# A server that comes and goes while loopwatch watches: both events enter the history.
+# A second Redis starts and shuts down while loopwatch watches: both events enter the history.
 tmux_ send-keys -t wide Escape
-(cd "$work" && exec python3 -m fixture redis-server listen 127.0.0.1 "$CACHE_PORT") &
-cache=$!
-pids+=("$cache")
-wait_until "the cache server on $CACHE_PORT" listening "$cache" t 127.0.0.1 "$CACHE_PORT"
+(cd "$work" && exec redis-server --bind 127.0.0.1 --port "$BRIEF_PORT" --save '' >/dev/null) &
+brief=$!
+pids+=("$brief")
+wait_until "the second Redis on $BRIEF_PORT" listening "$brief" t 127.0.0.1 "$BRIEF_PORT"
 sleep 1.5 # one refresh sees it open
-kill "$cache"
-wait "$cache" 2>/dev/null || true
+redis-cli -p "$BRIEF_PORT" shutdown nosave >/dev/null 2>&1 || true
+wait "$brief" 2>/dev/null || true
 tmux_ send-keys -t wide -l h
-two_events() { [[ $(grep -c -- "$CACHE_PORT") -ge 2 ]]; }
-capture_when wide history-120x30 "the cache server's open and close in the history" two_events
+opened_and_closed() {
+    local text
+    text=$(cat)
+    grep -E -- "\+ tcp 127\.0\.0\.1:$BRIEF_PORT redis-server" <<<"$text" >/dev/null &&
+        grep -E -- "- tcp 127\.0\.0\.1:$BRIEF_PORT redis-server" <<<"$text" >/dev/null
+}
+capture_when wide history-120x30 "the second Redis's open and close in the history" opened_and_closed
 render history-120x30 120 30
 
 step "done"
