@@ -131,6 +131,14 @@ fn run_kill(
         );
         return Ok(ExitCode::from(USAGE));
     }
+    // The question goes to stderr: redirected or closed, nobody would see what a yes answers.
+    if !request.yes && !request.dry_run && !io::stderr().is_terminal() {
+        let _ = writeln!(
+            io::stderr(),
+            "loopwatch: kill asks on stderr, and stderr is not a terminal, so the question would not be seen: add --yes to send the signal, or --dry-run to see what would be sent"
+        );
+        return Ok(ExitCode::from(USAGE));
+    }
     let mut control = SystemControl::new().map_err(anyhow::Error::msg)?;
     let mut details = SysinfoDetails::new().map_err(anyhow::Error::msg)?;
     let mut clock = SystemClock::new();

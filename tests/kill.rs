@@ -558,3 +558,45 @@ fn reuse_inside_a_namespace() {
     assert!(newcomer.is_running(), "nothing reached the newcomer");
     println!("reuse refused");
 }
+
+/// The question goes to stderr. With stderr sent to /dev/null or closed, the terminal shows no
+/// plan and no `[y/N]`: a `y` typed there must answer nothing.
+#[test]
+fn a_question_nobody_can_see_is_never_asked() {
+    let driver = r#"
+import os, pty, sys, time
+mode = sys.argv[3]
+pid, fd = pty.fork()
+if pid == 0:
+    if mode == "null":
+        os.dup2(os.open("/dev/null", os.O_WRONLY), 2)
+    else:
+        os.close(2)
+    os.execv(sys.argv[1], [sys.argv[1], "kill", sys.argv[2]])
+time.sleep(1)
+try:
+    os.write(fd, b"y\r")
+except OSError:
+    pass
+end = time.time() + 20
+while time.time() < end:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        print("exit", os.waitstatus_to_exitcode(status))
+        break
+    time.sleep(0.05)
+"#;
+    for mode in ["null", "closed"] {
+        let mut server = Server::start();
+        let out = Command::new("python3")
+            .args(["-c", driver, BIN, &server.port.to_string(), mode])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("exit 2"), "stderr {mode}: {text}");
+        assert!(
+            server.is_running(),
+            "stderr {mode}: the blind y answered nothing"
+        );
+    }
+}

@@ -69,18 +69,24 @@ pub(crate) enum Problem {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The path, a key and a parser's message can all carry text from the file (or a
+        // shared file's name): shown inert, as any text loopwatch did not write.
+        use crate::model::inert;
         match &self.path {
-            Some(path) => write!(f, "config {}: ", path.display())?,
+            Some(path) => write!(f, "config {}: ", inert(&path.to_string_lossy()))?,
             None => f.write_str("config: ")?,
         }
         match &self.problem {
             Problem::Missing => f.write_str("cannot read it: no such file"),
-            Problem::Unreadable(why) => write!(f, "cannot read it: {why}"),
-            Problem::Syntax { line, message } => write!(f, "line {line}: {message}"),
-            Problem::UnknownKey(key) => {
-                write!(f, "unknown key `{key}` (known keys: {})", KEYS.join(", "))
-            }
-            Problem::BadValue { key, expected } => write!(f, "`{key}` {expected}"),
+            Problem::Unreadable(why) => write!(f, "cannot read it: {}", inert(why)),
+            Problem::Syntax { line, message } => write!(f, "line {line}: {}", inert(message)),
+            Problem::UnknownKey(key) => write!(
+                f,
+                "unknown key `{}` (known keys: {})",
+                inert(key),
+                KEYS.join(", ")
+            ),
+            Problem::BadValue { key, expected } => write!(f, "`{}` {expected}", inert(key)),
         }
     }
 }
@@ -605,6 +611,20 @@ mod tests {
             "no wait, no huge read"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A hostile file name or key reaches stderr as visible escapes, never as a sequence.
+    #[test]
+    fn a_hostile_path_or_key_is_reported_inert() {
+        let error = ConfigError {
+            path: Some(PathBuf::from("z\u{1b}[2J\u{202e}")),
+            // TOML's own escapes put an ESC and a bidi override into the key.
+            problem: parse(r#""k\u001b]0;pwn\u202e" = 1"#).unwrap_err(),
+        };
+        let message = error.to_string();
+        assert!(!message.chars().any(crate::model::is_unsafe), "{message:?}");
+        assert!(message.contains("z\\e[2J\\u{202e}"), "{message}");
+        assert!(message.contains("k\\e]0;pwn"), "{message}");
     }
 
     proptest::proptest! {

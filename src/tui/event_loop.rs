@@ -44,6 +44,8 @@ pub(crate) trait JobControl {
     /// Takes the screen again (raw mode, alternate screen, mouse) and clears it; harmless when
     /// it has it.
     fn resume(&mut self) -> anyhow::Result<()>;
+    /// Drops whatever was typed and not yet read: keys typed before the dialog was on screen.
+    fn discard_typeahead(&mut self);
 }
 
 /// Runs until the user quits or a terminating signal arrives.
@@ -78,6 +80,7 @@ where
         // Keys typed before the stop dialog was on screen (type-ahead, a pasted "x\n") must
         // not answer it: only a key pressed while it is shown can.
         if dialog_shown && !dialog_was_shown {
+            jobs.discard_typeahead();
             let queued: Vec<Event> = events.try_iter().collect();
             for event in queued {
                 if matches!(event, Event::Input(_)) {
@@ -122,6 +125,16 @@ where
                     // draws every cell. (`Terminal::clear` would ask the terminal where its
                     // cursor is, racing the input thread for the answer.)
                     terminal.swap_buffers();
+                    // A resize while stopped went to the shell: read the size afresh, so a
+                    // dialog that no longer fits is closed rather than answered blind.
+                    let size = terminal.size().context("cannot read the terminal size")?;
+                    let resized = Event::Input(TermEvent::Resize(size.width, size.height));
+                    if handle(resized, app, runtime, &mut area) == Flow::Quit {
+                        return Ok(());
+                    }
+                    // The dialog is not on screen again until drawn: keys typed while stopped
+                    // or before the redraw must not answer it.
+                    dialog_was_shown = false;
                     changed = true;
                     break;
                 }

@@ -67,6 +67,11 @@ impl JobControl for RealJobControl {
         )
         .context("cannot set up the terminal")
     }
+
+    fn discard_typeahead(&mut self) {
+        #[cfg(unix)]
+        let _ = rustix::termios::tcflush(std::io::stdin(), rustix::termios::QueueSelector::IFlush);
+    }
 }
 
 /// Undoes mouse capture, raw mode and the alternate screen. Safe to call more than once.

@@ -35,6 +35,15 @@ struct Seen {
 struct CountingBackend {
     inner: TestBackend,
     seen: Arc<Mutex<Seen>>,
+    /// The size the "terminal" has now, when a test changed it without telling loopwatch
+    /// (as when the window is resized while loopwatch is stopped and the shell gets SIGWINCH).
+    resized: Arc<Mutex<Option<Size>>>,
+}
+
+impl CountingBackend {
+    fn resized(&self) -> Option<Size> {
+        *self.resized.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Backend for CountingBackend {
@@ -59,13 +68,17 @@ impl Backend for CountingBackend {
         self.inner.set_cursor_position(position)
     }
     fn clear(&mut self) -> Result<(), Self::Error> {
+        // ratatui clears after it notices a new size: the buffer takes that size now.
+        if let Some(size) = self.resized() {
+            self.inner.resize(size.width, size.height);
+        }
         self.inner.clear()
     }
     fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
         self.inner.clear_region(clear_type)
     }
     fn size(&self) -> Result<Size, Self::Error> {
-        self.inner.size()
+        self.resized().map_or_else(|| self.inner.size(), Ok)
     }
     fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
         self.inner.window_size()
@@ -141,27 +154,40 @@ struct Session {
     control: Arc<Mutex<FakeControl>>,
     system: FakeSystem,
     jobs: Jobs,
+    resized: Arc<Mutex<Option<Size>>>,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
-/// Job control that counts instead of stopping the test.
+/// Job control that counts instead of stopping the test; a stop lasts while `stopped` is set.
 #[derive(Clone, Default)]
-struct Jobs(Arc<Mutex<(usize, usize)>>);
+struct Jobs {
+    counts: Arc<Mutex<(usize, usize)>>,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
+    discarded: Arc<std::sync::atomic::AtomicUsize>,
+}
 
 impl Jobs {
     fn counts(&self) -> (usize, usize) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        *self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl super::event_loop::JobControl for Jobs {
     fn suspend(&mut self) -> anyhow::Result<()> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
+        let start = Instant::now();
+        while self.stopped.load(std::sync::atomic::Ordering::SeqCst) && start.elapsed() < DEADLINE {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         Ok(())
     }
     fn resume(&mut self) -> anyhow::Result<()> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).1 += 1;
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner).1 += 1;
         Ok(())
+    }
+    fn discard_typeahead(&mut self) {
+        self.discarded
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -220,9 +246,11 @@ impl Session {
     ) -> Self {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (tx, rx) = mpsc::channel();
+        let resized = Arc::new(Mutex::new(None));
         let backend = CountingBackend {
             inner: TestBackend::new(width, height),
             seen: Arc::clone(&seen),
+            resized: Arc::clone(&resized),
         };
         let loop_tx = tx.clone();
         let jobs = Jobs::default();
@@ -256,8 +284,35 @@ impl Session {
             control,
             system,
             jobs,
+            resized,
             thread: Some(thread),
         }
+    }
+
+    /// The terminal takes this size without an event reaching loopwatch.
+    fn resize_unannounced(&self, width: u16, height: u16) {
+        *self.resized.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(Size::new(width, height));
+    }
+
+    /// Ctrl-Z; the stop lasts until [`Session::continue_`].
+    fn stop(&self) {
+        self.jobs
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let key = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        self.input.send(Event::Input(TermEvent::Key(key))).unwrap();
+        let start = Instant::now();
+        while self.jobs.counts().0 < 1 {
+            assert!(start.elapsed() < DEADLINE, "never stopped");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn continue_(&self) {
+        self.jobs
+            .stopped
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn type_text(&self, text: &str) {
@@ -583,6 +638,67 @@ fn ctrl_z_and_sigtstp_step_aside_and_sigcont_redraws_the_whole_screen() {
         session.screen().contains("node server.js"),
         "the table is back whole"
     );
+    session.quit();
+}
+
+/// The window shrinks while loopwatch is stopped (the shell gets the SIGWINCH): back from `fg`,
+/// the dialog that no longer fits is closed unanswered, and a `y` answers nothing.
+#[test]
+fn a_dialog_shrunk_away_while_stopped_is_closed_unanswered() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    session.stop();
+    session.resize_unannounced(10, 3);
+    session.continue_();
+    session.wait_for("10x3");
+    session.key(KeyCode::Char('y'));
+    session.resize_unannounced(120, 20);
+    session
+        .input
+        .send(Event::Input(TermEvent::Resize(120, 20)))
+        .unwrap();
+    session.wait_for("did not fit");
+    assert!(session.sent().is_empty());
+    session.quit();
+}
+
+/// Keys typed while loopwatch was stopped, or before its screen came back, were typed to a
+/// screen that did not show the dialog: they answer nothing.
+#[test]
+fn keys_typed_while_stopped_do_not_answer_the_dialog() {
+    let session = Session::start(120, 20, node_on_3000());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    let discarded = session
+        .jobs
+        .discarded
+        .load(std::sync::atomic::Ordering::SeqCst);
+    session.stop();
+    session.key(KeyCode::Char('y'));
+    session.key(KeyCode::Enter);
+    session.continue_();
+    let start = Instant::now();
+    while session
+        .jobs
+        .discarded
+        .load(std::sync::atomic::Ordering::SeqCst)
+        == discarded
+    {
+        assert!(start.elapsed() < DEADLINE, "type-ahead never discarded");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        session.sent().is_empty(),
+        "the y typed while stopped was dropped"
+    );
+    session.wait_for("stop node 4812?");
+    // A key pressed now, with the dialog on screen, does answer it.
+    session.key(KeyCode::Char('n'));
+    session.wait_for("cancelled: nothing was sent");
     session.quit();
 }
 

@@ -150,8 +150,9 @@ pub(crate) fn line(value: &impl Serialize) -> serde_json::Result<String> {
 /// (non-ASCII) character found is inside one.
 fn inert_json(text: String) -> String {
     use std::fmt::Write as _;
-    // JSON escapes ASCII controls in strings itself; outside them they are its whitespace.
-    let needs_escape = |c: char| !c.is_ascii() && is_unsafe(c);
+    // JSON escapes the C0 controls in strings itself (outside them they are its whitespace);
+    // DEL, C1 and format characters it would leave raw.
+    let needs_escape = |c: char| c == '\u{7f}' || (!c.is_ascii() && is_unsafe(c));
     if !text.chars().any(needs_escape) {
         return text;
     }
@@ -179,11 +180,11 @@ mod tests {
 
     #[test]
     fn c1_and_format_characters_are_escaped_and_read_back_exactly() {
-        let hostile = "evil\u{9b}31m\u{202e}gnp\u{200b}\u{e0041}\u{1b}[2J";
+        let hostile = "evil\u{9b}31m\u{202e}gnp\u{200b}\u{e0041}\u{1b}[2J\u{7f}\u{8}";
         let json = pretty(&serde_json::json!({ "name": hostile })).unwrap();
         assert!(!json.chars().any(|c| is_unsafe(c) && c != '\n'), "{json}");
         assert!(
-            json.contains("\\u009b") && json.contains("\\u202e"),
+            json.contains("\\u009b") && json.contains("\\u202e") && json.contains("\\u007f"),
             "{json}"
         );
         assert!(json.contains("\\udb40\\udc41"), "a surrogate pair: {json}");
