@@ -287,3 +287,71 @@ fn ctrl_z_hands_the_terminal_to_the_shell_and_fg_brings_the_table_back() {
     let screen = tmux.wait_for("the exit status", PATIENCE, |s| exit_line(s).is_some());
     assert_eq!(exit_line(&screen), Some("lwexit=0"), "{screen}");
 }
+
+/// Stopped with Ctrl-Z while the stop dialog is open: a `y` typed right after `fg`, before the
+/// screen is back, answers nothing; and a window shrunk while stopped (the shell got the
+/// resize, not loopwatch) closes the dialog unanswered on the way back.
+#[test]
+fn a_dialog_left_with_ctrl_z_is_never_answered_blind() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("python3")
+        .args(["-c", include_str!("support/listen.py")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().to_string();
+    let pid = child.id().to_string();
+    let Some(tmux) = Tmux::start("blind", 120, 30) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
+    };
+    let dialog = format!("stop python3 {pid}?");
+    tmux.wait_for("the shell prompt", PATIENCE, |s| s.contains('$'));
+    tmux.type_text(&format!("{BIN} --interval 200ms"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the first snapshot", PATIENCE, |s| s.contains(" socket"));
+    tmux.type_text(&format!("/{port} {pid}"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("only the child's row", PATIENCE, |s| s.contains("1 shown"));
+    let stopped = |s: &str| {
+        s.lines()
+            .any(|l| l.to_ascii_lowercase().contains("stopped"))
+    };
+
+    // `fg`, Enter and `y` in one burst: the y reaches loopwatch before its screen is back.
+    tmux.type_text("x");
+    tmux.wait_for("the stop dialog", PATIENCE, |s| s.contains(&dialog));
+    tmux.keys(&["C-z"]);
+    tmux.wait_for("the shell to take over", PATIENCE, stopped);
+    tmux.keys(&["f", "g", "Enter", "y"]);
+    tmux.wait_for("the dialog drawn again", PATIENCE, |s| s.contains(&dialog));
+    std::thread::sleep(Duration::from_millis(500)); // long enough for a wrong answer to act
+    assert!(tmux.screen().contains(&dialog), "{}", tmux.screen());
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the blind y sent nothing"
+    );
+
+    // Shrunk while stopped, then back: the dialog is closed, and a y answers nothing.
+    tmux.keys(&["C-z"]);
+    tmux.wait_for("the shell to take over", PATIENCE, stopped);
+    tmux.resize(10, 3);
+    tmux.keys(&["f", "g", "Enter"]);
+    tmux.wait_for("the too-small notice", PATIENCE, |s| s.contains("10x3"));
+    tmux.type_text("y");
+    tmux.resize(120, 30);
+    tmux.wait_for("the dialog closed unanswered", PATIENCE, |s| {
+        s.contains("did not fit")
+    });
+    assert!(child.try_wait().unwrap().is_none(), "nothing was sent");
+    tmux.keys(&["q"]);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -58,6 +58,16 @@ impl Tmux {
         assert!(self.cmd(&args).status.success());
     }
 
+    /// Resizes the window, as a user dragging the terminal's edge would.
+    pub(crate) fn resize(&self, width: u16, height: u16) {
+        let (w, h) = (width.to_string(), height.to_string());
+        assert!(
+            self.cmd(&["resize-window", "-x", &w, "-y", &h])
+                .status
+                .success()
+        );
+    }
+
     /// The visible screen as text.
     pub(crate) fn screen(&self) -> String {
         String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p"]).stdout).into_owned()
