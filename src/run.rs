@@ -23,8 +23,18 @@ const USAGE: u8 = 2;
 
 /// Runs loopwatch with this process's arguments; the exit code to end with.
 pub fn main() -> ExitCode {
-    // Prints usage errors (exit 2) and --help/--version (exit 0) the way clap always does.
-    let invocation = cli::parse_invocation(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    // Usage errors: one `loopwatch: ` line and the usage, exit 2; --help and --version go to
+    // stdout with exit 0, the way clap prints them.
+    let invocation = match cli::parse_invocation(std::env::args_os()) {
+        Ok(invocation) => invocation,
+        Err(e) => match cli::error_text(&e) {
+            Some(text) => {
+                let _ = io::stderr().write_all(text.as_bytes());
+                return ExitCode::from(USAGE);
+            }
+            None => e.exit(),
+        },
+    };
     // A broken config file is a usage error too: one line naming the key, exit 2, never a
     // run with half of it applied.
     let config = match config::load(invocation.config.as_deref()) {
@@ -109,7 +119,11 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 .map(|outcome| match outcome {
                     WhoOutcome::Found => ExitCode::SUCCESS,
                     WhoOutcome::NothingBound => {
-                        let _ = writeln!(stderr, "{}", commands::nothing_bound_message(port));
+                        let _ = writeln!(
+                            stderr,
+                            "loopwatch: {}",
+                            commands::nothing_bound_message(port)
+                        );
                         ExitCode::FAILURE
                     }
                 })

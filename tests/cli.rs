@@ -219,42 +219,91 @@ fn a_free_port_exits_1_with_one_line() {
 
     let out = loopwatch(&["who", &port.to_string()]);
     assert_eq!(out.code(), Some(1), "stdout: {}", out.stdout);
-    assert_eq!(out.stderr, format!("nothing is bound to port {port}\n"));
+    assert_eq!(
+        out.stderr,
+        format!("loopwatch: nothing is bound to port {port}\n")
+    );
     assert_eq!(out.stdout, "");
 
     // Scripts still get a document to parse.
     let out = loopwatch(&[&port.to_string(), "--json"]);
     assert_eq!(out.code(), Some(1));
     assert_eq!(out.json()["sockets"], serde_json::json!([]));
-    assert_eq!(out.stderr, format!("nothing is bound to port {port}\n"));
+    assert_eq!(
+        out.stderr,
+        format!("loopwatch: nothing is bound to port {port}\n")
+    );
 }
 
 #[test]
 fn bad_input_exits_2_with_the_fix_on_the_first_line() {
     let cases: &[(&[&str], &str)] = &[
         (&["70000"], "port must be a number from 1 to 65535"),
-        (&["abc"], "port must be a number from 1 to 65535"),
+        (&["abc"], "expected a port from 1 to 65535 or a command"),
         (&["0"], "port must be a number from 1 to 65535"),
         (&["who", "abc"], "port must be a number from 1 to 65535"),
         (&["who", "70000"], "port must be a number from 1 to 65535"),
         (
             &["--interval", "5ms"],
-            "from 100ms to 60s, e.g. --interval 500ms",
+            "from 100ms to 60s, got 5ms (e.g. --interval 500ms",
         ),
         (
             &["--interval", "soon"],
-            "from 100ms to 60s, e.g. --interval 500ms",
+            "from 100ms to 60s, got soon (e.g. --interval 500ms",
         ),
         (&["list", "5432"], "unexpected argument '5432'"),
         (&["--json"], "loopwatch list --json"),
+        (&["-1"], "port must be a number from 1 to 65535, got -1"),
+        (
+            &["who", "-5"],
+            "port must be a number from 1 to 65535, got -5",
+        ),
+        (
+            &["--interval", "-1"],
+            "interval must be from 100ms to 60s, got -1",
+        ),
+        (
+            &["--interval", "1h"],
+            "interval must be from 100ms to 60s, got 1h",
+        ),
+        (
+            &["kill", "80", "--timeout", "-1"],
+            "timeout must be from 0.1 to 600",
+        ),
+        (&["who"], "required arguments were not provided"),
+        (
+            &["lsit"],
+            "or a command (list, who, kill, watch, explain), got lsit",
+        ),
     ];
     for (args, fix) in cases {
         let out = loopwatch(args);
         assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
         let first = out.stderr_first_line();
-        assert!(first.starts_with("error: "), "{args:?}: {first:?}");
+        assert!(first.starts_with("loopwatch: "), "{args:?}: {first:?}");
         assert!(first.contains(fix), "{args:?}: {first:?} lacks {fix:?}");
+        assert!(!out.stderr.contains("error:"), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("'-- "), "{args:?}: {}", out.stderr);
         assert_eq!(out.stdout, "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_subcommands_usage_error_shows_that_subcommands_usage() {
+    for (args, usage) in [
+        (&["watch", "--timeout", "5"][..], "Usage: loopwatch watch"),
+        (&["who"][..], "Usage: loopwatch who"),
+        (&["--read-only", "kill", "80"][..], "Usage: loopwatch kill"),
+        (&["kill", "80", "--bogus"][..], "Usage: loopwatch kill"),
+    ] {
+        let out = loopwatch(args);
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr_first_line().starts_with("loopwatch: "),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(usage), "{args:?}: {}", out.stderr);
     }
 }
 

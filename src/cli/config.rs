@@ -444,6 +444,18 @@ mod tests {
             parse("interval = 0.25").unwrap().interval,
             Some(Duration::from_millis(250))
         );
+        // The forms the command line takes.
+        for (text, ms) in [
+            ("\"1m\"", 60_000),
+            ("\"1.5s\"", 1500),
+            ("\"1s500ms\"", 1500),
+        ] {
+            assert_eq!(
+                parse(&format!("interval = {text}")).unwrap().interval,
+                Some(Duration::from_millis(ms)),
+                "{text}"
+            );
+        }
         assert_eq!(
             parse("theme = \"color-blind\"").unwrap().theme,
             Some(ThemeName::ColourBlind)

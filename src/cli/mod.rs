@@ -83,14 +83,15 @@ pub(crate) struct Args {
     pub(crate) command: Option<Subcommands>,
 
     /// Show who holds this local port (shorthand for `loopwatch who PORT`).
-    #[arg(value_name = "PORT", value_parser = parse_port_or_command)]
+    #[arg(value_name = "PORT", value_parser = parse_port_or_command, allow_negative_numbers = true)]
     pub(crate) port: Option<u16>,
 
-    /// How often the live table refreshes: 250ms, 1s, 1.5s or 2 (seconds); 100ms to 60s.
+    /// How often the live table refreshes: 250ms, 1s, 1.5s, 1m or 2 (seconds); 100ms to 60s.
     #[arg(
         long,
         value_name = "DURATION",
         value_parser = parse_interval,
+        allow_hyphen_values = true,
         conflicts_with = "port"
     )]
     pub(crate) interval: Option<Duration>,
@@ -160,7 +161,7 @@ pub(crate) enum Subcommands {
     /// bound to the port.
     Who {
         /// The local port, 1 to 65535.
-        #[arg(value_name = "PORT", value_parser = parse_port)]
+        #[arg(value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
         port: u16,
 
         /// Print JSON instead of a table.
@@ -176,7 +177,7 @@ pub(crate) enum Subcommands {
     /// still (or again) held.
     Kill {
         /// The local port, 1 to 65535.
-        #[arg(value_name = "PORT", value_parser = parse_port)]
+        #[arg(value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
         port: u16,
 
         /// The signal to send: TERM (ask to exit), INT, HUP or KILL (cannot be caught).
@@ -192,7 +193,7 @@ pub(crate) enum Subcommands {
         dry_run: bool,
 
         /// How long to wait for the port to come free, in seconds (0.1 to 600).
-        #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_timeout)]
+        #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_timeout, allow_hyphen_values = true)]
         timeout: Duration,
 
         /// Print JSON instead of text.
@@ -205,7 +206,7 @@ pub(crate) enum Subcommands {
     /// or --timeout passes (exit 1).
     Watch {
         /// Only these local ports (default: every port the table would show).
-        #[arg(value_name = "PORT", value_parser = parse_port)]
+        #[arg(value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
         ports: Vec<u16>,
 
         #[command(flatten)]
@@ -216,25 +217,25 @@ pub(crate) enum Subcommands {
         json: bool,
 
         /// Exit 0 as soon as something listens on PORT.
-        #[arg(long, value_name = "PORT", value_parser = parse_port, conflicts_with = "until_closed")]
+        #[arg(long, value_name = "PORT", value_parser = parse_port, conflicts_with = "until_closed", allow_negative_numbers = true)]
         until_open: Option<u16>,
 
         /// Exit 0 as soon as nothing listens on PORT.
-        #[arg(long, value_name = "PORT", value_parser = parse_port)]
+        #[arg(long, value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
         until_closed: Option<u16>,
 
         /// With --until-open/--until-closed: give up after this many seconds and exit 1.
-        #[arg(long, value_name = "SECONDS", value_parser = parse_wait_timeout)]
+        #[arg(long, value_name = "SECONDS", value_parser = parse_wait_timeout, allow_hyphen_values = true)]
         timeout: Option<Duration>,
 
-        /// How often to look: 250ms, 1s, 2 (seconds); 100ms to 60s.
-        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        /// How often to look: 250ms, 1s, 1m, 2 (seconds); 100ms to 60s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval, allow_hyphen_values = true)]
         interval: Option<Duration>,
     },
     /// Explain a port in plain words: address, families, range, usual service, state
     Explain {
         /// The local port, 1 to 65535.
-        #[arg(value_name = "PORT", value_parser = parse_port)]
+        #[arg(value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
         port: u16,
 
         /// Print JSON instead of text.
@@ -274,7 +275,7 @@ impl Args {
                 format: Format::from_json_flag(json || self.json),
             },
             Subcommands::Kill { .. } if self.read_only => {
-                return Err(usage_error(ReadOnly::Flag.refusal()));
+                return Err(subcommand_error("kill", ReadOnly::Flag.refusal()));
             }
             Subcommands::Kill {
                 port,
@@ -304,7 +305,8 @@ impl Args {
                     .map(Until::Open)
                     .or(until_closed.map(Until::Closed));
                 if timeout.is_some() && until.is_none() {
-                    return Err(usage_error(
+                    return Err(subcommand_error(
+                        "watch",
                         "--timeout needs --until-open PORT or --until-closed PORT",
                     ));
                 }
@@ -347,6 +349,60 @@ impl Args {
 /// A usage error (exit 2) in clap's format, so every bad command line reads the same.
 fn usage_error(message: impl std::fmt::Display) -> clap::Error {
     Args::command().error(ErrorKind::ArgumentConflict, message)
+}
+
+/// A usage error of one subcommand: its usage line, not the top level's, follows the message.
+fn subcommand_error(name: &str, message: impl std::fmt::Display) -> clap::Error {
+    let mut command = Args::command();
+    // Building names the subcommands `loopwatch NAME` for their usage lines.
+    command.build();
+    match command.find_subcommand_mut(name) {
+        Some(sub) => sub.error(ErrorKind::ArgumentConflict, message),
+        None => command.error(ErrorKind::ArgumentConflict, message),
+    }
+}
+
+/// How a usage error reads on stderr: the message on one line starting `loopwatch: `, then
+/// the usage of the command that was mistyped. A bad value says what a good one is and what was
+/// given. `None` for `--help` and `--version`, which clap prints on stdout itself.
+pub(crate) fn error_text(error: &clap::Error) -> Option<String> {
+    if !error.use_stderr() {
+        return None;
+    }
+    let rendered = error.render().to_string();
+    let mut lines = rendered.lines().peekable();
+    // clap's message may go on over indented lines (the missing arguments): one line here.
+    let mut first = lines.next().unwrap_or_default().to_string();
+    while let Some(more) = lines.next_if(|line| !line.trim().is_empty()) {
+        first.push(' ');
+        first.push_str(more.trim());
+    }
+    let message = value_message(error)
+        .unwrap_or_else(|| first.strip_prefix("error: ").unwrap_or(&first).to_string());
+    let mut text = format!("loopwatch: {message}\n");
+    for line in lines {
+        // clap's advice to write `-- -1` is no help for a value that is wrong anyway.
+        if line.trim_start().starts_with("tip: to pass") {
+            continue;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    Some(text)
+}
+
+/// `port must be a number from 1 to 65535, got -1` for a value one of ours refused.
+fn value_message(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    if error.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    let invalid = std::error::Error::source(error)?.downcast_ref::<values::InvalidValue>()?;
+    let got = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) => value.as_str(),
+        _ => "",
+    };
+    Some(invalid.message(got))
 }
 
 #[cfg(test)]
@@ -483,7 +539,8 @@ mod tests {
             ),
             ("lsit", "invalid value 'lsit' for '[PORT]'"),
             ("0", "port must be a number from 1 to 65535"),
-            ("-1", "unexpected argument"),
+            ("-1", "port must be a number from 1 to 65535"),
+            ("who -5", "port must be a number from 1 to 65535"),
             ("who abc", "port must be a number from 1 to 65535"),
             ("who 0", "port must be a number from 1 to 65535"),
             ("who", "required"),
@@ -494,7 +551,17 @@ mod tests {
             ("--interval soon", "e.g. --interval 500ms"),
             ("--interval 1.5.2s", "e.g. --interval 500ms"),
             ("--interval=-1s", "e.g. --interval 500ms"),
-            ("--interval -1s", "unexpected argument"),
+            ("--interval -1s", "interval must be from 100ms to 60s"),
+            ("--interval -1", "interval must be from 100ms to 60s"),
+            ("watch --interval -1", "interval must be from 100ms to 60s"),
+            (
+                "kill 80 --timeout -1",
+                "timeout must be from 0.1 to 600 seconds",
+            ),
+            (
+                "watch --until-open -1",
+                "port must be a number from 1 to 65535",
+            ),
             ("--interval 5432", "interval must be from 100ms to 60s"),
             ("--interval 1s 5432", "cannot be used with"),
             ("--json", "use `loopwatch list --json`"),
@@ -692,6 +759,11 @@ mod tests {
             ("0.25s", 250),
             ("100.0ms", 100),
             (" 3s ", 3000),
+            ("1m", 60_000),
+            ("500ms", 500),
+            ("1.5", 1500),
+            ("1s500ms", 1500),
+            ("0.1s", 100),
         ] {
             assert_eq!(
                 parse_interval(text),
@@ -709,12 +781,55 @@ mod tests {
             "+1s",
             "NaN",
             "inf",
-            "1 m",
-            "1m",
+            "1h",
+            "61s",
+            "2x",
+            "-1s",
+            "1.5.2s",
             "99999999999999999",
         ] {
             assert!(parse_interval(text).is_err(), "{text:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn usage_errors_read_as_one_loopwatch_line_then_the_usage() {
+        for (argv, first, usage) in [
+            (
+                "-1",
+                "loopwatch: port must be a number from 1 to 65535, got -1",
+                "--help",
+            ),
+            (
+                "who -5",
+                "loopwatch: port must be a number from 1 to 65535, got -5",
+                "--help",
+            ),
+            (
+                "who",
+                "loopwatch: the following required arguments were not provided: <PORT>",
+                "Usage: loopwatch who <PORT>",
+            ),
+            (
+                "watch --timeout 5",
+                "loopwatch: --timeout needs --until-open PORT or --until-closed PORT",
+                "Usage: loopwatch watch",
+            ),
+            (
+                "--interval 5ms",
+                "loopwatch: interval must be from 100ms to 60s, got 5ms (e.g. --interval 500ms or --interval 2s)",
+                "--help",
+            ),
+        ] {
+            let text = error_text(&parse(argv).expect_err(argv)).expect(argv);
+            assert_eq!(text.lines().next(), Some(first), "{argv}: {text}");
+            assert!(text.contains(usage), "{argv}: {text}");
+            assert!(
+                !text.contains("error:") && !text.contains("tip:"),
+                "{argv}: {text}"
+            );
+        }
+        assert_eq!(error_text(&parse("--help").expect_err("help")), None);
     }
 
     #[test]
