@@ -38,6 +38,10 @@ pub fn main() -> ExitCode {
     // A broken config file is a usage error too: one line naming the key, exit 2, never a
     // run with half of it applied.
     let config = match config::load(invocation.config.as_deref()) {
+        // --no-config: the file's settings are ignored, a broken file too, but its
+        // read_only = true holds (only editing the file lifts it).
+        Ok(config) if invocation.no_config => config.read_only_part(),
+        Err(_) if invocation.no_config => Config::default(),
         Ok(config) => config,
         Err(e) => {
             let _ = writeln!(io::stderr(), "loopwatch: {e}");
@@ -67,8 +71,9 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             interval,
             query,
             read_only,
+            unset,
         } => {
-            let live = config.live_table(interval, query, read_only, facts::read());
+            let live = config.live_table(interval, query, read_only, unset, facts::read());
             let options = tui::Options {
                 query: live.query,
                 read_only: live.read_only,

@@ -47,6 +47,13 @@ fn loopwatch(args: &[&str]) -> Run {
     run(command)
 }
 
+/// Runs loopwatch with `args` and these environment variables set.
+fn loopwatch_with(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(BIN);
+    command.args(args).envs(env.iter().copied());
+    run(command)
+}
+
 /// Runs `command` to completion with a deadline, capturing its output.
 fn run(mut command: Command) -> Run {
     let mut child = command
@@ -498,4 +505,75 @@ fn owners_looked_up_without_descriptors_say_so() {
             .is_some_and(|r| r.contains("ulimit -n")),
         "{doc:#}"
     );
+}
+
+/// A config file in a fresh temporary folder, removed when dropped.
+struct ConfigFile(std::path::PathBuf);
+
+impl ConfigFile {
+    fn new(name: &str, text: &str) -> ConfigFile {
+        let dir = std::env::temp_dir().join(format!("loopwatch-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        ConfigFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.0.parent().unwrap());
+    }
+}
+
+#[test]
+fn loopwatch_config_names_the_file_and_no_config_ignores_it() {
+    let broken = ConfigFile::new("broken", "interval = \"forever\"\n");
+    let env = [("LOOPWATCH_CONFIG", broken.path())];
+    let out = loopwatch_with(&["list"], &env);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr_first_line()
+            .starts_with(&format!("loopwatch: config {}: `interval`", broken.path())),
+        "{}",
+        out.stderr
+    );
+    // --config wins over the variable.
+    let fine = ConfigFile::new("fine", "grouped = true\n");
+    let out = loopwatch_with(&["list", "--config", fine.path()], &env);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    // --no-config reads no settings at all.
+    let out = loopwatch_with(&["list", "--no-config"], &env);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    // Giving both on the command line is a contradiction.
+    let out = loopwatch(&["--config", fine.path(), "--no-config", "list"]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr_first_line().contains("contradict"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn read_only_in_the_config_is_lifted_by_no_flag() {
+    let file = ConfigFile::new("read-only", "read_only = true\n");
+    let port = free_port().to_string();
+    for args in [
+        vec!["kill", &port, "--yes"],
+        vec!["kill", &port, "--yes", "--no-config"],
+    ] {
+        let out = loopwatch_with(&args, &[("LOOPWATCH_CONFIG", file.path())]);
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            "loopwatch: kill is disabled in read-only mode (read_only = true in the config file): \
+             no flag lifts it; edit the file and set it to false to stop processes\n",
+            "{args:?}"
+        );
+    }
 }

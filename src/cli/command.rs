@@ -14,6 +14,8 @@ pub(crate) enum Command {
         interval: Option<Duration>,
         query: Query,
         read_only: bool,
+        /// Config settings the command line turns off.
+        unset: Unset,
     },
     /// One snapshot of the same rows the table shows, printed once.
     List { format: Format, query: Query },
@@ -57,12 +59,28 @@ impl Until {
     }
 }
 
+/// The `--no-*` flags: settings of the config file the command line turns off for one run.
+/// (`read_only` has none: a config's read-only mode is lifted only by editing the file.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Unset {
+    /// `--no-connections`: `connections = true` does not apply.
+    pub(crate) connections: bool,
+    /// `--no-all`: `all_addresses = true` does not apply.
+    pub(crate) all_addresses: bool,
+    /// `--no-grouped`: `grouped = true` does not apply.
+    pub(crate) grouped: bool,
+    /// `--no-sort-descending`: `sort_descending = true` does not apply.
+    pub(crate) sort_descending: bool,
+}
+
 /// The command plus the settings that come from the command line but belong to no one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Invocation {
     pub(crate) command: Command,
-    /// `--config PATH`: the config file to use instead of the default one.
+    /// `--config PATH` or `LOOPWATCH_CONFIG`: the config file to use instead of the default.
     pub(crate) config: Option<PathBuf>,
+    /// `--no-config`: no settings from any file (only its `read_only = true` still holds).
+    pub(crate) no_config: bool,
 }
 
 /// How a one-shot mode prints.

@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
-use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
+use clap::{Args as ClapArgs, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub(crate) use self::command::{Command, Format, Invocation, KillRequest, Until, Watch};
+pub(crate) use self::command::{Command, Format, Invocation, KillRequest, Unset, Until, Watch};
 pub(crate) use self::config::ReadOnly;
 pub(crate) use self::values::parse_interval;
 use self::values::{parse_port, parse_port_or_command, parse_timeout, parse_wait_timeout};
@@ -58,11 +58,19 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let parsed = Args::try_parse_from(argv)?;
-    let config = parsed.config.clone();
+    let matches = Args::command().try_get_matches_from(argv)?;
+    let parsed = Args::from_arg_matches(&matches)?;
+    let typed = matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine);
+    if parsed.no_config && typed {
+        return Err(usage_error(
+            "--config and --no-config contradict each other: give one",
+        ));
+    }
+    let (config, no_config) = (parsed.config.clone(), parsed.no_config);
     Ok(Invocation {
         command: parsed.into_command()?,
         config,
+        no_config,
     })
 }
 
@@ -105,8 +113,21 @@ pub(crate) struct Args {
 
     /// Read settings from this TOML file instead of the default
     /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent).
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH", global = true, env = "LOOPWATCH_CONFIG")]
     pub(crate) config: Option<PathBuf>,
+
+    /// Ignore the config file's settings (its read_only = true still holds: edit the file to
+    /// lift it).
+    #[arg(long, global = true)]
+    pub(crate) no_config: bool,
+
+    /// Start ungrouped, whatever the config file's `grouped` says.
+    #[arg(long)]
+    pub(crate) no_grouped: bool,
+
+    /// Start sorted ascending, whatever the config file's `sort_descending` says.
+    #[arg(long)]
+    pub(crate) no_sort_descending: bool,
 
     /// Never stop a process: the stop keys and `kill` are disabled (for demos and classrooms).
     /// Also set by LOOPWATCH_READ_ONLY=1.
@@ -118,27 +139,54 @@ pub(crate) struct Args {
 #[derive(Debug, Clone, Copy, Default, ClapArgs)]
 pub(crate) struct Filter {
     /// Also show sockets bound to specific non-loopback addresses of this host.
-    #[arg(short, long)]
+    #[arg(short, long, overrides_with = "no_all")]
     pub(crate) all: bool,
 
+    /// Undo -a, or `all_addresses = true` in the config file.
+    #[arg(long, overrides_with = "all")]
+    pub(crate) no_all: bool,
+
     /// Also show TCP connection ends (ESTABLISHED, TIME_WAIT, ...), not only listeners.
-    #[arg(short, long)]
+    #[arg(short, long, overrides_with = "no_connections")]
     pub(crate) connections: bool,
+
+    /// Undo -c, or `connections = true` in the config file.
+    #[arg(long, overrides_with = "connections")]
+    pub(crate) no_connections: bool,
+}
+
+/// Each toggle as the command line left it: on, off, or not mentioned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Toggles {
+    all: Option<bool>,
+    connections: Option<bool>,
 }
 
 impl Filter {
-    /// A flag given on either side of a subcommand counts.
-    fn or(self, other: Filter) -> Filter {
-        Filter {
-            all: self.all || other.all,
-            connections: self.connections || other.connections,
+    fn toggles(self) -> Toggles {
+        let tri = |on: bool, off: bool| (on || off).then_some(on);
+        Toggles {
+            all: tri(self.all, self.no_all),
+            connections: tri(self.connections, self.no_connections),
         }
     }
 
+    /// A flag given on either side of a subcommand counts; after it, it wins
+    /// (`loopwatch -a list --no-all` shows loopback only).
+    fn or(self, after: Filter) -> Toggles {
+        let (before, after) = (self.toggles(), after.toggles());
+        Toggles {
+            all: after.all.or(before.all),
+            connections: after.connections.or(before.connections),
+        }
+    }
+}
+
+impl Toggles {
     fn query(self) -> Query {
         Query {
-            connections: self.connections,
-            all_addresses: self.all,
+            connections: self.connections.unwrap_or(false),
+            all_addresses: self.all.unwrap_or(false),
             port: None,
         }
     }
@@ -264,6 +312,11 @@ impl Args {
                 "--interval applies to the live table only: drop it, or drop the command",
             ));
         }
+        if self.no_grouped || self.no_sort_descending {
+            return Err(usage_error(
+                "--no-grouped and --no-sort-descending apply to the live table only: drop them, or drop the command",
+            ));
+        }
         Ok(match sub {
             Subcommands::List { filter, json } => Command::List {
                 format: Format::from_json_flag(json || self.json),
@@ -338,10 +391,17 @@ impl Args {
                 "--json applies to one-shot output: use `loopwatch list --json` or `loopwatch PORT --json`",
             ));
         }
+        let toggles = self.filter.toggles();
         Ok(Command::Tui {
             interval: self.interval,
-            query: self.filter.query(),
+            query: toggles.query(),
             read_only: self.read_only,
+            unset: Unset {
+                connections: toggles.connections == Some(false),
+                all_addresses: toggles.all == Some(false),
+                grouped: self.no_grouped,
+                sort_descending: self.no_sort_descending,
+            },
         })
     }
 }
@@ -423,6 +483,7 @@ mod tests {
             interval: interval_ms.map(Duration::from_millis),
             query: query(connections, all),
             read_only: false,
+            unset: Unset::default(),
         }
     }
 
@@ -509,6 +570,7 @@ mod tests {
                     interval: None,
                     query: query(false, false),
                     read_only: true,
+                    unset: Unset::default(),
                 },
             ),
             (
@@ -517,9 +579,52 @@ mod tests {
                     interval: None,
                     query: query(true, false),
                     read_only: true,
+                    unset: Unset::default(),
                 },
             ),
             ("list --read-only", text_list(false, false)),
+            (
+                "-a --no-all",
+                Command::Tui {
+                    interval: None,
+                    query: query(false, false),
+                    read_only: false,
+                    unset: Unset {
+                        all_addresses: true,
+                        ..Unset::default()
+                    },
+                },
+            ),
+            ("--no-all -a", tui(None, false, true)),
+            ("-c list --no-connections", text_list(false, false)),
+            ("--no-connections list -c", text_list(true, false)),
+            (
+                "--no-all --no-connections --no-grouped --no-sort-descending",
+                Command::Tui {
+                    interval: None,
+                    query: query(false, false),
+                    read_only: false,
+                    unset: Unset {
+                        connections: true,
+                        all_addresses: true,
+                        grouped: true,
+                        sort_descending: true,
+                    },
+                },
+            ),
+            (
+                "-c --no-connections",
+                Command::Tui {
+                    interval: None,
+                    query: query(false, false),
+                    read_only: false,
+                    unset: Unset {
+                        connections: true,
+                        ..Unset::default()
+                    },
+                },
+            ),
+            ("--no-config list", text_list(false, false)),
         ];
         for (argv, expected) in table {
             match parse(argv) {
@@ -575,6 +680,12 @@ mod tests {
                 "--interval applies to the live table only",
             ),
             ("list --interval 2s", "unexpected argument '--interval'"),
+            ("--no-grouped list", "apply to the live table only"),
+            (
+                "--config x.toml --no-config",
+                "--config and --no-config contradict",
+            ),
+            ("--no-read-only", "unexpected argument '--no-read-only'"),
             ("who 80 list", "unexpected argument 'list'"),
             ("kill", "required"),
             ("kill 0", "port must be a number from 1 to 65535"),
