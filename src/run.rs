@@ -114,21 +114,35 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         .map(|()| ExitCode::SUCCESS)
         .or_else(succeed_if_reader_left),
         Command::Kill(request) => run_kill(collector.as_mut(), &request),
-        Command::List { format, query } => {
-            commands::list(collector.as_mut(), query, format, &mut stdout, &mut stderr)
+        Command::List {
+            format,
+            query,
+            only,
+            text,
+        } => {
+            let output = commands::Output { only, format, text };
+            commands::list(collector.as_mut(), query, output, &mut stdout, &mut stderr)
                 .map(|()| ExitCode::SUCCESS)
                 .or_else(succeed_if_reader_left)
         }
-        Command::Who { port, format } => {
-            commands::who(collector.as_mut(), port, format, &mut stdout, &mut stderr)
+        Command::Who {
+            ports,
+            format,
+            only,
+            text,
+        } => {
+            let output = commands::Output { only, format, text };
+            commands::who(collector.as_mut(), &ports, output, &mut stdout, &mut stderr)
                 .map(|outcome| match outcome {
                     WhoOutcome::Found => ExitCode::SUCCESS,
-                    WhoOutcome::NothingBound => {
-                        let _ = writeln!(
-                            stderr,
-                            "loopwatch: {}",
-                            commands::nothing_bound_message(port)
-                        );
+                    WhoOutcome::NothingBound(free) => {
+                        for port in free {
+                            let _ = writeln!(
+                                stderr,
+                                "loopwatch: {}",
+                                commands::nothing_bound_message(port)
+                            );
+                        }
                         ExitCode::FAILURE
                     }
                 })

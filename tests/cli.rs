@@ -577,3 +577,161 @@ fn read_only_in_the_config_is_lifted_by_no_flag() {
         );
     }
 }
+
+#[test]
+fn who_takes_several_ports_and_names_each_free_one() {
+    let (_a, a) = localhost_listener();
+    let (_b, b) = localhost_listener();
+    let free = free_port();
+    let (a_s, b_s, free_s) = (a.to_string(), b.to_string(), free.to_string());
+
+    let out = loopwatch(&["who", &a_s, &b_s]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert!(
+        has_line_with(&out.stdout, &[&a_s, "LISTEN"]),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        has_line_with(&out.stdout, &[&b_s, "LISTEN"]),
+        "{}",
+        out.stdout
+    );
+
+    // The shorthand, comma-separated, with a free port among them: exit 1, as lsof does.
+    let out = loopwatch(&[&format!("{a},{free}")]);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        has_line_with(&out.stdout, &[&a_s, "LISTEN"]),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr,
+        format!("loopwatch: nothing is bound to port {free}\n")
+    );
+
+    // JSON: one port keeps `port`; several give `ports`.
+    let doc = loopwatch(&["who", &a_s, &b_s, &free_s, "--json"]).json();
+    assert_eq!(doc["ports"], serde_json::json!([a, b, free]));
+    assert!(doc.get("port").is_none(), "{doc:#}");
+    assert_eq!(sockets_on(&doc, a).len(), 1, "{doc:#}");
+    assert_eq!(sockets_on(&doc, b).len(), 1, "{doc:#}");
+    let doc = loopwatch(&["who", &a_s, "--json"]).json();
+    assert_eq!(doc["port"], a);
+    assert!(doc.get("ports").is_none(), "{doc:#}");
+
+    // A bad member spoils the list: exit 2, nothing looked up.
+    let out = loopwatch(&["who", &a_s, "0"]);
+    assert_eq!(out.code(), Some(2));
+    assert!(
+        out.stderr_first_line()
+            .contains("port must be a number from 1 to 65535, got 0"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn tcp_udp_and_family_flags_narrow_one_shots() {
+    let (_tcp, port) = localhost_listener();
+    let _udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).expect("udp on the same port");
+    let v6 = TcpListener::bind((Ipv6Addr::LOCALHOST, port)).ok();
+    let p = port.to_string();
+    let protos = |args: &[&str]| -> Vec<(String, String)> {
+        let out = loopwatch(args);
+        assert_eq!(out.code(), Some(0), "{args:?}: {}", out.stderr);
+        let mut found: Vec<(String, String)> = sockets_on(&out.json(), port)
+            .iter()
+            .map(|s| {
+                (
+                    s["proto"].as_str().unwrap().to_string(),
+                    s["local_address"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let pair = |proto: &str, addr: &str| (proto.to_string(), addr.to_string());
+    let mut everything = vec![pair("tcp", "127.0.0.1"), pair("udp", "127.0.0.1")];
+    if v6.is_some() {
+        everything.insert(1, pair("tcp", "::1"));
+    }
+    assert_eq!(protos(&["who", &p, "--json"]), everything);
+    assert_eq!(protos(&["who", &p, "--json", "-t", "-u"]), everything);
+    assert_eq!(protos(&["who", &p, "--json", "-4", "-6"]), everything);
+    assert_eq!(
+        protos(&["who", &p, "--json", "-u"]),
+        vec![pair("udp", "127.0.0.1")]
+    );
+    assert_eq!(
+        protos(&["-t", "-4", &p, "--json"]),
+        vec![pair("tcp", "127.0.0.1")]
+    );
+    if v6.is_some() {
+        assert_eq!(
+            protos(&["who", "-6", &p, "--json"]),
+            vec![pair("tcp", "::1")]
+        );
+    }
+    let listed = loopwatch(&["list", "-u", "--json"]).json();
+    assert!(
+        listed["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["proto"] == "udp"),
+        "{listed:#}"
+    );
+}
+
+#[test]
+fn no_header_and_the_remote_column_of_list_c() {
+    let (listener, port) = localhost_listener();
+    let client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    let (_server_end, _) = listener.accept().expect("accept");
+    let client_port = client.local_addr().unwrap().port();
+    let p = port.to_string();
+
+    let out = loopwatch(&["list", "-c"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let header = out.stdout.lines().next().unwrap();
+    assert!(
+        header.contains("STATE") && header.contains("REMOTE"),
+        "{header}"
+    );
+    // The server's end names the client as its peer; the listener has none.
+    assert!(
+        has_line_with(
+            &out.stdout,
+            &[&p, "ESTABLISHED", &format!("127.0.0.1:{client_port}")]
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        has_line_with(&out.stdout, &[&p, "LISTEN", "*"]),
+        "{}",
+        out.stdout
+    );
+    // Without -c, no REMOTE column.
+    let out = loopwatch(&["list"]);
+    assert!(!out.stdout.lines().next().unwrap().contains("REMOTE"));
+
+    for args in [
+        vec!["who", &p, "-H"],
+        vec!["--no-header", &p],
+        vec!["list", "-H"],
+    ] {
+        let out = loopwatch(&args);
+        assert_eq!(out.code(), Some(0), "{args:?}: {}", out.stderr);
+        assert!(!out.stdout.contains("PROTO"), "{args:?}: {}", out.stdout);
+        assert!(
+            has_line_with(&out.stdout, &[&p, "LISTEN"]),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+}

@@ -16,7 +16,9 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args as ClapArgs, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub(crate) use self::command::{Command, Format, Invocation, KillRequest, Unset, Until, Watch};
+pub(crate) use self::command::{
+    Command, Format, Invocation, KillRequest, Only, TextOptions, Unset, Until, Watch,
+};
 pub(crate) use self::config::ReadOnly;
 pub(crate) use self::values::parse_interval;
 use self::values::{parse_port, parse_port_or_command, parse_timeout, parse_wait_timeout};
@@ -58,7 +60,13 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let matches = Args::command().try_get_matches_from(argv)?;
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    if let Some(negative) = negative_port(&argv) {
+        return Err(usage_error(values::InvalidValue::Port.message(&negative)));
+    }
+    let matches = Args::command()
+        .try_get_matches_from(argv)
+        .map_err(port_then_command)?;
     let parsed = Args::from_arg_matches(&matches)?;
     let typed = matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine);
     if parsed.no_config && typed {
@@ -74,8 +82,76 @@ where
     })
 }
 
+/// `loopwatch 5432 list`: once a PORT is given, clap reads a command name as another port.
+fn port_then_command(error: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let value = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) => value.clone(),
+        _ => return error,
+    };
+    let is_command = Args::command()
+        .get_subcommands()
+        .any(|sub| sub.get_name() == value);
+    // The top level's optional PORT, not a subcommand's: `who 80 list` is a bad port.
+    let top_level = matches!(
+        error.get(ContextKind::InvalidArg),
+        Some(ContextValue::String(arg)) if arg.starts_with('[')
+    );
+    if error.kind() == ErrorKind::ValueValidation && is_command && top_level {
+        usage_error(format!(
+            "give a PORT or a command, not both: e.g. `loopwatch {value} PORT`"
+        ))
+    } else {
+        error
+    }
+}
+
+/// `loopwatch -1`, `loopwatch who -5`: a negative number where a port goes is a bad port, not
+/// an unknown flag (clap would suggest `-- -1`). `-4`, `-6` and `-46` are the family flags;
+/// the value of an option (`--interval -1`) is that option's to judge.
+fn negative_port(argv: &[OsString]) -> Option<String> {
+    let mut with_values = Vec::new();
+    collect_value_options(&Args::command(), &mut with_values);
+    let mut value_next = false;
+    for arg in argv.iter().skip(1) {
+        if std::mem::take(&mut value_next) {
+            continue;
+        }
+        let Some(arg) = arg.to_str() else { continue };
+        if arg == "--" {
+            return None;
+        }
+        if with_values.iter().any(|option| option == arg) {
+            value_next = true;
+            continue;
+        }
+        let digits = arg.strip_prefix('-').unwrap_or_default();
+        let number = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        if number && !digits.bytes().all(|b| b == b'4' || b == b'6') {
+            return Some(arg.to_string());
+        }
+    }
+    None
+}
+
+/// `--interval`, `-s` and every other option, in any subcommand, that takes a value.
+fn collect_value_options(command: &clap::Command, into: &mut Vec<String>) {
+    for arg in command.get_arguments() {
+        if arg.is_positional() || !arg.get_action().takes_values() {
+            continue;
+        }
+        into.extend(arg.get_long().map(|long| format!("--{long}")));
+        into.extend(arg.get_short().map(|short| format!("-{short}")));
+    }
+    for sub in command.get_subcommands() {
+        collect_value_options(sub, into);
+    }
+}
+
 /// The raw command line as clap sees it. Prefer [`parse_command`]; this is public for
 /// `--help` generation and completions.
+// Command-line switches are booleans by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Parser)]
 #[command(
     name = "loopwatch",
@@ -90,9 +166,16 @@ pub(crate) struct Args {
     #[command(subcommand)]
     pub(crate) command: Option<Subcommands>,
 
-    /// Show who holds this local port (shorthand for `loopwatch who PORT`).
-    #[arg(value_name = "PORT", value_parser = parse_port_or_command, allow_negative_numbers = true)]
-    pub(crate) port: Option<u16>,
+    /// Show who holds these local ports (shorthand for `loopwatch who PORT...`).
+    #[arg(value_name = "PORT", value_parser = parse_port_or_command, value_delimiter = ',')]
+    pub(crate) port: Vec<u16>,
+
+    #[command(flatten)]
+    pub(crate) only: OnlyArgs,
+
+    /// Print text tables without the column titles (with PORT).
+    #[arg(short = 'H', long)]
+    pub(crate) no_header: bool,
 
     /// How often the live table refreshes: 250ms, 1s, 1.5s, 1m or 2 (seconds); 100ms to 60s.
     #[arg(
@@ -136,6 +219,8 @@ pub(crate) struct Args {
 }
 
 /// Which sockets the table and `list` include beyond loopback listeners.
+// Command-line switches are booleans by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Copy, Default, ClapArgs)]
 pub(crate) struct Filter {
     /// Also show sockets bound to specific non-loopback addresses of this host.
@@ -153,6 +238,40 @@ pub(crate) struct Filter {
     /// Undo -c, or `connections = true` in the config file.
     #[arg(long, overrides_with = "connections")]
     pub(crate) no_connections: bool,
+}
+
+/// `-t`/`-u`/`-4`/`-6`, as ss and lsof take them.
+// Command-line switches are booleans by nature.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone, Copy, Default, ClapArgs)]
+pub(crate) struct OnlyArgs {
+    /// Only TCP sockets (with -u: both).
+    #[arg(short = 't', long)]
+    pub(crate) tcp: bool,
+
+    /// Only UDP sockets (with -t: both).
+    #[arg(short = 'u', long)]
+    pub(crate) udp: bool,
+
+    /// Only IPv4 sockets (with -6: both).
+    #[arg(short = '4', long)]
+    pub(crate) ipv4: bool,
+
+    /// Only IPv6 sockets (with -4: both).
+    #[arg(short = '6', long)]
+    pub(crate) ipv6: bool,
+}
+
+impl OnlyArgs {
+    /// Given on either side of a subcommand, a flag counts.
+    fn or(self, other: OnlyArgs) -> Only {
+        Only {
+            tcp: self.tcp || other.tcp,
+            udp: self.udp || other.udp,
+            ipv4: self.ipv4 || other.ipv4,
+            ipv6: self.ipv6 || other.ipv6,
+        }
+    }
 }
 
 /// Each toggle as the command line left it: on, off, or not mentioned.
@@ -199,18 +318,32 @@ pub(crate) enum Subcommands {
         #[command(flatten)]
         filter: Filter,
 
+        #[command(flatten)]
+        only: OnlyArgs,
+
+        /// Print the table without the column titles.
+        #[arg(short = 'H', long)]
+        no_header: bool,
+
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
-    /// Show every socket on a local port and the processes that hold it
+    /// Show every socket on local ports and the processes that hold them
     ///
     /// Listeners and connection ends, TCP and UDP, on any address. Exits 1 when nothing is
-    /// bound to the port.
+    /// bound to a port given (each free port is named on stderr).
     Who {
-        /// The local port, 1 to 65535.
-        #[arg(value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
-        port: u16,
+        /// The local ports, 1 to 65535 (`3000 5173` or `3000,5173`).
+        #[arg(value_name = "PORT", value_parser = parse_port, value_delimiter = ',', required = true)]
+        ports: Vec<u16>,
+
+        #[command(flatten)]
+        only: OnlyArgs,
+
+        /// Print the table without the column titles.
+        #[arg(short = 'H', long)]
+        no_header: bool,
 
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -225,7 +358,7 @@ pub(crate) enum Subcommands {
     /// still (or again) held.
     Kill {
         /// The local port, 1 to 65535.
-        #[arg(value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
+        #[arg(value_name = "PORT", value_parser = parse_port)]
         port: u16,
 
         /// The signal to send: TERM (ask to exit), INT, HUP or KILL (cannot be caught).
@@ -253,12 +386,16 @@ pub(crate) enum Subcommands {
     /// Runs until interrupted, or with --until-open/--until-closed until that happens (exit 0)
     /// or --timeout passes (exit 1).
     Watch {
-        /// Only these local ports (default: every port the table would show).
-        #[arg(value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
+        /// Only sockets on any of these local ports (`5173 5432` or `5173,5432`; default:
+        /// every port the table would show).
+        #[arg(value_name = "PORT", value_parser = parse_port, value_delimiter = ',')]
         ports: Vec<u16>,
 
         #[command(flatten)]
         filter: Filter,
+
+        #[command(flatten)]
+        only: OnlyArgs,
 
         /// One JSON object per line (NDJSON) instead of text.
         #[arg(long)]
@@ -283,7 +420,7 @@ pub(crate) enum Subcommands {
     /// Explain a port in plain words: address, families, range, usual service, state
     Explain {
         /// The local port, 1 to 65535.
-        #[arg(value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
+        #[arg(value_name = "PORT", value_parser = parse_port)]
         port: u16,
 
         /// Print JSON instead of text.
@@ -298,34 +435,34 @@ impl Args {
     /// Flags that mean the same thing before and after a subcommand are merged
     /// (`loopwatch -a list` is `loopwatch list -a`); ones that would be silently ignored are
     /// errors, so a user never believes an option took effect when it did not.
-    pub(crate) fn into_command(self) -> Result<Command, clap::Error> {
-        let Some(sub) = self.command else {
+    pub(crate) fn into_command(mut self) -> Result<Command, clap::Error> {
+        let Some(sub) = self.command.take() else {
             return self.into_top_level_command();
         };
-        if let Some(port) = self.port {
-            return Err(usage_error(format!(
-                "give a PORT or a command, not both: e.g. `loopwatch who {port}`"
-            )));
-        }
-        if self.interval.is_some() {
-            return Err(usage_error(
-                "--interval applies to the live table only: drop it, or drop the command",
-            ));
-        }
-        if self.no_grouped || self.no_sort_descending {
-            return Err(usage_error(
-                "--no-grouped and --no-sort-descending apply to the live table only: drop them, or drop the command",
-            ));
-        }
+        self.refuse_flags_moot_for(&sub)?;
         Ok(match sub {
-            Subcommands::List { filter, json } => Command::List {
+            Subcommands::List {
+                filter,
+                only,
+                no_header,
+                json,
+            } => Command::List {
                 format: Format::from_json_flag(json || self.json),
                 query: self.filter.or(filter).query(),
+                only: self.only.or(only),
+                text: text_options(no_header || self.no_header),
             },
             // `-a`/`-c` are moot here: `who` already covers every address and connection.
-            Subcommands::Who { port, json } => Command::Who {
-                port,
+            Subcommands::Who {
+                ports,
+                only,
+                no_header,
+                json,
+            } => Command::Who {
+                ports,
                 format: Format::from_json_flag(json || self.json),
+                only: self.only.or(only),
+                text: text_options(no_header || self.no_header),
             },
             Subcommands::Kill { .. } if self.read_only => {
                 return Err(subcommand_error("kill", ReadOnly::Flag.refusal()));
@@ -345,9 +482,16 @@ impl Args {
                 format: Format::from_json_flag(json || self.json),
                 timeout,
             }),
+            Subcommands::Watch { .. } if self.no_header => {
+                return Err(subcommand_error(
+                    "watch",
+                    "-H applies to tables: watch prints no column titles",
+                ));
+            }
             Subcommands::Watch {
                 ports,
                 filter,
+                only,
                 json,
                 until_open,
                 until_closed,
@@ -367,6 +511,7 @@ impl Args {
                     ports,
                     format: Format::from_json_flag(json || self.json),
                     query: self.filter.or(filter).query(),
+                    only: self.only.or(only),
                     interval: interval.unwrap_or(DEFAULT_INTERVAL),
                     until,
                     timeout,
@@ -379,12 +524,50 @@ impl Args {
         })
     }
 
+    /// Top-level flags that mean nothing to the subcommand given are errors, not ignored.
+    fn refuse_flags_moot_for(&self, sub: &Subcommands) -> Result<(), clap::Error> {
+        if let Some(port) = self.port.first() {
+            return Err(usage_error(format!(
+                "give a PORT or a command, not both: e.g. `loopwatch who {port}`"
+            )));
+        }
+        let top_only = self.only.or(OnlyArgs::default());
+        if (top_only.is_set() || self.no_header)
+            && !matches!(
+                *sub,
+                Subcommands::List { .. } | Subcommands::Who { .. } | Subcommands::Watch { .. }
+            )
+        {
+            return Err(usage_error(
+                "-t, -u, -4, -6 and -H apply to list, who and watch only",
+            ));
+        }
+        if self.interval.is_some() {
+            return Err(usage_error(
+                "--interval applies to the live table only: drop it, or drop the command",
+            ));
+        }
+        if self.no_grouped || self.no_sort_descending {
+            return Err(usage_error(
+                "--no-grouped and --no-sort-descending apply to the live table only: drop them, or drop the command",
+            ));
+        }
+        Ok(())
+    }
+
     fn into_top_level_command(self) -> Result<Command, clap::Error> {
-        if let Some(port) = self.port {
+        if !self.port.is_empty() {
             return Ok(Command::Who {
-                port,
+                ports: self.port,
                 format: Format::from_json_flag(self.json),
+                only: self.only.or(OnlyArgs::default()),
+                text: text_options(self.no_header),
             });
+        }
+        if self.only.or(OnlyArgs::default()).is_set() || self.no_header {
+            return Err(usage_error(
+                "-t, -u, -4, -6 and -H apply to one-shot output: use `loopwatch list -t` or `loopwatch PORT -t`",
+            ));
         }
         if self.json {
             return Err(usage_error(
@@ -403,6 +586,13 @@ impl Args {
                 sort_descending: self.no_sort_descending,
             },
         })
+    }
+}
+
+fn text_options(no_header: bool) -> TextOptions {
+    TextOptions {
+        header: !no_header,
+        ..TextOptions::default()
     }
 }
 
@@ -487,6 +677,24 @@ mod tests {
         }
     }
 
+    fn list(format: Format, query: Query) -> Command {
+        Command::List {
+            format,
+            query,
+            only: Only::default(),
+            text: TextOptions::default(),
+        }
+    }
+
+    fn who_of(ports: Vec<u16>, format: Format) -> Command {
+        Command::Who {
+            ports,
+            format,
+            only: Only::default(),
+            text: TextOptions::default(),
+        }
+    }
+
     fn kill(port: u16, signal: Signal) -> KillRequest {
         KillRequest {
             port,
@@ -504,11 +712,8 @@ mod tests {
 
     #[test]
     fn argv_table_to_commands() {
-        let text_list = |c, a| Command::List {
-            format: Format::Text,
-            query: query(c, a),
-        };
-        let who = |port, format| Command::Who { port, format };
+        let text_list = |c, a| list(Format::Text, query(c, a));
+        let who = |port, format| who_of(vec![port], format);
         let table: Vec<(&str, Command)> = vec![
             ("", tui(None, false, false)),
             ("-a", tui(None, false, true)),
@@ -524,10 +729,7 @@ mod tests {
             ("list -a -c", text_list(true, true)),
             (
                 "list --json --connections",
-                Command::List {
-                    format: Format::Json,
-                    query: query(true, false),
-                },
+                list(Format::Json, query(true, false)),
             ),
             ("who 5432", who(5432, Format::Text)),
             ("who --json 5432", who(5432, Format::Json)),
@@ -538,13 +740,7 @@ mod tests {
             ("-c 80", who(80, Format::Text)),
             ("-a list", text_list(false, true)),
             ("-c list -a", text_list(true, true)),
-            (
-                "--json list",
-                Command::List {
-                    format: Format::Json,
-                    query: query(false, false),
-                },
-            ),
+            ("--json list", list(Format::Json, query(false, false))),
             ("--json who 80", who(80, Format::Json)),
             ("-a who 80", who(80, Format::Text)),
             ("kill 3000", Command::Kill(kill(3000, Signal::Term))),
@@ -583,6 +779,19 @@ mod tests {
                 },
             ),
             ("list --read-only", text_list(false, false)),
+        ];
+        for (argv, expected) in table {
+            match parse(argv) {
+                Ok(command) => assert_eq!(command, expected, "argv: {argv:?}"),
+                Err(e) => panic!("argv {argv:?} failed: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn no_flags_parse() {
+        let text_list = |c, a| list(Format::Text, query(c, a));
+        let table: Vec<(&str, Command)> = vec![
             (
                 "-a --no-all",
                 Command::Tui {
@@ -635,6 +844,80 @@ mod tests {
     }
 
     #[test]
+    fn several_ports_and_the_ss_flags() {
+        let table: Vec<(&str, Command)> = vec![
+            (
+                "who 3000 5173 8080",
+                who_of(vec![3000, 5173, 8080], Format::Text),
+            ),
+            ("who 3000,5173", who_of(vec![3000, 5173], Format::Text)),
+            ("3000 5173", who_of(vec![3000, 5173], Format::Text)),
+            ("3000,5173 --json", who_of(vec![3000, 5173], Format::Json)),
+            (
+                "who -t -4 80",
+                Command::Who {
+                    text: TextOptions::default(),
+                    only: Only {
+                        tcp: true,
+                        ipv4: true,
+                        ..Only::default()
+                    },
+                    ports: vec![80],
+                    format: Format::Text,
+                },
+            ),
+            (
+                "-u list -6 -H",
+                Command::List {
+                    only: Only {
+                        udp: true,
+                        ipv6: true,
+                        ..Only::default()
+                    },
+                    text: TextOptions {
+                        header: false,
+                        colour: false,
+                    },
+                    format: Format::Text,
+                    query: query(false, false),
+                },
+            ),
+            (
+                "list -46 -tu",
+                Command::List {
+                    text: TextOptions::default(),
+                    only: Only {
+                        tcp: true,
+                        udp: true,
+                        ipv4: true,
+                        ipv6: true,
+                    },
+                    format: Format::Text,
+                    query: query(false, false),
+                },
+            ),
+            (
+                "80 --no-header",
+                Command::Who {
+                    only: Only::default(),
+                    text: TextOptions {
+                        header: false,
+                        colour: false,
+                    },
+                    ports: vec![80],
+                    format: Format::Text,
+                },
+            ),
+        ];
+        for (argv, expected) in table {
+            match parse(argv) {
+                Ok(command) => assert_eq!(command, expected, "argv: {argv:?}"),
+                Err(e) => panic!("argv {argv:?} failed: {e}"),
+            }
+        }
+    }
+
+    #[test]
     fn argv_table_to_usage_errors() {
         let table: &[(&str, &str)] = &[
             ("70000", "port must be a number from 1 to 65535"),
@@ -642,7 +925,7 @@ mod tests {
                 "abc",
                 "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain",
             ),
-            ("lsit", "invalid value 'lsit' for '[PORT]'"),
+            ("lsit", "invalid value 'lsit' for '[PORT]...'"),
             ("0", "port must be a number from 1 to 65535"),
             ("-1", "port must be a number from 1 to 65535"),
             ("who -5", "port must be a number from 1 to 65535"),
@@ -672,7 +955,7 @@ mod tests {
             ("--json", "use `loopwatch list --json`"),
             (
                 "5432 list",
-                "give a PORT or a command, not both: e.g. `loopwatch who 5432`",
+                "give a PORT or a command, not both: e.g. `loopwatch list PORT`",
             ),
             ("80 who 80", "give a PORT or a command, not both"),
             (
@@ -686,7 +969,18 @@ mod tests {
                 "--config and --no-config contradict",
             ),
             ("--no-read-only", "unexpected argument '--no-read-only'"),
-            ("who 80 list", "unexpected argument 'list'"),
+            ("-t", "-t, -u, -4, -6 and -H apply to one-shot output"),
+            ("-H", "apply to one-shot output"),
+            ("-4 kill 80", "apply to list, who and watch only"),
+            ("explain -t 80", "unexpected argument '-t'"),
+            ("who 80,0", "port must be a number from 1 to 65535"),
+            ("who 80 abc", "port must be a number from 1 to 65535"),
+            ("80,70000", "port must be a number from 1 to 65535"),
+            ("watch 80,x", "port must be a number from 1 to 65535"),
+            ("-H watch", "-H applies to tables"),
+            ("-10", "port must be a number from 1 to 65535"),
+            ("list -1", "port must be a number from 1 to 65535"),
+            ("who 80 list", "invalid value 'list' for '<PORT>...'"),
             ("kill", "required"),
             ("kill 0", "port must be a number from 1 to 65535"),
             (
@@ -728,6 +1022,7 @@ mod tests {
             ports,
             format: Format::Text,
             query: query(false, false),
+            only: Only::default(),
             interval: DEFAULT_INTERVAL,
             until,
             timeout: timeout.map(Duration::from_secs),
@@ -741,6 +1036,20 @@ mod tests {
             (
                 "watch 5173 5432",
                 Command::Watch(watch(vec![5173, 5432], None, None)),
+            ),
+            (
+                "watch 3000,5173",
+                Command::Watch(watch(vec![3000, 5173], None, None)),
+            ),
+            (
+                "watch -t 3000",
+                Command::Watch(Watch {
+                    only: Only {
+                        tcp: true,
+                        ..Only::default()
+                    },
+                    ..watch(vec![3000], None, None)
+                }),
             ),
             (
                 "watch --json -c --interval 200ms",
@@ -847,15 +1156,9 @@ mod tests {
         assert_eq!(live.clone().for_stdout(true), live);
         assert_eq!(
             live.for_stdout(false),
-            Command::List {
-                format: Format::Text,
-                query: query(true, false),
-            }
+            list(Format::Text, query(true, false))
         );
-        let who = Command::Who {
-            port: 80,
-            format: Format::Json,
-        };
+        let who = who_of(vec![80], Format::Json);
         assert_eq!(who.clone().for_stdout(false), who);
     }
 
@@ -918,8 +1221,8 @@ mod tests {
             ),
             (
                 "who",
-                "loopwatch: the following required arguments were not provided: <PORT>",
-                "Usage: loopwatch who <PORT>",
+                "loopwatch: the following required arguments were not provided: <PORT>...",
+                "Usage: loopwatch who <PORT>...",
             ),
             (
                 "watch --timeout 5",
