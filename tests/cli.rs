@@ -735,3 +735,89 @@ fn no_header_and_the_remote_column_of_list_c() {
         );
     }
 }
+
+/// Environment variables for one run.
+type Vars<'a> = &'a [(&'a str, &'a str)];
+
+#[test]
+fn color_flag_and_environment_decide_the_colour_of_text_tables() {
+    let (_listener, port) = localhost_listener();
+    let p = port.to_string();
+    let listen = "\u{1b}[32mLISTEN\u{1b}[0m";
+    let cases: &[(&[&str], Vars, bool)] = &[
+        // A pipe is not a terminal: auto means none.
+        (&[], &[], false),
+        (&["--color", "auto"], &[], false),
+        (&["--color=always"], &[], true),
+        (&["--color", "never"], &[("CLICOLOR_FORCE", "1")], false),
+        (&[], &[("CLICOLOR_FORCE", "1")], true),
+        (&[], &[("CLICOLOR_FORCE", "0")], false),
+        (&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], false),
+        // The flag wins over NO_COLOR.
+        (&["--color=always"], &[("NO_COLOR", "1")], true),
+        (&["--color=always"], &[("TERM", "dumb")], true),
+    ];
+    for (flags, env, coloured) in cases {
+        let mut args = vec!["who", p.as_str()];
+        args.extend_from_slice(flags);
+        let out = loopwatch_with(&args, env);
+        assert_eq!(out.code(), Some(0), "{flags:?} {env:?}: {}", out.stderr);
+        assert_eq!(
+            out.stdout.contains(listen),
+            *coloured,
+            "{flags:?} {env:?}:\n{}",
+            out.stdout
+        );
+        if !coloured {
+            assert!(!out.stdout.contains('\u{1b}'), "{flags:?} {env:?}");
+        }
+    }
+    // JSON never has colour.
+    let out = loopwatch_with(&["who", &p, "--json", "--color=always"], &[]);
+    assert!(!out.stdout.contains('\u{1b}'));
+    out.json();
+
+    let out = loopwatch(&["--color=bogus"]);
+    assert_eq!(out.code(), Some(2));
+    assert_eq!(
+        out.stderr_first_line(),
+        "loopwatch: invalid value 'bogus' for '--color <WHEN>' [possible values: auto, always, never]"
+    );
+    assert!(
+        out.stderr.lines().all(|l| !l.starts_with("error")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_locale_without_utf8_gets_ascii_glyphs() {
+    let (listener, port) = localhost_listener();
+    let _client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    let (_server_end, _) = listener.accept().expect("accept");
+    let p = port.to_string();
+    // explain draws an arrow from a connection's end to its peer.
+    let utf8 = loopwatch_with(&["explain", &p], &[("LC_ALL", "en_US.UTF-8")]);
+    assert!(utf8.stdout.contains('\u{2192}'), "{}", utf8.stdout);
+    for env in [
+        &[("LC_ALL", "C"), ("LANG", "en_US.UTF-8")][..],
+        &[
+            ("LC_ALL", ""),
+            ("LC_CTYPE", "POSIX"),
+            ("LANG", "en_US.UTF-8"),
+        ][..],
+        &[("LANG", "en_US.ISO-8859-1")][..],
+    ] {
+        let mut command = Command::new(BIN);
+        command
+            .args(["explain", &p])
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE")
+            .env_remove("LANG")
+            .envs(env.iter().copied());
+        let out = run(command);
+        assert_eq!(out.code(), Some(0), "{env:?}: {}", out.stderr);
+        assert!(out.stdout.is_ascii(), "{env:?}:\n{}", out.stdout);
+        assert!(out.stdout.contains(" > "), "{env:?}:\n{}", out.stdout);
+    }
+}

@@ -141,6 +141,8 @@ pub(crate) struct Invocation {
     pub(crate) config: Option<PathBuf>,
     /// `--no-config`: no settings from any file (only its `read_only = true` still holds).
     pub(crate) no_config: bool,
+    /// `--color WHEN`, when given.
+    pub(crate) color: Option<super::display::ColorWhen>,
 }
 
 /// How a one-shot mode prints.
@@ -159,6 +161,15 @@ impl Format {
 }
 
 impl Command {
+    /// Colour for the text tables, when the caller decided this output gets it.
+    #[must_use]
+    pub(crate) fn with_colour(mut self, colour: bool) -> Command {
+        if let Command::List { text, .. } | Command::Who { text, .. } = &mut self {
+            text.colour = colour;
+        }
+        self
+    }
+
     /// The live table needs a terminal; when stdout is a pipe or a file, print the rows it would
     /// have shown instead, so `loopwatch | grep node` does what it looks like it does.
     #[must_use]

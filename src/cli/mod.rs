@@ -7,6 +7,7 @@
 
 mod command;
 pub(crate) mod config;
+pub(crate) mod display;
 mod values;
 
 use std::ffi::OsString;
@@ -74,11 +75,12 @@ where
             "--config and --no-config contradict each other: give one",
         ));
     }
-    let (config, no_config) = (parsed.config.clone(), parsed.no_config);
+    let (config, no_config, color) = (parsed.config.clone(), parsed.no_config, parsed.color);
     Ok(Invocation {
         command: parsed.into_command()?,
         config,
         no_config,
+        color,
     })
 }
 
@@ -198,6 +200,11 @@ pub(crate) struct Args {
     /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent).
     #[arg(long, value_name = "PATH", global = true, env = "LOOPWATCH_CONFIG")]
     pub(crate) config: Option<PathBuf>,
+
+    /// Colour the output: auto (on a terminal, unless NO_COLOR or TERM=dumb; CLICOLOR_FORCE
+    /// forces it), always or never. For the live table and the text tables alike.
+    #[arg(long, value_name = "WHEN", global = true)]
+    pub(crate) color: Option<display::ColorWhen>,
 
     /// Ignore the config file's settings (its read_only = true still holds: edit the file to
     /// lift it).
