@@ -32,6 +32,7 @@ Examples:
   loopwatch -c --interval 500ms  include connections, refresh twice a second
   loopwatch 5432                 who holds port 5432? (same as: loopwatch who 5432)
   loopwatch who 5432 --json      the same, for scripts
+  loopwatch who 3000 5173 -t -4  several ports, TCP over IPv4 only (as ss: -u UDP, -6 IPv6)
   loopwatch list --all           one-shot table, also sockets bound to other addresses
   loopwatch watch --json         one JSON line per socket opened, closed or changing owner
   loopwatch watch --until-open 5173 --timeout 30
