@@ -300,6 +300,8 @@ fn a_subcommands_usage_error_shows_that_subcommands_usage() {
     for (args, usage) in [
         (&["watch", "--timeout", "5"][..], "Usage: loopwatch watch"),
         (&["who"][..], "Usage: loopwatch who"),
+        (&["who", "0"][..], "Usage: loopwatch who"),
+        (&["watch", "80,x"][..], "Usage: loopwatch watch"),
         (&["--read-only", "kill", "80"][..], "Usage: loopwatch kill"),
         (&["kill", "80", "--bogus"][..], "Usage: loopwatch kill"),
     ] {

@@ -66,9 +66,17 @@ where
     if let Some(negative) = negative_port(&argv) {
         return Err(usage_error(values::InvalidValue::Port.message(&negative)));
     }
+    let subcommand = argv.iter().skip(1).find_map(|arg| {
+        let arg = arg.to_str()?;
+        Args::command()
+            .get_subcommands()
+            .any(|sub| sub.get_name() == arg)
+            .then(|| arg.to_string())
+    });
     let matches = Args::command()
         .try_get_matches_from(argv)
-        .map_err(port_then_command)?;
+        .map_err(port_then_command)
+        .map_err(|e| with_usage(e, subcommand.as_deref()))?;
     let parsed = Args::from_arg_matches(&matches)?;
     let typed = matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine);
     if parsed.no_config && typed {
@@ -83,6 +91,17 @@ where
         no_config,
         color,
     })
+}
+
+/// clap shows no usage after a bad value: give the one of the command it was given to.
+fn with_usage(error: clap::Error, subcommand: Option<&str>) -> clap::Error {
+    let Some(message) = value_message(&error) else {
+        return error;
+    };
+    match subcommand {
+        Some(name) => subcommand_error(name, message),
+        None => usage_error(message),
+    }
 }
 
 /// `loopwatch 5432 list`: once a PORT is given, clap reads a command name as another port.
@@ -931,9 +950,9 @@ mod tests {
             ("70000", "port must be a number from 1 to 65535"),
             (
                 "abc",
-                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain",
+                "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain), got abc",
             ),
-            ("lsit", "invalid value 'lsit' for '[PORT]...'"),
+            ("lsit", "or a command (list, who, kill, watch, explain), got lsit"),
             ("0", "port must be a number from 1 to 65535"),
             ("-1", "port must be a number from 1 to 65535"),
             ("who -5", "port must be a number from 1 to 65535"),
@@ -988,7 +1007,7 @@ mod tests {
             ("-H watch", "-H applies to tables"),
             ("-10", "port must be a number from 1 to 65535"),
             ("list -1", "port must be a number from 1 to 65535"),
-            ("who 80 list", "invalid value 'list' for '<PORT>...'"),
+            ("who 80 list", "port must be a number from 1 to 65535, got list"),
             ("kill", "required"),
             ("kill 0", "port must be a number from 1 to 65535"),
             (
@@ -1240,7 +1259,7 @@ mod tests {
             (
                 "--interval 5ms",
                 "loopwatch: interval must be from 100ms to 60s, got 5ms (e.g. --interval 500ms or --interval 2s)",
-                "--help",
+                "Usage: loopwatch [OPTIONS]",
             ),
         ] {
             let text = error_text(&parse(argv).expect_err(argv)).expect(argv);
