@@ -8,11 +8,12 @@ use std::process::ExitCode;
 
 use crate::cli::KillRequest;
 use crate::cli::config::{self, Config};
-use crate::cli::{self, Command};
+use crate::cli::{self, Command, display};
 use crate::collect::clock::SystemClock;
 use crate::collect::details::SysinfoDetails;
 use crate::collect::facts;
 use crate::commands::kill;
+use crate::commands::render::AsciiWriter;
 use crate::commands::watch::{self, WatchOutcome};
 use crate::commands::{self, WhoOutcome};
 use crate::control::SystemControl;
@@ -23,11 +24,25 @@ const USAGE: u8 = 2;
 
 /// Runs loopwatch with this process's arguments; the exit code to end with.
 pub fn main() -> ExitCode {
-    // Prints usage errors (exit 2) and --help/--version (exit 0) the way clap always does.
-    let invocation = cli::parse_invocation(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    // Usage errors: one `loopwatch: ` line and the usage, exit 2; --help and --version go to
+    // stdout with exit 0, the way clap prints them.
+    let invocation = match cli::parse_invocation(std::env::args_os()) {
+        Ok(invocation) => invocation,
+        Err(e) => match cli::error_text(&e) {
+            Some(text) => {
+                let _ = io::stderr().write_all(text.as_bytes());
+                return ExitCode::from(USAGE);
+            }
+            None => e.exit(),
+        },
+    };
     // A broken config file is a usage error too: one line naming the key, exit 2, never a
     // run with half of it applied.
     let config = match config::load(invocation.config.as_deref()) {
+        // --no-config: the file's settings are ignored, a broken file too, but its
+        // read_only = true holds (only editing the file lifts it).
+        Ok(config) if invocation.no_config => config.read_only_part(),
+        Err(_) if invocation.no_config => Config::default(),
         Ok(config) => config,
         Err(e) => {
             let _ = writeln!(io::stderr(), "loopwatch: {e}");
@@ -38,8 +53,17 @@ pub fn main() -> ExitCode {
         let _ = writeln!(io::stderr(), "loopwatch: {refusal}");
         return ExitCode::from(USAGE);
     }
-    let command = invocation.command.for_stdout(io::stdout().is_terminal());
-    match run(command, &config) {
+    let env = |name: &str| std::env::var(name).ok();
+    let stdout_is_terminal = io::stdout().is_terminal();
+    let looks = Looks {
+        colour: display::colour(invocation.color, &env, stdout_is_terminal),
+        ascii: !display::utf8_locale(&env, cfg!(windows)),
+    };
+    let command = invocation
+        .command
+        .for_stdout(stdout_is_terminal)
+        .with_colour(looks.colour);
+    match run(command, &config, looks) {
         Ok(code) => code,
         Err(e) => {
             // One line, causes joined by ": ", no backtrace: these are conditions, not bugs.
@@ -49,21 +73,44 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
+/// How output looks here: decided once from the flags, the environment and the terminal.
+#[derive(Debug, Clone, Copy)]
+struct Looks {
+    /// `--color`, `NO_COLOR`, `CLICOLOR_FORCE`, `TERM=dumb`, and whether stdout is a terminal.
+    colour: bool,
+    /// The locale is not UTF-8: glyphs are shown as their ASCII stand-ins.
+    ascii: bool,
+}
+
+/// stdout and stderr, through the ASCII stand-ins when the locale needs them.
+fn outputs(looks: Looks) -> (Box<dyn Write>, Box<dyn Write>) {
+    if looks.ascii {
+        (
+            Box::new(AsciiWriter(io::stdout())),
+            Box::new(AsciiWriter(io::stderr())),
+        )
+    } else {
+        (Box::new(io::stdout()), Box::new(io::stderr()))
+    }
+}
+
+fn run(command: Command, config: &Config, looks: Looks) -> anyhow::Result<ExitCode> {
     let mut collector = collect::system_collector()?;
-    let (mut stdout, mut stderr) = (io::stdout(), io::stderr());
+    let (mut stdout, mut stderr) = outputs(looks);
     match command {
         Command::Tui {
             interval,
             query,
             read_only,
+            unset,
         } => {
-            let live = config.live_table(interval, query, read_only, facts::read());
+            let live = config.live_table(interval, query, read_only, unset, facts::read());
             let options = tui::Options {
                 query: live.query,
                 read_only: live.read_only,
             };
-            tui::run(collector, options, live.settings, &tui::theme(live.theme))?;
+            let theme = tui::theme(live.theme, looks.colour, looks.ascii);
+            tui::run(collector, options, live.settings, &theme)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch(options) => {
@@ -98,18 +145,36 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         )
         .map(|()| ExitCode::SUCCESS)
         .or_else(succeed_if_reader_left),
-        Command::Kill(request) => run_kill(collector.as_mut(), &request),
-        Command::List { format, query } => {
-            commands::list(collector.as_mut(), query, format, &mut stdout, &mut stderr)
+        Command::Kill(request) => run_kill(collector.as_mut(), &request, looks),
+        Command::List {
+            format,
+            query,
+            only,
+            text,
+        } => {
+            let output = commands::Output { only, format, text };
+            commands::list(collector.as_mut(), query, output, &mut stdout, &mut stderr)
                 .map(|()| ExitCode::SUCCESS)
                 .or_else(succeed_if_reader_left)
         }
-        Command::Who { port, format } => {
-            commands::who(collector.as_mut(), port, format, &mut stdout, &mut stderr)
+        Command::Who {
+            ports,
+            format,
+            only,
+            text,
+        } => {
+            let output = commands::Output { only, format, text };
+            commands::who(collector.as_mut(), &ports, output, &mut stdout, &mut stderr)
                 .map(|outcome| match outcome {
                     WhoOutcome::Found => ExitCode::SUCCESS,
-                    WhoOutcome::NothingBound => {
-                        let _ = writeln!(stderr, "{}", commands::nothing_bound_message(port));
+                    WhoOutcome::NothingBound(free) => {
+                        for port in free {
+                            let _ = writeln!(
+                                stderr,
+                                "loopwatch: {}",
+                                commands::nothing_bound_message(port)
+                            );
+                        }
                         ExitCode::FAILURE
                     }
                 })
@@ -122,6 +187,7 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
 fn run_kill(
     collector: &mut dyn collect::Collector,
     request: &KillRequest,
+    looks: Looks,
 ) -> anyhow::Result<ExitCode> {
     let stdin = io::stdin();
     if !request.yes && !request.dry_run && !stdin.is_terminal() {
@@ -149,7 +215,7 @@ fn run_kill(
         clock: &mut clock,
     };
     let mut confirm = |question: &str| -> io::Result<bool> {
-        let mut err = io::stderr();
+        let mut err = outputs(looks).1;
         // Only an answer typed after the question was shown counts: drop anything typed
         // ahead (a stray `y` and Enter must not answer a plan nobody read).
         #[cfg(unix)]
@@ -163,7 +229,7 @@ fn run_kill(
             "y" | "yes"
         ))
     };
-    let (mut stdout, mut stderr) = (io::stdout(), io::stderr());
+    let (mut stdout, mut stderr) = outputs(looks);
     let outcome = kill::kill(&mut system, request, &mut confirm, &mut stdout, &mut stderr)?;
     Ok(if outcome.is_success() {
         ExitCode::SUCCESS

@@ -47,6 +47,13 @@ fn loopwatch(args: &[&str]) -> Run {
     run(command)
 }
 
+/// Runs loopwatch with `args` and these environment variables set.
+fn loopwatch_with(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(BIN);
+    command.args(args).envs(env.iter().copied());
+    run(command)
+}
+
 /// Runs `command` to completion with a deadline, capturing its output.
 fn run(mut command: Command) -> Run {
     let mut child = command
@@ -219,42 +226,93 @@ fn a_free_port_exits_1_with_one_line() {
 
     let out = loopwatch(&["who", &port.to_string()]);
     assert_eq!(out.code(), Some(1), "stdout: {}", out.stdout);
-    assert_eq!(out.stderr, format!("nothing is bound to port {port}\n"));
+    assert_eq!(
+        out.stderr,
+        format!("loopwatch: nothing is bound to port {port}\n")
+    );
     assert_eq!(out.stdout, "");
 
     // Scripts still get a document to parse.
     let out = loopwatch(&[&port.to_string(), "--json"]);
     assert_eq!(out.code(), Some(1));
     assert_eq!(out.json()["sockets"], serde_json::json!([]));
-    assert_eq!(out.stderr, format!("nothing is bound to port {port}\n"));
+    assert_eq!(
+        out.stderr,
+        format!("loopwatch: nothing is bound to port {port}\n")
+    );
 }
 
 #[test]
 fn bad_input_exits_2_with_the_fix_on_the_first_line() {
     let cases: &[(&[&str], &str)] = &[
         (&["70000"], "port must be a number from 1 to 65535"),
-        (&["abc"], "port must be a number from 1 to 65535"),
+        (&["abc"], "expected a port from 1 to 65535 or a command"),
         (&["0"], "port must be a number from 1 to 65535"),
         (&["who", "abc"], "port must be a number from 1 to 65535"),
         (&["who", "70000"], "port must be a number from 1 to 65535"),
         (
             &["--interval", "5ms"],
-            "from 100ms to 60s, e.g. --interval 500ms",
+            "from 100ms to 60s, got 5ms (e.g. --interval 500ms",
         ),
         (
             &["--interval", "soon"],
-            "from 100ms to 60s, e.g. --interval 500ms",
+            "from 100ms to 60s, got soon (e.g. --interval 500ms",
         ),
         (&["list", "5432"], "unexpected argument '5432'"),
         (&["--json"], "loopwatch list --json"),
+        (&["-1"], "port must be a number from 1 to 65535, got -1"),
+        (
+            &["who", "-5"],
+            "port must be a number from 1 to 65535, got -5",
+        ),
+        (
+            &["--interval", "-1"],
+            "interval must be from 100ms to 60s, got -1",
+        ),
+        (
+            &["--interval", "1h"],
+            "interval must be from 100ms to 60s, got 1h",
+        ),
+        (
+            &["kill", "80", "--timeout", "-1"],
+            "timeout must be from 0.1 to 600",
+        ),
+        (&["who"], "required arguments were not provided"),
+        (
+            &["lsit"],
+            "or a command (list, who, kill, watch, explain), got lsit",
+        ),
     ];
     for (args, fix) in cases {
         let out = loopwatch(args);
         assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
         let first = out.stderr_first_line();
-        assert!(first.starts_with("error: "), "{args:?}: {first:?}");
+        assert!(first.starts_with("loopwatch: "), "{args:?}: {first:?}");
         assert!(first.contains(fix), "{args:?}: {first:?} lacks {fix:?}");
+        assert!(!out.stderr.contains("error:"), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("'-- "), "{args:?}: {}", out.stderr);
         assert_eq!(out.stdout, "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_subcommands_usage_error_shows_that_subcommands_usage() {
+    for (args, usage) in [
+        (&["watch", "--timeout", "5"][..], "Usage: loopwatch watch"),
+        (&["who"][..], "Usage: loopwatch who"),
+        (&["who", "0"][..], "Usage: loopwatch who"),
+        (&["watch", "80,x"][..], "Usage: loopwatch watch"),
+        (&["--read-only", "kill", "80"][..], "Usage: loopwatch kill"),
+        (&["kill", "80", "--bogus"][..], "Usage: loopwatch kill"),
+    ] {
+        let out = loopwatch(args);
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr_first_line().starts_with("loopwatch: "),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(usage), "{args:?}: {}", out.stderr);
     }
 }
 
@@ -449,4 +507,319 @@ fn owners_looked_up_without_descriptors_say_so() {
             .is_some_and(|r| r.contains("ulimit -n")),
         "{doc:#}"
     );
+}
+
+/// A config file in a fresh temporary folder, removed when dropped.
+struct ConfigFile(std::path::PathBuf);
+
+impl ConfigFile {
+    fn new(name: &str, text: &str) -> ConfigFile {
+        let dir = std::env::temp_dir().join(format!("loopwatch-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        ConfigFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.0.parent().unwrap());
+    }
+}
+
+#[test]
+fn loopwatch_config_names_the_file_and_no_config_ignores_it() {
+    let broken = ConfigFile::new("broken", "interval = \"forever\"\n");
+    let env = [("LOOPWATCH_CONFIG", broken.path())];
+    let out = loopwatch_with(&["list"], &env);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr_first_line()
+            .starts_with(&format!("loopwatch: config {}: `interval`", broken.path())),
+        "{}",
+        out.stderr
+    );
+    // --config wins over the variable.
+    let fine = ConfigFile::new("fine", "grouped = true\n");
+    let out = loopwatch_with(&["list", "--config", fine.path()], &env);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    // --no-config reads no settings at all.
+    let out = loopwatch_with(&["list", "--no-config"], &env);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    // Giving both on the command line is a contradiction.
+    let out = loopwatch(&["--config", fine.path(), "--no-config", "list"]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr_first_line().contains("contradict"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn read_only_in_the_config_is_lifted_by_no_flag() {
+    let file = ConfigFile::new("read-only", "read_only = true\n");
+    let port = free_port().to_string();
+    for args in [
+        vec!["kill", &port, "--yes"],
+        vec!["kill", &port, "--yes", "--no-config"],
+    ] {
+        let out = loopwatch_with(&args, &[("LOOPWATCH_CONFIG", file.path())]);
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            "loopwatch: kill is disabled in read-only mode (read_only = true in the config file): \
+             no flag lifts it; edit the file and set it to false to stop processes\n",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn who_takes_several_ports_and_names_each_free_one() {
+    let (_a, a) = localhost_listener();
+    let (_b, b) = localhost_listener();
+    let free = free_port();
+    let (a_s, b_s, free_s) = (a.to_string(), b.to_string(), free.to_string());
+
+    let out = loopwatch(&["who", &a_s, &b_s]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert!(
+        has_line_with(&out.stdout, &[&a_s, "LISTEN"]),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        has_line_with(&out.stdout, &[&b_s, "LISTEN"]),
+        "{}",
+        out.stdout
+    );
+
+    // The shorthand, comma-separated, with a free port among them: exit 1, as lsof does.
+    let out = loopwatch(&[&format!("{a},{free}")]);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        has_line_with(&out.stdout, &[&a_s, "LISTEN"]),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr,
+        format!("loopwatch: nothing is bound to port {free}\n")
+    );
+
+    // JSON: one port keeps `port`; several give `ports`.
+    let doc = loopwatch(&["who", &a_s, &b_s, &free_s, "--json"]).json();
+    assert_eq!(doc["ports"], serde_json::json!([a, b, free]));
+    assert!(doc.get("port").is_none(), "{doc:#}");
+    assert_eq!(sockets_on(&doc, a).len(), 1, "{doc:#}");
+    assert_eq!(sockets_on(&doc, b).len(), 1, "{doc:#}");
+    let doc = loopwatch(&["who", &a_s, "--json"]).json();
+    assert_eq!(doc["port"], a);
+    assert!(doc.get("ports").is_none(), "{doc:#}");
+
+    // A bad member spoils the list: exit 2, nothing looked up.
+    let out = loopwatch(&["who", &a_s, "0"]);
+    assert_eq!(out.code(), Some(2));
+    assert!(
+        out.stderr_first_line()
+            .contains("port must be a number from 1 to 65535, got 0"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn tcp_udp_and_family_flags_narrow_one_shots() {
+    let (_tcp, port) = localhost_listener();
+    let _udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).expect("udp on the same port");
+    let v6 = TcpListener::bind((Ipv6Addr::LOCALHOST, port)).ok();
+    let p = port.to_string();
+    let protos = |args: &[&str]| -> Vec<(String, String)> {
+        let out = loopwatch(args);
+        assert_eq!(out.code(), Some(0), "{args:?}: {}", out.stderr);
+        let mut found: Vec<(String, String)> = sockets_on(&out.json(), port)
+            .iter()
+            .map(|s| {
+                (
+                    s["proto"].as_str().unwrap().to_string(),
+                    s["local_address"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let pair = |proto: &str, addr: &str| (proto.to_string(), addr.to_string());
+    let mut everything = vec![pair("tcp", "127.0.0.1"), pair("udp", "127.0.0.1")];
+    if v6.is_some() {
+        everything.insert(1, pair("tcp", "::1"));
+    }
+    assert_eq!(protos(&["who", &p, "--json"]), everything);
+    assert_eq!(protos(&["who", &p, "--json", "-t", "-u"]), everything);
+    assert_eq!(protos(&["who", &p, "--json", "-4", "-6"]), everything);
+    assert_eq!(
+        protos(&["who", &p, "--json", "-u"]),
+        vec![pair("udp", "127.0.0.1")]
+    );
+    assert_eq!(
+        protos(&["-t", "-4", &p, "--json"]),
+        vec![pair("tcp", "127.0.0.1")]
+    );
+    if v6.is_some() {
+        assert_eq!(
+            protos(&["who", "-6", &p, "--json"]),
+            vec![pair("tcp", "::1")]
+        );
+    }
+    let listed = loopwatch(&["list", "-u", "--json"]).json();
+    assert!(
+        listed["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["proto"] == "udp"),
+        "{listed:#}"
+    );
+}
+
+#[test]
+fn no_header_and_the_remote_column_of_list_c() {
+    let (listener, port) = localhost_listener();
+    let client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    let (_server_end, _) = listener.accept().expect("accept");
+    let client_port = client.local_addr().unwrap().port();
+    let p = port.to_string();
+
+    let out = loopwatch(&["list", "-c"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let header = out.stdout.lines().next().unwrap();
+    assert!(
+        header.contains("STATE") && header.contains("REMOTE"),
+        "{header}"
+    );
+    // The server's end names the client as its peer; the listener has none.
+    assert!(
+        has_line_with(
+            &out.stdout,
+            &[&p, "ESTABLISHED", &format!("127.0.0.1:{client_port}")]
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        has_line_with(&out.stdout, &[&p, "LISTEN", "*"]),
+        "{}",
+        out.stdout
+    );
+    // Without -c, no REMOTE column.
+    let out = loopwatch(&["list"]);
+    assert!(!out.stdout.lines().next().unwrap().contains("REMOTE"));
+
+    for args in [
+        vec!["who", &p, "-H"],
+        vec!["--no-header", &p],
+        vec!["list", "-H"],
+    ] {
+        let out = loopwatch(&args);
+        assert_eq!(out.code(), Some(0), "{args:?}: {}", out.stderr);
+        assert!(!out.stdout.contains("PROTO"), "{args:?}: {}", out.stdout);
+        assert!(
+            has_line_with(&out.stdout, &[&p, "LISTEN"]),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+}
+
+/// Environment variables for one run.
+type Vars<'a> = &'a [(&'a str, &'a str)];
+
+#[test]
+fn color_flag_and_environment_decide_the_colour_of_text_tables() {
+    let (_listener, port) = localhost_listener();
+    let p = port.to_string();
+    let listen = "\u{1b}[32mLISTEN\u{1b}[0m";
+    let cases: &[(&[&str], Vars, bool)] = &[
+        // A pipe is not a terminal: auto means none.
+        (&[], &[], false),
+        (&["--color", "auto"], &[], false),
+        (&["--color=always"], &[], true),
+        (&["--color", "never"], &[("CLICOLOR_FORCE", "1")], false),
+        (&[], &[("CLICOLOR_FORCE", "1")], true),
+        (&[], &[("CLICOLOR_FORCE", "0")], false),
+        (&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], false),
+        // The flag wins over NO_COLOR.
+        (&["--color=always"], &[("NO_COLOR", "1")], true),
+        (&["--color=always"], &[("TERM", "dumb")], true),
+    ];
+    for (flags, env, coloured) in cases {
+        let mut args = vec!["who", p.as_str()];
+        args.extend_from_slice(flags);
+        let out = loopwatch_with(&args, env);
+        assert_eq!(out.code(), Some(0), "{flags:?} {env:?}: {}", out.stderr);
+        assert_eq!(
+            out.stdout.contains(listen),
+            *coloured,
+            "{flags:?} {env:?}:\n{}",
+            out.stdout
+        );
+        if !coloured {
+            assert!(!out.stdout.contains('\u{1b}'), "{flags:?} {env:?}");
+        }
+    }
+    // JSON never has colour.
+    let out = loopwatch_with(&["who", &p, "--json", "--color=always"], &[]);
+    assert!(!out.stdout.contains('\u{1b}'));
+    out.json();
+
+    let out = loopwatch(&["--color=bogus"]);
+    assert_eq!(out.code(), Some(2));
+    assert_eq!(
+        out.stderr_first_line(),
+        "loopwatch: invalid value 'bogus' for '--color <WHEN>' [possible values: auto, always, never]"
+    );
+    assert!(
+        out.stderr.lines().all(|l| !l.starts_with("error")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_locale_without_utf8_gets_ascii_glyphs() {
+    let (listener, port) = localhost_listener();
+    let _client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    let (_server_end, _) = listener.accept().expect("accept");
+    let p = port.to_string();
+    // explain draws an arrow from a connection's end to its peer.
+    let utf8 = loopwatch_with(&["explain", &p], &[("LC_ALL", "en_US.UTF-8")]);
+    assert!(utf8.stdout.contains('\u{2192}'), "{}", utf8.stdout);
+    for env in [
+        &[("LC_ALL", "C"), ("LANG", "en_US.UTF-8")][..],
+        &[
+            ("LC_ALL", ""),
+            ("LC_CTYPE", "POSIX"),
+            ("LANG", "en_US.UTF-8"),
+        ][..],
+        &[("LANG", "en_US.ISO-8859-1")][..],
+    ] {
+        let mut command = Command::new(BIN);
+        command
+            .args(["explain", &p])
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE")
+            .env_remove("LANG")
+            .envs(env.iter().copied());
+        let out = run(command);
+        assert_eq!(out.code(), Some(0), "{env:?}: {}", out.stderr);
+        assert!(out.stdout.is_ascii(), "{env:?}:\n{}", out.stdout);
+        assert!(out.stdout.contains(" > "), "{env:?}:\n{}", out.stdout);
+    }
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 use toml::Value;
 
 use crate::app::Settings;
-use crate::cli::{Command, parse_interval};
+use crate::cli::{Command, Unset, parse_interval};
 use crate::domain::sort::{Column, SortSpec};
 use crate::model::Query;
 use crate::model::SystemFacts;
@@ -135,8 +135,8 @@ impl ReadOnly {
                 "drop the flag to stop processes",
             ),
             ReadOnly::ConfigFile => (
-                "read_only in the config file",
-                "set it to false to stop processes",
+                "read_only = true in the config file",
+                "no flag lifts it; edit the file and set it to false to stop processes",
             ),
         };
         format!("kill is disabled in read-only mode ({source}): {fix}")
@@ -160,44 +160,65 @@ impl Config {
             .then(|| ReadOnly::ConfigFile.refusal())
     }
 
+    /// What `--no-config` keeps of a file: only `read_only = true`, which no flag lifts.
+    #[must_use]
+    pub(crate) fn read_only_part(self) -> Config {
+        Config {
+            read_only: self.read_only,
+            ..Config::default()
+        }
+    }
+
     /// The live table's start: `interval`, the query toggles and `read_only` from the command
-    /// line win over the config's, which win over the defaults.
+    /// line win over the config's, which win over the defaults; `unset` turns the config's
+    /// toggles off.
     pub(crate) fn live_table(
         &self,
         interval: Option<Duration>,
         query: Query,
         read_only: bool,
+        unset: Unset,
         facts: SystemFacts,
     ) -> LiveTable {
         LiveTable {
-            query: self.query(query),
+            query: self.query(query, unset),
             read_only: read_only || self.read_only == Some(true),
-            settings: self.settings(interval, facts),
+            settings: self.settings(interval, unset, facts),
             theme: self.theme.unwrap_or_default(),
         }
     }
 
     /// The table's starting settings: the config's, under whatever the command line gave
     /// (`interval_flag` is `--interval` when it was given).
-    fn settings(&self, interval_flag: Option<Duration>, facts: SystemFacts) -> Settings {
+    fn settings(
+        &self,
+        interval_flag: Option<Duration>,
+        unset: Unset,
+        facts: SystemFacts,
+    ) -> Settings {
         let defaults = Settings::default();
+        let unless = |off: bool, value: Option<bool>| if off { None } else { value };
         Settings {
             interval: interval_flag.or(self.interval).unwrap_or(defaults.interval),
             sort: SortSpec {
                 column: self.sort.unwrap_or(defaults.sort.column),
-                descending: self.sort_descending.unwrap_or(defaults.sort.descending),
+                descending: unless(unset.sort_descending, self.sort_descending)
+                    .unwrap_or(defaults.sort.descending),
             },
-            grouped: self.grouped.unwrap_or(defaults.grouped),
+            grouped: unless(unset.grouped, self.grouped).unwrap_or(defaults.grouped),
             hidden_columns: self.hidden_columns.clone(),
             facts,
         }
     }
 
-    /// The table's starting query: `-a`/`-c` on the command line, or the config's toggles.
-    fn query(&self, flags: Query) -> Query {
+    /// The table's starting query: `-a`/`-c` on the command line, or the config's toggles
+    /// unless `--no-all`/`--no-connections` turned them off.
+    fn query(&self, flags: Query, unset: Unset) -> Query {
         Query {
-            connections: flags.connections || self.connections.unwrap_or(false),
-            all_addresses: flags.all_addresses || self.all_addresses.unwrap_or(false),
+            connections: flags.connections
+                || !unset.connections && self.connections.unwrap_or(false),
+            all_addresses: flags.all_addresses
+                || !unset.all_addresses && self.all_addresses.unwrap_or(false),
             ..flags
         }
     }
@@ -450,6 +471,18 @@ mod tests {
             parse("interval = 0.25").unwrap().interval,
             Some(Duration::from_millis(250))
         );
+        // The forms the command line takes.
+        for (text, ms) in [
+            ("\"1m\"", 60_000),
+            ("\"1.5s\"", 1500),
+            ("\"1s500ms\"", 1500),
+        ] {
+            assert_eq!(
+                parse(&format!("interval = {text}")).unwrap().interval,
+                Some(Duration::from_millis(ms)),
+                "{text}"
+            );
+        }
         assert_eq!(
             parse("theme = \"color-blind\"").unwrap().theme,
             Some(ThemeName::ColourBlind)
@@ -547,19 +580,81 @@ mod tests {
     #[test]
     fn command_line_flags_win_over_the_file() {
         let config = parse("interval = \"5s\"\nconnections = true\nsort = \"pid\"").unwrap();
-        let from_file = config.settings(None, SystemFacts::default());
+        let from_file = config.settings(None, Unset::default(), SystemFacts::default());
         assert_eq!(from_file.interval, Duration::from_secs(5));
         assert_eq!(from_file.sort.column, Column::Pid);
-        let flag = config.settings(Some(Duration::from_millis(250)), SystemFacts::default());
+        let flag = config.settings(
+            Some(Duration::from_millis(250)),
+            Unset::default(),
+            SystemFacts::default(),
+        );
         assert_eq!(flag.interval, Duration::from_millis(250));
-        let query = config.query(Query {
-            all_addresses: true,
-            ..Query::default()
-        });
+        let query = config.query(
+            Query {
+                all_addresses: true,
+                ..Query::default()
+            },
+            Unset::default(),
+        );
         assert!(query.connections && query.all_addresses);
         assert_eq!(
-            Config::default().settings(None, SystemFacts::default()),
+            Config::default().settings(None, Unset::default(), SystemFacts::default()),
             Settings::default()
+        );
+    }
+
+    #[test]
+    fn no_flags_undo_the_files_toggles_but_not_read_only() {
+        let config = parse(
+            "connections = true\nall_addresses = true\ngrouped = true\nsort_descending = true\nread_only = true",
+        )
+        .unwrap();
+        let kept = config.live_table(
+            None,
+            Query::default(),
+            false,
+            Unset::default(),
+            SystemFacts::default(),
+        );
+        assert!(kept.query.connections && kept.query.all_addresses && kept.read_only);
+        assert!(kept.settings.grouped && kept.settings.sort.descending);
+        let all_off = Unset {
+            connections: true,
+            all_addresses: true,
+            grouped: true,
+            sort_descending: true,
+        };
+        let undone = config.live_table(
+            None,
+            Query::default(),
+            false,
+            all_off,
+            SystemFacts::default(),
+        );
+        assert!(!undone.query.connections && !undone.query.all_addresses);
+        assert!(!undone.settings.grouped && !undone.settings.sort.descending);
+        assert!(undone.read_only, "no flag lifts the file's read_only");
+        // --no-config keeps only read_only.
+        let bare = config.clone().read_only_part();
+        assert_eq!(
+            bare,
+            Config {
+                read_only: Some(true),
+                ..Config::default()
+            }
+        );
+        let refusal = bare.refusal(&Command::Kill(crate::cli::KillRequest {
+            port: 80,
+            signal: crate::model::Signal::Term,
+            yes: true,
+            dry_run: false,
+            format: crate::cli::Format::Text,
+            timeout: Duration::from_secs(3),
+        }));
+        let refusal = refusal.expect("refused");
+        assert!(
+            refusal.contains("no flag lifts it; edit the file"),
+            "{refusal}"
         );
     }
 

@@ -7,6 +7,7 @@
 
 mod command;
 pub(crate) mod config;
+pub(crate) mod display;
 mod values;
 
 use std::ffi::OsString;
@@ -14,9 +15,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
-use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
+use clap::{Args as ClapArgs, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub(crate) use self::command::{Command, Format, Invocation, KillRequest, Until, Watch};
+pub(crate) use self::command::{
+    Command, Format, Invocation, KillRequest, Only, TextOptions, Unset, Until, Watch,
+};
 pub(crate) use self::config::ReadOnly;
 pub(crate) use self::values::parse_interval;
 use self::values::{parse_port, parse_port_or_command, parse_timeout, parse_wait_timeout};
@@ -29,6 +32,7 @@ Examples:
   loopwatch -c --interval 500ms  include connections, refresh twice a second
   loopwatch 5432                 who holds port 5432? (same as: loopwatch who 5432)
   loopwatch who 5432 --json      the same, for scripts
+  loopwatch who 3000 5173 -t -4  several ports, TCP over IPv4 only (as ss: -u UDP, -6 IPv6)
   loopwatch list --all           one-shot table, also sockets bound to other addresses
   loopwatch watch --json         one JSON line per socket opened, closed or changing owner
   loopwatch watch --until-open 5173 --timeout 30
@@ -58,16 +62,118 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let parsed = Args::try_parse_from(argv)?;
-    let config = parsed.config.clone();
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    if let Some(negative) = negative_port(&argv) {
+        return Err(usage_error(values::InvalidValue::Port.message(&negative)));
+    }
+    let subcommand = argv.iter().skip(1).find_map(|arg| {
+        let arg = arg.to_str()?;
+        Args::command()
+            .get_subcommands()
+            .any(|sub| sub.get_name() == arg)
+            .then(|| arg.to_string())
+    });
+    let matches = Args::command()
+        .try_get_matches_from(argv)
+        .map_err(port_then_command)
+        .map_err(|e| with_usage(e, subcommand.as_deref()))?;
+    let parsed = Args::from_arg_matches(&matches)?;
+    let typed = matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine);
+    if parsed.no_config && typed {
+        return Err(usage_error(
+            "--config and --no-config contradict each other: give one",
+        ));
+    }
+    let (config, no_config, color) = (parsed.config.clone(), parsed.no_config, parsed.color);
     Ok(Invocation {
         command: parsed.into_command()?,
         config,
+        no_config,
+        color,
     })
+}
+
+/// clap shows no usage after a bad value: give the one of the command it was given to.
+fn with_usage(error: clap::Error, subcommand: Option<&str>) -> clap::Error {
+    let Some(message) = value_message(&error) else {
+        return error;
+    };
+    match subcommand {
+        Some(name) => subcommand_error(name, message),
+        None => usage_error(message),
+    }
+}
+
+/// `loopwatch 5432 list`: once a PORT is given, clap reads a command name as another port.
+fn port_then_command(error: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let value = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) => value.clone(),
+        _ => return error,
+    };
+    let is_command = Args::command()
+        .get_subcommands()
+        .any(|sub| sub.get_name() == value);
+    // The top level's optional PORT, not a subcommand's: `who 80 list` is a bad port.
+    let top_level = matches!(
+        error.get(ContextKind::InvalidArg),
+        Some(ContextValue::String(arg)) if arg.starts_with('[')
+    );
+    if error.kind() == ErrorKind::ValueValidation && is_command && top_level {
+        usage_error(format!(
+            "give a PORT or a command, not both: e.g. `loopwatch {value} PORT`"
+        ))
+    } else {
+        error
+    }
+}
+
+/// `loopwatch -1`, `loopwatch who -5`: a negative number where a port goes is a bad port, not
+/// an unknown flag (clap would suggest `-- -1`). `-4`, `-6` and `-46` are the family flags;
+/// the value of an option (`--interval -1`) is that option's to judge.
+fn negative_port(argv: &[OsString]) -> Option<String> {
+    let mut with_values = Vec::new();
+    collect_value_options(&Args::command(), &mut with_values);
+    let mut value_next = false;
+    for arg in argv.iter().skip(1) {
+        if std::mem::take(&mut value_next) {
+            continue;
+        }
+        let Some(arg) = arg.to_str() else { continue };
+        if arg == "--" {
+            return None;
+        }
+        if with_values.iter().any(|option| option == arg) {
+            value_next = true;
+            continue;
+        }
+        let digits = arg.strip_prefix('-').unwrap_or_default();
+        let number = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        if number && !digits.bytes().all(|b| b == b'4' || b == b'6') {
+            return Some(arg.to_string());
+        }
+    }
+    None
+}
+
+/// `--interval`, `-s` and every other option, in any subcommand, that takes a value.
+fn collect_value_options(command: &clap::Command, into: &mut Vec<String>) {
+    for arg in command.get_arguments() {
+        if arg.is_positional() || !arg.get_action().takes_values() {
+            continue;
+        }
+        into.extend(arg.get_long().map(|long| format!("--{long}")));
+        into.extend(arg.get_short().map(|short| format!("-{short}")));
+    }
+    for sub in command.get_subcommands() {
+        collect_value_options(sub, into);
+    }
 }
 
 /// The raw command line as clap sees it. Prefer [`parse_command`]; this is public for
 /// `--help` generation and completions.
+// Command-line switches are booleans by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Parser)]
 #[command(
     name = "loopwatch",
@@ -82,15 +188,23 @@ pub(crate) struct Args {
     #[command(subcommand)]
     pub(crate) command: Option<Subcommands>,
 
-    /// Show who holds this local port (shorthand for `loopwatch who PORT`).
-    #[arg(value_name = "PORT", value_parser = parse_port_or_command)]
-    pub(crate) port: Option<u16>,
+    /// Show who holds these local ports (shorthand for `loopwatch who PORT...`).
+    #[arg(value_name = "PORT", value_parser = parse_port_or_command, value_delimiter = ',')]
+    pub(crate) port: Vec<u16>,
 
-    /// How often the live table refreshes: 250ms, 1s, 1.5s or 2 (seconds); 100ms to 60s.
+    #[command(flatten)]
+    pub(crate) only: OnlyArgs,
+
+    /// Print text tables without the column titles (with PORT).
+    #[arg(short = 'H', long)]
+    pub(crate) no_header: bool,
+
+    /// How often the live table refreshes: 250ms, 1s, 1.5s, 1m or 2 (seconds); 100ms to 60s.
     #[arg(
         long,
         value_name = "DURATION",
         value_parser = parse_interval,
+        allow_hyphen_values = true,
         conflicts_with = "port"
     )]
     pub(crate) interval: Option<Duration>,
@@ -104,8 +218,26 @@ pub(crate) struct Args {
 
     /// Read settings from this TOML file instead of the default
     /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent).
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH", global = true, env = "LOOPWATCH_CONFIG")]
     pub(crate) config: Option<PathBuf>,
+
+    /// Colour the output: auto (on a terminal, unless NO_COLOR or TERM=dumb; CLICOLOR_FORCE
+    /// forces it), always or never. For the live table and the text tables alike.
+    #[arg(long, value_name = "WHEN", global = true)]
+    pub(crate) color: Option<display::ColorWhen>,
+
+    /// Ignore the config file's settings (its read_only = true still holds: edit the file to
+    /// lift it).
+    #[arg(long, global = true)]
+    pub(crate) no_config: bool,
+
+    /// Start ungrouped, whatever the config file's `grouped` says.
+    #[arg(long)]
+    pub(crate) no_grouped: bool,
+
+    /// Start sorted ascending, whatever the config file's `sort_descending` says.
+    #[arg(long)]
+    pub(crate) no_sort_descending: bool,
 
     /// Never stop a process: the stop keys and `kill` are disabled (for demos and classrooms).
     /// Also set by LOOPWATCH_READ_ONLY=1.
@@ -114,30 +246,93 @@ pub(crate) struct Args {
 }
 
 /// Which sockets the table and `list` include beyond loopback listeners.
+// Command-line switches are booleans by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Copy, Default, ClapArgs)]
 pub(crate) struct Filter {
     /// Also show sockets bound to specific non-loopback addresses of this host.
-    #[arg(short, long)]
+    #[arg(short, long, overrides_with = "no_all")]
     pub(crate) all: bool,
 
+    /// Undo -a, or `all_addresses = true` in the config file.
+    #[arg(long, overrides_with = "all")]
+    pub(crate) no_all: bool,
+
     /// Also show TCP connection ends (ESTABLISHED, TIME_WAIT, ...), not only listeners.
-    #[arg(short, long)]
+    #[arg(short, long, overrides_with = "no_connections")]
     pub(crate) connections: bool,
+
+    /// Undo -c, or `connections = true` in the config file.
+    #[arg(long, overrides_with = "connections")]
+    pub(crate) no_connections: bool,
+}
+
+/// `-t`/`-u`/`-4`/`-6`, as ss and lsof take them.
+// Command-line switches are booleans by nature.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone, Copy, Default, ClapArgs)]
+pub(crate) struct OnlyArgs {
+    /// Only TCP sockets (with -u: both).
+    #[arg(short = 't', long)]
+    pub(crate) tcp: bool,
+
+    /// Only UDP sockets (with -t: both).
+    #[arg(short = 'u', long)]
+    pub(crate) udp: bool,
+
+    /// Only IPv4 sockets (with -6: both).
+    #[arg(short = '4', long)]
+    pub(crate) ipv4: bool,
+
+    /// Only IPv6 sockets (with -4: both).
+    #[arg(short = '6', long)]
+    pub(crate) ipv6: bool,
+}
+
+impl OnlyArgs {
+    /// Given on either side of a subcommand, a flag counts.
+    fn or(self, other: OnlyArgs) -> Only {
+        Only {
+            tcp: self.tcp || other.tcp,
+            udp: self.udp || other.udp,
+            ipv4: self.ipv4 || other.ipv4,
+            ipv6: self.ipv6 || other.ipv6,
+        }
+    }
+}
+
+/// Each toggle as the command line left it: on, off, or not mentioned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Toggles {
+    all: Option<bool>,
+    connections: Option<bool>,
 }
 
 impl Filter {
-    /// A flag given on either side of a subcommand counts.
-    fn or(self, other: Filter) -> Filter {
-        Filter {
-            all: self.all || other.all,
-            connections: self.connections || other.connections,
+    fn toggles(self) -> Toggles {
+        let tri = |on: bool, off: bool| (on || off).then_some(on);
+        Toggles {
+            all: tri(self.all, self.no_all),
+            connections: tri(self.connections, self.no_connections),
         }
     }
 
+    /// A flag given on either side of a subcommand counts; after it, it wins
+    /// (`loopwatch -a list --no-all` shows loopback only).
+    fn or(self, after: Filter) -> Toggles {
+        let (before, after) = (self.toggles(), after.toggles());
+        Toggles {
+            all: after.all.or(before.all),
+            connections: after.connections.or(before.connections),
+        }
+    }
+}
+
+impl Toggles {
     fn query(self) -> Query {
         Query {
-            connections: self.connections,
-            all_addresses: self.all,
+            connections: self.connections.unwrap_or(false),
+            all_addresses: self.all.unwrap_or(false),
             port: None,
         }
     }
@@ -150,18 +345,32 @@ pub(crate) enum Subcommands {
         #[command(flatten)]
         filter: Filter,
 
+        #[command(flatten)]
+        only: OnlyArgs,
+
+        /// Print the table without the column titles.
+        #[arg(short = 'H', long)]
+        no_header: bool,
+
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
-    /// Show every socket on a local port and the processes that hold it
+    /// Show every socket on local ports and the processes that hold them
     ///
     /// Listeners and connection ends, TCP and UDP, on any address. Exits 1 when nothing is
-    /// bound to the port.
+    /// bound to a port given (each free port is named on stderr).
     Who {
-        /// The local port, 1 to 65535.
-        #[arg(value_name = "PORT", value_parser = parse_port)]
-        port: u16,
+        /// The local ports, 1 to 65535 (`3000 5173` or `3000,5173`).
+        #[arg(value_name = "PORT", value_parser = parse_port, value_delimiter = ',', required = true)]
+        ports: Vec<u16>,
+
+        #[command(flatten)]
+        only: OnlyArgs,
+
+        /// Print the table without the column titles.
+        #[arg(short = 'H', long)]
+        no_header: bool,
 
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -192,7 +401,7 @@ pub(crate) enum Subcommands {
         dry_run: bool,
 
         /// How long to wait for the port to come free, in seconds (0.1 to 600).
-        #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_timeout)]
+        #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_timeout, allow_hyphen_values = true)]
         timeout: Duration,
 
         /// Print JSON instead of text.
@@ -204,31 +413,35 @@ pub(crate) enum Subcommands {
     /// Runs until interrupted, or with --until-open/--until-closed until that happens (exit 0)
     /// or --timeout passes (exit 1).
     Watch {
-        /// Only these local ports (default: every port the table would show).
-        #[arg(value_name = "PORT", value_parser = parse_port)]
+        /// Only sockets on any of these local ports (`5173 5432` or `5173,5432`; default:
+        /// every port the table would show).
+        #[arg(value_name = "PORT", value_parser = parse_port, value_delimiter = ',')]
         ports: Vec<u16>,
 
         #[command(flatten)]
         filter: Filter,
+
+        #[command(flatten)]
+        only: OnlyArgs,
 
         /// One JSON object per line (NDJSON) instead of text.
         #[arg(long)]
         json: bool,
 
         /// Exit 0 as soon as something listens on PORT.
-        #[arg(long, value_name = "PORT", value_parser = parse_port, conflicts_with = "until_closed")]
+        #[arg(long, value_name = "PORT", value_parser = parse_port, conflicts_with = "until_closed", allow_negative_numbers = true)]
         until_open: Option<u16>,
 
         /// Exit 0 as soon as nothing listens on PORT.
-        #[arg(long, value_name = "PORT", value_parser = parse_port)]
+        #[arg(long, value_name = "PORT", value_parser = parse_port, allow_negative_numbers = true)]
         until_closed: Option<u16>,
 
         /// With --until-open/--until-closed: give up after this many seconds and exit 1.
-        #[arg(long, value_name = "SECONDS", value_parser = parse_wait_timeout)]
+        #[arg(long, value_name = "SECONDS", value_parser = parse_wait_timeout, allow_hyphen_values = true)]
         timeout: Option<Duration>,
 
-        /// How often to look: 250ms, 1s, 2 (seconds); 100ms to 60s.
-        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        /// How often to look: 250ms, 1s, 1m, 2 (seconds); 100ms to 60s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval, allow_hyphen_values = true)]
         interval: Option<Duration>,
     },
     /// Explain a port in plain words: address, families, range, usual service, state
@@ -249,32 +462,37 @@ impl Args {
     /// Flags that mean the same thing before and after a subcommand are merged
     /// (`loopwatch -a list` is `loopwatch list -a`); ones that would be silently ignored are
     /// errors, so a user never believes an option took effect when it did not.
-    pub(crate) fn into_command(self) -> Result<Command, clap::Error> {
-        let Some(sub) = self.command else {
+    pub(crate) fn into_command(mut self) -> Result<Command, clap::Error> {
+        let Some(sub) = self.command.take() else {
             return self.into_top_level_command();
         };
-        if let Some(port) = self.port {
-            return Err(usage_error(format!(
-                "give a PORT or a command, not both: e.g. `loopwatch who {port}`"
-            )));
-        }
-        if self.interval.is_some() {
-            return Err(usage_error(
-                "--interval applies to the live table only: drop it, or drop the command",
-            ));
-        }
+        self.refuse_flags_moot_for(&sub)?;
         Ok(match sub {
-            Subcommands::List { filter, json } => Command::List {
+            Subcommands::List {
+                filter,
+                only,
+                no_header,
+                json,
+            } => Command::List {
                 format: Format::from_json_flag(json || self.json),
                 query: self.filter.or(filter).query(),
+                only: self.only.or(only),
+                text: text_options(no_header || self.no_header),
             },
             // `-a`/`-c` are moot here: `who` already covers every address and connection.
-            Subcommands::Who { port, json } => Command::Who {
-                port,
+            Subcommands::Who {
+                ports,
+                only,
+                no_header,
+                json,
+            } => Command::Who {
+                ports,
                 format: Format::from_json_flag(json || self.json),
+                only: self.only.or(only),
+                text: text_options(no_header || self.no_header),
             },
             Subcommands::Kill { .. } if self.read_only => {
-                return Err(usage_error(ReadOnly::Flag.refusal()));
+                return Err(subcommand_error("kill", ReadOnly::Flag.refusal()));
             }
             Subcommands::Kill {
                 port,
@@ -291,9 +509,16 @@ impl Args {
                 format: Format::from_json_flag(json || self.json),
                 timeout,
             }),
+            Subcommands::Watch { .. } if self.no_header => {
+                return Err(subcommand_error(
+                    "watch",
+                    "-H applies to tables: watch prints no column titles",
+                ));
+            }
             Subcommands::Watch {
                 ports,
                 filter,
+                only,
                 json,
                 until_open,
                 until_closed,
@@ -304,7 +529,8 @@ impl Args {
                     .map(Until::Open)
                     .or(until_closed.map(Until::Closed));
                 if timeout.is_some() && until.is_none() {
-                    return Err(usage_error(
+                    return Err(subcommand_error(
+                        "watch",
                         "--timeout needs --until-open PORT or --until-closed PORT",
                     ));
                 }
@@ -312,6 +538,7 @@ impl Args {
                     ports,
                     format: Format::from_json_flag(json || self.json),
                     query: self.filter.or(filter).query(),
+                    only: self.only.or(only),
                     interval: interval.unwrap_or(DEFAULT_INTERVAL),
                     until,
                     timeout,
@@ -324,29 +551,135 @@ impl Args {
         })
     }
 
+    /// Top-level flags that mean nothing to the subcommand given are errors, not ignored.
+    fn refuse_flags_moot_for(&self, sub: &Subcommands) -> Result<(), clap::Error> {
+        if let Some(port) = self.port.first() {
+            return Err(usage_error(format!(
+                "give a PORT or a command, not both: e.g. `loopwatch who {port}`"
+            )));
+        }
+        let top_only = self.only.or(OnlyArgs::default());
+        if (top_only.is_set() || self.no_header)
+            && !matches!(
+                *sub,
+                Subcommands::List { .. } | Subcommands::Who { .. } | Subcommands::Watch { .. }
+            )
+        {
+            return Err(usage_error(
+                "-t, -u, -4, -6 and -H apply to list, who and watch only",
+            ));
+        }
+        if self.interval.is_some() {
+            return Err(usage_error(
+                "--interval applies to the live table only: drop it, or drop the command",
+            ));
+        }
+        if self.no_grouped || self.no_sort_descending {
+            return Err(usage_error(
+                "--no-grouped and --no-sort-descending apply to the live table only: drop them, or drop the command",
+            ));
+        }
+        Ok(())
+    }
+
     fn into_top_level_command(self) -> Result<Command, clap::Error> {
-        if let Some(port) = self.port {
+        if !self.port.is_empty() {
             return Ok(Command::Who {
-                port,
+                ports: self.port,
                 format: Format::from_json_flag(self.json),
+                only: self.only.or(OnlyArgs::default()),
+                text: text_options(self.no_header),
             });
+        }
+        if self.only.or(OnlyArgs::default()).is_set() || self.no_header {
+            return Err(usage_error(
+                "-t, -u, -4, -6 and -H apply to one-shot output: use `loopwatch list -t` or `loopwatch PORT -t`",
+            ));
         }
         if self.json {
             return Err(usage_error(
                 "--json applies to one-shot output: use `loopwatch list --json` or `loopwatch PORT --json`",
             ));
         }
+        let toggles = self.filter.toggles();
         Ok(Command::Tui {
             interval: self.interval,
-            query: self.filter.query(),
+            query: toggles.query(),
             read_only: self.read_only,
+            unset: Unset {
+                connections: toggles.connections == Some(false),
+                all_addresses: toggles.all == Some(false),
+                grouped: self.no_grouped,
+                sort_descending: self.no_sort_descending,
+            },
         })
+    }
+}
+
+fn text_options(no_header: bool) -> TextOptions {
+    TextOptions {
+        header: !no_header,
+        ..TextOptions::default()
     }
 }
 
 /// A usage error (exit 2) in clap's format, so every bad command line reads the same.
 fn usage_error(message: impl std::fmt::Display) -> clap::Error {
     Args::command().error(ErrorKind::ArgumentConflict, message)
+}
+
+/// A usage error of one subcommand: its usage line, not the top level's, follows the message.
+fn subcommand_error(name: &str, message: impl std::fmt::Display) -> clap::Error {
+    let mut command = Args::command();
+    // Building names the subcommands `loopwatch NAME` for their usage lines.
+    command.build();
+    match command.find_subcommand_mut(name) {
+        Some(sub) => sub.error(ErrorKind::ArgumentConflict, message),
+        None => command.error(ErrorKind::ArgumentConflict, message),
+    }
+}
+
+/// How a usage error reads on stderr: the message on one line starting `loopwatch: `, then
+/// the usage of the command that was mistyped. A bad value says what a good one is and what was
+/// given. `None` for `--help` and `--version`, which clap prints on stdout itself.
+pub(crate) fn error_text(error: &clap::Error) -> Option<String> {
+    if !error.use_stderr() {
+        return None;
+    }
+    let rendered = error.render().to_string();
+    let mut lines = rendered.lines().peekable();
+    // clap's message may go on over indented lines (the missing arguments): one line here.
+    let mut first = lines.next().unwrap_or_default().to_string();
+    while let Some(more) = lines.next_if(|line| !line.trim().is_empty()) {
+        first.push(' ');
+        first.push_str(more.trim());
+    }
+    let message = value_message(error)
+        .unwrap_or_else(|| first.strip_prefix("error: ").unwrap_or(&first).to_string());
+    let mut text = format!("loopwatch: {message}\n");
+    for line in lines {
+        // clap's advice to write `-- -1` is no help for a value that is wrong anyway.
+        if line.trim_start().starts_with("tip: to pass") {
+            continue;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    Some(text)
+}
+
+/// `port must be a number from 1 to 65535, got -1` for a value one of ours refused.
+fn value_message(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    if error.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    let invalid = std::error::Error::source(error)?.downcast_ref::<values::InvalidValue>()?;
+    let got = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) => value.as_str(),
+        _ => "",
+    };
+    Some(invalid.message(got))
 }
 
 #[cfg(test)]
@@ -367,6 +700,25 @@ mod tests {
             interval: interval_ms.map(Duration::from_millis),
             query: query(connections, all),
             read_only: false,
+            unset: Unset::default(),
+        }
+    }
+
+    fn list(format: Format, query: Query) -> Command {
+        Command::List {
+            format,
+            query,
+            only: Only::default(),
+            text: TextOptions::default(),
+        }
+    }
+
+    fn who_of(ports: Vec<u16>, format: Format) -> Command {
+        Command::Who {
+            ports,
+            format,
+            only: Only::default(),
+            text: TextOptions::default(),
         }
     }
 
@@ -387,11 +739,8 @@ mod tests {
 
     #[test]
     fn argv_table_to_commands() {
-        let text_list = |c, a| Command::List {
-            format: Format::Text,
-            query: query(c, a),
-        };
-        let who = |port, format| Command::Who { port, format };
+        let text_list = |c, a| list(Format::Text, query(c, a));
+        let who = |port, format| who_of(vec![port], format);
         let table: Vec<(&str, Command)> = vec![
             ("", tui(None, false, false)),
             ("-a", tui(None, false, true)),
@@ -407,10 +756,7 @@ mod tests {
             ("list -a -c", text_list(true, true)),
             (
                 "list --json --connections",
-                Command::List {
-                    format: Format::Json,
-                    query: query(true, false),
-                },
+                list(Format::Json, query(true, false)),
             ),
             ("who 5432", who(5432, Format::Text)),
             ("who --json 5432", who(5432, Format::Json)),
@@ -421,13 +767,7 @@ mod tests {
             ("-c 80", who(80, Format::Text)),
             ("-a list", text_list(false, true)),
             ("-c list -a", text_list(true, true)),
-            (
-                "--json list",
-                Command::List {
-                    format: Format::Json,
-                    query: query(false, false),
-                },
-            ),
+            ("--json list", list(Format::Json, query(false, false))),
             ("--json who 80", who(80, Format::Json)),
             ("-a who 80", who(80, Format::Text)),
             ("kill 3000", Command::Kill(kill(3000, Signal::Term))),
@@ -453,6 +793,7 @@ mod tests {
                     interval: None,
                     query: query(false, false),
                     read_only: true,
+                    unset: Unset::default(),
                 },
             ),
             (
@@ -461,9 +802,139 @@ mod tests {
                     interval: None,
                     query: query(true, false),
                     read_only: true,
+                    unset: Unset::default(),
                 },
             ),
             ("list --read-only", text_list(false, false)),
+        ];
+        for (argv, expected) in table {
+            match parse(argv) {
+                Ok(command) => assert_eq!(command, expected, "argv: {argv:?}"),
+                Err(e) => panic!("argv {argv:?} failed: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn no_flags_parse() {
+        let text_list = |c, a| list(Format::Text, query(c, a));
+        let table: Vec<(&str, Command)> = vec![
+            (
+                "-a --no-all",
+                Command::Tui {
+                    interval: None,
+                    query: query(false, false),
+                    read_only: false,
+                    unset: Unset {
+                        all_addresses: true,
+                        ..Unset::default()
+                    },
+                },
+            ),
+            ("--no-all -a", tui(None, false, true)),
+            ("-c list --no-connections", text_list(false, false)),
+            ("--no-connections list -c", text_list(true, false)),
+            (
+                "--no-all --no-connections --no-grouped --no-sort-descending",
+                Command::Tui {
+                    interval: None,
+                    query: query(false, false),
+                    read_only: false,
+                    unset: Unset {
+                        connections: true,
+                        all_addresses: true,
+                        grouped: true,
+                        sort_descending: true,
+                    },
+                },
+            ),
+            (
+                "-c --no-connections",
+                Command::Tui {
+                    interval: None,
+                    query: query(false, false),
+                    read_only: false,
+                    unset: Unset {
+                        connections: true,
+                        ..Unset::default()
+                    },
+                },
+            ),
+            ("--no-config list", text_list(false, false)),
+        ];
+        for (argv, expected) in table {
+            match parse(argv) {
+                Ok(command) => assert_eq!(command, expected, "argv: {argv:?}"),
+                Err(e) => panic!("argv {argv:?} failed: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn several_ports_and_the_ss_flags() {
+        let table: Vec<(&str, Command)> = vec![
+            (
+                "who 3000 5173 8080",
+                who_of(vec![3000, 5173, 8080], Format::Text),
+            ),
+            ("who 3000,5173", who_of(vec![3000, 5173], Format::Text)),
+            ("3000 5173", who_of(vec![3000, 5173], Format::Text)),
+            ("3000,5173 --json", who_of(vec![3000, 5173], Format::Json)),
+            (
+                "who -t -4 80",
+                Command::Who {
+                    text: TextOptions::default(),
+                    only: Only {
+                        tcp: true,
+                        ipv4: true,
+                        ..Only::default()
+                    },
+                    ports: vec![80],
+                    format: Format::Text,
+                },
+            ),
+            (
+                "-u list -6 -H",
+                Command::List {
+                    only: Only {
+                        udp: true,
+                        ipv6: true,
+                        ..Only::default()
+                    },
+                    text: TextOptions {
+                        header: false,
+                        colour: false,
+                    },
+                    format: Format::Text,
+                    query: query(false, false),
+                },
+            ),
+            (
+                "list -46 -tu",
+                Command::List {
+                    text: TextOptions::default(),
+                    only: Only {
+                        tcp: true,
+                        udp: true,
+                        ipv4: true,
+                        ipv6: true,
+                    },
+                    format: Format::Text,
+                    query: query(false, false),
+                },
+            ),
+            (
+                "80 --no-header",
+                Command::Who {
+                    only: Only::default(),
+                    text: TextOptions {
+                        header: false,
+                        colour: false,
+                    },
+                    ports: vec![80],
+                    format: Format::Text,
+                },
+            ),
         ];
         for (argv, expected) in table {
             match parse(argv) {
@@ -479,11 +950,12 @@ mod tests {
             ("70000", "port must be a number from 1 to 65535"),
             (
                 "abc",
-                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain",
+                "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain), got abc",
             ),
-            ("lsit", "invalid value 'lsit' for '[PORT]'"),
+            ("lsit", "or a command (list, who, kill, watch, explain), got lsit"),
             ("0", "port must be a number from 1 to 65535"),
-            ("-1", "unexpected argument"),
+            ("-1", "port must be a number from 1 to 65535"),
+            ("who -5", "port must be a number from 1 to 65535"),
             ("who abc", "port must be a number from 1 to 65535"),
             ("who 0", "port must be a number from 1 to 65535"),
             ("who", "required"),
@@ -494,13 +966,23 @@ mod tests {
             ("--interval soon", "e.g. --interval 500ms"),
             ("--interval 1.5.2s", "e.g. --interval 500ms"),
             ("--interval=-1s", "e.g. --interval 500ms"),
-            ("--interval -1s", "unexpected argument"),
+            ("--interval -1s", "interval must be from 100ms to 60s"),
+            ("--interval -1", "interval must be from 100ms to 60s"),
+            ("watch --interval -1", "interval must be from 100ms to 60s"),
+            (
+                "kill 80 --timeout -1",
+                "timeout must be from 0.1 to 600 seconds",
+            ),
+            (
+                "watch --until-open -1",
+                "port must be a number from 1 to 65535",
+            ),
             ("--interval 5432", "interval must be from 100ms to 60s"),
             ("--interval 1s 5432", "cannot be used with"),
             ("--json", "use `loopwatch list --json`"),
             (
                 "5432 list",
-                "give a PORT or a command, not both: e.g. `loopwatch who 5432`",
+                "give a PORT or a command, not both: e.g. `loopwatch list PORT`",
             ),
             ("80 who 80", "give a PORT or a command, not both"),
             (
@@ -508,7 +990,24 @@ mod tests {
                 "--interval applies to the live table only",
             ),
             ("list --interval 2s", "unexpected argument '--interval'"),
-            ("who 80 list", "unexpected argument 'list'"),
+            ("--no-grouped list", "apply to the live table only"),
+            (
+                "--config x.toml --no-config",
+                "--config and --no-config contradict",
+            ),
+            ("--no-read-only", "unexpected argument '--no-read-only'"),
+            ("-t", "-t, -u, -4, -6 and -H apply to one-shot output"),
+            ("-H", "apply to one-shot output"),
+            ("-4 kill 80", "apply to list, who and watch only"),
+            ("explain -t 80", "unexpected argument '-t'"),
+            ("who 80,0", "port must be a number from 1 to 65535"),
+            ("who 80 abc", "port must be a number from 1 to 65535"),
+            ("80,70000", "port must be a number from 1 to 65535"),
+            ("watch 80,x", "port must be a number from 1 to 65535"),
+            ("-H watch", "-H applies to tables"),
+            ("-10", "port must be a number from 1 to 65535"),
+            ("list -1", "port must be a number from 1 to 65535"),
+            ("who 80 list", "port must be a number from 1 to 65535, got list"),
             ("kill", "required"),
             ("kill 0", "port must be a number from 1 to 65535"),
             (
@@ -550,6 +1049,7 @@ mod tests {
             ports,
             format: Format::Text,
             query: query(false, false),
+            only: Only::default(),
             interval: DEFAULT_INTERVAL,
             until,
             timeout: timeout.map(Duration::from_secs),
@@ -563,6 +1063,20 @@ mod tests {
             (
                 "watch 5173 5432",
                 Command::Watch(watch(vec![5173, 5432], None, None)),
+            ),
+            (
+                "watch 3000,5173",
+                Command::Watch(watch(vec![3000, 5173], None, None)),
+            ),
+            (
+                "watch -t 3000",
+                Command::Watch(Watch {
+                    only: Only {
+                        tcp: true,
+                        ..Only::default()
+                    },
+                    ..watch(vec![3000], None, None)
+                }),
             ),
             (
                 "watch --json -c --interval 200ms",
@@ -669,15 +1183,9 @@ mod tests {
         assert_eq!(live.clone().for_stdout(true), live);
         assert_eq!(
             live.for_stdout(false),
-            Command::List {
-                format: Format::Text,
-                query: query(true, false),
-            }
+            list(Format::Text, query(true, false))
         );
-        let who = Command::Who {
-            port: 80,
-            format: Format::Json,
-        };
+        let who = who_of(vec![80], Format::Json);
         assert_eq!(who.clone().for_stdout(false), who);
     }
 
@@ -692,6 +1200,11 @@ mod tests {
             ("0.25s", 250),
             ("100.0ms", 100),
             (" 3s ", 3000),
+            ("1m", 60_000),
+            ("500ms", 500),
+            ("1.5", 1500),
+            ("1s500ms", 1500),
+            ("0.1s", 100),
         ] {
             assert_eq!(
                 parse_interval(text),
@@ -709,12 +1222,55 @@ mod tests {
             "+1s",
             "NaN",
             "inf",
-            "1 m",
-            "1m",
+            "1h",
+            "61s",
+            "2x",
+            "-1s",
+            "1.5.2s",
             "99999999999999999",
         ] {
             assert!(parse_interval(text).is_err(), "{text:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn usage_errors_read_as_one_loopwatch_line_then_the_usage() {
+        for (argv, first, usage) in [
+            (
+                "-1",
+                "loopwatch: port must be a number from 1 to 65535, got -1",
+                "--help",
+            ),
+            (
+                "who -5",
+                "loopwatch: port must be a number from 1 to 65535, got -5",
+                "--help",
+            ),
+            (
+                "who",
+                "loopwatch: the following required arguments were not provided: <PORT>...",
+                "Usage: loopwatch who <PORT>...",
+            ),
+            (
+                "watch --timeout 5",
+                "loopwatch: --timeout needs --until-open PORT or --until-closed PORT",
+                "Usage: loopwatch watch",
+            ),
+            (
+                "--interval 5ms",
+                "loopwatch: interval must be from 100ms to 60s, got 5ms (e.g. --interval 500ms or --interval 2s)",
+                "Usage: loopwatch [OPTIONS]",
+            ),
+        ] {
+            let text = error_text(&parse(argv).expect_err(argv)).expect(argv);
+            assert_eq!(text.lines().next(), Some(first), "{argv}: {text}");
+            assert!(text.contains(usage), "{argv}: {text}");
+            assert!(
+                !text.contains("error:") && !text.contains("tip:"),
+                "{argv}: {text}"
+            );
+        }
+        assert_eq!(error_text(&parse("--help").expect_err("help")), None);
     }
 
     #[test]

@@ -6,19 +6,66 @@ use std::time::Duration;
 use crate::app::{MAX_INTERVAL, MIN_INTERVAL};
 
 /// A value that is not one the option accepts; the message names the valid ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum InvalidValue {
-    #[error("port must be a number from 1 to 65535")]
     Port,
-    #[error("port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain")]
     PortOrCommand,
-    #[error("timeout must be a number of seconds from 0.1 to 86400, e.g. --timeout 30")]
     WaitTimeout,
-    #[error("interval must be from 100ms to 60s, e.g. --interval 500ms or --interval 2s")]
     Interval,
-    #[error("timeout must be from 0.1 to 600 seconds, e.g. --timeout 5")]
     KillTimeout,
 }
+
+impl InvalidValue {
+    /// What a valid value is.
+    pub(crate) fn rule(self) -> &'static str {
+        match self {
+            InvalidValue::Port => "port must be a number from 1 to 65535",
+            InvalidValue::PortOrCommand => {
+                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain"
+            }
+            InvalidValue::WaitTimeout => "timeout must be a number of seconds from 0.1 to 86400",
+            InvalidValue::Interval => "interval must be from 100ms to 60s",
+            InvalidValue::KillTimeout => "timeout must be from 0.1 to 600 seconds",
+        }
+    }
+
+    /// An example of a valid value, when one helps.
+    pub(crate) fn example(self) -> Option<&'static str> {
+        match self {
+            InvalidValue::Port | InvalidValue::PortOrCommand => None,
+            InvalidValue::WaitTimeout => Some("e.g. --timeout 30"),
+            InvalidValue::Interval => Some("e.g. --interval 500ms or --interval 2s"),
+            InvalidValue::KillTimeout => Some("e.g. --timeout 5"),
+        }
+    }
+
+    /// The one-line message for the value the user gave: `port must be a number from 1 to
+    /// 65535, got -1`.
+    pub(crate) fn message(self, got: &str) -> String {
+        let got = crate::model::inert(got);
+        match self.example() {
+            Some(example) => format!("{}, got {got} ({example})", self.rule()),
+            None if self == InvalidValue::PortOrCommand => {
+                format!(
+                    "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain), got {got}"
+                )
+            }
+            None => format!("{}, got {got}", self.rule()),
+        }
+    }
+}
+
+impl std::fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.rule())?;
+        match self.example() {
+            Some(example) => write!(f, ", {example}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for InvalidValue {}
 
 /// A local port, 1 to 65535 (0 means "any port" to the OS, so nothing is ever bound to it).
 pub(crate) fn parse_port(text: &str) -> Result<u16, InvalidValue> {
@@ -32,7 +79,9 @@ pub(crate) fn parse_port(text: &str) -> Result<u16, InvalidValue> {
 /// likely a mistyped command than a port: say so.
 pub(crate) fn parse_port_or_command(text: &str) -> Result<u16, InvalidValue> {
     parse_port(text).map_err(|range| {
-        if text.trim().bytes().all(|b| b.is_ascii_digit()) {
+        // A number out of range (`-1` included) is a bad port, not a bad command name.
+        let digits = text.trim().trim_start_matches(['-', '+']);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             range
         } else {
             InvalidValue::PortOrCommand
@@ -61,19 +110,18 @@ pub(crate) fn parse_timeout(text: &str) -> Result<Duration, InvalidValue> {
         .ok_or(InvalidValue::KillTimeout)
 }
 
-/// `250ms`, `1.5s` or a bare number of seconds, inside `range`.
+/// A duration as people type it, inside `range`: a bare number of seconds (`2`, `1.5`, `.5`),
+/// read exactly so a value written on a limit stays inside it, or anything `humantime` reads
+/// (`500ms`, `2s`, `1m`, `1.5s`, `1m30s`).
 fn parse_duration(text: &str, range: std::ops::RangeInclusive<Duration>) -> Option<Duration> {
     let text = text.trim();
-    let (number, unit_nanos) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 1_000_000)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1_000_000_000)
+    let duration = if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        parse_decimal(text, 1_000_000_000)?
     } else {
-        (text, 1_000_000_000)
+        humantime::parse_duration(text).ok()?
     };
-    parse_decimal(number.trim_end(), unit_nanos).filter(|d| range.contains(d))
+    Some(duration).filter(|d| range.contains(d))
 }
-
 /// Parses a plain decimal (`2`, `1.5`, `.5`) times a unit given in nanoseconds, exactly: a
 /// float cannot hold most decimals, and a value written on a limit must not fall outside it.
 fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {

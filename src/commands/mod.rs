@@ -14,19 +14,20 @@ use std::io::{self, Write};
 use anyhow::Context;
 
 use self::render::{json, text};
-use crate::cli::Format;
+use crate::cli::{Format, Only, TextOptions};
 use crate::collect::Collector;
 use crate::domain::sort::SortSpec;
 use crate::model::Query;
 use crate::model::Snapshot;
 
 /// How a `who` question was answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum WhoOutcome {
-    /// At least one socket is bound to the port.
+    /// At least one socket is bound to every port asked about.
     Found,
-    /// No socket uses the port; the caller reports it and exits 1.
-    NothingBound,
+    /// No socket uses these ports (some or all of those asked about); the caller names each
+    /// and exits 1, as lsof does for anything it was asked about and did not find.
+    NothingBound(Vec<u16>),
 }
 
 /// The rows a one-shot answer shows: the sockets `query` admits, by the same rule and in the
@@ -47,19 +48,47 @@ pub(crate) fn nothing_bound_message(port: u16) -> String {
     format!("nothing is bound to port {port}")
 }
 
+/// What a one-shot prints, beyond the sockets: which of them (`-t`/`-u`/`-4`/`-6`), in which
+/// format, and how a text table looks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Output {
+    pub(crate) only: Only,
+    pub(crate) format: Format,
+    pub(crate) text: TextOptions,
+}
+
+impl Output {
+    /// Plain text, every socket, with the header.
+    #[cfg(test)]
+    pub(crate) fn text() -> Output {
+        Output::of(Format::Text)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn of(format: Format) -> Output {
+        Output {
+            only: Only::default(),
+            format,
+            text: TextOptions::default(),
+        }
+    }
+}
+
 /// `loopwatch list`: one snapshot, as a table on `out` (with the hidden-owner notice on `err`)
-/// or as JSON on `out`.
+/// or as JSON on `out`. With `-c` the table has a REMOTE column.
 pub(crate) fn list(
     collector: &mut dyn Collector,
     query: Query,
-    format: Format,
+    output: Output,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let shown = view(collector.collect(&query).context("listing sockets")?, query);
-    match format {
+    let mut shown = view(collector.collect(&query).context("listing sockets")?, query);
+    shown.sockets.retain(|s| output.only.admits(s));
+    match output.format {
         Format::Text => {
-            write_out(out, &text::list_table(&shown.sockets))?;
+            let table = text::list_table(&shown.sockets, query.connections, output.text);
+            write_out(out, &table)?;
             notice_hidden_owners(&shown, err);
         }
         Format::Json => write_out(out, &json::document(&shown, None)?)?,
@@ -67,33 +96,50 @@ pub(crate) fn list(
     Ok(())
 }
 
-/// `loopwatch who PORT`: every socket on the port with all of its owners. With nothing bound,
-/// text mode prints nothing on `out` (the caller says so on stderr) while JSON still prints a
-/// document with an empty `sockets` array, so scripts always get something to parse.
+/// `loopwatch who PORT...`: every socket on the ports with all of their owners, port by port.
+/// With nothing bound, text mode prints nothing on `out` (the caller says so on stderr) while
+/// JSON still prints a document with an empty `sockets` array, so scripts always get something
+/// to parse.
 pub(crate) fn who(
     collector: &mut dyn Collector,
-    port: u16,
-    format: Format,
+    ports: &[u16],
+    output: Output,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<WhoOutcome> {
-    let query = Query::port(port);
-    let snapshot = collector
-        .collect(&query)
-        .with_context(|| format!("looking up port {port}"))?;
-    let shown = view(snapshot, query);
-    match format {
+    let mut shown: Option<Snapshot> = None;
+    let mut free = Vec::new();
+    for (i, &port) in ports.iter().enumerate() {
+        if ports[..i].contains(&port) {
+            continue; // `who 80 80`
+        }
+        let query = Query::port(port);
+        let snapshot = collector
+            .collect(&query)
+            .with_context(|| format!("looking up port {port}"))?;
+        let mut found = view(snapshot, query);
+        found.sockets.retain(|s| output.only.admits(s));
+        if found.sockets.is_empty() {
+            free.push(port);
+        }
+        match &mut shown {
+            Some(all) => all.sockets.extend(found.sockets),
+            None => shown = Some(found),
+        }
+    }
+    let shown = shown.unwrap_or_default();
+    match output.format {
         Format::Text if !shown.sockets.is_empty() => {
-            write_out(out, &text::who_table(&shown.sockets))?;
+            write_out(out, &text::who_table(&shown.sockets, output.text))?;
             notice_hidden_owners(&shown, err);
         }
         Format::Text => {}
-        Format::Json => write_out(out, &json::document(&shown, Some(port))?)?,
+        Format::Json => write_out(out, &json::document_for_ports(&shown, ports)?)?,
     }
-    Ok(if shown.sockets.is_empty() {
-        WhoOutcome::NothingBound
-    } else {
+    Ok(if free.is_empty() {
         WhoOutcome::Found
+    } else {
+        WhoOutcome::NothingBound(free)
     })
 }
 
@@ -131,7 +177,14 @@ mod tests {
     fn run_list(format: Format) -> (String, String) {
         let mut collector = FakeCollector::new([sample_snapshot()]);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        list(&mut collector, Query::default(), format, &mut out, &mut err).unwrap();
+        list(
+            &mut collector,
+            Query::default(),
+            Output::of(format),
+            &mut out,
+            &mut err,
+        )
+        .unwrap();
         (
             String::from_utf8(out).unwrap(),
             String::from_utf8(err).unwrap(),
@@ -141,7 +194,14 @@ mod tests {
     fn run_who(port: u16, format: Format) -> (WhoOutcome, String, String, Vec<Query>) {
         let mut collector = FakeCollector::new([sample_snapshot()]);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let outcome = who(&mut collector, port, format, &mut out, &mut err).unwrap();
+        let outcome = who(
+            &mut collector,
+            &[port],
+            Output::of(format),
+            &mut out,
+            &mut err,
+        )
+        .unwrap();
         (
             outcome,
             String::from_utf8(out).unwrap(),
@@ -205,11 +265,11 @@ mod tests {
         let (outcome, out, err, _) = run_who(1, Format::Text);
         assert_eq!(
             (outcome, out.as_str(), err.as_str()),
-            (WhoOutcome::NothingBound, "", "")
+            (WhoOutcome::NothingBound(vec![1]), "", "")
         );
 
         let (outcome, out, _, _) = run_who(1, Format::Json);
-        assert_eq!(outcome, WhoOutcome::NothingBound);
+        assert_eq!(outcome, WhoOutcome::NothingBound(vec![1]));
         let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(doc["version"], 1);
         assert_eq!(doc["port"], 1);
@@ -232,7 +292,7 @@ mod tests {
         let e = list(
             &mut collector,
             Query::default(),
-            Format::Text,
+            Output::text(),
             &mut Vec::new(),
             &mut Vec::new(),
         )
@@ -263,7 +323,7 @@ mod tests {
             let e = list(
                 &mut collector,
                 Query::default(),
-                format,
+                Output::of(format),
                 &mut ClosedPipe,
                 &mut Vec::new(),
             )

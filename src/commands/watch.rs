@@ -86,9 +86,10 @@ pub(crate) fn watch(
                 let happened = options
                     .until
                     .is_some_and(|until| reached(until, &shown.sockets));
-                if !ports.is_empty() {
-                    shown.sockets.retain(|s| ports.contains(&s.local_port));
-                }
+                // Several ports: a socket on any of them.
+                shown.sockets.retain(|s| {
+                    (ports.is_empty() || ports.contains(&s.local_port)) && options.only.admits(s)
+                });
                 if let Some(previous) = &previous {
                     let events =
                         differ.events(&previous.sockets, &shown.sockets, clock.now(), |_| true);
@@ -191,6 +192,7 @@ mod tests {
             ports: Vec::new(),
             format,
             query: Query::default(),
+            only: crate::cli::Only::default(),
             interval: Duration::from_secs(1),
             until,
             timeout: timeout.map(Duration::from_secs),

@@ -6,6 +6,41 @@ use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 /// The mark in front of every warning, on screen and in text output.
 pub(crate) const WARNING_MARK: &str = "⚠";
 
+/// The plain-ASCII stand-in for a glyph, for terminals whose locale is not UTF-8: the one
+/// table of glyph fallbacks, for the live table's cells and the text commands alike. Each
+/// stand-in is one column wide, like the glyph, so no layout moves.
+pub(crate) fn ascii_glyph(c: char) -> Option<char> {
+    Some(match c {
+        '⚠' => '!',
+        '▲' | '↑' => '^',
+        '▼' | '↓' => 'v',
+        '→' | '▸' | '▶' => '>',
+        '←' | '◂' | '◀' => '<',
+        '…' => '~',
+        '·' | '─' | '━' | '╌' | '┄' => '-',
+        '│' | '┃' | '║' | '╎' | '┆' | '▏' => '|',
+        '═' => '=',
+        '┌' | '┐' | '└' | '┘' | '├' | '┤' | '┬' | '┴' | '┼' | '╭' | '╮' | '╰' | '╯' | '╔' | '╗'
+        | '╚' | '╝' | '┏' | '┓' | '┗' | '┛' => '+',
+        '✖' | '✗' => 'x',
+        '✓' | '✔' => '*',
+        _ => return None,
+    })
+}
+
+/// `text` with every glyph [`ascii_glyph`] knows replaced; other text (a process's own name)
+/// is left as it is.
+pub(crate) fn to_ascii(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(|c| ascii_glyph(c).is_some()) {
+        text.chars()
+            .map(|c| ascii_glyph(c).unwrap_or(c))
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// Display width in terminal columns.
 pub(crate) fn width(s: &str) -> usize {
     s.width()
@@ -76,5 +111,26 @@ mod tests {
         assert_eq!(pieces.len(), (128 * 1024usize).div_ceil(40));
         // Quadratic work would take seconds here; linear takes well under one.
         assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn ascii_stand_ins_keep_the_width() {
+        for glyph in "⚠▲▼→…·─│┌┐└┘├┤✖▏↑↓▸".chars() {
+            let plain = ascii_glyph(glyph).unwrap_or_else(|| panic!("{glyph} has no stand-in"));
+            assert!(plain.is_ascii(), "{glyph}");
+            assert_eq!(
+                width(&glyph.to_string()),
+                width(&plain.to_string()),
+                "{glyph}"
+            );
+        }
+        assert_eq!(
+            to_ascii("⚠ port 80 → 127.0.0.1:5 · sorted by Port ▲ …"),
+            "! port 80 > 127.0.0.1:5 - sorted by Port ^ ~"
+        );
+        assert!(matches!(
+            to_ascii("日本語 node"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

@@ -31,14 +31,16 @@ pub(crate) struct Options {
     pub(crate) read_only: bool,
 }
 
-/// The named theme, without colours when `NO_COLOR` is set (to anything but empty).
-pub(crate) fn theme(name: ThemeName) -> Theme {
+/// The named theme, without colours unless `colour` (`--color`, `NO_COLOR`, ...: decided by
+/// the caller), in ASCII when the locale is not UTF-8.
+pub(crate) fn theme(name: ThemeName, colour: bool, ascii: bool) -> Theme {
     let theme = Theme::named(name);
-    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        theme.without_colour()
-    } else {
+    let theme = if colour {
         theme
-    }
+    } else {
+        theme.without_colour()
+    };
+    Theme { ascii, ..theme }
 }
 
 /// Runs the interactive table on this terminal until the user quits or a terminating signal

@@ -63,7 +63,28 @@ pub(crate) fn draw(frame: &mut Frame, app: &App) {
 }
 
 /// Draws the whole screen with a given theme (e.g. one [`Theme::without_colour`] for `NO_COLOR`).
+/// With `theme.ascii`, every glyph the drawing used is then replaced by its ASCII stand-in.
 pub(crate) fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
+    draw_screen(frame, app, theme);
+    if theme.ascii {
+        to_ascii(frame.buffer_mut());
+    }
+}
+
+/// Replaces each cell's glyph by its one-column ASCII stand-in (`domain::text::ascii_glyph`).
+fn to_ascii(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buffer.content {
+        let mut chars = cell.symbol().chars();
+        if let (Some(glyph), None) = (chars.next(), chars.next()) {
+            if let Some(plain) = crate::domain::text::ascii_glyph(glyph) {
+                let mut text = [0; 4];
+                cell.set_symbol(plain.encode_utf8(&mut text));
+            }
+        }
+    }
+}
+
+fn draw_screen(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     let Some(screen) = Screen::of(area) else {
         too_small(frame, area, theme);

@@ -57,6 +57,8 @@ pub(crate) struct Theme {
     pub(crate) error_symbol: &'static str,
     /// The filter input's cursor.
     pub(crate) cursor: &'static str,
+    /// Every glyph drawn as its plain-ASCII stand-in (a terminal whose locale is not UTF-8).
+    pub(crate) ascii: bool,
 }
 
 impl Default for Theme {
@@ -90,6 +92,7 @@ impl Default for Theme {
             selected_symbol: "> ",
             error_symbol: "✖",
             cursor: "▏",
+            ascii: false,
         }
     }
 }
@@ -267,5 +270,70 @@ mod tests {
             Some(ThemeName::ColourBlind)
         );
         assert_eq!(ThemeName::parse("neon"), None);
+    }
+
+    /// `--color never` in a C locale: a frame with no colour and no glyph beyond ASCII, while
+    /// the selection stays visible; the same frames in UTF-8 with colour have both.
+    #[test]
+    fn an_ascii_colourless_theme_draws_plain_cells() {
+        use crate::app::App;
+        use crate::app::action::Action;
+        use crate::model::Query;
+        use crate::model::fixtures::sample_snapshot;
+        use ratatui::Terminal;
+        use ratatui::backend::TestBackend;
+        use ratatui::buffer::Buffer;
+
+        let frame = |theme: &Theme, actions: &[Action]| -> Buffer {
+            let mut app = App::new(Query::default());
+            app.update(Action::Viewport(crate::ui::viewport(
+                ratatui::layout::Rect::new(0, 0, 120, 30),
+            )));
+            app.update(Action::Snapshot(sample_snapshot()));
+            for action in actions {
+                app.update(action.clone());
+            }
+            let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+            terminal
+                .draw(|f| crate::ui::draw_with(f, &app, theme))
+                .unwrap();
+            terminal.backend().buffer().clone()
+        };
+        let plain = Theme {
+            ascii: true,
+            ..Theme::default().without_colour()
+        };
+        for actions in [
+            vec![],
+            vec![Action::ToggleHelp],
+            vec![Action::Down, Action::Inspect],
+        ] {
+            let fancy = frame(&Theme::default(), &actions);
+            assert!(
+                fancy.content.iter().any(|c| !c.symbol().is_ascii()),
+                "{actions:?}: the default frame has glyphs"
+            );
+            let buffer = frame(&plain, &actions);
+            for cell in &buffer.content {
+                assert!(cell.symbol().is_ascii(), "{actions:?}: {:?}", cell.symbol());
+                assert_eq!(
+                    (cell.fg, cell.bg),
+                    (Color::Reset, Color::Reset),
+                    "{actions:?}"
+                );
+            }
+            let reversed = buffer
+                .content
+                .iter()
+                .any(|c| c.modifier.contains(Modifier::REVERSED));
+            assert!(
+                reversed || !actions.is_empty(),
+                "the table's selection is still shown"
+            );
+        }
+        assert_eq!(
+            plain.exposed_symbol, "⚠",
+            "replaced when drawn, in one place"
+        );
     }
 }

@@ -24,9 +24,12 @@ pub(crate) const VERSION: u32 = 1;
 #[derive(Debug, Serialize)]
 pub(crate) struct Document<'a> {
     pub(crate) version: u32,
-    /// The port asked about (`who` only).
+    /// The port asked about (`who` with one port only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) port: Option<u16>,
+    /// The ports asked about (`who` with several ports only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ports: Option<Vec<u16>>,
     /// Whether every process's sockets were visible (root, or an OS without that limit).
     pub(crate) privileged: bool,
     /// How many sockets' owners are hidden by permissions (running as root shows them).
@@ -86,6 +89,7 @@ impl<'a> Document<'a> {
         Document {
             version: VERSION,
             port,
+            ports: None,
             privileged: view.privileged,
             hidden_owners: view.hidden_owner_count(),
             sockets: view.sockets.iter().map(SocketEntry::from).collect(),
@@ -125,6 +129,18 @@ impl<'a> From<&'a Owner> for OwnerEntry<'a> {
             start_ticks: o.key.start_ticks,
         }
     }
+}
+
+/// `who`'s document: `port` for one port, as always; `ports` for several.
+pub(crate) fn document_for_ports(view: &Snapshot, ports: &[u16]) -> serde_json::Result<String> {
+    let mut doc = Document::new(view, None);
+    match ports {
+        [port] => doc.port = Some(*port),
+        _ => doc.ports = Some(ports.to_vec()),
+    }
+    let mut text = pretty(&doc)?;
+    text.push('\n');
+    Ok(text)
 }
 
 /// The pretty-printed document with a trailing newline.

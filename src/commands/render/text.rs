@@ -2,12 +2,18 @@
 //!
 //! Pure: sockets in, a `String` out. Rows are printed in the order given (the caller sorts).
 
+use crate::cli::TextOptions;
 use crate::domain::text;
 use crate::model::{Socket, format_endpoint, inert};
 
 /// Marks rows reachable from other machines; the SCOPE cell says why ("all interfaces").
 const EXPOSED_MARK: char = '!';
 const GAP: &str = "  ";
+/// `--color`: the exposed mark in bold yellow, listening states in green, as the live table
+/// shows them.
+const EXPOSED_COLOUR: &str = "\x1b[1;33m";
+const LISTENING_COLOUR: &str = "\x1b[32m";
+const RESET: &str = "\x1b[0m";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Align {
@@ -35,6 +41,19 @@ const fn right(title: &'static str) -> Column {
     }
 }
 
+const LIST_COLUMNS_WITH_REMOTE: [Column; 10] = [
+    left("PROTO"),
+    left("LOCAL ADDRESS"),
+    right("PORT"),
+    left("SCOPE"),
+    left("STATE"),
+    left("REMOTE"),
+    left("PID"),
+    left("PROCESS"),
+    left("USER"),
+    left("COMMAND"),
+];
+
 const LIST_COLUMNS: [Column; 9] = [
     left("PROTO"),
     left("LOCAL ADDRESS"),
@@ -60,35 +79,63 @@ const WHO_COLUMNS: [Column; 10] = [
     left("COMMAND"),
 ];
 
-/// One printed line: whether it gets the exposed mark, and its cells.
+/// One printed line: whether it gets the exposed mark, whether it listens, and its cells.
 struct Row {
     exposed: bool,
+    listening: bool,
     cells: Vec<String>,
+}
+
+/// The REMOTE cell: the peer of a connection end, `*` for a listener or an unconnected UDP
+/// socket, as ss writes it.
+fn remote_cell(s: &Socket, none: &str) -> String {
+    s.remote.map_or_else(
+        || none.to_string(),
+        |(addr, port)| format_endpoint(addr, port),
+    )
+}
+
+fn is_listening(s: &Socket) -> bool {
+    s.state.is_listening()
 }
 
 /// The `list` table: one row per socket, as the live table shows it. A shared socket shows its
 /// first owner with "+N" in PID, and names the other pids after the command so none is lost.
-pub(crate) fn list_table(sockets: &[Socket]) -> String {
-    let rows = sockets.iter().map(|s| Row {
-        exposed: s.scope.is_exposed(),
-        cells: vec![
+/// With `remote` (`list -c`), a REMOTE column gives each connection end's peer.
+pub(crate) fn list_table(sockets: &[Socket], remote: bool, options: TextOptions) -> String {
+    let rows = sockets.iter().map(|s| {
+        let mut cells = vec![
             s.proto.as_str().to_string(),
             s.local_addr.to_string(),
             s.local_port.to_string(),
             s.scope.as_str().to_string(),
             s.state.as_str().to_string(),
+        ];
+        if remote {
+            cells.push(remote_cell(s, "*"));
+        }
+        cells.extend([
             s.pid_label(),
             s.process_label(),
             s.user_label(),
             list_command(s),
-        ],
+        ]);
+        Row {
+            exposed: s.scope.is_exposed(),
+            listening: is_listening(s),
+            cells,
+        }
     });
-    render(&LIST_COLUMNS, rows)
+    if remote {
+        render(&LIST_COLUMNS_WITH_REMOTE, rows, options)
+    } else {
+        render(&LIST_COLUMNS, rows, options)
+    }
 }
 
 /// The `who` table: one row per (socket, owner) pair, every cell repeated, so each line stands
 /// alone under `grep`. A socket without a known owner gets one row explaining why.
-pub(crate) fn who_table(sockets: &[Socket]) -> String {
+pub(crate) fn who_table(sockets: &[Socket], options: TextOptions) -> String {
     let rows = sockets.iter().flat_map(|s| {
         let socket_cells = [
             s.proto.as_str().to_string(),
@@ -96,10 +143,7 @@ pub(crate) fn who_table(sockets: &[Socket]) -> String {
             s.local_port.to_string(),
             s.scope.as_str().to_string(),
             s.state.as_str().to_string(),
-            s.remote.map_or_else(
-                || "-".to_string(),
-                |(addr, port)| format_endpoint(addr, port),
-            ),
+            remote_cell(s, "-"),
         ];
         let owner_cells: Vec<[String; 4]> = if s.owners.is_empty() {
             vec![[
@@ -126,10 +170,11 @@ pub(crate) fn who_table(sockets: &[Socket]) -> String {
         };
         owner_cells.into_iter().map(move |owner| Row {
             exposed: s.scope.is_exposed(),
+            listening: is_listening(s),
             cells: socket_cells.iter().cloned().chain(owner).collect(),
         })
     });
-    render(&WHO_COLUMNS, rows)
+    render(&WHO_COLUMNS, rows, options)
 }
 
 /// The first owner's command line, followed by the other owners' pids for a shared socket.
@@ -144,16 +189,20 @@ fn list_command(s: &Socket) -> String {
     }
 }
 
-/// Lays rows out under the headers: columns padded to their widest cell, the last one left
-/// ragged (command lines are long), no trailing spaces.
-fn render(columns: &[Column], rows: impl Iterator<Item = Row>) -> String {
+/// Lays rows out under the headers (unless `-H`): columns padded to their widest cell, the
+/// last one left ragged (command lines are long), no trailing spaces. Colour, when on, is
+/// added after the padding, so it never moves a column.
+fn render(columns: &[Column], rows: impl Iterator<Item = Row>, options: TextOptions) -> String {
     let header = Row {
         exposed: false,
+        listening: false,
         cells: columns.iter().map(|c| c.title.to_string()).collect(),
     };
+    let state_column = columns.iter().position(|c| c.title == "STATE");
     let rows: Vec<Row> = std::iter::once(header)
         .chain(rows.map(|row| Row {
             exposed: row.exposed,
+            listening: row.listening,
             // Every cell inert, whatever built it: a process chooses its own name and
             // arguments, and nothing in them may break the table or drive the terminal.
             cells: row.cells.iter().map(|c| inert(c).into_owned()).collect(),
@@ -168,7 +217,7 @@ fn render(columns: &[Column], rows: impl Iterator<Item = Row>) -> String {
 
     let last = columns.len() - 1;
     let mut out = String::new();
-    for row in &rows {
+    for row in rows.iter().skip(usize::from(!options.header)) {
         let cells: Vec<String> = row
             .cells
             .iter()
@@ -178,14 +227,23 @@ fn render(columns: &[Column], rows: impl Iterator<Item = Row>) -> String {
             .map(|(i, ((cell, column), &width))| {
                 // Padded by display columns: a CJK or emoji name takes two per character.
                 let pad = " ".repeat(width.saturating_sub(text::width(cell)));
+                let cell = if options.colour && row.listening && Some(i) == state_column {
+                    format!("{LISTENING_COLOUR}{cell}{RESET}")
+                } else {
+                    cell.clone()
+                };
                 match column.align {
                     Align::Right => format!("{pad}{cell}"),
-                    Align::Left if i == last => cell.clone(),
+                    Align::Left if i == last => cell,
                     Align::Left => format!("{cell}{pad}"),
                 }
             })
             .collect();
-        let mark = if row.exposed { EXPOSED_MARK } else { ' ' };
+        let mark = match (row.exposed, options.colour) {
+            (true, true) => format!("{EXPOSED_COLOUR}{EXPOSED_MARK}{RESET}"),
+            (true, false) => EXPOSED_MARK.to_string(),
+            (false, _) => " ".to_string(),
+        };
         let line = format!("{mark} {}", cells.join(GAP));
         out.push_str(line.trim_end());
         out.push('\n');
@@ -203,31 +261,31 @@ mod tests {
     #[test]
     fn list_of_the_sample_snapshot() {
         let shown = view(sample_snapshot(), Query::EVERYTHING);
-        insta::assert_snapshot!(list_table(&shown.sockets));
+        insta::assert_snapshot!(list_table(&shown.sockets, false, TextOptions::default()));
     }
 
     #[test]
     fn who_of_a_shared_socket_lists_every_owner() {
         let shown = view(sample_snapshot(), Query::port(8080));
-        insta::assert_snapshot!(who_table(&shown.sockets));
+        insta::assert_snapshot!(who_table(&shown.sockets, TextOptions::default()));
     }
 
     #[test]
     fn who_of_a_port_with_listeners_and_connections() {
         let shown = view(sample_snapshot(), Query::port(5173));
-        insta::assert_snapshot!(who_table(&shown.sockets));
+        insta::assert_snapshot!(who_table(&shown.sockets, TextOptions::default()));
     }
 
     #[test]
     fn who_of_a_hidden_owner_shows_the_socket_user() {
         let shown = view(sample_snapshot(), Query::port(6379));
-        insta::assert_snapshot!(who_table(&shown.sockets));
+        insta::assert_snapshot!(who_table(&shown.sockets, TextOptions::default()));
     }
 
     #[test]
     fn an_empty_list_is_just_the_header() {
         assert_eq!(
-            list_table(&[]),
+            list_table(&[], false, TextOptions::default()),
             "  PROTO  LOCAL ADDRESS  PORT  SCOPE  STATE  PID  PROCESS  USER  COMMAND\n"
         );
     }
@@ -242,7 +300,7 @@ mod tests {
             ),
             listener("127.0.0.1", 1235, vec![owner(8, "node", "ana", "node")]),
         ];
-        let table = list_table(&rows);
+        let table = list_table(&rows, false, TextOptions::default());
         let user_column: Vec<usize> = table
             .lines()
             .map(|line| {
@@ -256,10 +314,83 @@ mod tests {
     #[test]
     fn control_characters_cannot_break_a_line() {
         let sneaky = owner(7, "evil\nname", "ana", "sh -c \u{1b}[2Jclear\r\n");
-        let table = list_table(&[listener("127.0.0.1", 1234, vec![sneaky])]);
+        let table = list_table(
+            &[listener("127.0.0.1", 1234, vec![sneaky])],
+            false,
+            TextOptions::default(),
+        );
         assert_eq!(table.lines().count(), 2, "{table}");
         assert!(!table.contains('\u{1b}'), "{table}");
         assert!(table.contains("evil\\nname"), "{table}");
         assert!(table.contains("sh -c \\e[2Jclear\\r\\n"), "{table}");
+    }
+
+    #[test]
+    fn list_with_connections_has_a_remote_column() {
+        let shown = view(sample_snapshot(), Query::EVERYTHING);
+        let table = list_table(&shown.sockets, true, TextOptions::default());
+        let header = table.lines().next().unwrap();
+        assert!(header.find("STATE") < header.find("REMOTE"), "{header}");
+        let established = table.lines().find(|l| l.contains("ESTABLISHED")).unwrap();
+        assert!(established.contains(" 127.0.0.1:"), "{established}");
+        let listener = table.lines().find(|l| l.contains("LISTEN")).unwrap();
+        assert_eq!(
+            listener.split_whitespace().nth(5),
+            Some("*"),
+            "listeners have no peer: {listener}"
+        );
+        insta::assert_snapshot!(table);
+    }
+
+    #[test]
+    fn no_header_drops_only_the_titles() {
+        let shown = view(sample_snapshot(), Query::EVERYTHING);
+        let with = list_table(&shown.sockets, false, TextOptions::default());
+        let without = list_table(
+            &shown.sockets,
+            false,
+            TextOptions {
+                header: false,
+                colour: false,
+            },
+        );
+        assert_eq!(
+            with.lines().skip(1).collect::<Vec<_>>(),
+            without.lines().collect::<Vec<_>>()
+        );
+        assert!(!without.contains("PROTO"), "{without}");
+        assert_eq!(
+            list_table(
+                &[],
+                false,
+                TextOptions {
+                    header: false,
+                    colour: false
+                }
+            ),
+            ""
+        );
+    }
+
+    #[test]
+    fn colour_marks_exposed_rows_and_listeners_without_moving_columns() {
+        let shown = view(sample_snapshot(), Query::EVERYTHING);
+        let plain = list_table(&shown.sockets, false, TextOptions::default());
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        let coloured = list_table(
+            &shown.sockets,
+            false,
+            TextOptions {
+                header: true,
+                colour: true,
+            },
+        );
+        assert!(coloured.contains("\u{1b}[1;33m!\u{1b}[0m "), "{coloured}");
+        assert!(coloured.contains("\u{1b}[32mLISTEN\u{1b}[0m"), "{coloured}");
+        let stripped = coloured
+            .replace("\u{1b}[1;33m", "")
+            .replace("\u{1b}[32m", "")
+            .replace("\u{1b}[0m", "");
+        assert_eq!(stripped, plain);
     }
 }
