@@ -16,7 +16,7 @@ pub(crate) enum Command {
         read_only: bool,
     },
     /// One snapshot of the same rows the table shows, printed once.
-    List { format: Format, query: Query },
+    List { format: ListFormat, query: Query },
     /// Every socket on one local port, with all of its owners.
     Who { port: u16, format: Format },
     /// Stop the owners of the listeners on a port.
@@ -80,6 +80,27 @@ impl Format {
     }
 }
 
+/// How `list` prints: as the other one-shot modes do, or as metrics for Prometheus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ListFormat {
+    /// An aligned table for people.
+    Text,
+    /// The versioned JSON document (`version: 1`), as `--json`.
+    Json,
+    /// The OpenMetrics text exposition, for Prometheus (e.g. node_exporter's textfile collector).
+    #[value(name = "openmetrics")]
+    OpenMetrics,
+}
+
+impl From<Format> for ListFormat {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Text => ListFormat::Text,
+            Format::Json => ListFormat::Json,
+        }
+    }
+}
+
 impl Command {
     /// The live table needs a terminal; when stdout is a pipe or a file, print the rows it would
     /// have shown instead, so `loopwatch | grep node` does what it looks like it does.
@@ -87,7 +108,7 @@ impl Command {
     pub(crate) fn for_stdout(self, stdout_is_terminal: bool) -> Command {
         match self {
             Command::Tui { query, .. } if !stdout_is_terminal => Command::List {
-                format: Format::Text,
+                format: ListFormat::Text,
                 query,
             },
             other => other,

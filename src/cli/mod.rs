@@ -16,7 +16,9 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 
-pub(crate) use self::command::{Command, Format, Invocation, KillRequest, Until, Watch};
+pub(crate) use self::command::{
+    Command, Format, Invocation, KillRequest, ListFormat, Until, Watch,
+};
 pub(crate) use self::config::ReadOnly;
 pub(crate) use self::values::parse_interval;
 use self::values::{parse_port, parse_port_or_command, parse_timeout, parse_wait_timeout};
@@ -153,6 +155,10 @@ pub(crate) enum Subcommands {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+
+        /// Print as text (a table), json (as --json) or openmetrics (Prometheus exposition).
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<ListFormat>,
     },
     /// Show every socket on a local port and the processes that hold it
     ///
@@ -264,10 +270,22 @@ impl Args {
             ));
         }
         Ok(match sub {
-            Subcommands::List { filter, json } => Command::List {
-                format: Format::from_json_flag(json || self.json),
-                query: self.filter.or(filter).query(),
-            },
+            Subcommands::List {
+                filter,
+                json,
+                format,
+            } => {
+                let json = json || self.json;
+                if json && format.is_some_and(|f| f != ListFormat::Json) {
+                    return Err(usage_error(
+                        "--json and --format disagree: give one of them",
+                    ));
+                }
+                Command::List {
+                    format: format.unwrap_or_else(|| Format::from_json_flag(json).into()),
+                    query: self.filter.or(filter).query(),
+                }
+            }
             // `-a`/`-c` are moot here: `who` already covers every address and connection.
             Subcommands::Who { port, json } => Command::Who {
                 port,
@@ -388,7 +406,7 @@ mod tests {
     #[test]
     fn argv_table_to_commands() {
         let text_list = |c, a| Command::List {
-            format: Format::Text,
+            format: ListFormat::Text,
             query: query(c, a),
         };
         let who = |port, format| Command::Who { port, format };
@@ -408,7 +426,7 @@ mod tests {
             (
                 "list --json --connections",
                 Command::List {
-                    format: Format::Json,
+                    format: ListFormat::Json,
                     query: query(true, false),
                 },
             ),
@@ -424,11 +442,26 @@ mod tests {
             (
                 "--json list",
                 Command::List {
-                    format: Format::Json,
+                    format: ListFormat::Json,
                     query: query(false, false),
                 },
             ),
             ("--json who 80", who(80, Format::Json)),
+            (
+                "list --format openmetrics -c",
+                Command::List {
+                    format: ListFormat::OpenMetrics,
+                    query: query(true, false),
+                },
+            ),
+            (
+                "list --format json --json",
+                Command::List {
+                    format: ListFormat::Json,
+                    query: query(false, false),
+                },
+            ),
+            ("list --format text", text_list(false, false)),
             ("-a who 80", who(80, Format::Text)),
             ("kill 3000", Command::Kill(kill(3000, Signal::Term))),
             (
@@ -498,6 +531,11 @@ mod tests {
             ("--interval 5432", "interval must be from 100ms to 60s"),
             ("--interval 1s 5432", "cannot be used with"),
             ("--json", "use `loopwatch list --json`"),
+            (
+                "list --json --format openmetrics",
+                "--json and --format disagree",
+            ),
+            ("list --format yaml", "invalid value 'yaml'"),
             (
                 "5432 list",
                 "give a PORT or a command, not both: e.g. `loopwatch who 5432`",
@@ -670,7 +708,7 @@ mod tests {
         assert_eq!(
             live.for_stdout(false),
             Command::List {
-                format: Format::Text,
+                format: ListFormat::Text,
                 query: query(true, false),
             }
         );

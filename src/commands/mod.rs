@@ -13,8 +13,8 @@ use std::io::{self, Write};
 
 use anyhow::Context;
 
-use self::render::{json, text};
-use crate::cli::Format;
+use self::render::{json, openmetrics, text};
+use crate::cli::{Format, ListFormat};
 use crate::collect::Collector;
 use crate::domain::sort::SortSpec;
 use crate::model::Query;
@@ -47,22 +47,23 @@ pub(crate) fn nothing_bound_message(port: u16) -> String {
     format!("nothing is bound to port {port}")
 }
 
-/// `loopwatch list`: one snapshot, as a table on `out` (with the hidden-owner notice on `err`)
-/// or as JSON on `out`.
+/// `loopwatch list`: one snapshot, as a table on `out` (with the hidden-owner notice on `err`),
+/// as JSON or as OpenMetrics on `out`.
 pub(crate) fn list(
     collector: &mut dyn Collector,
     query: Query,
-    format: Format,
+    format: ListFormat,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let shown = view(collector.collect(&query).context("listing sockets")?, query);
     match format {
-        Format::Text => {
+        ListFormat::Text => {
             write_out(out, &text::list_table(&shown.sockets))?;
             notice_hidden_owners(&shown, err);
         }
-        Format::Json => write_out(out, &json::document(&shown, None)?)?,
+        ListFormat::Json => write_out(out, &json::document(&shown, None)?)?,
+        ListFormat::OpenMetrics => write_out(out, &openmetrics::exposition(&shown.sockets))?,
     }
     Ok(())
 }
@@ -131,7 +132,14 @@ mod tests {
     fn run_list(format: Format) -> (String, String) {
         let mut collector = FakeCollector::new([sample_snapshot()]);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        list(&mut collector, Query::default(), format, &mut out, &mut err).unwrap();
+        list(
+            &mut collector,
+            Query::default(),
+            format.into(),
+            &mut out,
+            &mut err,
+        )
+        .unwrap();
         (
             String::from_utf8(out).unwrap(),
             String::from_utf8(err).unwrap(),
@@ -232,7 +240,7 @@ mod tests {
         let e = list(
             &mut collector,
             Query::default(),
-            Format::Text,
+            ListFormat::Text,
             &mut Vec::new(),
             &mut Vec::new(),
         )
@@ -263,7 +271,7 @@ mod tests {
             let e = list(
                 &mut collector,
                 Query::default(),
-                format,
+                format.into(),
                 &mut ClosedPipe,
                 &mut Vec::new(),
             )

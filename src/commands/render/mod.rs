@@ -1,4 +1,6 @@
-//! How one-shot answers are written: aligned text tables and the versioned JSON documents.
+//! How one-shot answers are written: aligned text tables, the versioned JSON documents and the
+//! OpenMetrics exposition of `list`.
 
 pub(crate) mod json;
+pub(crate) mod openmetrics;
 pub(crate) mod text;
