@@ -15,6 +15,7 @@ use crate::model::{Socket, SocketState};
 use super::columns::{self, Columns, Placed, SPACING, Slot};
 use super::text::truncate;
 use super::theme::Theme;
+use crate::domain::text;
 
 /// Draws the header row into `header` and `rows` into `body`.
 pub(crate) fn render(
@@ -156,8 +157,20 @@ fn right_aligned(slot: Slot) -> bool {
 }
 
 fn header_cell(placed: Placed, sort: SortSpec, theme: &Theme) -> Cell<'static> {
+    let width = usize::from(placed.width);
     let title = columns::title(placed.slot, sort);
-    let title = truncate(&title, usize::from(placed.width)).into_owned();
+    let title = match placed.slot {
+        // Short of room, the sorted column's name gives way to its arrow.
+        Slot::Column(c) if c == sort.column && text::width(&title) > width && width >= 3 => {
+            let arrow = columns::arrow(sort);
+            if text::width(c.title()) < width {
+                format!("{}{arrow}", c.title())
+            } else {
+                format!("{} {arrow}", truncate(c.title(), width - 2))
+            }
+        }
+        _ => truncate(&title, width).into_owned(),
+    };
     let style = match placed.slot {
         Slot::Column(c) if c == sort.column => theme.sorted_header,
         _ => Style::new(),
