@@ -147,6 +147,10 @@ impl Shown {
             .flatten()
     }
 
+    pub(crate) fn contains(self, column: Column) -> bool {
+        self.columns.contains(&Some(column))
+    }
+
     pub(crate) fn len(self) -> usize {
         self.columns.iter().flatten().count()
     }

@@ -758,6 +758,12 @@ impl App {
         let Some(key) = self.table.selected else {
             return;
         };
+        if !self.viewport.columns.contains(Column::Command) {
+            self.status = Some(Status::info(
+                "the command line is not shown at this width: Enter inspects it whole",
+            ));
+            return;
+        }
         let end = self.selected_socket().map_or(0, |s| {
             text::width(&command::of_socket(s).inert()).saturating_sub(1)
         });

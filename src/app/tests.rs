@@ -815,6 +815,19 @@ fn the_command_line_scrolls_for_the_selected_row_and_resets_on_a_new_selection()
     assert_eq!(app.command_scroll(), 0);
     app.update(Action::Up);
     assert_eq!(app.command_scroll(), 0);
+    // Without the Command column on screen there is nothing to scroll, and the status says so.
+    app.update(Action::Viewport(Viewport {
+        columns: Shown::new([Column::Port, Column::Pid, Column::Process]),
+        ..Viewport::rows(5)
+    }));
+    app.update(Action::CommandRight);
+    assert_eq!(app.command_scroll(), 0);
+    assert!(
+        app.status()
+            .unwrap()
+            .text
+            .contains("not shown at this width")
+    );
     // A row with no owner has nothing to scroll.
     let mut app = App::new(Query::default());
     app.update(Action::Snapshot(Snapshot {
