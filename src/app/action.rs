@@ -22,12 +22,20 @@ pub(crate) enum Action {
     SelectVisible(usize),
     ScrollUp,
     ScrollDown,
+    /// Half a page down or up (`Ctrl-D`, `Ctrl-U`).
+    HalfPageDown,
+    HalfPageUp,
+    /// Scroll the selected row's command line (`→`, `←`).
+    CommandRight,
+    CommandLeft,
     /// Sort by the next column (`s`).
     SortNext,
     /// Reverse the sort direction (`S`).
     SortReverse,
     /// Sort by this column; choosing the current column again reverses it.
     SortBy(Column),
+    /// Sort by the n-th column on screen, counted from 1 (`1`-`9`).
+    SortByPosition(usize),
     StartFilter,
     FilterChar(char),
     FilterBackspace,
@@ -91,6 +99,61 @@ pub(crate) struct Viewport {
     pub(crate) explain_width: usize,
     /// Columns inside the inspect view's border.
     pub(crate) inspect_width: usize,
+    /// The sortable columns the table shows at this size, in screen order.
+    pub(crate) columns: Shown,
+}
+
+/// Sortable columns in the order the screen shows them: what keys `1`-`9` pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shown {
+    columns: [Option<Column>; Column::ALL.len()],
+}
+
+impl Shown {
+    /// No column (a screen too small for the table).
+    pub(crate) const NONE: Shown = Shown {
+        columns: [None; Column::ALL.len()],
+    };
+
+    /// What the grouped view's titles name: protocol, local address, state, scope.
+    pub(crate) const GROUPED: Shown = Shown {
+        columns: [
+            Some(Column::Proto),
+            Some(Column::Address),
+            Some(Column::State),
+            Some(Column::Scope),
+            None,
+            None,
+            None,
+            None,
+            None,
+        ],
+    };
+
+    /// These columns, in this order (any past the ninth are left out).
+    pub(crate) fn new(columns: impl IntoIterator<Item = Column>) -> Self {
+        let mut shown = Self::NONE;
+        for (slot, column) in shown.columns.iter_mut().zip(columns) {
+            *slot = Some(column);
+        }
+        shown
+    }
+
+    /// The column at `position` on screen, counted from 1.
+    pub(crate) fn at(self, position: usize) -> Option<Column> {
+        self.columns
+            .get(position.checked_sub(1)?)
+            .copied()
+            .flatten()
+    }
+
+    pub(crate) fn contains(self, column: Column) -> bool {
+        self.columns.contains(&Some(column))
+    }
+
+    pub(crate) fn len(self) -> usize {
+        self.columns.iter().flatten().count()
+    }
 }
 
 impl Viewport {
@@ -101,6 +164,7 @@ impl Viewport {
             rows,
             explain_width: 80,
             inspect_width: 78,
+            columns: Shown::new(Column::ALL),
         }
     }
 }

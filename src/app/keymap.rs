@@ -23,6 +23,10 @@ pub(crate) enum Key {
     Esc,
     Backspace,
     Tab,
+    Left,
+    Right,
+    /// A function key, `F(1)` to `F(12)`.
+    F(u8),
 }
 
 /// Where a binding applies.
@@ -48,7 +52,8 @@ pub(crate) enum Context {
 pub(crate) struct Binding {
     pub(crate) context: Context,
     pub(crate) keys: &'static [Key],
-    /// How the help overlay and footer name the keys.
+    /// How the help overlay and footer name the keys. Keys after a space are aliases (the
+    /// function keys htop users reach for): the help names them, the footer leaves them out.
     pub(crate) label: &'static str,
     pub(crate) action: Action,
     pub(crate) help: &'static str,
@@ -67,23 +72,30 @@ macro_rules! bind {
 
 /// Every key loopwatch understands, in help-overlay order.
 pub(crate) fn bindings() -> &'static [Binding] {
-    use Key::{Backspace, Char, Ctrl, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
+    use Key::{
+        Backspace, Char, Ctrl, Down, End, Enter, Esc, F, Home, Left, PageDown, PageUp, Right, Tab,
+        Up,
+    };
     static BINDINGS: std::sync::OnceLock<Vec<Binding>> = std::sync::OnceLock::new();
     BINDINGS.get_or_init(|| {
         let mut table = vec![
             bind!(Global, [Ctrl('c')], "Ctrl-C", Action::Quit, "quit"),
             bind!(Global, [Ctrl('z')], "Ctrl-Z", Action::Suspend, "suspend to the shell (fg comes back)"),
-            bind!(Table, [Char('q')], "q", Action::Quit, "quit", footer "quit"),
+            bind!(Table, [Char('q'), F(10)], "q F10", Action::Quit, "quit", footer "quit"),
             bind!(Table, [Char('j'), Down], "j/↓", Action::Down, "next row"),
             bind!(Table, [Char('k'), Up], "k/↑", Action::Up, "previous row"),
             bind!(Table, [PageDown], "PgDn", Action::PageDown, "next page"),
             bind!(Table, [PageUp], "PgUp", Action::PageUp, "previous page"),
+            bind!(Table, [Ctrl('d')], "Ctrl-D/U", Action::HalfPageDown, "half a page down/up"),
+            bind!(Table, [Ctrl('u')], "Ctrl-D/U", Action::HalfPageUp, "half a page down/up"),
+            bind!(Table, [Left], "←/→", Action::CommandLeft, "scroll the selected command line"),
+            bind!(Table, [Right], "←/→", Action::CommandRight, "scroll the selected command line"),
             bind!(Table, [Char('g'), Home], "g/Home", Action::Top, "first row"),
             bind!(Table, [Char('G'), End], "G/End", Action::Bottom, "last row"),
-            bind!(Table, [Char('/')], "/", Action::StartFilter, "filter by port, address, process, user, command", footer "filter"),
+            bind!(Table, [Char('/'), F(3)], "/ F3", Action::StartFilter, "filter by port, address, process, user, command", footer "filter"),
             bind!(Table, [Esc], "Esc", Action::ClearFilter, "clear the filter"),
             bind!(Table, [Enter], "Enter", Action::Inspect, "inspect the socket and its owner", footer "inspect"),
-            bind!(Table, [Char('x')], "x", Action::Kill(Signal::Term), "stop the owner (SIGTERM), after you confirm", footer "stop"),
+            bind!(Table, [Char('x'), F(9)], "x F9", Action::Kill(Signal::Term), "stop the owner (SIGTERM), after you confirm", footer "stop"),
             bind!(Table, [Char('X')], "X", Action::Kill(Signal::Kill), "force-stop the owner (SIGKILL), after you confirm"),
             bind!(Table, [Char('s')], "s", Action::SortNext, "sort by the next column", footer "sort"),
             bind!(Table, [Char('S')], "S", Action::SortReverse, "reverse the sort"),
@@ -95,7 +107,7 @@ pub(crate) fn bindings() -> &'static [Binding] {
             bind!(Table, [Char('p')], "p", Action::TogglePause, "pause/resume updates (changes are still recorded)"),
             bind!(Table, [Char('+')], "+/-", Action::SlowerRefresh, "refresh less (+) or more (-) often"),
             bind!(Table, [Char('-')], "+/-", Action::FasterRefresh, "refresh less (+) or more (-) often"),
-            bind!(Table, [Char('?')], "?", Action::ToggleHelp, "show/hide this help", footer "help"),
+            bind!(Table, [Char('?'), F(1)], "? F1", Action::ToggleHelp, "show/hide this help", footer "help"),
             bind!(Inspect, [Esc, Backspace], "Esc", Action::Back, "back to the table", footer "back"),
             bind!(Inspect, [Char('q')], "q", Action::Quit, "quit", footer "quit"),
             bind!(Inspect, [Char('j'), Down], "j/↓", Action::Down, "scroll down"),
@@ -125,15 +137,15 @@ pub(crate) fn bindings() -> &'static [Binding] {
             bind!(Explain, [PageUp], "PgUp", Action::PageUp, "a page up"),
             bind!(Explain, [PageDown], "PgDn", Action::PageDown, "a page down"),
         ];
-        // `1`-`9` pick a column; one help line covers them all.
-        for column in Column::ALL {
-            let digit = char::from_digit(u32::try_from(column.index() + 1).unwrap_or(0), 10).unwrap_or('0');
+        // `1`-`9` pick the column at that place on screen; one help line covers them all.
+        for position in 1..=Column::ALL.len() {
+            let digit = char::from_digit(u32::try_from(position).unwrap_or(0), 10).unwrap_or('0');
             table.push(Binding {
                 context: Context::Table,
                 keys: digit_key(digit),
                 label: "1-9",
-                action: Action::SortBy(column),
-                help: "sort by column 1-9 (again: reverse)",
+                action: Action::SortByPosition(position),
+                help: "sort by on-screen column 1-9 (again: reverse)",
                 footer: None,
             });
         }
@@ -175,6 +187,9 @@ pub(crate) fn key_of(event: KeyEvent) -> Option<Key> {
         KeyCode::Esc => Key::Esc,
         KeyCode::Backspace => Key::Backspace,
         KeyCode::Tab => Key::Tab,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::F(n) => Key::F(n),
         _ => return None,
     })
 }
@@ -223,8 +238,13 @@ pub(crate) fn footer_hints(context: Context, read_only: bool) -> Vec<(&'static s
     bindings()
         .iter()
         .filter(|b| b.context == context && !(read_only && matches!(b.action, Action::Kill(_))))
-        .filter_map(|b| b.footer.map(|f| (b.label, f)))
+        .filter_map(|b| b.footer.map(|f| (primary(b.label), f)))
         .collect()
+}
+
+/// A label without its aliases: `x F9` is `x`.
+pub(crate) fn primary(label: &'static str) -> &'static str {
+    label.split(' ').next().unwrap_or(label)
 }
 
 /// The key context a mode reads.
@@ -268,8 +288,16 @@ mod tests {
             (Key::Char('/'), Action::StartFilter),
             (Key::Char('s'), Action::SortNext),
             (Key::Char('S'), Action::SortReverse),
-            (Key::Char('3'), Action::SortBy(Column::Port)),
-            (Key::Char('9'), Action::SortBy(Column::Command)),
+            (Key::Char('3'), Action::SortByPosition(3)),
+            (Key::Char('9'), Action::SortByPosition(9)),
+            (Key::F(1), Action::ToggleHelp),
+            (Key::F(3), Action::StartFilter),
+            (Key::F(9), Action::Kill(Signal::Term)),
+            (Key::F(10), Action::Quit),
+            (Key::Ctrl('d'), Action::HalfPageDown),
+            (Key::Ctrl('u'), Action::HalfPageUp),
+            (Key::Left, Action::CommandLeft),
+            (Key::Right, Action::CommandRight),
             (Key::Char('c'), Action::ToggleConnections),
             (Key::Char('a'), Action::ToggleAllAddresses),
             (Key::Char('?'), Action::ToggleHelp),
@@ -344,8 +372,10 @@ mod tests {
         assert_eq!(press(KeyCode::PageDown), Key::PageDown);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(key_of(ctrl_c), Some(Key::Ctrl('c')));
+        assert_eq!(press(KeyCode::F(10)), Key::F(10));
+        assert_eq!(press(KeyCode::Left), Key::Left);
         assert_eq!(
-            key_of(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE)),
+            key_of(KeyEvent::new(KeyCode::Insert, KeyModifiers::NONE)),
             None
         );
     }
@@ -364,6 +394,10 @@ mod tests {
         let footer = footer_hints(Context::Table, false);
         assert!(footer.contains(&("q", "quit")));
         assert!(footer.contains(&("/", "filter")));
+        assert!(
+            !footer.iter().any(|(key, _)| key.starts_with('F')),
+            "aliases stay out of the footer"
+        );
     }
 
     #[test]

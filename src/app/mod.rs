@@ -4,12 +4,14 @@ use std::cell::Cell;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::app::action::{Action, Effect, Status, Viewport};
+use crate::app::action::{Action, Effect, Shown, Status, Viewport};
+use crate::domain::command;
 use crate::domain::explain::{self, Explanation};
 use crate::domain::group::GroupKey;
 use crate::domain::history::{Event, Tracker};
 use crate::domain::inspect;
 use crate::domain::sort::{Column, SortSpec};
+use crate::domain::text;
 use crate::model::Query;
 use crate::model::Stamp;
 use crate::model::SystemFacts;
@@ -190,7 +192,13 @@ struct Table {
     /// Rows grouped under their process (`v`).
     grouped: bool,
     hidden_columns: Vec<Column>,
+    /// Display columns of the selected row's command line scrolled off its left edge (`→`),
+    /// and the row they apply to: another selection shows its command from the start.
+    command_scroll: Option<(SocketKey, usize)>,
 }
+
+/// Display columns one `→` or `←` scrolls the command line by.
+pub(crate) const COMMAND_SCROLL_STEP: usize = 8;
 
 /// What the collections brought: the snapshot shown, the newest one while paused, what
 /// changed between them, and whether the last collection failed.
@@ -257,6 +265,7 @@ impl App {
                 filter: String::new(),
                 grouped: false,
                 hidden_columns: Vec::new(),
+                command_scroll: None,
             },
             feed: Feed {
                 snapshot: Snapshot::default(),
@@ -276,6 +285,7 @@ impl App {
                 rows: 10,
                 explain_width: 80,
                 inspect_width: 78,
+                columns: Shown::new(Column::ALL),
             },
             query,
             interval: DEFAULT_INTERVAL,
@@ -324,6 +334,10 @@ impl App {
             }
             Action::ScrollUp => self.move_by(-3),
             Action::ScrollDown => self.move_by(3),
+            Action::HalfPageDown => self.move_by(half_page(self.table.page)),
+            Action::HalfPageUp => self.move_by(-half_page(self.table.page)),
+            Action::CommandRight | Action::CommandLeft => self.scroll_command(&action),
+            Action::SortByPosition(position) => self.sort_by_position(position),
             Action::SortNext => self.set_sort(SortSpec {
                 column: self.table.sort.column.next(),
                 descending: false,
@@ -332,10 +346,7 @@ impl App {
                 descending: !self.table.sort.descending,
                 ..self.table.sort
             }),
-            Action::SortBy(column) => self.set_sort(SortSpec {
-                column,
-                descending: column == self.table.sort.column && !self.table.sort.descending,
-            }),
+            Action::SortBy(column) => self.sort_by(column),
             Action::StartFilter => self.view = View::Filter,
             Action::FilterChar(c) => {
                 self.table.filter.push(c);
@@ -590,6 +601,17 @@ impl App {
     pub(crate) fn hidden_columns(&self) -> &[Column] {
         &self.table.hidden_columns
     }
+    /// What the screen's layout gives each view, as last measured.
+    pub(crate) fn viewport(&self) -> Viewport {
+        self.viewport
+    }
+    /// Display columns of the selected row's command line scrolled off (0 for any other row).
+    pub(crate) fn command_scroll(&self) -> usize {
+        match self.table.command_scroll {
+            Some((key, columns)) if self.table.selected == Some(key) => columns,
+            _ => 0,
+        }
+    }
     pub(crate) fn history_filter(&self) -> &str {
         &self.history.filter
     }
@@ -731,6 +753,51 @@ impl App {
         Some(found)
     }
 
+    /// `→`/`←`: moves the selected row's command line, never past its last character.
+    fn scroll_command(&mut self, action: &Action) {
+        let Some(key) = self.table.selected else {
+            return;
+        };
+        if !self.viewport.columns.contains(Column::Command) {
+            self.status = Some(Status::info(
+                "the command line is not shown at this width: Enter inspects it whole",
+            ));
+            return;
+        }
+        let end = self.selected_socket().map_or(0, |s| {
+            text::width(&command::of_socket(s).inert()).saturating_sub(1)
+        });
+        let now = self.command_scroll();
+        let next = if *action == Action::CommandRight {
+            (now + COMMAND_SCROLL_STEP).min(end)
+        } else {
+            now.saturating_sub(COMMAND_SCROLL_STEP)
+        };
+        self.table.command_scroll = (next > 0).then_some((key, next));
+    }
+
+    /// `1`-`9`: the column at that place on screen, or a word on why there is none.
+    fn sort_by_position(&mut self, position: usize) {
+        let shown = self.viewport.columns;
+        match shown.at(position) {
+            Some(column) => self.sort_by(column),
+            None => {
+                self.status = Some(Status::info(format!(
+                    "no column {position} on screen: {} fit at this width",
+                    shown.len()
+                )));
+            }
+        }
+    }
+
+    /// Sorts by `column`; choosing the current column again reverses it.
+    fn sort_by(&mut self, column: Column) {
+        self.set_sort(SortSpec {
+            column,
+            descending: column == self.table.sort.column && !self.table.sort.descending,
+        });
+    }
+
     fn set_sort(&mut self, sort: SortSpec) {
         self.table.sort = sort;
         self.rebuild();
@@ -791,7 +858,11 @@ impl App {
 
     fn select_index(&mut self, index: usize) {
         if let Some(&i) = self.table.rows.get(index) {
-            self.table.selected = Some(self.socket_at(i).key());
+            let key = self.socket_at(i).key();
+            if self.table.selected != Some(key) {
+                self.table.command_scroll = None;
+            }
+            self.table.selected = Some(key);
             self.table.selected_at.set(index);
             self.scroll_to_selection();
         }
@@ -863,6 +934,11 @@ impl App {
 /// Row source `i` of a table made of `live` sockets followed by `gone` ones.
 fn socket_at<'a>(live: &'a [Socket], gone: &'a [Socket], i: usize) -> &'a Socket {
     live.get(i).unwrap_or_else(|| &gone[i - live.len()])
+}
+
+/// Half a page, at least one row.
+fn half_page(page: usize) -> isize {
+    isize::try_from((page / 2).max(1)).unwrap_or(isize::MAX)
 }
 
 /// A page move keeps one row of context.

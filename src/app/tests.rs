@@ -449,6 +449,7 @@ fn explain_opens_on_the_selected_row_and_follows_it_closing() {
         rows: 5,
         explain_width: 40,
         inspect_width: 38,
+        ..Viewport::rows(0)
     }));
     app.update(at(0));
     app.update(Action::Snapshot(sample_with_vite()));
@@ -679,6 +680,7 @@ fn the_inspect_view_scrolls_to_its_last_line_and_no_further() {
         rows: 5,
         explain_width: 40,
         inspect_width: 38,
+        ..Viewport::rows(0)
     }));
     app.update(Action::Inspect);
     for _ in 0..500 {
@@ -703,11 +705,13 @@ fn a_terminal_that_grows_leaves_no_view_scrolled_past_its_end() {
         rows: 5,
         explain_width: 40,
         inspect_width: 38,
+        ..Viewport::rows(0)
     };
     let large = Viewport {
         rows: 26,
         explain_width: 120,
         inspect_width: 118,
+        ..Viewport::rows(0)
     };
     app.update(Action::Viewport(small));
     app.update(Action::Inspect);
@@ -725,4 +729,111 @@ fn a_terminal_that_grows_leaves_no_view_scrolled_past_its_end() {
     }
     app.update(Action::Viewport(large));
     assert_eq!(app.explain_scroll(), 0, "the whole explanation fits now");
+}
+
+// ----- keys people bring from htop -----
+
+#[test]
+fn digits_sort_by_the_column_at_that_place_on_screen() {
+    let mut app = loaded(Query::default());
+    // A narrow screen shows Proto, Port, Pid, Process only.
+    app.update(Action::Viewport(Viewport {
+        columns: Shown::new([Column::Proto, Column::Port, Column::Pid, Column::Process]),
+        ..Viewport::rows(5)
+    }));
+    app.update(Action::SortByPosition(4));
+    assert_eq!(app.sort().column, Column::Process);
+    assert!(!app.sort().descending);
+    app.update(Action::SortByPosition(4));
+    assert!(app.sort().descending, "again: reversed");
+    app.update(Action::SortByPosition(3));
+    assert_eq!(app.sort().column, Column::Pid);
+    assert_eq!(app.status(), None);
+}
+
+#[test]
+fn a_digit_past_the_columns_on_screen_says_so_and_keeps_the_sort() {
+    let mut app = loaded(Query::default());
+    app.update(Action::Viewport(Viewport {
+        columns: Shown::new([Column::Proto, Column::Port]),
+        ..Viewport::rows(5)
+    }));
+    let before = app.sort();
+    app.update(Action::SortByPosition(7));
+    assert_eq!(app.sort(), before);
+    let status = app.status().unwrap();
+    assert!(!status.is_error);
+    assert_eq!(status.text, "no column 7 on screen: 2 fit at this width");
+    // Nothing shown at all (a screen too small for the table).
+    app.update(Action::Viewport(Viewport {
+        columns: Shown::NONE,
+        ..Viewport::rows(5)
+    }));
+    app.update(Action::SortByPosition(1));
+    assert_eq!(app.sort(), before);
+}
+
+#[test]
+fn ctrl_d_and_ctrl_u_move_half_a_page() {
+    let mut app = App::new(Query::default());
+    app.update(Action::Viewport(Viewport::rows(4)));
+    app.update(Action::Snapshot(sample_snapshot()));
+    assert_eq!(selected_port(&app), Some(53));
+    app.update(Action::HalfPageDown);
+    assert_eq!(ports(&app)[2], selected_port(&app).unwrap());
+    app.update(Action::HalfPageDown);
+    assert_eq!(ports(&app)[4], selected_port(&app).unwrap());
+    app.update(Action::HalfPageUp);
+    assert_eq!(ports(&app)[2], selected_port(&app).unwrap());
+    // A one-row page still moves.
+    app.update(Action::Viewport(Viewport::rows(1)));
+    app.update(Action::HalfPageUp);
+    assert_eq!(ports(&app)[1], selected_port(&app).unwrap());
+}
+
+#[test]
+fn the_command_line_scrolls_for_the_selected_row_and_resets_on_a_new_selection() {
+    let mut app = loaded(Query::default());
+    while selected_port(&app) != Some(5432) {
+        app.update(Action::Down);
+    }
+    // "postgres -D /var/lib/postgresql/16/main": 39 columns.
+    app.update(Action::CommandLeft);
+    assert_eq!(app.command_scroll(), 0, "never left of the start");
+    app.update(Action::CommandRight);
+    assert_eq!(app.command_scroll(), COMMAND_SCROLL_STEP);
+    for _ in 0..100 {
+        app.update(Action::CommandRight);
+    }
+    assert_eq!(app.command_scroll(), 38, "the last character stays in view");
+    app.update(Action::CommandLeft);
+    assert_eq!(app.command_scroll(), 38 - COMMAND_SCROLL_STEP);
+    // A refresh keeps it; another row starts from the left, and coming back does too.
+    app.update(Action::Snapshot(sample_snapshot()));
+    assert_eq!(app.command_scroll(), 38 - COMMAND_SCROLL_STEP);
+    app.update(Action::Down);
+    assert_eq!(app.command_scroll(), 0);
+    app.update(Action::Up);
+    assert_eq!(app.command_scroll(), 0);
+    // Without the Command column on screen there is nothing to scroll, and the status says so.
+    app.update(Action::Viewport(Viewport {
+        columns: Shown::new([Column::Port, Column::Pid, Column::Process]),
+        ..Viewport::rows(5)
+    }));
+    app.update(Action::CommandRight);
+    assert_eq!(app.command_scroll(), 0);
+    assert!(
+        app.status()
+            .unwrap()
+            .text
+            .contains("not shown at this width")
+    );
+    // A row with no owner has nothing to scroll.
+    let mut app = App::new(Query::default());
+    app.update(Action::Snapshot(Snapshot {
+        sockets: vec![listener("127.0.0.1", 80, Vec::new())],
+        privileged: false,
+    }));
+    app.update(Action::CommandRight);
+    assert_eq!(app.command_scroll(), 0);
 }

@@ -19,7 +19,7 @@ pub(crate) enum Command {
     },
     /// One snapshot of the same rows the table shows, printed once.
     List {
-        format: Format,
+        format: ListFormat,
         query: Query,
         only: Only,
         text: TextOptions,
@@ -160,6 +160,27 @@ impl Format {
     }
 }
 
+/// How `list` prints: as the other one-shot modes do, or as metrics for Prometheus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ListFormat {
+    /// An aligned table for people.
+    Text,
+    /// The versioned JSON document (`version: 1`), as `--json`.
+    Json,
+    /// The OpenMetrics text exposition, for Prometheus (e.g. node_exporter's textfile collector).
+    #[value(name = "openmetrics")]
+    OpenMetrics,
+}
+
+impl From<Format> for ListFormat {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Text => ListFormat::Text,
+            Format::Json => ListFormat::Json,
+        }
+    }
+}
+
 impl Command {
     /// Colour for the text tables, when the caller decided this output gets it.
     #[must_use]
@@ -176,7 +197,7 @@ impl Command {
     pub(crate) fn for_stdout(self, stdout_is_terminal: bool) -> Command {
         match self {
             Command::Tui { query, .. } if !stdout_is_terminal => Command::List {
-                format: Format::Text,
+                format: ListFormat::Text,
                 query,
                 only: Only::default(),
                 text: TextOptions::default(),

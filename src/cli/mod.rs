@@ -18,7 +18,7 @@ use clap::error::ErrorKind;
 use clap::{Args as ClapArgs, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub(crate) use self::command::{
-    Command, Format, Invocation, KillRequest, Only, TextOptions, Unset, Until, Watch,
+    Command, Format, Invocation, KillRequest, ListFormat, Only, TextOptions, Unset, Until, Watch,
 };
 pub(crate) use self::config::ReadOnly;
 pub(crate) use self::values::parse_interval;
@@ -355,6 +355,10 @@ pub(crate) enum Subcommands {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+
+        /// Print as text (a table), json (as --json) or openmetrics (Prometheus exposition).
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<ListFormat>,
     },
     /// Show every socket on local ports and the processes that hold them
     ///
@@ -473,12 +477,22 @@ impl Args {
                 only,
                 no_header,
                 json,
-            } => Command::List {
-                format: Format::from_json_flag(json || self.json),
-                query: self.filter.or(filter).query(),
-                only: self.only.or(only),
-                text: text_options(no_header || self.no_header),
-            },
+                format,
+            } => {
+                let json = json || self.json;
+                if json && format.is_some_and(|f| f != ListFormat::Json) {
+                    return Err(subcommand_error(
+                        "list",
+                        "--json and --format disagree: give one of them",
+                    ));
+                }
+                Command::List {
+                    format: format.unwrap_or_else(|| Format::from_json_flag(json).into()),
+                    query: self.filter.or(filter).query(),
+                    only: self.only.or(only),
+                    text: text_options(no_header || self.no_header),
+                }
+            }
             // `-a`/`-c` are moot here: `who` already covers every address and connection.
             Subcommands::Who {
                 ports,
@@ -704,7 +718,7 @@ mod tests {
         }
     }
 
-    fn list(format: Format, query: Query) -> Command {
+    fn list(format: ListFormat, query: Query) -> Command {
         Command::List {
             format,
             query,
@@ -739,7 +753,7 @@ mod tests {
 
     #[test]
     fn argv_table_to_commands() {
-        let text_list = |c, a| list(Format::Text, query(c, a));
+        let text_list = |c, a| list(ListFormat::Text, query(c, a));
         let who = |port, format| who_of(vec![port], format);
         let table: Vec<(&str, Command)> = vec![
             ("", tui(None, false, false)),
@@ -756,7 +770,7 @@ mod tests {
             ("list -a -c", text_list(true, true)),
             (
                 "list --json --connections",
-                list(Format::Json, query(true, false)),
+                list(ListFormat::Json, query(true, false)),
             ),
             ("who 5432", who(5432, Format::Text)),
             ("who --json 5432", who(5432, Format::Json)),
@@ -767,8 +781,17 @@ mod tests {
             ("-c 80", who(80, Format::Text)),
             ("-a list", text_list(false, true)),
             ("-c list -a", text_list(true, true)),
-            ("--json list", list(Format::Json, query(false, false))),
+            ("--json list", list(ListFormat::Json, query(false, false))),
             ("--json who 80", who(80, Format::Json)),
+            (
+                "list --format openmetrics -c",
+                list(ListFormat::OpenMetrics, query(true, false)),
+            ),
+            (
+                "list --format json --json",
+                list(ListFormat::Json, query(false, false)),
+            ),
+            ("list --format text", text_list(false, false)),
             ("-a who 80", who(80, Format::Text)),
             ("kill 3000", Command::Kill(kill(3000, Signal::Term))),
             (
@@ -817,7 +840,7 @@ mod tests {
 
     #[test]
     fn no_flags_parse() {
-        let text_list = |c, a| list(Format::Text, query(c, a));
+        let text_list = |c, a| list(ListFormat::Text, query(c, a));
         let table: Vec<(&str, Command)> = vec![
             (
                 "-a --no-all",
@@ -905,7 +928,7 @@ mod tests {
                         header: false,
                         colour: false,
                     },
-                    format: Format::Text,
+                    format: ListFormat::Text,
                     query: query(false, false),
                 },
             ),
@@ -919,7 +942,7 @@ mod tests {
                         ipv4: true,
                         ipv6: true,
                     },
-                    format: Format::Text,
+                    format: ListFormat::Text,
                     query: query(false, false),
                 },
             ),
@@ -952,7 +975,10 @@ mod tests {
                 "abc",
                 "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain), got abc",
             ),
-            ("lsit", "or a command (list, who, kill, watch, explain), got lsit"),
+            (
+                "lsit",
+                "or a command (list, who, kill, watch, explain), got lsit",
+            ),
             ("0", "port must be a number from 1 to 65535"),
             ("-1", "port must be a number from 1 to 65535"),
             ("who -5", "port must be a number from 1 to 65535"),
@@ -981,6 +1007,11 @@ mod tests {
             ("--interval 1s 5432", "cannot be used with"),
             ("--json", "use `loopwatch list --json`"),
             (
+                "list --json --format openmetrics",
+                "--json and --format disagree",
+            ),
+            ("list --format yaml", "invalid value 'yaml'"),
+            (
                 "5432 list",
                 "give a PORT or a command, not both: e.g. `loopwatch list PORT`",
             ),
@@ -1007,7 +1038,10 @@ mod tests {
             ("-H watch", "-H applies to tables"),
             ("-10", "port must be a number from 1 to 65535"),
             ("list -1", "port must be a number from 1 to 65535"),
-            ("who 80 list", "port must be a number from 1 to 65535, got list"),
+            (
+                "who 80 list",
+                "port must be a number from 1 to 65535, got list",
+            ),
             ("kill", "required"),
             ("kill 0", "port must be a number from 1 to 65535"),
             (
@@ -1183,7 +1217,7 @@ mod tests {
         assert_eq!(live.clone().for_stdout(true), live);
         assert_eq!(
             live.for_stdout(false),
-            list(Format::Text, query(true, false))
+            list(ListFormat::Text, query(true, false))
         );
         let who = who_of(vec![80], Format::Json);
         assert_eq!(who.clone().for_stdout(false), who);

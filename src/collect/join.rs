@@ -147,6 +147,7 @@ fn owner_from(info: &ProcessInfo) -> Owner {
         name: info.name.as_str().into(),
         user: info.user.as_deref().map(OsText::new),
         cmdline: info.cmdline.join(" ").into(),
+        argv: info.cmdline.iter().map(OsText::new).collect(),
     }
 }
 

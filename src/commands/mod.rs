@@ -13,8 +13,8 @@ use std::io::{self, Write};
 
 use anyhow::Context;
 
-use self::render::{json, text};
-use crate::cli::{Format, Only, TextOptions};
+use self::render::{json, openmetrics, text};
+use crate::cli::{Format, ListFormat, Only, TextOptions};
 use crate::collect::Collector;
 use crate::domain::sort::SortSpec;
 use crate::model::Query;
@@ -50,22 +50,26 @@ pub(crate) fn nothing_bound_message(port: u16) -> String {
 
 /// What a one-shot prints, beyond the sockets: which of them (`-t`/`-u`/`-4`/`-6`), in which
 /// format, and how a text table looks.
+/// `F` is the formats the command has: `list` also speaks OpenMetrics.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Output {
+pub(crate) struct Output<F = Format> {
     pub(crate) only: Only,
-    pub(crate) format: Format,
+    pub(crate) format: F,
     pub(crate) text: TextOptions,
 }
 
-impl Output {
+impl<F> Output<F> {
     /// Plain text, every socket, with the header.
     #[cfg(test)]
-    pub(crate) fn text() -> Output {
-        Output::of(Format::Text)
+    pub(crate) fn text() -> Output<F>
+    where
+        F: From<Format>,
+    {
+        Output::of(Format::Text.into())
     }
 
     #[cfg(test)]
-    pub(crate) fn of(format: Format) -> Output {
+    pub(crate) fn of(format: F) -> Output<F> {
         Output {
             only: Only::default(),
             format,
@@ -75,23 +79,24 @@ impl Output {
 }
 
 /// `loopwatch list`: one snapshot, as a table on `out` (with the hidden-owner notice on `err`)
-/// or as JSON on `out`. With `-c` the table has a REMOTE column.
+/// as JSON or as OpenMetrics on `out`. With `-c` the table has a REMOTE column.
 pub(crate) fn list(
     collector: &mut dyn Collector,
     query: Query,
-    output: Output,
+    output: Output<ListFormat>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let mut shown = view(collector.collect(&query).context("listing sockets")?, query);
     shown.sockets.retain(|s| output.only.admits(s));
     match output.format {
-        Format::Text => {
+        ListFormat::Text => {
             let table = text::list_table(&shown.sockets, query.connections, output.text);
             write_out(out, &table)?;
             notice_hidden_owners(&shown, err);
         }
-        Format::Json => write_out(out, &json::document(&shown, None)?)?,
+        ListFormat::Json => write_out(out, &json::document(&shown, None)?)?,
+        ListFormat::OpenMetrics => write_out(out, &openmetrics::exposition(&shown.sockets))?,
     }
     Ok(())
 }
@@ -180,7 +185,7 @@ mod tests {
         list(
             &mut collector,
             Query::default(),
-            Output::of(format),
+            Output::of(format.into()),
             &mut out,
             &mut err,
         )
@@ -323,7 +328,7 @@ mod tests {
             let e = list(
                 &mut collector,
                 Query::default(),
-                Output::of(format),
+                Output::of(format.into()),
                 &mut ClosedPipe,
                 &mut Vec::new(),
             )

@@ -68,7 +68,10 @@ impl Column {
             Column::Pid => pid_of(a).cmp(&pid_of(b)),
             Column::Process => cmp_text(&a.process_label(), &b.process_label()),
             Column::User => cmp_text(&a.user_label(), &b.user_label()),
-            Column::Command => cmp_text(&a.cmdline_label(), &b.cmdline_label()),
+            Column::Command => cmp_text(
+                &super::command::of_socket(a).inert(),
+                &super::command::of_socket(b).inert(),
+            ),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{Owner, ProcKey, Proto, Scope, Snapshot, Socket, SocketState, UnknownOwner};
+use super::{OsText, Owner, ProcKey, Proto, Scope, Snapshot, Socket, SocketState, UnknownOwner};
 
 /// An owner with a fixed start time derived from the pid, so fixtures stay deterministic.
 pub fn owner(pid: u32, name: &str, user: &str, cmdline: &str) -> Owner {
@@ -16,6 +16,11 @@ pub fn owner(pid: u32, name: &str, user: &str, cmdline: &str) -> Owner {
         name: name.into(),
         user: Some(user.into()),
         cmdline: cmdline.into(),
+        argv: cmdline
+            .split(' ')
+            .filter(|a| !a.is_empty())
+            .map(OsText::from)
+            .collect(),
     }
 }
 

@@ -179,6 +179,8 @@ pub struct Owner {
     pub user: Option<OsText>,
     /// The command line, arguments joined by spaces; empty when unreadable (e.g. kernel threads).
     pub cmdline: OsText,
+    /// The same arguments one by one, `argv[0]` first (a path may hold spaces).
+    pub argv: Vec<OsText>,
 }
 
 impl Owner {

@@ -62,7 +62,8 @@ where
 {
     let size = terminal.size().context("cannot read the terminal size")?;
     let mut area = Rect::new(0, 0, size.width, size.height);
-    app.update(Action::Viewport(ui::viewport(area)));
+    let measured = ui::viewport(area, app);
+    app.update(Action::Viewport(measured));
     // Nothing on screen reads a clock: only an action, or a wait that timed out (a row mark
     // expired, a follow-up poll), can change it. The poller sends only snapshots that differ
     // from the last, and input that means nothing (mouse motion, key releases) is no action:
@@ -75,6 +76,12 @@ where
                 .draw(|frame| ui::draw_with(frame, app, theme))
                 .context("cannot draw")?;
             changed = false;
+            // The columns just drawn are the ones keys `1`-`9` pick: the layout that drew them
+            // tells the app (it draws nothing, the sizes are unchanged).
+            let drawn = ui::viewport(area, app);
+            if drawn != app.viewport() {
+                app.update(Action::Viewport(drawn));
+            }
         }
         let dialog_shown = app.mode() == Mode::Confirm;
         // Keys typed before the stop dialog was on screen (type-ahead, a pasted "x\n") must
@@ -247,7 +254,7 @@ fn actions_for_input(input: &TermEvent, app: &App, area: &mut Rect) -> Vec<Actio
                 vec![action]
             } else if !ui::dialog_fits(*area, app) {
                 vec![Action::CancelUnseen]
-            } else if ui::viewport(*area).rows == 0 {
+            } else if ui::viewport(*area, app).rows == 0 {
                 Vec::new()
             } else {
                 vec![action]
@@ -256,7 +263,7 @@ fn actions_for_input(input: &TermEvent, app: &App, area: &mut Rect) -> Vec<Actio
         TermEvent::Mouse(mouse) => action_for_mouse(*mouse, app, *area).into_iter().collect(),
         TermEvent::Resize(width, height) => {
             *area = Rect::new(0, 0, *width, *height);
-            let mut actions = vec![Action::Viewport(ui::viewport(*area))];
+            let mut actions = vec![Action::Viewport(ui::viewport(*area, app))];
             if !ui::dialog_fits(*area, app) {
                 actions.push(Action::CancelUnseen);
             }
@@ -299,7 +306,8 @@ mod tests {
 
     fn loaded(area: Rect) -> App {
         let mut app = App::new(Query::default());
-        app.update(Action::Viewport(ui::viewport(area)));
+        let measured = ui::viewport(area, &app);
+        app.update(Action::Viewport(measured));
         app.update(Action::Snapshot(sample_snapshot()));
         app
     }

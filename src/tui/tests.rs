@@ -737,3 +737,23 @@ fn a_stop_can_be_confirmed_on_a_small_terminal() {
     assert_eq!(session.sent(), [(4812, Signal::Term)]);
     session.quit();
 }
+
+/// Keys 1-9 pick what the last frame drew: at 40 columns the fourth column on screen is the
+/// process name (not the scope, fourth of all columns), pressed again it reverses, and a
+/// digit past the last column says so.
+#[test]
+fn digits_sort_by_the_columns_the_last_frame_drew() {
+    let session = Session::start(40, 12, crate::model::fixtures::sample_snapshot());
+    session.wait_for("postgres");
+    session.key(KeyCode::Char('4'));
+    session.wait_for("Process▲");
+    session.key(KeyCode::Char('4'));
+    session.wait_for("Process▼");
+    session.key(KeyCode::Char('9'));
+    session.wait_for("no column 9 on screen");
+    // F10 quits, as in htop.
+    let mut session = session;
+    session.key(KeyCode::F(10));
+    let thread = session.thread.take().unwrap();
+    thread.join().unwrap().unwrap();
+}

@@ -69,6 +69,8 @@ struct Spec {
     min: u16,
     /// Spare room a column may grow into, up to this width; `None` takes whatever is left.
     max: Option<u16>,
+    /// The title's width with the sort arrow, which it gets when the rows are sorted by it.
+    titled: u16,
 }
 
 /// Room for a port number (the exposure marker adds its own width when the scope is dropped).
@@ -117,7 +119,8 @@ pub(crate) fn scope_label(socket: &Socket, theme: &Theme) -> String {
 /// Lays out the columns for a table `width` columns wide, starting at `x`, showing `rows`.
 ///
 /// Widths depend only on the sort, the toggles and the rows on screen, so they stay put while
-/// the data is steady, and adapt when a long IPv6 address scrolls into view.
+/// the data is steady, and adapt when a long IPv6 address scrolls into view. Which columns are
+/// shown does not depend on the sort: the arrow gets spare room, else part of its title.
 pub(crate) fn layout(
     x: u16,
     width: u16,
@@ -132,6 +135,8 @@ pub(crate) fn layout(
     // The user hid these (config `hidden_columns`); the port is never hidden.
     specs
         .retain(|s| !matches!(s.slot, Slot::Column(c) if c != Column::Port && hidden.contains(&c)));
+    // Which columns fit does not depend on the sort (the arrow takes only spare room, or
+    // part of its title), so a digit pressed again reverses the column it just sorted.
     let needed = |specs: &[Spec]| -> u32 {
         let cells: u32 = specs.iter().map(|s| u32::from(s.min)).sum();
         let gaps = u32::try_from(specs.len().saturating_sub(1)).unwrap_or(0) * u32::from(SPACING);
@@ -156,6 +161,16 @@ pub(crate) fn layout(
     }
 
     let mut spare = u32::from(width).saturating_sub(needed(&specs));
+    // The sorted column's title grows by its arrow first, as far as the spare room goes.
+    if let Some(spec) = specs
+        .iter_mut()
+        .find(|s| s.slot == Slot::Column(sort.column))
+    {
+        let grow = u32::from(spec.titled.saturating_sub(spec.min)).min(spare);
+        spec.min += u16::try_from(grow).unwrap_or(0);
+        spec.max = spec.max.map(|m| m.max(spec.min));
+        spare -= grow;
+    }
     let mut widths: Vec<u16> = specs.iter().map(|s| s.min).collect();
     // Bounded columns grow first, in screen order; then the flexible one takes the rest.
     for (spec, w) in specs.iter().zip(widths.iter_mut()) {
@@ -196,7 +211,14 @@ fn specs(rows: &[&Socket], sort: SortSpec, query: Query, theme: &Theme) -> Vec<S
     slots
         .into_iter()
         .map(|slot| {
-            let title = width_u16(&title(slot, sort));
+            // The title as drawn unsorted, and as drawn with the sort arrow.
+            let (plain, sorted) = match slot {
+                Slot::Remote => (width_u16(&title(slot, sort)), width_u16(&title(slot, sort))),
+                Slot::Column(column) => (
+                    width_u16(column.title()),
+                    width_u16(&title(slot, SortSpec { column, ..sort })),
+                ),
+            };
             let (content, max) = match slot {
                 Slot::Column(Column::Proto) => (3, None),
                 Slot::Column(Column::Address) => {
@@ -232,12 +254,17 @@ fn specs(rows: &[&Socket], sort: SortSpec, query: Query, theme: &Theme) -> Vec<S
                 Slot::Column(Column::User) => (NAME_MIN, Some(USER_MAX)),
                 Slot::Column(Column::Command) => (COMMAND_MIN, None),
             };
-            let min = title.max(content);
+            let min = plain.max(content);
             let max = match slot {
                 Slot::Column(Column::Command) => None,
                 _ => Some(max.unwrap_or(min).max(min)),
             };
-            Spec { slot, min, max }
+            Spec {
+                slot,
+                min,
+                max,
+                titled: sorted,
+            }
         })
         .collect()
 }
@@ -331,6 +358,39 @@ mod tests {
             .find(|p| p.slot == Slot::Column(Column::Port))
             .unwrap();
         assert!(port.width >= 7);
+    }
+
+    #[test]
+    fn sorting_never_changes_which_columns_fit() {
+        let snapshot = sample_snapshot();
+        let rows: Vec<&Socket> = snapshot.sockets.iter().collect();
+        for width in 30..200 {
+            let placed = |column| {
+                let sort = SortSpec {
+                    column,
+                    descending: false,
+                };
+                layout(
+                    0,
+                    width,
+                    &rows,
+                    sort,
+                    Query::default(),
+                    &[],
+                    &Theme::default(),
+                )
+                .placed
+            };
+            let slots_of = |placed: Vec<Placed>| placed.iter().map(|p| p.slot).collect::<Vec<_>>();
+            let first = slots_of(placed(Column::Port));
+            for column in Column::ALL {
+                assert_eq!(
+                    slots_of(placed(column)),
+                    first,
+                    "width {width}, sorted by {column:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn laid_out<'a>(
     for density in [Density::Full, Density::Compact] {
         let lines = body(app, pending, theme, inner_width(box_width), density);
         needed = lines.len() + 2;
-        if super::viewport(area).rows > 0 && needed <= usize::from(area.height) {
+        if super::Screen::of(area).is_some() && needed <= usize::from(area.height) {
             return Ok(lines);
         }
     }

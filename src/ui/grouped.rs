@@ -8,6 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::app::action::Shown;
 use crate::app::{App, RowMark};
 use crate::domain::group;
 use crate::model::{Socket, format_endpoint};
@@ -16,6 +17,9 @@ use super::columns::{remote_label, scope_label};
 use super::table::{mark_style, mark_symbol};
 use super::text::{truncate, truncate_spans};
 use super::theme::Theme;
+
+/// The sortable columns the grouped view's titles name, in their order (keys `1`-`4`).
+pub(crate) const SHOWN: Shown = Shown::GROUPED;
 
 /// One body line of the grouped view; the numbers are indices among the visible rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,7 +29,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use crate::app::action::{Action, Viewport};
+use crate::app::action::{Action, Shown, Viewport};
 use crate::app::keymap;
 use crate::app::{App, Mode};
 use crate::domain::sort::Column;
@@ -152,18 +152,30 @@ pub(crate) fn dialog_fits(area: Rect, app: &App) -> bool {
         .is_none_or(|pending| confirm::fits(area, app, pending))
 }
 
-/// What the layout of a terminal this size gives each view; all zero when it is too small.
-pub(crate) fn viewport(area: Rect) -> Viewport {
+/// What the layout of a terminal this size gives each view when it draws `app`; all zero when
+/// it is too small. The columns are the ones [`draw_with`] lays out for the rows on screen.
+pub(crate) fn viewport(area: Rect, app: &App) -> Viewport {
     Screen::of(area).map_or(
         Viewport {
             rows: 0,
             explain_width: 0,
             inspect_width: 0,
+            columns: Shown::NONE,
         },
         |screen| Viewport {
             rows: usize::from(screen.body.height),
             explain_width: usize::from(explain::text_area(&screen).width),
             inspect_width: usize::from(inspect::frame(screen.below_header()).inner.width),
+            columns: if app.is_grouped() {
+                grouped::SHOWN
+            } else {
+                let rows: Vec<&Socket> = app.visible_rows().collect();
+                let columns = screen.columns(app, &rows, &Theme::default());
+                Shown::new(columns.placed.iter().filter_map(|p| match p.slot {
+                    Slot::Column(c) => Some(c),
+                    Slot::Remote => None,
+                }))
+            },
         },
     )
 }
@@ -298,5 +310,5 @@ fn key_for(action: &Action) -> Option<&'static str> {
         .iter()
         .find(|b| b.action == *action && b.context == keymap::Context::Table)
         .or_else(|| keymap::bindings().iter().find(|b| b.action == *action))
-        .map(|b| b.label)
+        .map(|b| keymap::primary(b.label))
 }

@@ -21,9 +21,8 @@ fn app_on_node(width: u16, height: u16, read_only: bool) -> App {
         ..Query::default()
     })
     .read_only(read_only);
-    app.update(Action::Viewport(viewport(ratatui::layout::Rect::new(
-        0, 0, width, height,
-    ))));
+    let measured = viewport(ratatui::layout::Rect::new(0, 0, width, height), &app);
+    app.update(Action::Viewport(measured));
     app.update(Action::Snapshot(sample_snapshot()));
     app.update(Action::Down); // 53 -> 5173
     assert_eq!(app.selected_socket().unwrap().local_port, 5173);

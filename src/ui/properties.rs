@@ -103,7 +103,8 @@ proptest! {
         let snapshot = Snapshot { sockets, privileged: false };
         let mut app = App::new(Query::default());
         let area = ratatui::layout::Rect::new(0, 0, width, height);
-        app.update(Action::Viewport(viewport(area)));
+        let measured = viewport(area, &app);
+        app.update(Action::Viewport(measured));
         app.update(Action::Snapshot(snapshot.clone()));
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         for action in actions {

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
 
 use crate::app::{App, RowMark};
+use crate::domain::command;
 use crate::domain::history::EventKind;
 use crate::domain::sort::{Column, SortSpec};
 use crate::model::{Socket, SocketState};
@@ -14,6 +15,7 @@ use crate::model::{Socket, SocketState};
 use super::columns::{self, Columns, Placed, SPACING, Slot};
 use super::text::truncate;
 use super::theme::Theme;
+use crate::domain::text;
 
 /// Draws the header row into `header` and `rows` into `body`.
 pub(crate) fn render(
@@ -27,13 +29,19 @@ pub(crate) fn render(
 ) {
     let sort = app.sort();
     let header_cells = columns.placed.iter().map(|p| header_cell(*p, sort, theme));
-    let body_rows = rows.iter().map(|socket| {
+    let selected = app.selected_visible();
+    let body_rows = rows.iter().enumerate().map(|(k, socket)| {
         let mark = app.row_mark(socket);
+        let scroll = if selected == Some(k) {
+            app.command_scroll()
+        } else {
+            0
+        };
         Row::new(
             columns
                 .placed
                 .iter()
-                .map(|p| cell(*p, socket, columns, theme, mark)),
+                .map(|p| cell(*p, socket, columns, theme, mark, scroll)),
         )
         .style(mark_style(mark, theme))
     });
@@ -45,7 +53,7 @@ pub(crate) fn render(
         .highlight_symbol(theme.selected_symbol)
         .highlight_spacing(HighlightSpacing::Always)
         .row_highlight_style(theme.selected);
-    let selected = app.selected_visible().filter(|&i| i < rows.len());
+    let selected = selected.filter(|&i| i < rows.len());
     let mut state = TableState::default().with_selected(selected);
     let area = Rect {
         height: header.height + body.height,
@@ -149,8 +157,20 @@ fn right_aligned(slot: Slot) -> bool {
 }
 
 fn header_cell(placed: Placed, sort: SortSpec, theme: &Theme) -> Cell<'static> {
+    let width = usize::from(placed.width);
     let title = columns::title(placed.slot, sort);
-    let title = truncate(&title, usize::from(placed.width)).into_owned();
+    let title = match placed.slot {
+        // Short of room, the sorted column's name gives way to its arrow.
+        Slot::Column(c) if c == sort.column && text::width(&title) > width && width >= 3 => {
+            let arrow = columns::arrow(sort);
+            if text::width(c.title()) < width {
+                format!("{}{arrow}", c.title())
+            } else {
+                format!("{} {arrow}", truncate(c.title(), width - 2))
+            }
+        }
+        _ => truncate(&title, width).into_owned(),
+    };
     let style = match placed.slot {
         Slot::Column(c) if c == sort.column => theme.sorted_header,
         _ => Style::new(),
@@ -169,6 +189,7 @@ fn cell<'a>(
     columns: &Columns,
     theme: &Theme,
     mark: RowMark,
+    scroll: usize,
 ) -> Cell<'a> {
     let width = usize::from(placed.width);
     let fit = |text: String| truncate(&text, width).into_owned();
@@ -213,7 +234,7 @@ fn cell<'a>(
         Slot::Column(Column::Command) => match socket.unknown {
             // Where there is no command line, say why: it answers "why is this one blank?".
             Some(reason) if unknown => Line::styled(fit(reason.explain().to_string()), theme.dim),
-            _ => Line::raw(truncate(&socket.cmdline_label(), width).into_owned()),
+            _ => command_line(socket, width, scroll, theme),
         },
     };
     Cell::from(if right_aligned(placed.slot) {
@@ -222,6 +243,23 @@ fn cell<'a>(
         line
     })
 }
+
+/// The readable command line, `scroll` columns in when scrolled (`«` says some is hidden).
+fn command_line(socket: &Socket, width: usize, scroll: usize, theme: &Theme) -> Line<'static> {
+    let shown = command::of_socket(socket);
+    let shown = shown.inert();
+    if scroll == 0 {
+        return Line::raw(truncate(&shown, width).into_owned());
+    }
+    let rest = command::scrolled(&shown, scroll);
+    Line::from(vec![
+        Span::styled(SCROLLED_MARK, theme.dim),
+        Span::raw(truncate(rest, width.saturating_sub(1)).into_owned()),
+    ])
+}
+
+/// In front of a command line scrolled to the right.
+const SCROLLED_MARK: &str = "«";
 
 fn state_style(state: SocketState, theme: &Theme) -> Style {
     match state {

@@ -22,7 +22,8 @@ fn area(width: u16, height: u16) -> Rect {
 /// An app sized for a `width` x `height` terminal, fed the sample snapshot, then `actions`.
 fn app(width: u16, height: u16, actions: impl IntoIterator<Item = Action>) -> App {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(viewport(area(width, height))));
+    let measured = viewport(area(width, height), &app);
+    app.update(Action::Viewport(measured));
     app.update(Action::Snapshot(sample_snapshot()));
     for action in actions {
         app.update(action);
@@ -167,7 +168,8 @@ fn frame_80x24_filter_kept_with_no_match() {
 #[test]
 fn frame_80x24_collecting() {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(viewport(area(80, 24))));
+    let measured = viewport(area(80, 24), &app);
+    app.update(Action::Viewport(measured));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 
@@ -186,7 +188,8 @@ fn frame_80x24_error_after_data() {
 #[test]
 fn frame_80x24_error_before_data() {
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(viewport(area(80, 24))));
+    let measured = viewport(area(80, 24), &app);
+    app.update(Action::Viewport(measured));
     app.update(Action::CollectFailed(CollectError::Sockets(
         "netlink: Operation not permitted".to_string(),
     )));
@@ -342,7 +345,7 @@ fn table_body_rows_is_what_draw_fills() {
         privileged: true,
     };
     for (width, height) in [(120, 30), (80, 24), (40, 12), (30, 6)] {
-        let rows = viewport(area(width, height)).rows;
+        let rows = viewport(area(width, height), &App::new(Query::default())).rows;
         assert_eq!(rows, usize::from(height) - 4);
         let mut app = App::new(Query::default());
         app.update(Action::Viewport(Viewport::rows(rows)));
@@ -370,8 +373,9 @@ fn table_body_rows_is_what_draw_fills() {
             "{width}x{height}"
         );
     }
-    assert_eq!(viewport(area(29, 24)).rows, 0);
-    assert_eq!(viewport(area(80, 5)).rows, 0);
+    let app = App::new(Query::default());
+    assert_eq!(viewport(area(29, 24), &app).rows, 0);
+    assert_eq!(viewport(area(80, 5), &app).rows, 0);
 }
 
 #[test]
@@ -492,9 +496,10 @@ fn every_footer_hint_and_help_line_comes_from_the_keymap() {
     for (key, text) in crate::app::keymap::footer_hints(crate::app::keymap::Context::Table, false) {
         assert!(footer.contains(&format!("{key} {text}")), "{footer}");
     }
-    let app_help = app(120, 30, [Action::ToggleHelp]);
-    let buf = buffer(&app_help, 120, 30);
-    let screen: String = (0..30).map(|y| line(&buf, y) + "\n").collect();
+    // Tall enough for the whole overlay.
+    let app_help = app(120, 40, [Action::ToggleHelp]);
+    let buf = buffer(&app_help, 120, 40);
+    let screen: String = (0..40).map(|y| line(&buf, y) + "\n").collect();
     for context in [
         crate::app::keymap::Context::Table,
         crate::app::keymap::Context::Filter,
@@ -521,7 +526,8 @@ fn large_snapshots_draw_one_page() {
         privileged: true,
     };
     let mut app = App::new(Query::default());
-    app.update(Action::Viewport(viewport(area(120, 30))));
+    let measured = viewport(area(120, 30), &app);
+    app.update(Action::Viewport(measured));
     app.update(Action::Snapshot(many));
     let buf = buffer(&app, 120, 30);
     assert!(line(&buf, 0).contains("10000 sockets"));
@@ -543,7 +549,8 @@ fn changed_app(width: u16, height: u16, actions: impl IntoIterator<Item = Action
             ..crate::app::Settings::default()
         },
     );
-    app.update(Action::Viewport(viewport(area(width, height))));
+    let measured = viewport(area(width, height), &app);
+    app.update(Action::Viewport(measured));
     app.update(tick(0));
     app.update(Action::Snapshot(sample_snapshot()));
     let mut next = sample_snapshot();
@@ -737,7 +744,8 @@ fn hostile_names_and_arguments_reach_no_cell_uninert() {
     for (width, height) in [(120, 30), (80, 24), (40, 12)] {
         for keys in views {
             let mut app = App::new(Query::default());
-            app.update(Action::Viewport(viewport(area(width, height))));
+            let measured = viewport(area(width, height), &app);
+            app.update(Action::Viewport(measured));
             app.update(Action::Snapshot(Snapshot::default()));
             app.update(Action::Snapshot(snapshot.clone()));
             for key in keys {
@@ -753,5 +761,65 @@ fn hostile_names_and_arguments_reach_no_cell_uninert() {
                 );
             }
         }
+    }
+}
+
+// ----- the command column and the keys that follow the screen -----
+
+#[test]
+fn frame_120x30_command_scrolled() {
+    let moves = std::iter::repeat_n(Action::Down, 4);
+    let app = app(
+        120,
+        30,
+        moves.chain([Action::CommandRight, Action::CommandRight]),
+    );
+    assert_eq!(app.selected_socket().unwrap().local_port, 5432);
+    let buf = buffer(&app, 120, 30);
+    let row = line(&buf, row_of(&buf, "5432"));
+    assert!(row.contains("«/lib/postgresql/16/main"), "{row}");
+    // Only the selected row is scrolled.
+    assert!(line(&buf, row_of(&buf, "5173")).contains("node server.js"));
+    insta::assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn digits_pick_the_columns_in_the_order_they_are_drawn() {
+    for (width, height) in [(120, 30), (80, 24), (40, 12), (30, 6)] {
+        let mut app = app(width, height, []);
+        // As the live loop does after every frame: the layout that drew tells the app.
+        let drawn = viewport(area(width, height), &app);
+        app.update(Action::Viewport(drawn));
+        let buf = buffer(&app, width, height);
+        let titles = line(&buf, 1);
+        let shown = app.viewport().columns;
+        assert!(shown.len() >= 2, "{width}x{height}: {titles}");
+        let mut last_x = 0;
+        for position in 1..=shown.len() {
+            let column = shown.at(position).unwrap();
+            let x = find(&buf, 1, column.title())
+                .unwrap_or_else(|| panic!("{width}x{height}: {column:?} not drawn in {titles}"));
+            assert!(x >= last_x, "{width}x{height}: {column:?} out of order");
+            last_x = x;
+            app.update(Action::SortByPosition(position));
+            assert_eq!(app.sort().column, column, "{width}x{height}");
+        }
+        for hidden in Column::ALL {
+            if !(1..=shown.len()).any(|p| shown.at(p) == Some(hidden)) {
+                assert!(
+                    find(&buf, 1, hidden.title()).is_none(),
+                    "{width}x{height}: {hidden:?} drawn but not counted"
+                );
+            }
+        }
+        let before = app.sort();
+        app.update(Action::SortByPosition(shown.len() + 1));
+        assert_eq!(app.sort(), before);
+        let buf = buffer(&app, width, height);
+        assert!(
+            line(&buf, height - 2).contains(&format!("no column {}", shown.len() + 1)),
+            "{width}x{height}: {}",
+            line(&buf, height - 2)
+        );
     }
 }

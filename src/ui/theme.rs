@@ -286,9 +286,9 @@ mod tests {
 
         let frame = |theme: &Theme, actions: &[Action]| -> Buffer {
             let mut app = App::new(Query::default());
-            app.update(Action::Viewport(crate::ui::viewport(
-                ratatui::layout::Rect::new(0, 0, 120, 30),
-            )));
+            let area = ratatui::layout::Rect::new(0, 0, 120, 30);
+            let measured = crate::ui::viewport(area, &app);
+            app.update(Action::Viewport(measured));
             app.update(Action::Snapshot(sample_snapshot()));
             for action in actions {
                 app.update(action.clone());

@@ -1,6 +1,8 @@
-//! How one-shot answers are written: aligned text tables and the versioned JSON documents.
+//! How one-shot answers are written: aligned text tables, the versioned JSON documents and the
+//! OpenMetrics exposition of `list`.
 
 pub(crate) mod json;
+pub(crate) mod openmetrics;
 pub(crate) mod text;
 
 /// Text written through the ASCII stand-ins of its glyphs (`domain::text::to_ascii`), for a

@@ -3,6 +3,7 @@
 //! Pure: sockets in, a `String` out. Rows are printed in the order given (the caller sorts).
 
 use crate::cli::TextOptions;
+use crate::domain::command;
 use crate::domain::text;
 use crate::model::{Socket, format_endpoint, inert};
 
@@ -179,7 +180,7 @@ pub(crate) fn who_table(sockets: &[Socket], options: TextOptions) -> String {
 
 /// The first owner's command line, followed by the other owners' pids for a shared socket.
 fn list_command(s: &Socket) -> String {
-    let command = s.cmdline_label();
+    let command = command::of_socket(s);
     match s.owners.get(1..) {
         Some(rest) if !rest.is_empty() => {
             let pids: Vec<String> = rest.iter().map(|o| o.key.pid.to_string()).collect();
