@@ -1007,11 +1007,6 @@ mod tests {
             ("--interval 1s 5432", "cannot be used with"),
             ("--json", "use `loopwatch list --json`"),
             (
-                "list --json --format openmetrics",
-                "--json and --format disagree",
-            ),
-            ("list --format yaml", "invalid value 'yaml'"),
-            (
                 "5432 list",
                 "give a PORT or a command, not both: e.g. `loopwatch list PORT`",
             ),
@@ -1062,7 +1057,23 @@ mod tests {
                 "kill is disabled in read-only mode",
             ),
         ];
-        for (argv, message) in table {
+        assert_usage_errors(table);
+    }
+
+    #[test]
+    fn list_formats_that_disagree_or_do_not_exist_are_usage_errors() {
+        assert_usage_errors(&[
+            (
+                "list --json --format openmetrics",
+                "--json and --format disagree",
+            ),
+            ("list --format yaml", "invalid value 'yaml'"),
+        ]);
+    }
+
+    /// Each argv fails with exit status 2 and a first line holding its message.
+    fn assert_usage_errors(table: &[(&str, &str)]) {
+        for &(argv, message) in table {
             match parse(argv) {
                 Ok(command) => panic!("argv {argv:?} parsed as {command:?}"),
                 Err(e) => {
