@@ -101,11 +101,7 @@ fn owners_steady_tick(bencher: Bencher) {
     use loopwatch::collect::OwnerSource;
     use loopwatch::collect::owners::{CachedOwners, ProcFs};
     let inodes: Vec<u64> = loopwatch::collect::sock_diag::dump(&Query::default())
-        .map(|dump| {
-            dump.filter_map(Result::ok)
-                .map(|s| u64::from(s.info.inode))
-                .collect()
-        })
+        .map(|dump| dump.filter_map(Result::ok).map(|s| s.inode).collect())
         .unwrap_or_default();
     let mut owners = CachedOwners::new(ProcFs::new());
     owners.owners(&inodes);

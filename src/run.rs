@@ -95,6 +95,12 @@ fn outputs(looks: Looks) -> (Box<dyn Write>, Box<dyn Write>) {
 }
 
 fn run(command: Command, config: &Config, looks: Looks) -> anyhow::Result<ExitCode> {
+    // Generated text reads no socket table: printed before a collector is opened.
+    let command = match command {
+        Command::Completions(shell) => return print_generated(&cli::generate::completions(shell)),
+        Command::Man => return print_generated(&cli::generate::man_page()),
+        other => other,
+    };
     let mut collector = collect::system_collector()?;
     let (mut stdout, mut stderr) = outputs(looks);
     match command {
@@ -180,7 +186,19 @@ fn run(command: Command, config: &Config, looks: Looks) -> anyhow::Result<ExitCo
                 })
                 .or_else(succeed_if_reader_left)
         }
+        Command::Completions(_) | Command::Man => Ok(ExitCode::SUCCESS), // printed above
     }
+}
+
+/// Prints a completion script or the man page; a reader that went away is not an error.
+fn print_generated(text: &[u8]) -> anyhow::Result<ExitCode> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text)
+        .and_then(|()| stdout.flush())
+        .map(|()| ExitCode::SUCCESS)
+        .map_err(anyhow::Error::from)
+        .or_else(succeed_if_reader_left)
 }
 
 /// `loopwatch kill`: asks on the terminal unless `--yes`; refuses (exit 2) when it cannot ask.

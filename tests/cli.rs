@@ -17,7 +17,7 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
 /// Far above a normal run (milliseconds); only a hung binary reaches it.
-const DEADLINE: Duration = Duration::from_secs(60);
+const DEADLINE: Duration = Duration::from_mins(1);
 
 struct Run {
     status: ExitStatus,

@@ -29,7 +29,7 @@ pub(crate) const INTERVAL_STEPS: [Duration; 9] = [
     Duration::from_secs(5),
     Duration::from_secs(10),
     Duration::from_secs(30),
-    Duration::from_secs(60),
+    Duration::from_mins(1),
 ];
 
 /// The refresh interval when neither the command line nor the config file names one.

@@ -378,7 +378,7 @@ fn plus_and_minus_step_the_interval_within_bounds() {
     for _ in 0..20 {
         app.update(Action::SlowerRefresh);
     }
-    assert_eq!(app.interval(), Duration::from_secs(60));
+    assert_eq!(app.interval(), Duration::from_mins(1));
     assert_eq!(app.update(Action::SlowerRefresh), None);
     for _ in 0..20 {
         app.update(Action::FasterRefresh);

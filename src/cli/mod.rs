@@ -8,6 +8,7 @@
 mod command;
 pub(crate) mod config;
 pub(crate) mod display;
+pub(crate) mod generate;
 mod values;
 
 use std::ffi::OsString;
@@ -40,6 +41,8 @@ Examples:
   loopwatch explain 62893        what is this port? in plain words
   loopwatch kill 5173            stop the server on port 5173 (asks first; --yes to skip)
   loopwatch --read-only          a live table that can never stop anything
+  loopwatch completions bash     shell completions (also zsh, fish, powershell, elvish)
+  loopwatch man                  the man page, as roff
 
 Exit status: 0 ok, 1 nothing bound to the port or a runtime failure, 2 bad usage.";
 
@@ -458,6 +461,18 @@ pub(crate) enum Subcommands {
         #[arg(long)]
         json: bool,
     },
+    /// Print the shell completion script for SHELL
+    ///
+    /// e.g. `loopwatch completions bash > ~/.local/share/bash-completion/completions/loopwatch`
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    ///
+    /// e.g. `loopwatch man > ~/.local/share/man/man1/loopwatch.1`
+    Man,
 }
 
 impl Args {
@@ -562,6 +577,8 @@ impl Args {
                 port,
                 format: Format::from_json_flag(json || self.json),
             },
+            Subcommands::Completions { shell } => Command::Completions(shell),
+            Subcommands::Man => Command::Man,
         })
     }
 

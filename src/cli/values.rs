@@ -21,7 +21,7 @@ impl InvalidValue {
         match self {
             InvalidValue::Port => "port must be a number from 1 to 65535",
             InvalidValue::PortOrCommand => {
-                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain"
+                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain, completions, man"
             }
             InvalidValue::WaitTimeout => "timeout must be a number of seconds from 0.1 to 86400",
             InvalidValue::Interval => "interval must be from 100ms to 60s",
@@ -91,11 +91,8 @@ pub(crate) fn parse_port_or_command(text: &str) -> Result<u16, InvalidValue> {
 
 /// A timeout in seconds (`30`, `2.5`, or with a unit: `500ms`, `10s`), up to a day.
 pub(crate) fn parse_wait_timeout(text: &str) -> Result<Duration, InvalidValue> {
-    parse_duration(
-        text,
-        Duration::from_millis(100)..=Duration::from_secs(86_400),
-    )
-    .ok_or(InvalidValue::WaitTimeout)
+    parse_duration(text, Duration::from_millis(100)..=Duration::from_hours(24))
+        .ok_or(InvalidValue::WaitTimeout)
 }
 
 /// A refresh interval: `250ms`, `1s`, `1.5s`, or a bare number of seconds (`2`), within
@@ -106,7 +103,7 @@ pub(crate) fn parse_interval(text: &str) -> Result<Duration, InvalidValue> {
 
 /// How long `kill` waits for the port: `3`, `0.5`, `500ms`, from 0.1 to 600 seconds.
 pub(crate) fn parse_timeout(text: &str) -> Result<Duration, InvalidValue> {
-    parse_duration(text, Duration::from_millis(100)..=Duration::from_secs(600))
+    parse_duration(text, Duration::from_millis(100)..=Duration::from_mins(10))
         .ok_or(InvalidValue::KillTimeout)
 }
 

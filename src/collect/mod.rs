@@ -161,7 +161,7 @@ impl SystemCollector {
     /// The real sources for this platform, seen by this process.
     pub fn for_this_platform() -> Result<Self, CollectError> {
         Ok(Self::new(
-            Box::new(sockets::NetstatSockets::new()),
+            Box::new(sockets::SystemSockets::new()),
             owners::platform_owner_source(),
             Box::new(processes::SysinfoProcesses::new()?),
             Viewer::current(),

@@ -189,7 +189,7 @@ mod tests {
     use crate::model::fixtures::{listener, owner};
 
     const DEADLINE: Duration = Duration::from_secs(5);
-    const HOUR: Duration = Duration::from_secs(3600);
+    const HOUR: Duration = Duration::from_hours(1);
 
     fn snapshot(port: u16) -> Snapshot {
         Snapshot {

@@ -1,7 +1,7 @@
 //! The kernel's socket table through NETLINK_SOCK_DIAG, asking only for what the query wants.
 //!
-//! netstat2 dumps every state of every socket. The kernel can filter for us, and this module
-//! asks it to: a view of listeners asks TCP for the LISTEN state only (the kernel then never
+//! A plain dump returns every state of every socket. The kernel can filter for us, and this
+//! module asks it to: a view of listeners asks TCP for the LISTEN state only (the kernel then never
 //! walks its table of connections), and `who PORT` attaches an inet_diag bytecode filter
 //! (`sport = PORT`, the condition `ss 'sport = :PORT'` uses) so only that port's sockets come
 //! back. Messages are parsed by netlink-packet-sock-diag; only the bytecode attribute, which
@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::io;
 
+use netlink_packet_core::Parseable;
 use netlink_packet_core::{
     ErrorBuffer, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer, NetlinkHeader,
     NetlinkMessage,
@@ -19,17 +20,17 @@ use netlink_packet_sock_diag::constants::{
     AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SOCK_DIAG_BY_FAMILY,
 };
 use netlink_packet_sock_diag::inet::{
-    ExtensionFlags, InetRequest, InetResponseBuffer, InetResponseHeader, SocketId, StateFlags,
+    ExtensionFlags, InetRequest, InetResponseHeader, SocketId, StateFlags,
 };
-use netlink_packet_utils::traits::Parseable;
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use netlink_sys::{Socket, SocketAddr};
-use netstat2::{ProtocolSocketInfo, SocketInfo, TcpSocketInfo, TcpState, UdpSocketInfo};
 
-use super::Query;
+use super::sockets::{tcp_socket, udp_socket};
+use super::{Query, RawSocket};
+use crate::model::SocketState;
 
 /// The kernel fills at most 32 KiB per read of a dump (and only that much once it has seen a
-/// buffer this large); netstat2's 8 KiB takes four reads for the same messages.
+/// buffer this large); an 8 KiB buffer takes four reads for the same messages.
 const RECV_BUFFER_LEN: usize = 32 * 1024;
 
 /// `INET_DIAG_REQ_BYTECODE`: the request attribute holding a filter program.
@@ -45,7 +46,8 @@ const BYTECODE_LEN: u8 = 12;
 struct Request {
     family: u8,
     protocol: u8,
-    states: StateFlags,
+    /// The `StateFlags` bits (kept as bits so the request stays `Copy`).
+    states: u32,
     port: Option<u16>,
 }
 
@@ -64,7 +66,7 @@ fn requests(query: Query) -> Vec<Request> {
             requests.push(Request {
                 family,
                 protocol,
-                states,
+                states: states.bits(),
                 port: query.port,
             });
         }
@@ -88,7 +90,7 @@ fn encode(request: Request) -> Vec<u8> {
             family: request.family,
             protocol: request.protocol,
             extensions: ExtensionFlags::empty(),
-            states: request.states,
+            states: StateFlags::from_bits_truncate(request.states),
             socket_id,
         })
         .into(),
@@ -123,9 +125,8 @@ fn append_port_filter(bytes: &mut Vec<u8>, port: u16) {
     bytes[..4].copy_from_slice(&total.to_ne_bytes());
 }
 
-/// Reads every socket `query` wants, as netstat2's [`SocketInfo`] (the rest of the collector
-/// speaks that type on every platform) with a connected UDP socket's peer beside it. Sockets stream from one netlink socket, one request
-/// after the other.
+/// Reads every socket `query` wants, with its inode and uid (owners are found afterwards).
+/// Sockets stream from one netlink socket, one request after the other.
 pub fn dump(query: &Query) -> io::Result<Dump> {
     let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
     socket.bind_auto()?;
@@ -152,7 +153,7 @@ pub struct Dump {
 }
 
 impl Dump {
-    fn next_socket(&mut self) -> io::Result<Option<DiagSocket>> {
+    fn next_socket(&mut self) -> io::Result<Option<RawSocket>> {
         loop {
             let Some(request) = self.current else {
                 let Some(request) = self.pending.pop_front() else {
@@ -192,7 +193,7 @@ impl Dump {
 /// What one netlink message of a dump says.
 #[derive(Debug)]
 enum Message {
-    Socket(DiagSocket),
+    Socket(RawSocket),
     /// The dump of one request is complete.
     Done,
     /// A message that carries nothing for us.
@@ -217,10 +218,8 @@ fn parse_message(bytes: &[u8], protocol: u8) -> io::Result<(Message, usize)> {
     let taken = length.next_multiple_of(4);
     let parsed = match message.message_type() {
         SOCK_DIAG_BY_FAMILY => {
-            let response =
-                InetResponseBuffer::new_checked(message.payload()).map_err(invalid_data)?;
-            let header = InetResponseHeader::parse(&response).map_err(invalid_data)?;
-            Message::Socket(socket_info(&header, protocol))
+            let header = InetResponseHeader::parse(message.payload()).map_err(invalid_data)?;
+            Message::Socket(raw_socket(&header, protocol))
         }
         NLMSG_DONE => {
             // The kernel ends a failed dump with a negative errno here.
@@ -251,7 +250,7 @@ fn invalid_data(error: impl std::fmt::Display) -> io::Error {
 }
 
 impl Iterator for Dump {
-    type Item = io::Result<DiagSocket>;
+    type Item = io::Result<RawSocket>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.next_socket() {
@@ -267,44 +266,45 @@ impl Iterator for Dump {
     }
 }
 
-/// One socket of the dump: what netstat2's type holds, and the peer of a connected UDP socket
-/// (which that type has no room for).
-#[derive(Debug, Clone)]
-pub struct DiagSocket {
-    pub info: SocketInfo,
-    /// Where a connected UDP socket sends: it is a connection end, not a server.
-    pub udp_peer: Option<(std::net::IpAddr, u16)>,
-}
-
 /// The kernel reports a UDP socket that `connect()`ed as `TCP_ESTABLISHED`.
 const UDP_CONNECTED: u8 = 1;
 
-fn socket_info(header: &InetResponseHeader, protocol: u8) -> DiagSocket {
+/// One socket of the dump. A connected UDP socket is the end of a conversation with its peer,
+/// like a TCP connection, so it carries its peer and shows as established.
+fn raw_socket(header: &InetResponseHeader, protocol: u8) -> RawSocket {
     let id = &header.socket_id;
-    let udp_peer = (protocol == IPPROTO_UDP && header.state == UDP_CONNECTED)
-        .then_some((id.destination_address, id.destination_port));
-    let protocol_socket_info = if protocol == IPPROTO_UDP {
-        ProtocolSocketInfo::Udp(UdpSocketInfo {
-            local_addr: id.source_address,
-            local_port: id.source_port,
-        })
+    let local = (id.source_address, id.source_port);
+    let remote = (id.destination_address, id.destination_port);
+    let mut raw = if protocol == IPPROTO_UDP {
+        let mut udp = udp_socket(local);
+        if header.state == UDP_CONNECTED {
+            udp.remote = Some(remote);
+            udp.state = SocketState::Established;
+        }
+        udp
     } else {
-        ProtocolSocketInfo::Tcp(TcpSocketInfo {
-            local_addr: id.source_address,
-            local_port: id.source_port,
-            remote_addr: id.destination_address,
-            remote_port: id.destination_port,
-            state: TcpState::from(header.state),
-        })
+        tcp_socket(local, remote, tcp_state(header.state))
     };
-    DiagSocket {
-        info: SocketInfo {
-            protocol_socket_info,
-            associated_pids: Vec::new(),
-            inode: header.inode,
-            uid: header.uid,
-        },
-        udp_peer,
+    raw.inode = u64::from(header.inode);
+    raw.uid = Some(header.uid);
+    raw
+}
+
+/// The kernel's TCP state numbers (`include/net/tcp_states.h`).
+fn tcp_state(state: u8) -> SocketState {
+    match state {
+        1 => SocketState::Established,
+        2 => SocketState::SynSent,
+        3 => SocketState::SynReceived,
+        4 => SocketState::FinWait1,
+        5 => SocketState::FinWait2,
+        6 => SocketState::TimeWait,
+        7 => SocketState::Closed,
+        8 => SocketState::CloseWait,
+        9 => SocketState::LastAck,
+        10 => SocketState::Listen,
+        11 => SocketState::Closing,
+        _ => SocketState::Unknown,
     }
 }
 
@@ -314,14 +314,39 @@ mod tests {
 
     use super::*;
 
-    fn ports_of(query: Query) -> Vec<(bool, u16, TcpState)> {
+    use crate::model::Proto;
+
+    fn ports_of(query: Query) -> Vec<(bool, u16, SocketState)> {
         dump(&query)
             .unwrap()
-            .map(|info| match info.unwrap().info.protocol_socket_info {
-                ProtocolSocketInfo::Tcp(t) => (true, t.local_port, t.state),
-                ProtocolSocketInfo::Udp(u) => (false, u.local_port, TcpState::Unknown),
+            .map(|raw| {
+                let raw = raw.unwrap();
+                (raw.proto == Proto::Tcp, raw.local_port, raw.state)
             })
             .collect()
+    }
+
+    #[test]
+    fn kernel_tcp_states_map_to_the_model() {
+        let names: Vec<SocketState> = (0..=12).map(tcp_state).collect();
+        assert_eq!(
+            names,
+            [
+                SocketState::Unknown,
+                SocketState::Established,
+                SocketState::SynSent,
+                SocketState::SynReceived,
+                SocketState::FinWait1,
+                SocketState::FinWait2,
+                SocketState::TimeWait,
+                SocketState::Closed,
+                SocketState::CloseWait,
+                SocketState::LastAck,
+                SocketState::Listen,
+                SocketState::Closing,
+                SocketState::Unknown,
+            ]
+        );
     }
 
     proptest::proptest! {
@@ -370,7 +395,7 @@ mod tests {
             listen
                 .iter()
                 .filter(|r| r.protocol == IPPROTO_TCP)
-                .all(|r| r.states == StateFlags::LISTEN)
+                .all(|r| r.states == StateFlags::LISTEN.bits())
         );
         let who = requests(Query {
             port: Some(80),
@@ -378,7 +403,7 @@ mod tests {
         });
         assert!(
             who.iter()
-                .all(|r| r.states == StateFlags::all() && r.port == Some(80))
+                .all(|r| r.states == StateFlags::all().bits() && r.port == Some(80))
         );
     }
 
@@ -416,23 +441,23 @@ mod tests {
             ..Query::default()
         });
         assert!(who.iter().all(|&(_, p, _)| p == port), "{who:?}");
-        assert!(who.contains(&(true, port, TcpState::Listen)));
+        assert!(who.contains(&(true, port, SocketState::Listen)));
         assert!(
-            who.contains(&(true, port, TcpState::Established)),
+            who.contains(&(true, port, SocketState::Established)),
             "the accepted end"
         );
 
         let listeners = ports_of(Query::default());
-        assert!(listeners.contains(&(true, port, TcpState::Listen)));
-        assert!(listeners.contains(&(false, udp_port, TcpState::Unknown)));
+        assert!(listeners.contains(&(true, port, SocketState::Listen)));
+        assert!(listeners.contains(&(false, udp_port, SocketState::Bound)));
         assert!(
             listeners
                 .iter()
-                .all(|&(tcp, _, state)| !tcp || state == TcpState::Listen),
+                .all(|&(tcp, _, state)| !tcp || state == SocketState::Listen),
             "no connection in a listener view"
         );
 
         let everything = ports_of(Query::EVERYTHING);
-        assert!(everything.contains(&(true, client_port, TcpState::Established)));
+        assert!(everything.contains(&(true, client_port, SocketState::Established)));
     }
 }

@@ -174,11 +174,12 @@ impl Differ {
     ) -> Vec<Event> {
         let mut events = diff(before, after, time, &tracked);
         for event in &mut events {
-            if event.kind == EventKind::Closed && event.socket.owners.is_empty() {
-                if let Some(owners) = self.fading.remove(&event.socket.key()) {
-                    event.socket.owners = owners;
-                    event.socket.unknown = None;
-                }
+            if event.kind == EventKind::Closed
+                && event.socket.owners.is_empty()
+                && let Some(owners) = self.fading.remove(&event.socket.key())
+            {
+                event.socket.owners = owners;
+                event.socket.unknown = None;
             }
         }
         // Sockets listed without an owner now: usually few, and usually hidden by permissions

@@ -486,7 +486,7 @@ mod tests {
         assert_eq!(uptime(Duration::from_secs(12)), "12s");
         assert_eq!(uptime(Duration::from_secs(250)), "4m 10s");
         assert_eq!(uptime(Duration::from_secs(3725)), "1h 02m");
-        assert_eq!(uptime(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d 4h");
+        assert_eq!(uptime(Duration::from_hours(3 * 24 + 4)), "3d 4h");
         assert_eq!(bytes(512 * 1024), "512 KiB");
         assert_eq!(bytes(50 * 1024 * 1024 + 200 * 1024), "50.2 MiB");
     }

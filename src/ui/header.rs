@@ -100,7 +100,7 @@ pub(crate) fn interval_label(interval: std::time::Duration) -> String {
     let ms = interval.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{}s", interval.as_secs_f64())

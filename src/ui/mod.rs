@@ -75,11 +75,11 @@ pub(crate) fn draw_with(frame: &mut Frame, app: &App, theme: &Theme) {
 fn to_ascii(buffer: &mut ratatui::buffer::Buffer) {
     for cell in &mut buffer.content {
         let mut chars = cell.symbol().chars();
-        if let (Some(glyph), None) = (chars.next(), chars.next()) {
-            if let Some(plain) = crate::domain::text::ascii_glyph(glyph) {
-                let mut text = [0; 4];
-                cell.set_symbol(plain.encode_utf8(&mut text));
-            }
+        if let (Some(glyph), None) = (chars.next(), chars.next())
+            && let Some(plain) = crate::domain::text::ascii_glyph(glyph)
+        {
+            let mut text = [0; 4];
+            cell.set_symbol(plain.encode_utf8(&mut text));
         }
     }
 }

@@ -143,7 +143,7 @@ impl<T: ProcessTable> CachedOwners<T> {
     }
 
     fn resync_turn(&self, pid: u32) -> bool {
-        (u64::from(pid) + self.tick) % RESYNC_TICKS == 0
+        (u64::from(pid) + self.tick).is_multiple_of(RESYNC_TICKS)
     }
 
     /// Reads `pids` and remembers their tables with the fingerprints taken before the read (so
