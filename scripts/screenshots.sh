@@ -272,7 +272,7 @@ step "help"
 tmux_ send-keys -t narrow Escape
 capture_when narrow after-filter "the filter to clear" has "$EXPOSED_PORT" "$DB_PORT"
 tmux_ send-keys -t narrow -l '?'
-capture_when narrow help-80x24 "the help overlay" has "any key closes"
+capture_when narrow help-80x24 "the help overlay" has keys close
 render help-80x24 80 24
 
 step "connections"
