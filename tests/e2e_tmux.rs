@@ -20,6 +20,26 @@ fn exit_line(screen: &str) -> Option<&str> {
         .find(|l| l.starts_with("lwexit="))
 }
 
+/// A python child listening on a free port of 127.0.0.1: it, its port and its pid.
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a test helper: failing loudly is its job
+fn spawn_listener() -> (std::process::Child, String, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("python3")
+        .args(["-c", include_str!("support/listen.py")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().to_string();
+    let pid = child.id().to_string();
+    (child, port, pid)
+}
+
 #[test]
 fn shows_a_held_port_filters_to_it_and_quits_cleanly() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -144,21 +164,9 @@ fn sigterm_and_sighup_restore_the_terminal() {
 /// A python child listening on 127.0.0.1: filtered to, stopped with `x` + `y`, and seen gone.
 #[test]
 fn x_then_y_stops_a_spawned_server_and_reports_the_release() {
-    use std::io::{BufRead, BufReader};
     use std::os::unix::process::ExitStatusExt;
-    use std::process::{Command, Stdio};
 
-    let mut child = Command::new("python3")
-        .args(["-c", include_str!("support/listen.py")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for this test");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().to_string();
-    let pid = child.id().to_string();
+    let (mut child, port, pid) = spawn_listener();
 
     let Some(tmux) = Tmux::start("stop", 120, 30) else {
         let _ = child.kill();
@@ -293,20 +301,7 @@ fn ctrl_z_hands_the_terminal_to_the_shell_and_fg_brings_the_table_back() {
 /// resize, not loopwatch) closes the dialog unanswered on the way back.
 #[test]
 fn a_dialog_left_with_ctrl_z_is_never_answered_blind() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
-    let mut child = Command::new("python3")
-        .args(["-c", include_str!("support/listen.py")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for this test");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().to_string();
-    let pid = child.id().to_string();
+    let (mut child, port, pid) = spawn_listener();
     let Some(tmux) = Tmux::start("blind", 120, 30) else {
         let _ = child.kill();
         let _ = child.wait();

@@ -42,19 +42,6 @@ const fn right(title: &'static str) -> Column {
     }
 }
 
-const LIST_COLUMNS_WITH_REMOTE: [Column; 10] = [
-    left("PROTO"),
-    left("LOCAL ADDRESS"),
-    right("PORT"),
-    left("SCOPE"),
-    left("STATE"),
-    left("REMOTE"),
-    left("PID"),
-    left("PROCESS"),
-    left("USER"),
-    left("COMMAND"),
-];
-
 const LIST_COLUMNS: [Column; 9] = [
     left("PROTO"),
     left("LOCAL ADDRESS"),
@@ -67,7 +54,8 @@ const LIST_COLUMNS: [Column; 9] = [
     left("COMMAND"),
 ];
 
-const WHO_COLUMNS: [Column; 10] = [
+/// `who`'s columns, and `list -c`'s: connection ends need their REMOTE.
+const WITH_REMOTE: [Column; 10] = [
     left("PROTO"),
     left("LOCAL ADDRESS"),
     right("PORT"),
@@ -128,7 +116,7 @@ pub(crate) fn list_table(sockets: &[Socket], remote: bool, options: TextOptions)
         }
     });
     if remote {
-        render(&LIST_COLUMNS_WITH_REMOTE, rows, options)
+        render(&WITH_REMOTE, rows, options)
     } else {
         render(&LIST_COLUMNS, rows, options)
     }
@@ -175,7 +163,7 @@ pub(crate) fn who_table(sockets: &[Socket], options: TextOptions) -> String {
             cells: socket_cells.iter().cloned().chain(owner).collect(),
         })
     });
-    render(&WHO_COLUMNS, rows, options)
+    render(&WITH_REMOTE, rows, options)
 }
 
 /// The first owner's command line, followed by the other owners' pids for a shared socket.
