@@ -77,9 +77,11 @@ struct Row {
 
 /// The REMOTE cell: the peer of a connection end, `*` for a listener or an unconnected UDP
 /// socket, as ss writes it.
-fn remote_cell(s: &Socket, none: &str) -> String {
+/// A connection end's peer; `*` for a socket with none (a listener, a bound UDP socket), as ss
+/// writes it.
+fn remote_cell(s: &Socket) -> String {
     s.remote.map_or_else(
-        || none.to_string(),
+        || "*".to_string(),
         |(addr, port)| format_endpoint(addr, port),
     )
 }
@@ -101,7 +103,7 @@ pub(crate) fn list_table(sockets: &[Socket], remote: bool, options: TextOptions)
             s.state.as_str().to_string(),
         ];
         if remote {
-            cells.push(remote_cell(s, "*"));
+            cells.push(remote_cell(s));
         }
         cells.extend([
             s.pid_label(),
@@ -132,7 +134,7 @@ pub(crate) fn who_table(sockets: &[Socket], options: TextOptions) -> String {
             s.local_port.to_string(),
             s.scope.as_str().to_string(),
             s.state.as_str().to_string(),
-            remote_cell(s, "-"),
+            remote_cell(s),
         ];
         let owner_cells: Vec<[String; 4]> = if s.owners.is_empty() {
             vec![[
