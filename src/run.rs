@@ -36,9 +36,28 @@ pub fn main() -> ExitCode {
             None => e.exit(),
         },
     };
+    // Generated text (completions, the man page) reads neither the config nor the sockets:
+    // it must work whatever state the config file is in.
+    let generated = match invocation.command {
+        Command::Completions(shell) => Some(cli::generate::completions(shell)),
+        Command::Man => Some(cli::generate::man_page()),
+        _ => None,
+    };
+    if let Some(text) = generated {
+        return print_generated(&text).unwrap_or_else(|e| {
+            let _ = writeln!(io::stderr(), "loopwatch: {e:#}");
+            ExitCode::FAILURE
+        });
+    }
+    // `--config` wins; an empty LOOPWATCH_CONFIG is as good as unset.
+    let config_path = invocation.config.clone().or_else(|| {
+        std::env::var_os("LOOPWATCH_CONFIG")
+            .filter(|path| !path.is_empty())
+            .map(std::path::PathBuf::from)
+    });
     // A broken config file is a usage error too: one line naming the key, exit 2, never a
     // run with half of it applied.
-    let config = match config::load(invocation.config.as_deref()) {
+    let config = match config::load(config_path.as_deref()) {
         // --no-config: the file's settings are ignored, a broken file too, but its
         // read_only = true holds (only editing the file lifts it).
         Ok(config) if invocation.no_config => config.read_only_part(),
@@ -95,12 +114,6 @@ fn outputs(looks: Looks) -> (Box<dyn Write>, Box<dyn Write>) {
 }
 
 fn run(command: Command, config: &Config, looks: Looks) -> anyhow::Result<ExitCode> {
-    // Generated text reads no socket table: printed before a collector is opened.
-    let command = match command {
-        Command::Completions(shell) => return print_generated(&cli::generate::completions(shell)),
-        Command::Man => return print_generated(&cli::generate::man_page()),
-        other => other,
-    };
     let mut collector = collect::system_collector()?;
     let (mut stdout, mut stderr) = outputs(looks);
     match command {
@@ -186,7 +199,7 @@ fn run(command: Command, config: &Config, looks: Looks) -> anyhow::Result<ExitCo
                 })
                 .or_else(succeed_if_reader_left)
         }
-        Command::Completions(_) | Command::Man => Ok(ExitCode::SUCCESS), // printed above
+        Command::Completions(_) | Command::Man => Ok(ExitCode::SUCCESS), // printed by `main`
     }
 }
 

@@ -66,6 +66,17 @@ fn the_bash_completion_is_valid_bash_and_completes_the_subcommands() {
         String::from_utf8_lossy(&sourced.stderr)
     );
     assert!(String::from_utf8_lossy(&sourced.stdout).contains("loopwatch"));
+
+    // `kill --signal <TAB>` offers the four signals, not file names.
+    let mut ask = out.stdout.clone();
+    ask.extend_from_slice(
+        b"\nCOMP_WORDS=(loopwatch kill --signal '')\nCOMP_CWORD=3\nCOMP_LINE='loopwatch kill --signal '\n\
+          COMP_POINT=${#COMP_LINE}\n_loopwatch loopwatch '' --signal\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n",
+    );
+    let offered = with_stdin("bash", &[], &ask).expect("bash");
+    let offered = String::from_utf8_lossy(&offered.stdout);
+    let words: Vec<&str> = offered.lines().collect();
+    assert_eq!(words, ["TERM", "INT", "HUP", "KILL"], "{offered}");
 }
 
 #[test]

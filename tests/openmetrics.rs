@@ -112,10 +112,11 @@ fn openmetrics_of_real_listeners_passes_promtool() {
             && plain_line.ends_with("} 1"),
         "{plain_line}"
     );
-    // The name arrives escaped as the format wants (\" \\ \n), its escape sequence inert.
+    // The name arrives as every text output shows it (newline and escape sequence as visible
+    // escapes), then escaped as the format wants (\" \\).
     let hostile_line = line_of(hostile_port);
     assert!(
-        hostile_line.contains(r#"process="q\"b\\s\nx\\e[2J""#),
+        hostile_line.contains(r#"process="q\"b\\s\\nx\\e[2J""#),
         "{hostile_line}"
     );
     assert!(

@@ -220,8 +220,9 @@ pub(crate) struct Args {
     pub(crate) json: bool,
 
     /// Read settings from this TOML file instead of the default
-    /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent).
-    #[arg(long, value_name = "PATH", global = true, env = "LOOPWATCH_CONFIG")]
+    /// ($XDG_CONFIG_HOME/loopwatch/config.toml or the platform's equivalent); without the
+    /// flag, a non-empty LOOPWATCH_CONFIG names the file.
+    #[arg(long, value_name = "PATH", global = true)]
     pub(crate) config: Option<PathBuf>,
 
     /// Colour the output: auto (on a terminal, unless NO_COLOR or TERM=dumb; CLICOLOR_FORCE
@@ -396,7 +397,7 @@ pub(crate) enum Subcommands {
         port: u16,
 
         /// The signal to send: TERM (ask to exit), INT, HUP or KILL (cannot be caught).
-        #[arg(long, short, value_name = "SIGNAL", default_value = "TERM", value_parser = Signal::parse)]
+        #[arg(long, short, value_name = "SIGNAL", default_value = "TERM", value_parser = values::SignalParser, hide_possible_values = true)]
         signal: Signal,
 
         /// Do not ask for confirmation.

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::model::Signal;
+
 use crate::app::{MAX_INTERVAL, MIN_INTERVAL};
 
 /// A value that is not one the option accepts; the message names the valid ones.
@@ -140,4 +142,34 @@ fn parse_decimal(number: &str, unit_nanos: u128) -> Option<Duration> {
     let fraction_nanos: u128 = format!("{fraction:0<9.9}").parse().ok()?;
     let nanos = whole * unit_nanos + fraction_nanos * unit_nanos / 1_000_000_000;
     Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
+}
+
+/// `--signal`: every spelling [`Signal::parse`] takes (`TERM`, `sigterm`, `15`), and the four
+/// names as the possible values, so shell completions offer them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignalParser;
+
+impl clap::builder::TypedValueParser for SignalParser {
+    type Value = Signal;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Signal, clap::Error> {
+        // Parsed, and refused, exactly as a plain function parser would be.
+        let parse: fn(&str) -> Result<Signal, crate::model::UnknownSignal> = Signal::parse;
+        parse.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            ["TERM", "INT", "HUP", "KILL"]
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }

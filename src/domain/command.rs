@@ -52,13 +52,16 @@ pub(crate) fn of_socket(socket: &Socket) -> OsText {
 
 /// The part of `shown` (already inert) left after scrolling `columns` display columns off its
 /// left edge: a borrowed tail, found in one pass.
+/// The tail never starts with a zero-width character (a combining mark): cut from the letter it
+/// belonged to, it would land on whatever is drawn before the tail.
 pub(crate) fn scrolled(shown: &str, columns: usize) -> &str {
     let mut skipped = 0;
     for (i, c) in shown.char_indices() {
-        if skipped >= columns {
+        let width = c.width().unwrap_or(0);
+        if skipped >= columns && width > 0 {
             return &shown[i..];
         }
-        skipped += c.width().unwrap_or(0);
+        skipped += width;
     }
     ""
 }
@@ -279,6 +282,14 @@ mod tests {
         assert_eq!(shown_long.len(), 2 + long.len());
         // A name that never matches the path leaves the title whole.
         assert_eq!(shown("zzz", &["/a b/c"]), "/a b/c");
+    }
+
+    #[test]
+    fn a_scrolled_tail_never_starts_with_a_combining_mark() {
+        // "e" + COMBINING ACUTE ACCENT, then "xyz": one column, then three.
+        let shown = "e\u{301}xyz";
+        assert_eq!(scrolled(shown, 1), "xyz");
+        assert_eq!(scrolled("\u{301}\u{301}ab", 0), "ab");
     }
 
     #[test]

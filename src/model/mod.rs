@@ -19,5 +19,5 @@ pub use process::{Ancestor, DetailsError, ProcessDetails, Readable};
 pub use query::{CollectError, Query};
 pub use signal::{Signal, Target, UnknownSignal};
 pub use socket::*;
-pub use text::{OsText, inert, is_unsafe};
+pub use text::{OsText, inert, inert_residue, is_unsafe};
 pub use time::{Clock, Stamp};

@@ -84,12 +84,43 @@ pub fn is_unsafe(c: char) -> bool {
 }
 
 /// `text` with every unsafe character written as a visible escape; borrowed when there is none.
+///
+/// A backslash that would read as the start of one of these escapes (`\e`, `\n`, `\x..`,
+/// `\u{..}`, ...) is itself written `\\`, so text that spells an escape can never pass for a
+/// control character (`C:\Users` stays as it is).
 pub fn inert(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    escaped(text, true)
+}
+
+/// For text built from already inert parts (a table cell, a prompt line): any unsafe character
+/// still in it is escaped, and backslashes are left as they are, so it changes nothing in text
+/// that is inert already.
+pub fn inert_residue(text: &str) -> Cow<'_, str> {
+    escaped(text, false)
+}
+
+fn escaped(text: &str, backslashes: bool) -> Cow<'_, str> {
+    let forges = |next: Option<char>| {
+        backslashes && matches!(next, Some('e' | 'n' | 'r' | 't' | 'x' | 'u' | '\\'))
+    };
+    let mut chars = text.chars().peekable();
+    let mut clean = true;
+    while let Some(c) = chars.next() {
+        if is_unsafe(c) || (c == '\\' && forges(chars.peek().copied())) {
+            clean = false;
+            break;
+        }
+    }
+    if clean {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && forges(chars.peek().copied()) {
+            out.push_str("\\\\");
+            continue;
+        }
         if !is_unsafe(c) {
             out.push(c);
             continue;
@@ -120,6 +151,23 @@ mod tests {
             "node\\e]0;owned\\x07\\e[2J\\r\\nfake line\\t\\u{9b}31m\\u{202e}gnp.exe\\u{200b}\\u{feff}\\u{2028}"
         );
         assert!(!shown.chars().any(is_unsafe));
+    }
+
+    /// Text that spells an escape is told apart from the control character it spells.
+    #[test]
+    fn a_backslash_that_spells_an_escape_is_escaped_itself() {
+        assert_eq!(inert("\u{1b}[1m"), "\\e[1m");
+        assert_eq!(inert("\\e[1m"), "\\\\e[1m");
+        assert_eq!(inert("a\\\\nb"), "a\\\\\\\\nb");
+        assert_eq!(
+            inert("grep a\\|b C:\\Users\\ana"),
+            "grep a\\|b C:\\Users\\ana"
+        );
+        assert_ne!(inert("\u{1b}"), inert("\\e"));
+        // Inert text stays as it is under the residue pass; a control left in it does not.
+        let once = inert("\\e \u{1b}");
+        assert_eq!(inert_residue(&once), once);
+        assert_eq!(inert_residue("a\u{1b}b"), "a\\eb");
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub(crate) struct Options {
 pub(crate) fn theme(name: ThemeName, colour: bool, ascii: bool) -> Theme {
     let theme = Theme::named(name);
     let theme = if colour {
+        // crossterm drops every colour (and the attributes written with them) when NO_COLOR is
+        // set, whatever was decided: `--color always` must win over the environment.
+        ratatui::crossterm::style::force_color_output(true);
         theme
     } else {
         theme.without_colour()

@@ -76,6 +76,9 @@ pub(crate) struct OwnerEntry<'a> {
     pub(crate) user: Option<&'a str>,
     /// Arguments joined by spaces; empty when unreadable.
     pub(crate) cmdline: &'a str,
+    /// The arguments one by one, exactly (an empty one, or one holding spaces, stays whole);
+    /// empty when unreadable.
+    pub(crate) argv: Vec<&'a str>,
     /// Seconds since the epoch; with `pid`, identifies the process even after pid reuse.
     pub(crate) start_time: u64,
     /// The start in the kernel's clock ticks since boot: exact where `start_time` (seconds)
@@ -125,6 +128,7 @@ impl<'a> From<&'a Owner> for OwnerEntry<'a> {
             name: o.name.raw(),
             user: o.user.as_ref().map(OsText::raw),
             cmdline: o.cmdline.raw(),
+            argv: o.argv.iter().map(OsText::raw).collect(),
             start_time: o.key.start_time,
             start_ticks: o.key.start_ticks,
         }
@@ -247,7 +251,8 @@ mod tests {
         assert_eq!(
             node["owners"],
             serde_json::json!([{"pid": 4812, "name": "node", "user": "ana",
-                "cmdline": "node server.js", "start_time": 1_764_139_200 + 4812,
+                "cmdline": "node server.js", "argv": ["node", "server.js"],
+                "start_time": 1_764_139_200 + 4812,
                 "start_ticks": 0}])
         );
 

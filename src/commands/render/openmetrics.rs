@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::model::{Scope, Socket, inert, is_unsafe};
+use crate::model::{Scope, Socket, inert};
 
 /// The scopes in the order their counts are written; each is written, zero included, so the
 /// series exist before the first exposed listener does.
@@ -108,28 +108,18 @@ fn labels(socket: &Socket) -> String {
     out
 }
 
-/// A label value as the format wants it: `\\`, `\"` and `\n` escaped; any other character a
-/// terminal would act on written as loopwatch's visible escape (its backslash escaped in turn).
+/// A label value as the format wants it: the text made inert first, as every text output
+/// shows it (controls, newlines and format characters as visible escapes, a backslash that
+/// spells an escape doubled), then the format's own escapes for `\` and `"`. Two processes
+/// whose names differ never share a series because their names print alike.
 fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut buf = [0u8; 4];
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c if is_unsafe(c) => {
-                out.push_str(&inert(c.encode_utf8(&mut buf)).replace('\\', "\\\\"));
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    inert(value).replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::is_unsafe;
     use crate::model::fixtures::{hostile_owner, listener, owner, sample_snapshot};
 
     #[test]
@@ -140,7 +130,9 @@ mod tests {
     #[test]
     fn label_values_are_escaped_and_inert() {
         assert_eq!(escape(r#"a"b\c"#), r#"a\"b\\c"#);
-        assert_eq!(escape("a\nb"), "a\\nb");
+        assert_eq!(escape("a\nb"), "a\\\\nb");
+        // An ESC and the two characters `\e` stay apart.
+        assert_ne!(escape("\u{1b}[1m"), escape("\\e[1m"));
         assert_eq!(
             escape("ev\u{1b}]0;x\u{7}il\u{202e}"),
             "ev\\\\e]0;x\\\\x07il\\\\u{202e}"

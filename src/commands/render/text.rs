@@ -5,7 +5,7 @@
 use crate::cli::TextOptions;
 use crate::domain::command;
 use crate::domain::text;
-use crate::model::{Socket, format_endpoint, inert};
+use crate::model::{Socket, format_endpoint, inert_residue};
 
 /// Marks rows reachable from other machines; the SCOPE cell says why ("all interfaces").
 const EXPOSED_MARK: char = '!';
@@ -191,12 +191,18 @@ fn render(columns: &[Column], rows: impl Iterator<Item = Row>, options: TextOpti
     };
     let state_column = columns.iter().position(|c| c.title == "STATE");
     let rows: Vec<Row> = std::iter::once(header)
-        .chain(rows.map(|row| Row {
-            exposed: row.exposed,
-            listening: row.listening,
-            // Every cell inert, whatever built it: a process chooses its own name and
-            // arguments, and nothing in them may break the table or drive the terminal.
-            cells: row.cells.iter().map(|c| inert(c).into_owned()).collect(),
+        .chain(rows.map(|row| {
+            Row {
+                exposed: row.exposed,
+                listening: row.listening,
+                // Every cell inert, whatever built it: a process chooses its own name and
+                // arguments, and nothing in them may break the table or drive the terminal.
+                cells: row
+                    .cells
+                    .iter()
+                    .map(|c| inert_residue(c).into_owned())
+                    .collect(),
+            }
         }))
         .collect();
     let mut widths = vec![0; columns.len()];
