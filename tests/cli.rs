@@ -280,7 +280,7 @@ fn bad_input_exits_2_with_the_fix_on_the_first_line() {
         (&["who"], "required arguments were not provided"),
         (
             &["lsit"],
-            "or a command (list, who, kill, watch, explain), got lsit",
+            "or a command (list, who, kill, watch, explain, completions, man), got lsit",
         ),
     ];
     for (args, fix) in cases {

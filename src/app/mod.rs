@@ -780,7 +780,17 @@ impl App {
     fn sort_by_position(&mut self, position: usize) {
         let shown = self.viewport.columns;
         match shown.at(position) {
-            Some(column) => self.sort_by(column),
+            Some(column) => {
+                // A "no column" word from an earlier digit would now be stale, or wrong.
+                if self
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.text.starts_with("no column "))
+                {
+                    self.status = None;
+                }
+                self.sort_by(column);
+            }
             None => {
                 self.status = Some(Status::info(format!(
                     "no column {position} on screen: {} fit at this width",

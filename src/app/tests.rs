@@ -771,6 +771,15 @@ fn a_digit_past_the_columns_on_screen_says_so_and_keeps_the_sort() {
     }));
     app.update(Action::SortByPosition(1));
     assert_eq!(app.sort(), before);
+    // A digit that does sort takes the stale word away.
+    app.update(Action::Viewport(Viewport {
+        columns: Shown::new([Column::Proto, Column::Port]),
+        ..Viewport::rows(5)
+    }));
+    app.update(Action::SortByPosition(7));
+    assert!(app.status().is_some());
+    app.update(Action::SortByPosition(2));
+    assert!(app.status().is_none(), "{:?}", app.status());
 }
 
 #[test]

@@ -66,9 +66,6 @@ where
     T: Into<OsString> + Clone,
 {
     let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
-    if let Some(negative) = negative_port(&argv) {
-        return Err(usage_error(values::InvalidValue::Port.message(&negative)));
-    }
     let subcommand = argv.iter().skip(1).find_map(|arg| {
         let arg = arg.to_str()?;
         Args::command()
@@ -76,6 +73,13 @@ where
             .any(|sub| sub.get_name() == arg)
             .then(|| arg.to_string())
     });
+    if let Some(negative) = negative_port(&argv) {
+        let message = values::InvalidValue::Port.message(&negative);
+        return Err(match subcommand.as_deref() {
+            Some(name) => subcommand_error(name, message),
+            None => usage_error(message),
+        });
+    }
     let matches = Args::command()
         .try_get_matches_from(argv)
         .map_err(port_then_command)
@@ -98,8 +102,28 @@ where
 
 /// clap shows no usage after a bad value: give the one of the command it was given to.
 fn with_usage(error: clap::Error, subcommand: Option<&str>) -> clap::Error {
-    let Some(message) = value_message(&error) else {
-        return error;
+    let message = match value_message(&error) {
+        Some(message) => message,
+        // A value clap refused itself (not one of the possible values, a signal name): its
+        // message on one line, the possible values included, without the tips.
+        None if matches!(
+            error.kind(),
+            ErrorKind::InvalidValue | ErrorKind::ValueValidation
+        ) =>
+        {
+            let rendered = error.render().to_string();
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let message = message.join(" ");
+            message
+                .strip_prefix("error: ")
+                .unwrap_or(&message)
+                .to_string()
+        }
+        None => return error,
     };
     match subcommand {
         Some(name) => subcommand_error(name, message),
@@ -991,11 +1015,11 @@ mod tests {
             ("70000", "port must be a number from 1 to 65535"),
             (
                 "abc",
-                "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain), got abc",
+                "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain, completions, man), got abc",
             ),
             (
                 "lsit",
-                "or a command (list, who, kill, watch, explain), got lsit",
+                "or a command (list, who, kill, watch, explain, completions, man), got lsit",
             ),
             ("0", "port must be a number from 1 to 65535"),
             ("-1", "port must be a number from 1 to 65535"),
@@ -1323,6 +1347,31 @@ mod tests {
                 "--interval 5ms",
                 "loopwatch: interval must be from 100ms to 60s, got 5ms (e.g. --interval 500ms or --interval 2s)",
                 "Usage: loopwatch [OPTIONS]",
+            ),
+            (
+                "kill 80 --signal FOO",
+                "loopwatch: invalid value 'FOO' for '--signal <SIGNAL>': signal must be one of TERM, INT, HUP, KILL",
+                "Usage: loopwatch kill",
+            ),
+            (
+                "--color sometimes list",
+                "loopwatch: invalid value 'sometimes' for '--color <WHEN>' [possible values: auto, always, never]",
+                "Usage: loopwatch list",
+            ),
+            (
+                "completions foo",
+                "loopwatch: invalid value 'foo' for '<SHELL>' [possible values: bash, elvish, fish, powershell, zsh]",
+                "Usage: loopwatch completions",
+            ),
+            (
+                "who -1",
+                "loopwatch: port must be a number from 1 to 65535, got -1",
+                "Usage: loopwatch who",
+            ),
+            (
+                "who 1,,3",
+                "loopwatch: port must be a number from 1 to 65535, got an empty value",
+                "Usage: loopwatch who",
             ),
         ] {
             let text = error_text(&parse(argv).expect_err(argv)).expect(argv);

@@ -44,12 +44,17 @@ impl InvalidValue {
     /// The one-line message for the value the user gave: `port must be a number from 1 to
     /// 65535, got -1`.
     pub(crate) fn message(self, got: &str) -> String {
-        let got = crate::model::inert(got);
+        // `who 1,,2`: an empty member is named as such, not as nothing after "got".
+        let got = if got.trim().is_empty() {
+            "an empty value".into()
+        } else {
+            crate::model::inert(got)
+        };
         match self.example() {
             Some(example) => format!("{}, got {got} ({example})", self.rule()),
             None if self == InvalidValue::PortOrCommand => {
                 format!(
-                    "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain), got {got}"
+                    "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain, completions, man), got {got}"
                 )
             }
             None => format!("{}, got {got}", self.rule()),

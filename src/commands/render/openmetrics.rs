@@ -119,8 +119,8 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::is_unsafe;
     use crate::model::fixtures::{hostile_owner, listener, owner, sample_snapshot};
+    use crate::model::is_unsafe;
 
     #[test]
     fn exposition_of_the_sample_snapshot() {
