@@ -106,16 +106,21 @@ pub(crate) struct Viewport {
 /// Sortable columns in the order the screen shows them: what keys `1`-`9` pick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Shown {
+    /// By place on screen; `None` at a place whose column cannot be sorted (REMOTE).
     columns: [Option<Column>; Column::ALL.len()],
+    /// How many columns the screen shows, sortable or not.
+    on_screen: usize,
 }
 
 impl Shown {
     /// No column (a screen too small for the table).
     pub(crate) const NONE: Shown = Shown {
         columns: [None; Column::ALL.len()],
+        on_screen: 0,
     };
 
-    /// What the grouped view's titles name: protocol, local address, state, scope.
+    /// What the grouped view's titles name: protocol, local address, state, scope, and the
+    /// remote end, which is not sorted by.
     pub(crate) const GROUPED: Shown = Shown {
         columns: [
             Some(Column::Proto),
@@ -128,15 +133,29 @@ impl Shown {
             None,
             None,
         ],
+        on_screen: 5,
     };
 
     /// These columns, in this order (any past the ninth are left out).
     pub(crate) fn new(columns: impl IntoIterator<Item = Column>) -> Self {
+        Self::placed(columns.into_iter().map(Some))
+    }
+
+    /// The columns as placed on screen, `None` for one that cannot be sorted.
+    pub(crate) fn placed(slots: impl IntoIterator<Item = Option<Column>>) -> Self {
         let mut shown = Self::NONE;
-        for (slot, column) in shown.columns.iter_mut().zip(columns) {
-            *slot = Some(column);
+        for slot in slots {
+            if let Some(place) = shown.columns.get_mut(shown.on_screen) {
+                *place = slot;
+            }
+            shown.on_screen += 1;
         }
         shown
+    }
+
+    /// How many columns the screen shows, sortable or not.
+    pub(crate) fn on_screen(self) -> usize {
+        self.on_screen
     }
 
     /// The column at `position` on screen, counted from 1.
@@ -149,10 +168,6 @@ impl Shown {
 
     pub(crate) fn contains(self, column: Column) -> bool {
         self.columns.contains(&Some(column))
-    }
-
-    pub(crate) fn len(self) -> usize {
-        self.columns.iter().flatten().count()
     }
 }
 

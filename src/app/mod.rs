@@ -782,19 +782,22 @@ impl App {
         match shown.at(position) {
             Some(column) => {
                 // A "no column" word from an earlier digit would now be stale, or wrong.
-                if self
-                    .status
-                    .as_ref()
-                    .is_some_and(|s| s.text.starts_with("no column "))
-                {
+                if self.status.as_ref().is_some_and(|s| {
+                    s.text.starts_with("no column ") || s.text.starts_with("column ")
+                }) {
                     self.status = None;
                 }
                 self.sort_by(column);
             }
+            None if position <= shown.on_screen() => {
+                self.status = Some(Status::info(format!(
+                    "column {position} (the remote end) is not sorted by"
+                )));
+            }
             None => {
                 self.status = Some(Status::info(format!(
                     "no column {position} on screen: {} fit at this width",
-                    shown.len()
+                    shown.on_screen()
                 )));
             }
         }

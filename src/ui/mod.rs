@@ -171,7 +171,8 @@ pub(crate) fn viewport(area: Rect, app: &App) -> Viewport {
             } else {
                 let rows: Vec<&Socket> = app.visible_rows().collect();
                 let columns = screen.columns(app, &rows, &Theme::default());
-                Shown::new(columns.placed.iter().filter_map(|p| match p.slot {
+                // Every place counts, REMOTE too, so a digit is the column at that place.
+                Shown::placed(columns.placed.iter().map(|p| match p.slot {
                     Slot::Column(c) => Some(c),
                     Slot::Remote => None,
                 }))

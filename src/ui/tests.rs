@@ -785,39 +785,83 @@ fn frame_120x30_command_scrolled() {
 
 #[test]
 fn digits_pick_the_columns_in_the_order_they_are_drawn() {
-    for (width, height) in [(120, 30), (80, 24), (40, 12), (30, 6)] {
-        let mut app = app(width, height, []);
-        // As the live loop does after every frame: the layout that drew tells the app.
-        let drawn = viewport(area(width, height), &app);
-        app.update(Action::Viewport(drawn));
-        let buf = buffer(&app, width, height);
-        let titles = line(&buf, 1);
-        let shown = app.viewport().columns;
-        assert!(shown.len() >= 2, "{width}x{height}: {titles}");
-        let mut last_x = 0;
-        for position in 1..=shown.len() {
-            let column = shown.at(position).unwrap();
-            let x = find(&buf, 1, column.title())
-                .unwrap_or_else(|| panic!("{width}x{height}: {column:?} not drawn in {titles}"));
-            assert!(x >= last_x, "{width}x{height}: {column:?} out of order");
+    for connections in [false, true] {
+        for (width, height) in [(120, 30), (80, 24), (40, 12), (30, 6)] {
+            let toggles = connections.then_some(Action::ToggleConnections);
+            digits_follow_the_drawn_titles(app(width, height, toggles), width, height);
+        }
+    }
+}
+
+/// Each digit sorts by the title drawn at that place (REMOTE, which is not sorted by, says so),
+/// and the first digit past them says there is no such column.
+fn digits_follow_the_drawn_titles(mut app: App, width: u16, height: u16) {
+    // As the live loop does after every frame: the layout that drew tells the app.
+    let drawn = viewport(area(width, height), &app);
+    app.update(Action::Viewport(drawn));
+    let buf = buffer(&app, width, height);
+    let titles = line(&buf, 1);
+    let shown = app.viewport().columns;
+    let places = shown.on_screen().min(9);
+    assert!(places >= 2, "{width}x{height}: {titles}");
+    // How many titles are drawn left of `x`: a digit's column has `position - 1` of them.
+    let titles_left_of = |x: u16| {
+        Column::ALL
+            .iter()
+            .map(|c| c.title())
+            .chain(["Remote"])
+            .filter_map(|t| find(&buf, 1, t))
+            .filter(|&tx| tx < x)
+            .count()
+    };
+    let mut last_x = 0;
+    for position in 1..=places {
+        let Some(column) = shown.at(position) else {
+            let x = find(&buf, 1, "Remote").expect("the one unsortable place is REMOTE");
+            assert!(x >= last_x, "{width}x{height}: Remote out of order");
+            assert_eq!(
+                titles_left_of(x),
+                position - 1,
+                "{width}x{height}: {titles}"
+            );
             last_x = x;
             app.update(Action::SortByPosition(position));
-            assert_eq!(app.sort().column, column, "{width}x{height}");
+            assert!(
+                app.status()
+                    .is_some_and(|s| s.text.contains("not sorted by")),
+                "{width}x{height}: {:?}",
+                app.status()
+            );
+            continue;
+        };
+        let x = find(&buf, 1, column.title())
+            .unwrap_or_else(|| panic!("{width}x{height}: {column:?} not drawn in {titles}"));
+        assert!(x >= last_x, "{width}x{height}: {column:?} out of order");
+        assert_eq!(
+            titles_left_of(x),
+            position - 1,
+            "{width}x{height}: {column:?} is not the title at place {position}: {titles}"
+        );
+        last_x = x;
+        app.update(Action::SortByPosition(position));
+        assert_eq!(app.sort().column, column, "{width}x{height}");
+    }
+    // A tenth place (REMOTE and all nine columns) has no digit: only count when all fit.
+    for hidden in Column::ALL.into_iter().filter(|_| shown.on_screen() <= 9) {
+        if !(1..=places).any(|p| shown.at(p) == Some(hidden)) {
+            assert!(
+                find(&buf, 1, hidden.title()).is_none(),
+                "{width}x{height}: {hidden:?} drawn but not counted"
+            );
         }
-        for hidden in Column::ALL {
-            if !(1..=shown.len()).any(|p| shown.at(p) == Some(hidden)) {
-                assert!(
-                    find(&buf, 1, hidden.title()).is_none(),
-                    "{width}x{height}: {hidden:?} drawn but not counted"
-                );
-            }
-        }
+    }
+    if places < 9 {
         let before = app.sort();
-        app.update(Action::SortByPosition(shown.len() + 1));
+        app.update(Action::SortByPosition(places + 1));
         assert_eq!(app.sort(), before);
         let buf = buffer(&app, width, height);
         assert!(
-            line(&buf, height - 2).contains(&format!("no column {}", shown.len() + 1)),
+            line(&buf, height - 2).contains(&format!("no column {}", places + 1)),
             "{width}x{height}: {}",
             line(&buf, height - 2)
         );
