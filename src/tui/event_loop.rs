@@ -71,22 +71,10 @@ where
     let mut changed = true;
     let mut dialog_was_shown = false;
     loop {
-        if changed {
-            terminal
-                .draw(|frame| ui::draw_with(frame, app, theme))
-                .context("cannot draw")?;
-            changed = false;
-            // The columns just drawn are the ones keys `1`-`9` pick: the layout that drew them
-            // tells the app (it draws nothing, the sizes are unchanged).
-            let drawn = ui::viewport(area, app);
-            if drawn != app.viewport() {
-                app.update(Action::Viewport(drawn));
-            }
-        }
-        let dialog_shown = app.mode() == Mode::Confirm;
-        // Keys typed before the stop dialog was on screen (type-ahead, a pasted "x\n") must
-        // not answer it: only a key pressed while it is shown can.
-        if dialog_shown && !dialog_was_shown {
+        // Keys typed before the stop dialog was on screen (type-ahead, a pasted "x\n", keys
+        // typed while stopped) must not answer it. They are dropped before the dialog is drawn,
+        // so every key read after the draw was pressed while it was shown.
+        if app.mode() == Mode::Confirm && !dialog_was_shown {
             jobs.discard_typeahead();
             let queued: Vec<Event> = events.try_iter().collect();
             for event in queued {
@@ -100,8 +88,21 @@ where
                     return Ok(());
                 }
             }
+            changed = true;
         }
-        dialog_was_shown = dialog_shown;
+        dialog_was_shown = app.mode() == Mode::Confirm;
+        if changed {
+            terminal
+                .draw(|frame| ui::draw_with(frame, app, theme))
+                .context("cannot draw")?;
+            changed = false;
+            // The columns just drawn are the ones keys `1`-`9` pick: the layout that drew them
+            // tells the app (it draws nothing, the sizes are unchanged).
+            let drawn = ui::viewport(area, app);
+            if drawn != app.viewport() {
+                app.update(Action::Viewport(drawn));
+            }
+        }
         let Some(first) = next_event(events, app, runtime)? else {
             changed = true;
             continue;
