@@ -19,7 +19,7 @@ use crate::control::stop::{self, Stop};
 use crate::control::{self, KillError, ProcessControl, Sent};
 use crate::domain::followup::{FollowUp, Outcome};
 use crate::domain::inspect;
-use crate::model::{Clock, Query, Signal, Target, inert};
+use crate::model::{Clock, Query, Signal, Target, inert, inert_residue};
 use crate::model::{Owner, Snapshot, Socket};
 
 /// How often the port is looked at while waiting for it to come free.
@@ -422,10 +422,15 @@ fn plan(signal: Signal, targets: &[TargetEntry]) -> Vec<String> {
     targets
         .iter()
         .map(|t| match &t.error {
-            Some(refusal) => format!("not signal {} {}: {refusal}", t.name, t.pid),
-            None => plan_line(signal, t),
+            // The refusal names the process already inert (`KillError` prints labels so).
+            Some(refusal) => format!(
+                "not signal {} {}: {}",
+                inert(&t.name),
+                t.pid,
+                inert_residue(refusal)
+            ),
+            None => inert(&plan_line(signal, t)).into_owned(),
         })
-        .map(|line| inert(&line).into_owned())
         .collect()
 }
 
