@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use crate::cli::KillRequest;
 use crate::cli::config::{self, Config};
 use crate::cli::{self, Command, display};
+use crate::collect::EngineAsking;
 use crate::collect::clock::SystemClock;
 use crate::collect::details::SysinfoDetails;
 use crate::collect::facts;
@@ -114,7 +115,11 @@ fn outputs(looks: Looks) -> (Box<dyn Write>, Box<dyn Write>) {
 }
 
 fn run(command: Command, config: &Config, looks: Looks) -> anyhow::Result<ExitCode> {
-    let mut collector = collect::system_collector()?;
+    let asking = match command {
+        Command::Tui { .. } | Command::Watch(_) => EngineAsking::Watched,
+        _ => EngineAsking::Once,
+    };
+    let mut collector = collect::system_collector_with_engine(asking)?;
     let (mut stdout, mut stderr) = outputs(looks);
     match command {
         Command::Tui {
@@ -244,6 +249,7 @@ fn run_kill(
         control: &mut control,
         details: &mut details,
         clock: &mut clock,
+        stop_container: &|container| collect::engine::Endpoint::from_env().stop(&container.id),
     };
     let mut confirm = |question: &str| -> io::Result<bool> {
         let mut err = outputs(looks).1;

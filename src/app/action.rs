@@ -1,8 +1,11 @@
 //! What can happen to the app (Action) and what the app asks the runtime to do (Effect).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::domain::followup::FollowUp;
 use crate::domain::sort::Column;
+use crate::model::{Container, ContainerStopped};
 use crate::model::Query;
 use crate::model::Stamp;
 use crate::model::{CollectError, ProcKey, Snapshot};
@@ -66,6 +69,11 @@ pub(crate) enum Action {
     CancelUnseen,
     /// Details of a process, read because the app asked with [`Effect::Describe`].
     Details(ProcKey, Box<Result<ProcessDetails, DetailsError>>),
+    /// The engine answered a confirmed container stop.
+    ContainerStopped {
+        container: Arc<Container>,
+        outcome: ContainerStopped,
+    },
     /// A line for the status bar: the outcome of a signal, its follow-up, a refusal.
     Status(Status),
     /// The terminal's layout changed: how many rows and columns the views have.
@@ -223,6 +231,14 @@ pub(crate) enum Effect {
         signal: Signal,
         port: u16,
     },
+    /// The user confirmed: ask the engine to stop `container` (by its id), off the UI thread,
+    /// and then follow up on the port with `follow_up`.
+    StopContainer {
+        container: Arc<Container>,
+        follow_up: Box<FollowUp>,
+    },
+    /// The engine stopped the container: start the follow-up the stop was asked with.
+    FollowStoppedContainer,
     Quit,
     /// Give the terminal back, stop, and take it again when continued.
     Suspend,

@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::action::{Action, Effect, Shown, Status, Viewport};
@@ -17,7 +18,7 @@ use crate::model::Stamp;
 use crate::model::SystemFacts;
 use crate::model::{DetailsError, ProcessDetails};
 use crate::model::{OsText, Owner, ProcKey, Snapshot, Socket, SocketKey};
-use crate::model::{Signal, Target};
+use crate::model::{Container, Signal, Target};
 
 /// The refresh intervals `+` and `-` step through.
 pub(crate) const INTERVAL_STEPS: [Duration; 9] = [
@@ -106,6 +107,8 @@ enum View {
     },
     Inspect(Inspected),
     Confirm(Box<PendingKill>),
+    /// The stop dialog for a container: the engine stops it, not a signal.
+    ConfirmContainer(Box<PendingContainerStop>),
 }
 
 impl View {
@@ -118,7 +121,7 @@ impl View {
             View::HistoryFilter => Mode::HistoryFilter,
             View::Explain { .. } => Mode::Explain,
             View::Inspect(_) => Mode::Inspect,
-            View::Confirm(_) => Mode::Confirm,
+            View::Confirm(_) | View::ConfirmContainer(_) => Mode::Confirm,
         }
     }
 
@@ -127,6 +130,7 @@ impl View {
         match self {
             View::Inspect(inspected) => Some(inspected),
             View::Confirm(pending) => pending.over.as_ref(),
+            View::ConfirmContainer(pending) => pending.over.as_ref(),
             _ => None,
         }
     }
@@ -135,6 +139,7 @@ impl View {
         match self {
             View::Inspect(inspected) => Some(inspected),
             View::Confirm(pending) => pending.over.as_mut(),
+            View::ConfirmContainer(pending) => pending.over.as_mut(),
             _ => None,
         }
     }
@@ -167,6 +172,17 @@ pub(crate) struct PendingKill {
     /// The row it was asked from: its port is the one followed up after the signal.
     pub(crate) socket: Socket,
     pub(crate) cmdline: OsText,
+    /// The inspect view the dialog was opened over, and returns to; `None` for the table.
+    pub(crate) over: Option<Inspected>,
+}
+
+/// A container the user has asked to stop and not yet confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PendingContainerStop {
+    /// Stopped by its full id: a container of the same name started since is another one.
+    pub(crate) container: Arc<Container>,
+    /// The row it was asked from: its port is followed up after the stop.
+    pub(crate) socket: Socket,
     /// The inspect view the dialog was opened over, and returns to; `None` for the table.
     pub(crate) over: Option<Inspected>,
 }
@@ -369,6 +385,7 @@ impl App {
             | Action::ConfirmKill
             | Action::CancelKill
             | Action::CancelUnseen
+            | Action::ContainerStopped { .. }
             | Action::Details(..) => return self.update_owner_view(action),
             Action::Status(status) => self.status = Some(status),
             Action::ToggleConnections => {
@@ -550,6 +567,14 @@ impl App {
     pub(crate) fn pending_kill(&self) -> Option<&PendingKill> {
         match &self.view {
             View::Confirm(pending) => Some(pending),
+            _ => None,
+        }
+    }
+
+    /// The container the dialog asks to stop, while it is open.
+    pub(crate) fn pending_container_stop(&self) -> Option<&PendingContainerStop> {
+        match &self.view {
+            View::ConfirmContainer(pending) => Some(pending),
             _ => None,
         }
     }

@@ -1,9 +1,10 @@
 //! The inspect view and the stop dialog: which socket and process they show, and the one
 //! path from a key press to `Effect::Signal` (only `ConfirmKill` takes it).
 
-use super::{App, Inspected, PendingKill, View};
+use super::{App, Inspected, PendingContainerStop, PendingKill, View};
 use crate::app::action::{Action, Effect, Status};
-use crate::model::{Signal, Target};
+use crate::domain::followup::{self, FollowUp};
+use crate::model::{ContainerStopped, Signal, Target};
 
 impl App {
     /// The inspect view and the stop dialog.
@@ -14,19 +15,28 @@ impl App {
             Action::Kill(signal) => self.ask_to_kill(signal),
             Action::ConfirmKill => self.confirm_kill(),
             Action::CancelKill => {
-                let pending = self.close_dialog()?;
-                self.status = Some(Status::info(format!(
-                    "cancelled: nothing was sent to {}",
-                    pending.target.label()
-                )));
+                let subject = self.close_any_dialog()?;
+                self.status = Some(Status::info(format!("cancelled: {subject}")));
                 None
             }
             Action::CancelUnseen => {
-                let pending = self.close_dialog()?;
+                let subject = self.close_any_dialog()?;
                 self.status = Some(Status::error(format!(
-                    "the stop dialog did not fit the terminal: nothing was sent to {}",
-                    pending.target.label()
+                    "the stop dialog did not fit the terminal: {subject}"
                 )));
+                None
+            }
+            Action::ContainerStopped { container, outcome } => {
+                let text = outcome.message(&container);
+                if outcome == ContainerStopped::Now {
+                    self.status = Some(Status::info(format!("{text}; watching the port…")));
+                    return Some(Effect::FollowStoppedContainer);
+                }
+                self.status = Some(if outcome == ContainerStopped::Already {
+                    Status::info(text)
+                } else {
+                    Status::error(text)
+                });
                 None
             }
             Action::Details(key, details) => {
@@ -105,6 +115,15 @@ impl App {
             let owner = socket.primary_owner().cloned();
             (socket, owner, None)
         };
+        if let Some(container) = socket.container.clone() {
+            // The container is what holds the port: stopping its proxy would only break it.
+            self.view = View::ConfirmContainer(Box::new(PendingContainerStop {
+                container,
+                socket,
+                over,
+            }));
+            return None;
+        }
         let Some(owner) = owner else {
             let reason = socket
                 .unknown
@@ -126,6 +145,9 @@ impl App {
     }
 
     fn confirm_kill(&mut self) -> Option<Effect> {
+        if matches!(self.view, View::ConfirmContainer(_)) {
+            return self.confirm_container_stop();
+        }
         let pending = self.close_dialog()?;
         self.status = Some(Status::info(format!(
             "sending {} to {}...",
@@ -137,6 +159,47 @@ impl App {
             signal: pending.signal,
             port: pending.socket.local_port,
         })
+    }
+
+    fn confirm_container_stop(&mut self) -> Option<Effect> {
+        let pending = self.close_container_dialog()?;
+        self.status = Some(Status::info(format!(
+            "stopping container {} (SIGKILL follows after its stop timeout, 10 s unless set)…",
+            pending.container.name
+        )));
+        let follow_up = FollowUp::of_container(
+            &pending.socket,
+            self.latest(),
+            // The engine returns once the container is down: the port goes with it.
+            followup::DEFAULT_PATIENCE,
+        );
+        Some(Effect::StopContainer {
+            container: pending.container,
+            follow_up: Box::new(follow_up),
+        })
+    }
+
+    /// Closes whichever stop dialog is open; what was not done, in words.
+    fn close_any_dialog(&mut self) -> Option<String> {
+        if let Some(pending) = self.close_container_dialog() {
+            return Some(format!("container {} was not stopped", pending.container.name));
+        }
+        let pending = self.close_dialog()?;
+        Some(format!("nothing was sent to {}", pending.target.label()))
+    }
+
+    fn close_container_dialog(&mut self) -> Option<PendingContainerStop> {
+        if !matches!(self.view, View::ConfirmContainer(_)) {
+            return None;
+        }
+        let View::ConfirmContainer(mut pending) = std::mem::replace(&mut self.view, View::Table)
+        else {
+            return None;
+        };
+        if let Some(inspected) = pending.over.take() {
+            self.view = View::Inspect(inspected);
+        }
+        Some(*pending)
     }
 
     /// Closes the stop dialog, back to what it was opened over; the stop it asked about.

@@ -842,6 +842,7 @@ fn the_command_line_scrolls_for_the_selected_row_and_resets_on_a_new_selection()
     app.update(Action::Snapshot(Snapshot {
         sockets: vec![listener("127.0.0.1", 80, Vec::new())],
         privileged: false,
+        ..Default::default()
     }));
     app.update(Action::CommandRight);
     assert_eq!(app.command_scroll(), 0);

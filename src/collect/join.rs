@@ -38,6 +38,7 @@ pub fn join<P: BuildHasher, U: BuildHasher>(
     Snapshot {
         sockets,
         privileged: viewer.privileged,
+        ..Default::default()
     }
 }
 
@@ -120,6 +121,7 @@ fn join_one<P: BuildHasher, U: BuildHasher>(
             .and_then(|uid| users.get(&uid).map(|name| OsText::from(name.as_str()))),
         owners: found,
         unknown,
+        container: None,
     }
 }
 

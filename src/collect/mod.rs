@@ -5,7 +5,9 @@
 //! are). [`join`] combines their answers into a snapshot without touching the OS.
 
 pub mod clock;
+pub mod containers;
 pub mod details;
+pub mod engine;
 pub mod facts;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
@@ -255,6 +257,31 @@ fn owning_pids(raw: &[RawSocket], lookup: &OwnerLookup) -> Vec<u32> {
 /// The collector for this platform.
 pub fn system_collector() -> Result<Box<dyn Collector>, CollectError> {
     Ok(Box::new(SystemCollector::for_this_platform()?))
+}
+
+/// How the container engine is asked by a collector that joins its answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineAsking {
+    /// Once, on first use: a one-shot command.
+    Once,
+    /// By a thread that follows the engine's events: the live table and `watch`.
+    Watched,
+}
+
+/// The collector for this platform, with the container engine's answers joined in (the
+/// engine named by `DOCKER_HOST`, or the first of the usual sockets that exists).
+pub fn system_collector_with_engine(
+    asking: EngineAsking,
+) -> Result<Box<dyn Collector>, CollectError> {
+    let endpoint = engine::Endpoint::from_env();
+    let source: Box<dyn containers::EngineSource> = match asking {
+        EngineAsking::Once => Box::new(containers::AskOnce::new(endpoint)),
+        EngineAsking::Watched => Box::new(containers::EngineWatch::start(endpoint)),
+    };
+    Ok(Box::new(containers::WithContainers::new(
+        system_collector()?,
+        source,
+    )))
 }
 
 #[cfg(test)]

@@ -195,6 +195,7 @@ mod tests {
         Snapshot {
             sockets: vec![listener("127.0.0.1", port, vec![owner(1, "a", "u", "a")])],
             privileged: false,
+            ..Default::default()
         }
     }
 

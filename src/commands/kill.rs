@@ -20,7 +20,8 @@ use crate::control::{self, KillError, ProcessControl, Sent};
 use crate::domain::followup::{FollowUp, Outcome};
 use crate::domain::inspect;
 use crate::model::{Clock, Query, Signal, Target, inert, inert_residue};
-use crate::model::{Owner, Snapshot, Socket};
+use crate::model::{Container, ContainerStopped, Owner, Snapshot, Socket, UnknownOwner};
+use std::sync::Arc;
 
 /// How often the port is looked at while waiting for it to come free.
 const POLL: Duration = Duration::from_millis(50);
@@ -57,6 +58,9 @@ pub(crate) struct System<'a> {
     pub(crate) control: &'a mut dyn ProcessControl,
     pub(crate) details: &'a mut dyn DetailsSource,
     pub(crate) clock: &'a mut dyn Clock,
+    /// Asks the container engine to stop a container (a port a container publishes is freed
+    /// by stopping the container, never its proxy).
+    pub(crate) stop_container: &'a dyn Fn(&Container) -> ContainerStopped,
 }
 
 /// One process to be signalled, and what the user is told about it.
@@ -104,6 +108,21 @@ struct Report {
     released_after: Option<f64>,
     /// The last thing observed, in words.
     message: Option<String>,
+    /// The container stopped (or to be) instead of a process, when the port is published by
+    /// one: its id, name, image and what the engine answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<ContainerReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct ContainerReport {
+    id: String,
+    name: String,
+    image: String,
+    /// `"would_stop"`, `"stopped"`, `"already_stopped"`, `"gone"`, `"not_stopped"`,
+    /// `"declined"`.
+    result: &'static str,
+    error: Option<String>,
 }
 
 /// Runs `kill`. `confirm` asks the user (it is only called without `--yes`).
@@ -144,6 +163,7 @@ fn run(
         outcome: KillOutcome::NothingListening,
         released_after: None,
         message: None,
+        container: None,
     };
     let text = request.format == Format::Text;
     let say = |err: &mut dyn Write, line: &str| {
@@ -157,6 +177,9 @@ fn run(
         say(err, &message);
         report.message = Some(message);
         return finish(&report, request.format, out);
+    }
+    if listeners.iter().any(|s| s.container.is_some()) {
+        return stop_container(system, request, &before, &listeners, report, confirm, out, err);
     }
     for line in &report.hidden {
         say(err, line);
@@ -223,7 +246,146 @@ fn run(
         return finish(&report, request.format, out);
     };
 
-    let (outcome, released_after, message) = follow(system, port, follow_up, request, out)?;
+    let (outcome, released_after, message) = follow(system, port, follow_up, request, None, out)?;
+    report.outcome = outcome;
+    report.released_after = released_after.map(|d| d.as_secs_f64());
+    report.message = message;
+    finish(&report, request.format, out)
+}
+
+/// The port is published by a container: the engine stops the container (by id), and the port
+/// is followed as after a signal. A port also held by something else is left alone.
+#[allow(clippy::too_many_arguments)] // the flow's own state, passed down once
+fn stop_container(
+    system: &mut System,
+    request: &KillRequest,
+    before: &Snapshot,
+    listeners: &[&Socket],
+    mut report: Report,
+    confirm: &mut dyn FnMut(&str) -> std::io::Result<bool>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<KillOutcome> {
+    let port = request.port;
+    let text = request.format == Format::Text;
+    let say = |err: &mut dyn Write, line: &str| {
+        if text {
+            let _ = writeln!(err, "{line}");
+        }
+    };
+    let mut containers: Vec<&Arc<Container>> =
+        listeners.iter().filter_map(|s| s.container.as_ref()).collect();
+    containers.sort_by(|a, b| a.id.cmp(&b.id));
+    containers.dedup_by(|a, b| a.id == b.id);
+    let others: Vec<String> = listeners
+        .iter()
+        .filter(|s| s.container.is_none())
+        .map(|s| {
+            let holder = s.primary_owner().map_or_else(
+                || s.unknown.map_or("an unknown holder", UnknownOwner::explain).to_string(),
+                Owner::label,
+            );
+            format!("{} {} ({holder})", s.proto, s.local_endpoint())
+        })
+        .collect();
+    let [container] = containers.as_slice() else {
+        report.outcome = KillOutcome::NotSent;
+        let names: Vec<String> = containers.iter().map(|c| c.name.to_string()).collect();
+        let message = format!(
+            "port {port} is published by several containers ({}); stop the one you mean with `docker stop NAME`; nothing was stopped",
+            names.join(", ")
+        );
+        say(err, &message);
+        report.message = Some(message);
+        return finish(&report, request.format, out);
+    };
+    let container = Arc::clone(container);
+    let entry = |result: &'static str, error: Option<String>| ContainerReport {
+        id: container.id.clone(),
+        name: container.name.raw().to_string(),
+        image: container.image.raw().to_string(),
+        result,
+        error,
+    };
+    if !others.is_empty() {
+        report.outcome = KillOutcome::NotSent;
+        report.container = Some(entry("not_stopped", None));
+        let message = format!(
+            "port {port} is published by container {} and also held by {}: stop them one at a time (`docker stop {}`, then `loopwatch kill {port}`); nothing was stopped",
+            container.name,
+            others.join(", "),
+            container.name
+        );
+        say(err, &message);
+        report.message = Some(message);
+        return finish(&report, request.format, out);
+    }
+    let holders: Vec<String> = listeners
+        .iter()
+        .flat_map(|s| s.owners.iter().map(Owner::label))
+        .collect();
+    let held = if holders.is_empty() {
+        "no process holds it: the engine forwards it with NAT rules".to_string()
+    } else {
+        format!("{} holds it for the container", holders.join(", "))
+    };
+    let mut plan = vec![
+        format!(
+            "port {port} is published by container {}, id {}; {held}",
+            container.label(),
+            container.short_id()
+        ),
+        format!(
+            "would stop container {}: the engine sends its stop signal, and SIGKILL after its stop timeout",
+            container.name
+        ),
+    ];
+    if request.signal != Signal::Term {
+        plan.push(format!(
+            "(--signal {} is not used: the container's own stop signal is)",
+            request.signal.short_name()
+        ));
+    }
+    if request.dry_run {
+        for line in &plan {
+            say(err, line);
+        }
+        report.outcome = KillOutcome::DryRun;
+        report.container = Some(entry("would_stop", None));
+        return finish(&report, request.format, out);
+    }
+    if !request.yes {
+        let question = format!("{}\nstop it? [y/N] ", plan.join("\n"));
+        if !confirm(&question).context("reading the answer")? {
+            report.outcome = KillOutcome::Declined;
+            report.container = Some(entry("declined", None));
+            report.message = Some("nothing was stopped".into());
+            say(err, "nothing was stopped");
+            return finish(&report, request.format, out);
+        }
+    }
+    let follow_up = FollowUp::of_container(listeners[0], before, request.timeout);
+    let outcome = (system.stop_container)(&container);
+    let line = outcome.message(&container);
+    let result = match &outcome {
+        ContainerStopped::Now => "stopped",
+        ContainerStopped::Already => "already_stopped",
+        ContainerStopped::Gone => "gone",
+        ContainerStopped::Failed(_) => "not_stopped",
+    };
+    let error = matches!(outcome, ContainerStopped::Failed(_)).then(|| line.clone());
+    report.container = Some(entry(result, error));
+    if outcome != ContainerStopped::Now {
+        say(err, &line);
+        report.outcome = KillOutcome::NotSent;
+        report.message = Some(line);
+        return finish(&report, request.format, out);
+    }
+    if text {
+        write_out(out, &format!("{line}\n"))?;
+    }
+    let (outcome, released_after, message) =
+        follow(system, port, follow_up, request, Some(&container.id), out)?;
     report.outcome = outcome;
     report.released_after = released_after.map(|d| d.as_secs_f64());
     report.message = message;
@@ -329,16 +491,24 @@ fn follow(
     port: u16,
     mut follow_up: FollowUp,
     request: &KillRequest,
+    stopped_container: Option<&str>,
     out: &mut dyn Write,
 ) -> anyhow::Result<(KillOutcome, Option<Duration>, Option<String>)> {
     let start = system.clock.elapsed();
     let (mut outcome, mut released_after, mut message) = (KillOutcome::StillHeld, None, None);
     while !follow_up.is_done() {
         system.clock.wait(POLL);
-        let snapshot = system
+        let mut snapshot = system
             .collector
             .collect(&Query::port(port))
             .with_context(|| format!("looking up port {port}"))?;
+        // The engine said it stopped: its listing, asked before, still has the container.
+        if let Some(id) = stopped_container {
+            snapshot.sockets.retain(|s| {
+                !(s.unknown == Some(UnknownOwner::Nat)
+                    && s.container.as_ref().is_some_and(|c| c.id == id))
+            });
+        }
         let elapsed = system.clock.elapsed().saturating_sub(start);
         let Some(news) = follow_up.observe(&snapshot, elapsed) else {
             continue;
@@ -536,6 +706,7 @@ mod tests {
             control: &mut control,
             details: &mut details,
             clock: &mut clock,
+            stop_container: &|_| ContainerStopped::Failed("no engine in this test".into()),
         };
         let (mut out, mut err, mut asked) = (Vec::new(), Vec::new(), 0);
         let outcome = kill(
@@ -617,6 +788,7 @@ mod tests {
                 vec![owner(4812, "psql", "alice", "psql")],
             )],
             privileged: true,
+            ..Default::default()
         };
         let run = run(vec![client_only], &request(), true);
         assert!(run.sent.is_empty());
@@ -650,6 +822,7 @@ mod tests {
                 vec![owner(1, "systemd", "root", "/sbin/init")],
             )],
             privileged: true,
+            ..Default::default()
         };
         let dry = KillRequest {
             dry_run: true,
@@ -694,6 +867,7 @@ mod tests {
                 vec![parent.clone(), child.clone()],
             )],
             privileged: true,
+            ..Default::default()
         };
         let mut collector = FakeCollector::new([shared.clone(), shared, Snapshot::default()]);
         let mut control = FakeControl::with(&[parent.key, child.key]);
@@ -704,6 +878,7 @@ mod tests {
             control: &mut control,
             details: &mut details,
             clock: &mut clock,
+            stop_container: &|_| ContainerStopped::Failed("no engine in this test".into()),
         };
         let outcome = kill(
             &mut system,
@@ -723,6 +898,7 @@ mod tests {
         let snapshot = Snapshot {
             sockets: vec![listener("127.0.0.1", 3000, vec![evil])],
             privileged: true,
+            ..Default::default()
         };
         let mut collector = FakeCollector::new([snapshot]);
         let mut control = FakeControl::with(&[owner(4812, "", "", "").key]);
@@ -733,6 +909,7 @@ mod tests {
             control: &mut control,
             details: &mut details,
             clock: &mut clock,
+            stop_container: &|_| ContainerStopped::Failed("no engine in this test".into()),
         };
         let mut question = String::new();
         let asking = KillRequest {
@@ -774,6 +951,7 @@ mod tests {
                 vec![node],
             )],
             privileged: true,
+            ..Default::default()
         };
         let asking = KillRequest {
             yes: false,

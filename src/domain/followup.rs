@@ -19,7 +19,7 @@ pub(crate) const DEFAULT_PATIENCE: Duration = Duration::from_secs(3);
 pub(crate) const SETTLE: Duration = Duration::from_secs(2);
 
 /// Watches one port after a signal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FollowUp {
     port: u16,
     /// Every process that was signalled.
@@ -34,7 +34,7 @@ pub(crate) struct FollowUp {
     phase: Phase,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Waiting,
     /// Released this long after the signal; still watching for a restart.
@@ -127,6 +127,26 @@ impl FollowUp {
             .map(Socket::key)
             .collect();
         Some(follow_up)
+    }
+
+    /// Starts watching `socket`'s address on its port after its container was stopped: the
+    /// socket goes when the container does, whoever held it (an engine proxy, or NAT rules).
+    pub(crate) fn of_container(socket: &Socket, before: &Snapshot, patience: Duration) -> Self {
+        let mut follow_up = Self {
+            port: socket.local_port,
+            watched: vec![(socket.proto, socket.local_addr)],
+            before: HashSet::new(),
+            targets: Vec::new(),
+            patience,
+            settle: SETTLE,
+            phase: Phase::Waiting,
+        };
+        follow_up.before = follow_up
+            .relevant(before)
+            .into_iter()
+            .map(Socket::key)
+            .collect();
+        follow_up
     }
 
     fn is_target(&self, key: ProcKey) -> bool {
@@ -342,6 +362,7 @@ mod tests {
         Snapshot {
             sockets,
             privileged: false,
+            ..Default::default()
         }
     }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::page::{self, Page};
 use crate::model::{
-    DetailsError, Owner, ProcKey, ProcessDetails, Proto, Snapshot, Socket, SocketState, Target,
-    UnknownOwner, format_endpoint, inert, process_label,
+    Container, DetailsError, EngineView, Owner, ProcKey, ProcessDetails, Proto, Snapshot, Socket, SocketState, Target,
+    UnknownOwner, format_endpoint, inert, is_engine_proxy, process_label,
 };
 
 /// Other sockets held by the process: what else goes away when it stops.
@@ -217,6 +217,7 @@ pub(crate) fn page(subject: &Subject, width: usize) -> Vec<page::Line> {
         out.field("inode", &socket.inode.to_string());
     }
     holders(&mut out, socket, subject.holder);
+    container_part(&mut out, socket, &snapshot.engine);
 
     if let Some(owner) = socket.owners.get(subject.holder) {
         out.blank();
@@ -226,7 +227,7 @@ pub(crate) fn page(subject: &Subject, width: usize) -> Vec<page::Line> {
             Some(Err(error)) => out.warning(&gone_text(error)),
             None => out.dim("reading…"),
         }
-        if let Some(forward) = docker_forward(owner) {
+        if let (Some(forward), None) = (docker_forward(owner), &socket.container) {
             out.warning(&format!(
                 "docker-proxy forwards this port to container {}; stopping the proxy does not stop the container",
                 forward.container
@@ -263,6 +264,54 @@ fn holders(out: &mut Page, socket: &Socket, holder: usize) {
             }
         }
     }
+}
+
+/// The container behind the socket, as the engine describes it; or, for an engine proxy's
+/// socket the engine could not be asked about, why not.
+fn container_part(out: &mut Page, socket: &Socket, engine: &EngineView) {
+    let Some(container) = &socket.container else {
+        let proxied = socket.owners.iter().any(|o| is_engine_proxy(o.name.raw()));
+        if let (true, EngineView::Unreachable { endpoint, reason }) = (proxied, engine) {
+            out.warning(&format!(
+                "the container engine ({endpoint}) could not be asked: {reason}; only the proxy's command line says where it leads"
+            ));
+        }
+        return;
+    };
+    out.blank();
+    out.heading("container");
+    out.field("name", &container.name.to_string());
+    out.field("image", &container.image.to_string());
+    if let Some((project, service)) = &container.compose {
+        out.field("compose", &format!("project {project}, service {service}"));
+    }
+    out.field("id", container.short_id());
+    let published = socket
+        .state
+        .is_listening()
+        .then(|| container.publishing(socket.proto, socket.local_addr, socket.local_port))
+        .flatten();
+    if let Some(published) = published {
+        let inside = match container.addresses.first() {
+            Some(&addr) => format_endpoint(addr, published.container_port),
+            None => format!("port {}", published.container_port),
+        };
+        out.field("inside", &format!("{} {inside}", socket.proto));
+    }
+    out.field("stop", &container_stop_sentence(socket, container));
+}
+
+/// What stopping means for a socket that serves a container: the container is what to stop.
+pub(crate) fn container_stop_sentence(socket: &Socket, container: &Container) -> String {
+    let holder = if socket.owners.is_empty() {
+        "no process holds this port: the engine's NAT rules forward it"
+    } else {
+        "stopping the proxy would break the port and leave the container running"
+    };
+    format!(
+        "{holder}; stop the container instead: x here asks to, or `docker stop {}`",
+        container.name
+    )
 }
 
 fn owner_text(owner: &Owner) -> String {
@@ -445,6 +494,7 @@ mod tests {
                 ),
             ],
             privileged: true,
+            ..Default::default()
         };
         let found = clients(&snapshot, &listen);
         assert_eq!(found.len(), 1);

@@ -96,6 +96,7 @@ pub fn socket(
         user,
         owners,
         unknown,
+        container: None,
     };
     s.inode = fake_inode(&s);
     s
@@ -111,6 +112,7 @@ pub fn node_on_3000() -> Snapshot {
             vec![owner(4812, "node", "alice", "node server.js")],
         )],
         privileged: true,
+        ..Default::default()
     }
 }
 
@@ -191,6 +193,7 @@ pub fn sample_snapshot() -> Snapshot {
             ),
         ],
         privileged: false,
+        ..Default::default()
     }
 }
 
@@ -226,6 +229,7 @@ pub fn many_sockets(n: usize) -> Snapshot {
     Snapshot {
         sockets,
         privileged: false,
+        ..Default::default()
     }
 }
 

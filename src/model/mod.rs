@@ -4,6 +4,7 @@
 //! Nothing here reads the OS (except [`Stamp::now`], which only the runtime calls); values are
 //! built by `collect` (or by test fixtures) and consumed by everything else.
 
+mod container;
 mod facts;
 #[cfg(any(test, feature = "testing"))]
 pub mod fixtures;
@@ -14,6 +15,7 @@ mod socket;
 mod text;
 mod time;
 
+pub use container::{Container, ContainerStopped, EngineView, PROXY_NAMES, PublishedPort, is_engine_proxy};
 pub use facts::SystemFacts;
 pub use process::{Ancestor, DetailsError, ProcessDetails, Readable};
 pub use query::{CollectError, Query};

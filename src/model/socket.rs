@@ -3,7 +3,9 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::OsText;
+use std::sync::Arc;
+
+use super::{Container, EngineView, OsText};
 
 /// Transport protocol of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -220,6 +222,9 @@ pub enum UnknownOwner {
     /// loopwatch ran out of file descriptors while looking (EMFILE, ENFILE): the owner may be
     /// any process.
     OutOfDescriptors,
+    /// No process listens: a container engine forwards the port to a container with NAT rules
+    /// alone (Docker's `userland-proxy: false`); `Socket::container` names the container.
+    Nat,
 }
 
 impl UnknownOwner {
@@ -231,6 +236,7 @@ impl UnknownOwner {
             UnknownOwner::NotFound => "not found",
             UnknownOwner::Unsupported => "unknown",
             UnknownOwner::OutOfDescriptors => "no fds",
+            UnknownOwner::Nat => "NAT",
         }
     }
 
@@ -248,6 +254,9 @@ impl UnknownOwner {
             UnknownOwner::OutOfDescriptors => {
                 "loopwatch ran out of file descriptors while looking for it: raise the limit (ulimit -n)"
             }
+            UnknownOwner::Nat => {
+                "no process listens: the container engine forwards this port to a container with NAT rules"
+            }
         }
     }
 
@@ -259,6 +268,7 @@ impl UnknownOwner {
             UnknownOwner::NotFound => "not_found",
             UnknownOwner::Unsupported => "unsupported",
             UnknownOwner::OutOfDescriptors => "out_of_descriptors",
+            UnknownOwner::Nat => "nat",
         }
     }
 }
@@ -294,6 +304,9 @@ pub struct Socket {
     pub owners: Vec<Owner>,
     /// Set when no owner could be shown, with the reason.
     pub unknown: Option<UnknownOwner>,
+    /// The container this socket serves: behind an engine proxy's socket, or the container
+    /// itself for a port the engine publishes with NAT rules only (`UnknownOwner::Nat`).
+    pub container: Option<Arc<Container>>,
 }
 
 impl Socket {
@@ -321,12 +334,21 @@ impl Socket {
         }
     }
 
-    /// The process column: the owner's name, or the unknown reason in parentheses.
+    /// The process column: the owner's name, or the unknown reason in parentheses; with the
+    /// container it serves after `->` (`docker-proxy -> web`), or `container web` for a port
+    /// published by NAT rules alone.
     pub fn process_label(&self) -> String {
-        match (self.primary_owner(), self.unknown) {
+        let holder = match (self.primary_owner(), self.unknown) {
+            (None, Some(UnknownOwner::Nat)) => String::new(),
             (Some(owner), _) => owner.name.to_string(),
             (None, Some(reason)) => format!("({})", reason.short()),
             (None, None) => "(unknown)".to_string(),
+        };
+        match &self.container {
+            Some(container) if holder.is_empty() => format!("container {}", container.name),
+            Some(container) => format!("{holder} -> {}", container.name),
+            None if holder.is_empty() => "(unknown)".to_string(),
+            None => holder,
         }
     }
 
@@ -365,6 +387,8 @@ pub struct Snapshot {
     pub sockets: Vec<Socket>,
     /// Whether the collector could see every process's sockets (root, or an OS without limits).
     pub privileged: bool,
+    /// What the container engine said, when one was asked.
+    pub engine: EngineView,
 }
 
 impl Snapshot {

@@ -33,6 +33,8 @@ pub(crate) enum Event {
     /// SIGCONT: running again after a stop; take the screen back and draw it whole.
     #[cfg_attr(not(unix), allow(dead_code))]
     Continue,
+    /// A worker thread's answer (a container stop), as the action it means.
+    Reported(Action),
 }
 
 /// The terminal's side of job control: giving the screen back before a stop and taking it
@@ -200,6 +202,7 @@ fn actions_for(event: Event, app: &App, area: &mut Rect) -> Vec<Action> {
         }
         Event::Collected(Err(error)) => vec![Action::CollectFailed(error)],
         Event::Input(input) => actions_for_input(&input, app, area),
+        Event::Reported(action) => vec![action],
         // Handled before they get here: the loop ends with the error, or takes the screen back.
         Event::Failed(_) | Event::Continue => Vec::new(),
     }

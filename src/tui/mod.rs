@@ -109,6 +109,7 @@ where
         theme,
     } = start;
     let interval = settings.interval;
+    let reports = tx.clone();
     let poller = poller::spawn(collector, interval, options.query, move |result| {
         // The loop may already be gone while a last collection finishes; nothing to do then.
         let _ = tx.send(Event::Collected(result));
@@ -119,6 +120,6 @@ where
         "cannot start the collector thread: the system is out of threads or memory"
     );
     let mut app = App::with_settings(options.query, settings).read_only(options.read_only);
-    let mut runtime = Runtime::new(&poller, os, options.query, options.read_only);
+    let mut runtime = Runtime::new(&poller, os, options.query, options.read_only, reports);
     event_loop::run(terminal, &mut app, events, &mut runtime, jobs, theme)
 }

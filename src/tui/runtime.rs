@@ -2,6 +2,8 @@
 //! process and following the port up. Every OS touch arrives through [`Os`], so tests drive the
 //! whole live table in-process against fakes.
 
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use crate::app::App;
@@ -12,7 +14,12 @@ use crate::collect::poller::Poller;
 use crate::control::stop::{self, Stop};
 use crate::control::{Holds, ProcessControl};
 use crate::domain::followup::{self, FollowUp};
-use crate::model::{CollectError, Query, Signal, Target};
+use crate::model::{CollectError, Container, ContainerStopped, Query, Signal, Target};
+
+use super::event_loop::Event;
+
+/// Asks the container engine to stop a container by its id; blocks until the engine answers.
+pub(crate) type ContainerStopper = Arc<dyn Fn(&Container) -> ContainerStopped + Send + Sync>;
 
 /// Opens one OS service on first use: most sessions never inspect or stop anything.
 pub(crate) type Opener<T> = Box<dyn FnMut() -> Result<T, CollectError> + Send>;
@@ -23,6 +30,7 @@ pub(crate) struct Os {
     pub(crate) fresh_collector: Opener<Box<dyn Collector>>,
     pub(crate) control: Opener<Box<dyn ProcessControl>>,
     pub(crate) details: Opener<Box<dyn DetailsSource>>,
+    pub(crate) stop_container: ContainerStopper,
 }
 
 impl Os {
@@ -36,6 +44,9 @@ impl Os {
             details: Box::new(|| {
                 crate::collect::details::SysinfoDetails::new()
                     .map(|d| Box::new(d) as Box<dyn DetailsSource>)
+            }),
+            stop_container: Arc::new(|container| {
+                crate::collect::engine::Endpoint::from_env().stop(&container.id)
             }),
         }
     }
@@ -68,10 +79,20 @@ pub(crate) struct Runtime<'p> {
     following: Option<Following>,
     /// When the poller was last asked for a follow-up snapshot.
     last_poll: Instant,
+    /// Where a worker reports back (a container stop takes as long as the container does).
+    reports: Sender<Event>,
+    /// The follow-up of a container stop the engine is still carrying out.
+    container_follow_up: Option<FollowUp>,
 }
 
 impl<'p> Runtime<'p> {
-    pub(crate) fn new(poller: &'p Poller, os: Os, query: Query, read_only: bool) -> Self {
+    pub(crate) fn new(
+        poller: &'p Poller,
+        os: Os,
+        query: Query,
+        read_only: bool,
+        reports: Sender<Event>,
+    ) -> Self {
         Self {
             poller,
             os,
@@ -82,6 +103,8 @@ impl<'p> Runtime<'p> {
             read_only,
             following: None,
             last_poll: Instant::now(),
+            reports,
+            container_follow_up: None,
         }
     }
 
@@ -126,6 +149,21 @@ impl<'p> Runtime<'p> {
                 self.poller.set_interval(interval);
                 Vec::new()
             }
+            Effect::StopContainer {
+                container,
+                follow_up,
+            } => vec![Action::Status(self.stop_container(container, *follow_up))],
+            Effect::FollowStoppedContainer => {
+                if let Some(follow_up) = self.container_follow_up.take() {
+                    self.following = Some(Following {
+                        follow_up,
+                        sent_at: Instant::now(),
+                        signal: Signal::Term,
+                    });
+                    self.poller.refresh_now();
+                }
+                Vec::new()
+            }
             // The event loop does these: they need the terminal.
             Effect::Quit | Effect::Suspend => Vec::new(),
         }
@@ -146,6 +184,35 @@ impl<'p> Runtime<'p> {
             None => (self.os.control)()?,
         };
         Ok(self.control.insert(control).as_mut())
+    }
+
+    /// Asks the engine on a thread of its own (it waits for the container to stop) and
+    /// reports the answer as an action.
+    fn stop_container(&mut self, container: Arc<Container>, follow_up: FollowUp) -> Status {
+        if self.read_only {
+            return Status::error("stopping containers is disabled: loopwatch runs read-only");
+        }
+        self.container_follow_up = Some(follow_up);
+        let stopper = Arc::clone(&self.os.stop_container);
+        let reports = self.reports.clone();
+        let name = container.name.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("container-stop".into())
+            .spawn(move || {
+                let outcome = stopper(&container);
+                let _ = reports.send(Event::Reported(Action::ContainerStopped {
+                    container,
+                    outcome,
+                }));
+            });
+        match spawned {
+            Ok(_) => Status::info(format!(
+                "stopping container {name} (SIGKILL follows after its stop timeout, 10 s unless set)…"
+            )),
+            Err(error) => Status::error(format!(
+                "cannot stop container {name}: no thread to ask the engine ({error}); nothing was stopped"
+            )),
+        }
     }
 
     fn signal(&mut self, target: Target, signal: Signal, port: u16) -> Status {

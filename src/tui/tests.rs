@@ -193,6 +193,21 @@ impl super::event_loop::JobControl for Jobs {
 
 impl Session {
     fn start(width: u16, height: u16, snapshot: Snapshot) -> Self {
+        Self::start_with_engine(
+            width,
+            height,
+            snapshot,
+            Arc::new(|_| crate::model::ContainerStopped::Failed("no engine in this test".into())),
+        )
+    }
+
+    /// A session whose container engine is `stop_container`.
+    fn start_with_engine(
+        width: u16,
+        height: u16,
+        snapshot: Snapshot,
+        stop_container: super::runtime::ContainerStopper,
+    ) -> Self {
         let system = FakeSystem::default();
         system.set(snapshot);
         let control = Arc::new(Mutex::new(FakeControl::with(
@@ -213,6 +228,7 @@ impl Session {
                 details: Box::new(|| {
                     Ok(Box::new(crate::collect::details::FakeDetails::default()) as _)
                 }),
+                stop_container,
             }
         };
         let collector = FakeSystemCollector {
@@ -714,6 +730,7 @@ fn a_huge_command_line_can_still_be_stopped() {
             vec![owner(4812, "node", "alice", &huge)],
         )],
         privileged: true,
+        ..Default::default()
     };
     let session = Session::start(120, 30, snapshot);
     session.wait_for("java -cp");
@@ -756,4 +773,87 @@ fn digits_sort_by_the_columns_the_last_frame_drew() {
     session.key(KeyCode::F(10));
     let thread = session.thread.take().unwrap();
     thread.join().unwrap().unwrap();
+}
+
+/// A docker-proxy listener on 127.0.0.1:8080 for container `web`.
+fn proxied_web() -> (Snapshot, Arc<crate::model::Container>) {
+    let web = Arc::new(crate::model::Container {
+        id: "0f99e7bbe4febced82d7b90e15dd5aec23f10690043d6275e5349d63a130e477".into(),
+        name: "web".into(),
+        image: "nginx:1.27".into(),
+        compose: None,
+        addresses: vec!["172.17.0.2".parse().unwrap()],
+        ports: vec![crate::model::PublishedPort {
+            proto: crate::model::Proto::Tcp,
+            host_addr: Some("127.0.0.1".parse().unwrap()),
+            host_port: 8080,
+            container_port: 80,
+        }],
+    });
+    let proxy = owner(5644, "docker-proxy", "root", "/usr/bin/docker-proxy -proto tcp");
+    let mut socket = listener("127.0.0.1", 8080, vec![proxy]);
+    socket.container = Some(Arc::clone(&web));
+    let snapshot = Snapshot {
+        sockets: vec![socket],
+        ..Snapshot::default()
+    };
+    (snapshot, web)
+}
+
+#[test]
+fn a_published_port_is_freed_by_stopping_its_container_never_by_signalling_the_proxy() {
+    let (snapshot, web) = proxied_web();
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let system_after = Arc::new(Mutex::new(None::<FakeSystem>));
+    let stopper: super::runtime::ContainerStopper = {
+        let (asked, system_after) = (Arc::clone(&asked), Arc::clone(&system_after));
+        Arc::new(move |container| {
+            asked.lock().unwrap().push(container.id.clone());
+            // The engine answers once the container is down, and its proxy with it.
+            std::thread::sleep(Duration::from_millis(200));
+            if let Some(system) = system_after.lock().unwrap().as_ref() {
+                system.set(Snapshot::default());
+            }
+            crate::model::ContainerStopped::Now
+        })
+    };
+    let session = Session::start_with_engine(120, 24, snapshot, stopper);
+    *system_after.lock().unwrap() = Some(session.system.clone());
+    session.wait_for("docker-proxy -> web");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop container web?");
+    session.wait_for("docker-proxy 5644 (stops with the container)");
+    session.key(KeyCode::Char('y'));
+    session.wait_for("stopping container web");
+    session.wait_for("port 8080 released after");
+    assert_eq!(*asked.lock().unwrap(), vec![web.id.clone()], "stopped by its full id");
+    assert!(session.sent().is_empty(), "the proxy was never signalled");
+    session.quit();
+}
+
+#[test]
+fn a_container_stop_the_engine_refuses_says_why_and_a_no_stops_nothing() {
+    let (snapshot, _) = proxied_web();
+    let asked: Arc<Mutex<usize>> = Arc::default();
+    let stopper: super::runtime::ContainerStopper = {
+        let asked = Arc::clone(&asked);
+        Arc::new(move |_| {
+            *asked.lock().unwrap() += 1;
+            crate::model::ContainerStopped::Failed("permission denied on the engine socket".into())
+        })
+    };
+    let session = Session::start_with_engine(120, 24, snapshot, stopper);
+    session.wait_for("docker-proxy -> web");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop container web?");
+    session.key(KeyCode::Char('n'));
+    session.wait_for("cancelled: container web was not stopped");
+    assert_eq!(*asked.lock().unwrap(), 0);
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop container web?");
+    session.key(KeyCode::Char('y'));
+    session.wait_for("cannot stop container web: permission denied on the engine socket");
+    assert_eq!(*asked.lock().unwrap(), 1);
+    assert!(session.sent().is_empty());
+    session.quit();
 }

@@ -82,6 +82,9 @@ const REMOTE_FLOOR: u16 = 17;
 const PID_FLOOR: u16 = 7;
 const NAME_MIN: u16 = 8;
 const PROCESS_MAX: u16 = 15;
+/// Room for `docker-proxy -> shop-web-1`: the name of what stands behind a process matters
+/// more than a long process name.
+const PROCESS_WITH_TARGET_MAX: u16 = 32;
 const USER_MAX: u16 = 12;
 const COMMAND_MIN: u16 = 12;
 
@@ -250,7 +253,19 @@ fn specs(rows: &[&Socket], sort: SortSpec, query: Query, theme: &Theme) -> Vec<S
                 Slot::Column(Column::Pid) => {
                     (PID_FLOOR.max(widest(&|s| width_u16(&s.pid_label()))), None)
                 }
-                Slot::Column(Column::Process) => (NAME_MIN, Some(PROCESS_MAX)),
+                Slot::Column(Column::Process) => {
+                    let behind = widest(&|s| {
+                        if s.container.is_some() {
+                            width_u16(&s.process_label())
+                        } else {
+                            0
+                        }
+                    });
+                    (
+                        NAME_MIN,
+                        Some(PROCESS_MAX.max(behind.min(PROCESS_WITH_TARGET_MAX))),
+                    )
+                }
                 Slot::Column(Column::User) => (NAME_MIN, Some(USER_MAX)),
                 Slot::Column(Column::Command) => (COMMAND_MIN, None),
             };

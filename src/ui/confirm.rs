@@ -1,4 +1,5 @@
-//! The stop dialog: exactly what will be signalled and what goes with it, and the two keys.
+//! The stop dialog: exactly what will be signalled (or which container the engine will stop)
+//! and what goes with it, and the two keys.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -6,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 
 use crate::app::keymap::{self, Context};
-use crate::app::{App, PendingKill};
+use crate::app::{App, PendingContainerStop, PendingKill};
 use crate::domain::inspect;
 use crate::model::Signal;
 
@@ -21,8 +22,31 @@ const MAX_WIDTH: u16 = 76;
 
 /// Whether the whole dialog (every line of what will be signalled, and the keys) fits `area`:
 /// a yes counts only for a dialog that was there to be read.
-pub(crate) fn fits(area: Rect, app: &App, pending: &PendingKill) -> bool {
-    laid_out(area, app, pending, &Theme::default()).is_ok()
+pub(crate) fn fits(area: Rect, app: &App, asked: Asked) -> bool {
+    laid_out(area, app, asked, &Theme::default()).is_ok()
+}
+
+/// What the dialog asks about.
+#[derive(Clone, Copy)]
+pub(crate) enum Asked<'p> {
+    Signal(&'p PendingKill),
+    Container(&'p PendingContainerStop),
+}
+
+impl<'p> Asked<'p> {
+    /// The open dialog's question, if one is open.
+    pub(crate) fn of(app: &'p App) -> Option<Self> {
+        app.pending_kill()
+            .map(Asked::Signal)
+            .or_else(|| app.pending_container_stop().map(Asked::Container))
+    }
+
+    fn title(self) -> String {
+        match self {
+            Asked::Signal(pending) => format!(" stop {}? ", pending.target.label()),
+            Asked::Container(pending) => format!(" stop container {}? ", pending.container.name),
+        }
+    }
 }
 
 /// How much room the dialog's fields get.
@@ -39,13 +63,17 @@ enum Density {
 fn laid_out<'a>(
     area: Rect,
     app: &App,
-    pending: &PendingKill,
+    asked: Asked,
     theme: &Theme,
 ) -> Result<Vec<Line<'a>>, usize> {
     let box_width = area.width.min(MAX_WIDTH);
     let mut needed = usize::MAX;
     for density in [Density::Full, Density::Compact] {
-        let lines = body(app, pending, theme, inner_width(box_width), density);
+        let max = inner_width(box_width);
+        let lines = match asked {
+            Asked::Signal(pending) => body(app, pending, theme, max, density),
+            Asked::Container(pending) => container_body(pending, theme, max, density),
+        };
         needed = lines.len() + 2;
         if super::Screen::of(area).is_some() && needed <= usize::from(area.height) {
             return Ok(lines);
@@ -58,17 +86,11 @@ fn inner_width(box_width: u16) -> usize {
     usize::from(box_width.saturating_sub(4))
 }
 
-pub(crate) fn render(
-    frame: &mut Frame,
-    area: Rect,
-    app: &App,
-    pending: &PendingKill,
-    theme: &Theme,
-) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, asked: Asked, theme: &Theme) {
     let box_width = area.width.min(MAX_WIDTH);
     // Not all of it can be read here, so no answer will count: say so instead of showing a
     // part of it that looks whole.
-    let mut lines = laid_out(area, app, pending, theme).unwrap_or_else(|needed| {
+    let mut lines = laid_out(area, app, asked, theme).unwrap_or_else(|needed| {
         wrap(
             &format!(
                 "This dialog needs {needed} rows and the terminal has {}: make it taller, then ask again. Any key closes it; nothing is sent.",
@@ -96,7 +118,7 @@ pub(crate) fn render(
         width: box_width,
         height: box_height,
     };
-    let title = format!(" stop {}? ", pending.target.label());
+    let title = asked.title();
     let block = Block::bordered()
         .border_style(theme.error)
         .title(Line::styled(title, theme.error))
@@ -124,34 +146,7 @@ fn body<'a>(
     let target = &pending.target;
     let snapshot = app.snapshot();
     let mut lines = Vec::new();
-    // Values wrap under themselves, up to a few lines: a command line of any length (a Java
-    // classpath, a hostile 200 KB argv) must leave a dialog that fits, or no process with one
-    // could ever be stopped from here. The inspect view shows it whole.
-    let field = |label: &str, value: String| -> Vec<Line<'a>> {
-        let room = max.saturating_sub(LABEL + 1);
-        let mut chunks = wrap(&value, room);
-        if chunks.len() > field_lines {
-            chunks.truncate(field_lines);
-            let last = chunks.pop().unwrap_or_default();
-            let note = " (whole in inspect)";
-            let mut head = truncate(&last, room.saturating_sub(width(note))).into_owned();
-            if !head.ends_with('…') {
-                head.push('…');
-            }
-            chunks.push(format!("{head}{note}"));
-        }
-        chunks
-            .into_iter()
-            .enumerate()
-            .map(|(i, chunk)| {
-                let name = if i == 0 { label } else { "" };
-                Line::from(vec![
-                    Span::styled(format!("{name:<LABEL$} "), theme.dim),
-                    Span::raw(chunk),
-                ])
-            })
-            .collect()
-    };
+    let field = |label: &str, value: String| field_lines_of(label, &value, theme, max, field_lines);
     lines.push(truncate_spans(
         vec![
             Span::raw("send "),
@@ -208,6 +203,112 @@ fn body<'a>(
     blank(&mut lines);
     lines.push(keys_line(theme, max));
     lines
+}
+
+/// One field: values wrap under themselves, up to `field_lines` lines. A command line of any
+/// length (a Java classpath, a hostile 200 KB argv) must leave a dialog that fits, or no
+/// process with one could ever be stopped from here. The inspect view shows it whole.
+fn field_lines_of<'a>(
+    label: &str,
+    value: &str,
+    theme: &Theme,
+    max: usize,
+    field_lines: usize,
+) -> Vec<Line<'a>> {
+    let room = max.saturating_sub(LABEL + 1);
+    let mut chunks = wrap(value, room);
+    if chunks.len() > field_lines {
+        chunks.truncate(field_lines);
+        let last = chunks.pop().unwrap_or_default();
+        let note = " (whole in inspect)";
+        let mut head = truncate(&last, room.saturating_sub(width(note))).into_owned();
+        if !head.ends_with('…') {
+            head.push('…');
+        }
+        chunks.push(format!("{head}{note}"));
+    }
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let name = if i == 0 { label } else { "" };
+            Line::from(vec![
+                Span::styled(format!("{name:<LABEL$} "), theme.dim),
+                Span::raw(chunk),
+            ])
+        })
+        .collect()
+}
+
+/// The container stop: which container (by name, image and id: the engine stops that id),
+/// the port it publishes here, and how the engine stops it.
+fn container_body<'a>(
+    pending: &PendingContainerStop,
+    theme: &Theme,
+    max: usize,
+    density: Density,
+) -> Vec<Line<'a>> {
+    let field_lines = match density {
+        Density::Full => MAX_FIELD_LINES,
+        Density::Compact => 1,
+    };
+    let field = |label: &str, value: String| field_lines_of(label, &value, theme, max, field_lines);
+    let container = &pending.container;
+    let socket = &pending.socket;
+    let mut lines = vec![truncate_spans(
+        vec![
+            Span::raw("the engine sends its "),
+            Span::styled("stop signal", theme.key),
+            Span::raw(", then SIGKILL after its stop timeout"),
+        ],
+        max,
+    )];
+    if density == Density::Full {
+        lines.push(Line::raw(""));
+    }
+    lines.extend(field("container", container.name.to_string()));
+    lines.extend(field("image", container.image.to_string()));
+    if let Some((project, service)) = &container.compose {
+        lines.extend(field("compose", format!("{project}/{service}")));
+    }
+    lines.extend(field("id", container.short_id().to_string()));
+    let published: Vec<String> = container
+        .ports
+        .iter()
+        .map(|p| match p.host_addr {
+            Some(addr) => format!("{} {}", p.proto, crate::model::format_endpoint(addr, p.host_port)),
+            None => format!("{} *:{}", p.proto, p.host_port),
+        })
+        .collect();
+    lines.extend(field("publishes", published.join(", ")));
+    let held_by = match socket.owners.first() {
+        Some(owner) => format!("{} (stops with the container)", owner.label()),
+        None => "no process: NAT rules (they go with the container)".to_string(),
+    };
+    lines.extend(field("port held", held_by));
+    if density == Density::Full {
+        lines.push(Line::raw(""));
+    }
+    lines.push(container_keys_line(theme, max));
+    lines
+}
+
+/// `y/Enter stop the container   n/Esc cancel: stop nothing`: the dialog's own keys, named
+/// for what they do here.
+fn container_keys_line<'a>(theme: &Theme, max: usize) -> Line<'a> {
+    let mut keys = Vec::new();
+    for (i, (label, _)) in keymap::help_lines(Context::Confirm).into_iter().enumerate() {
+        if !keys.is_empty() {
+            keys.push(Span::raw("   "));
+        }
+        keys.push(Span::styled(label, theme.key));
+        keys.push(Span::raw(if i == 0 {
+            " stop the container"
+        } else {
+            " cancel: stop nothing"
+        }));
+    }
+    truncate_spans(keys, max)
 }
 
 /// What the user might not expect: a client rather than a server, a socket others keep open.

@@ -126,8 +126,8 @@ fn draw_screen(frame: &mut Frame, app: &App, theme: &Theme) {
     match app.mode() {
         Mode::Help => help::render(frame, area, theme, app.is_read_only(), app.help_scroll()),
         Mode::Confirm => {
-            if let Some(pending) = app.pending_kill() {
-                confirm::render(frame, area, app, pending, theme);
+            if let Some(asked) = confirm::Asked::of(app) {
+                confirm::render(frame, area, app, asked, theme);
             }
         }
         _ => {}
@@ -148,8 +148,7 @@ fn bottom_lines(frame: &mut Frame, screen: &Screen, app: &App, theme: &Theme) {
 
 /// Whether the stop dialog, if one is open, is wholly on a screen of size `area`.
 pub(crate) fn dialog_fits(area: Rect, app: &App) -> bool {
-    app.pending_kill()
-        .is_none_or(|pending| confirm::fits(area, app, pending))
+    confirm::Asked::of(app).is_none_or(|asked| confirm::fits(area, app, asked))
 }
 
 /// What the layout of a terminal this size gives each view when it draws `app`; all zero when

@@ -100,7 +100,7 @@ proptest! {
         width in 0u16..300,
         height in 0u16..100,
     ) {
-        let snapshot = Snapshot { sockets, privileged: false };
+        let snapshot = Snapshot { sockets, privileged: false, ..Snapshot::default() };
         let mut app = App::new(Query::default());
         let area = ratatui::layout::Rect::new(0, 0, width, height);
         let measured = viewport(area, &app);
@@ -127,7 +127,7 @@ proptest! {
     ) {
         let mut app = App::new(Query::EVERYTHING);
         app.update(Action::Viewport(crate::app::action::Viewport::rows(20)));
-        app.update(Action::Snapshot(Snapshot { sockets, privileged: true }));
+        app.update(Action::Snapshot(Snapshot { sockets, privileged: true, ..Snapshot::default() }));
         for _ in 0..downs {
             app.update(Action::Down);
         }

@@ -343,6 +343,7 @@ fn table_body_rows_is_what_draw_fills() {
             })
             .collect(),
         privileged: true,
+        ..Default::default()
     };
     for (width, height) in [(120, 30), (80, 24), (40, 12), (30, 6)] {
         let rows = viewport(area(width, height), &App::new(Query::default())).rows;
@@ -524,6 +525,7 @@ fn large_snapshots_draw_one_page() {
             })
             .collect(),
         privileged: true,
+        ..Default::default()
     };
     let mut app = App::new(Query::default());
     let measured = viewport(area(120, 30), &app);
@@ -733,6 +735,7 @@ fn hostile_names_and_arguments_reach_no_cell_uninert() {
     let snapshot = Snapshot {
         sockets: vec![listener("127.0.0.1", 3000, vec![evil])],
         privileged: true,
+        ..Default::default()
     };
     let views: [&[Action]; 5] = [
         &[],

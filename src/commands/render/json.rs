@@ -15,7 +15,9 @@
 
 use serde::Serialize;
 
-use crate::model::{OsText, Owner, Snapshot, Socket, UnknownOwner, is_unsafe};
+use crate::model::{
+    Container, EngineView, OsText, Owner, Snapshot, Socket, UnknownOwner, is_unsafe,
+};
 
 /// The document format version. Bump it only for incompatible changes.
 pub(crate) const VERSION: u32 = 1;
@@ -34,7 +36,75 @@ pub(crate) struct Document<'a> {
     pub(crate) privileged: bool,
     /// How many sockets' owners are hidden by permissions (running as root shows them).
     pub(crate) hidden_owners: usize,
+    /// The container engine asked for what stands behind published ports; absent when this
+    /// machine has no engine socket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) engine: Option<EngineEntry<'a>>,
     pub(crate) sockets: Vec<SocketEntry<'a>>,
+}
+
+/// Where the container engine was asked and whether it answered.
+#[derive(Debug, Serialize)]
+pub(crate) struct EngineEntry<'a> {
+    /// `unix:///var/run/docker.sock`.
+    pub(crate) endpoint: &'a str,
+    pub(crate) reachable: bool,
+    /// Why it could not be asked; null when it answered.
+    pub(crate) reason: Option<&'a str>,
+}
+
+impl<'a> EngineEntry<'a> {
+    pub(crate) fn of(view: &'a EngineView) -> Option<Self> {
+        match view {
+            EngineView::Absent => None,
+            EngineView::Unreachable { endpoint, reason } => Some(EngineEntry {
+                endpoint,
+                reachable: false,
+                reason: Some(reason),
+            }),
+            EngineView::Listed { endpoint, .. } => Some(EngineEntry {
+                endpoint,
+                reachable: true,
+                reason: None,
+            }),
+        }
+    }
+}
+
+/// The container a socket serves.
+#[derive(Debug, Serialize)]
+pub(crate) struct ContainerEntry<'a> {
+    /// The full id.
+    pub(crate) id: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) image: &'a str,
+    /// `com.docker.compose.project` / `.service`, when compose started it.
+    pub(crate) compose_project: Option<&'a str>,
+    pub(crate) compose_service: Option<&'a str>,
+    /// The port inside the container this socket's port is published to (listeners only).
+    pub(crate) container_port: Option<u16>,
+    /// The container's addresses on its networks.
+    pub(crate) addresses: Vec<String>,
+}
+
+impl<'a> ContainerEntry<'a> {
+    fn of(socket: &Socket, container: &'a Container) -> Self {
+        let compose = container.compose.as_ref();
+        ContainerEntry {
+            id: &container.id,
+            name: container.name.raw(),
+            image: container.image.raw(),
+            compose_project: compose.map(|(project, _)| project.raw()),
+            compose_service: compose.map(|(_, service)| service.raw()),
+            container_port: socket
+                .state
+                .is_listening()
+                .then(|| container.publishing(socket.proto, socket.local_addr, socket.local_port))
+                .flatten()
+                .map(|p| p.container_port),
+            addresses: container.addresses.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 /// One socket and every process that holds it.
@@ -66,6 +136,9 @@ pub(crate) struct SocketEntry<'a> {
     pub(crate) owner_unknown: Option<&'static str>,
     /// The same reason as a sentence for people.
     pub(crate) owner_unknown_reason: Option<&'static str>,
+    /// The container behind the socket: behind an engine proxy, or published by NAT rules
+    /// alone (`owner_unknown` `"nat"`); null otherwise.
+    pub(crate) container: Option<ContainerEntry<'a>>,
 }
 
 /// A process holding a socket.
@@ -95,6 +168,7 @@ impl<'a> Document<'a> {
             ports: None,
             privileged: view.privileged,
             hidden_owners: view.hidden_owner_count(),
+            engine: EngineEntry::of(&view.engine),
             sockets: view.sockets.iter().map(SocketEntry::from).collect(),
         }
     }
@@ -117,6 +191,7 @@ impl<'a> From<&'a Socket> for SocketEntry<'a> {
             owners: s.owners.iter().map(OwnerEntry::from).collect(),
             owner_unknown: s.unknown.map(UnknownOwner::as_str),
             owner_unknown_reason: s.unknown.map(UnknownOwner::explain),
+            container: s.container.as_deref().map(|c| ContainerEntry::of(s, c)),
         }
     }
 }

@@ -149,7 +149,10 @@ pub(crate) fn who_table(sockets: &[Socket], options: TextOptions) -> String {
                 .map(|o| {
                     [
                         o.key.pid.to_string(),
-                        o.name.to_string(),
+                        match &s.container {
+                            Some(c) => format!("{} -> {}", o.name, c.name),
+                            None => o.name.to_string(),
+                        },
                         // The process's user when readable, else whoever owns the socket.
                         o.user
                             .as_ref()
