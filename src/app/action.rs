@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use crate::domain::followup::FollowUp;
 use crate::domain::sort::Column;
-use crate::model::{Container, ContainerStopped};
 use crate::model::Query;
 use crate::model::Stamp;
 use crate::model::{CollectError, ProcKey, Snapshot};
+use crate::model::{Container, ContainerStopped};
 use crate::model::{DetailsError, ProcessDetails};
 use crate::model::{Signal, Target};
 

@@ -16,9 +16,9 @@ use crate::domain::text;
 use crate::model::Query;
 use crate::model::Stamp;
 use crate::model::SystemFacts;
+use crate::model::{Container, Signal, Target};
 use crate::model::{DetailsError, ProcessDetails};
 use crate::model::{OsText, Owner, ProcKey, Snapshot, Socket, SocketKey};
-use crate::model::{Container, Signal, Target};
 
 /// The refresh intervals `+` and `-` step through.
 pub(crate) const INTERVAL_STEPS: [Duration; 9] = [

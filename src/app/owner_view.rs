@@ -182,7 +182,10 @@ impl App {
     /// Closes whichever stop dialog is open; what was not done, in words.
     fn close_any_dialog(&mut self) -> Option<String> {
         if let Some(pending) = self.close_container_dialog() {
-            return Some(format!("container {} was not stopped", pending.container.name));
+            return Some(format!(
+                "container {} was not stopped",
+                pending.container.name
+            ));
         }
         let pending = self.close_dialog()?;
         Some(format!("nothing was sent to {}", pending.target.label()))

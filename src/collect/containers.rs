@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::Collector;
 use super::engine::Endpoint;
 use crate::model::{
-    CollectError, Container, EngineView, Query, Scope, Snapshot, Socket, SocketState,
-    UnknownOwner, is_engine_proxy, unspecified,
+    CollectError, Container, EngineView, Query, Scope, Snapshot, Socket, SocketState, UnknownOwner,
+    is_engine_proxy, unspecified,
 };
 
 /// The engine's latest answer, and a number that changes whenever the answer does.
@@ -39,9 +39,7 @@ impl AskOnce {
 impl EngineSource for AskOnce {
     fn view(&mut self) -> (u64, Arc<EngineView>) {
         let endpoint = &self.endpoint;
-        let answer = self
-            .answer
-            .get_or_insert_with(|| Arc::new(endpoint.view()));
+        let answer = self.answer.get_or_insert_with(|| Arc::new(endpoint.view()));
         (0, Arc::clone(answer))
     }
 }
@@ -77,7 +75,10 @@ impl EngineWatch {
     }
 
     fn publish(&self, view: EngineView) {
-        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let mut latest = self
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if *latest.1 != view {
             latest.0 += 1;
             latest.1 = Arc::new(view);
@@ -121,6 +122,7 @@ impl EngineWatch {
     }
 
     #[cfg(not(unix))]
+    #[allow(clippy::unused_self)] // the Unix version publishes through it
     fn follow_events(&self, _endpoint: &Endpoint) {
         std::thread::sleep(RETRY);
     }
@@ -128,7 +130,10 @@ impl EngineWatch {
 
 impl EngineSource for EngineWatch {
     fn view(&mut self) -> (u64, Arc<EngineView>) {
-        let latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let latest = self
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         (latest.0, Arc::clone(&latest.1))
     }
 }
@@ -216,9 +221,7 @@ pub fn attach(
     let mut nat = Vec::new();
     for container in containers {
         for published in &container.ports {
-            let addr = published
-                .host_addr
-                .unwrap_or_else(|| unspecified(false));
+            let addr = published.host_addr.unwrap_or_else(|| unspecified(false));
             let state = match published.proto {
                 crate::model::Proto::Tcp => SocketState::Listen,
                 crate::model::Proto::Udp => SocketState::Bound,
@@ -263,9 +266,10 @@ fn behind<'a>(socket: &Socket, containers: &'a [Arc<Container>]) -> Option<&'a A
         return None;
     }
     if socket.state.is_listening() {
-        return containers
-            .iter()
-            .find(|c| c.publishing(socket.proto, socket.local_addr, socket.local_port).is_some());
+        return containers.iter().find(|c| {
+            c.publishing(socket.proto, socket.local_addr, socket.local_port)
+                .is_some()
+        });
     }
     let (remote, _) = socket.remote?;
     proxied
@@ -312,19 +316,40 @@ mod tests {
 
     #[test]
     fn a_proxy_socket_names_its_container() {
-        let proxy = owner(5644, "docker-proxy", "root", "/usr/bin/docker-proxy -proto tcp");
+        let proxy = owner(
+            5644,
+            "docker-proxy",
+            "root",
+            "/usr/bin/docker-proxy -proto tcp",
+        );
         let snapshot = Snapshot {
             sockets: vec![
                 listener("127.0.0.1", 8080, vec![proxy]),
-                listener("127.0.0.1", 3000, vec![owner(4812, "node", "alice", "node")]),
+                listener(
+                    "127.0.0.1",
+                    3000,
+                    vec![owner(4812, "node", "alice", "node")],
+                ),
             ],
             ..Snapshot::default()
         };
         let mut proxies = Proxies::NotSeen;
-        let joined = attach(snapshot, &listed(vec![web()]), &Query::default(), &mut proxies);
+        let joined = attach(
+            snapshot,
+            &listed(vec![web()]),
+            &Query::default(),
+            &mut proxies,
+        );
         let on = |port: u16| joined.sockets.iter().find(|s| s.local_port == port);
-        assert_eq!(on(8080).unwrap().container.as_ref().map(|c| c.name.raw()), Some("web"));
-        assert_eq!(on(3000).unwrap().container, None, "a process of its own is not a container's");
+        assert_eq!(
+            on(8080).unwrap().container.as_ref().map(|c| c.name.raw()),
+            Some("web")
+        );
+        assert_eq!(
+            on(3000).unwrap().container,
+            None,
+            "a process of its own is not a container's"
+        );
         assert_eq!(proxies, Proxies::Seen);
         assert!(
             on(9090).is_none(),
@@ -335,22 +360,46 @@ mod tests {
     #[test]
     fn an_engine_without_proxies_gets_a_row_per_published_port_until_a_proxy_shows() {
         let mut proxies = Proxies::NotSeen;
-        let joined = attach(Snapshot::default(), &listed(vec![web()]), &Query::default(), &mut proxies);
+        let joined = attach(
+            Snapshot::default(),
+            &listed(vec![web()]),
+            &Query::default(),
+            &mut proxies,
+        );
         assert_eq!(joined.sockets.len(), 2);
-        let nat = joined.sockets.iter().find(|s| s.local_port == 9090).unwrap();
+        let nat = joined
+            .sockets
+            .iter()
+            .find(|s| s.local_port == 9090)
+            .unwrap();
         assert_eq!(nat.unknown, Some(UnknownOwner::Nat));
         assert_eq!(nat.scope, Scope::AllInterfaces);
         assert!(nat.owners.is_empty() && nat.container.is_some());
         assert_eq!(proxies, Proxies::NotSeen);
 
         // The container goes down: its proxy exits a moment before the engine's listing says so.
-        let proxy = owner(5644, "docker-proxy", "root", "/usr/bin/docker-proxy -proto tcp");
+        let proxy = owner(
+            5644,
+            "docker-proxy",
+            "root",
+            "/usr/bin/docker-proxy -proto tcp",
+        );
         let with_proxy = Snapshot {
             sockets: vec![listener("127.0.0.1", 8080, vec![proxy])],
             ..Snapshot::default()
         };
-        attach(with_proxy, &listed(vec![web()]), &Query::default(), &mut proxies);
-        let after = attach(Snapshot::default(), &listed(vec![web()]), &Query::default(), &mut proxies);
+        attach(
+            with_proxy,
+            &listed(vec![web()]),
+            &Query::default(),
+            &mut proxies,
+        );
+        let after = attach(
+            Snapshot::default(),
+            &listed(vec![web()]),
+            &Query::default(),
+            &mut proxies,
+        );
         assert!(after.sockets.is_empty(), "no phantom rows: {after:?}");
     }
 
@@ -360,31 +409,65 @@ mod tests {
             sockets: vec![hidden_listener("127.0.0.1", 8080, 0, "root")],
             ..Snapshot::default()
         };
-        let joined = attach(snapshot, &listed(vec![web()]), &Query::default(), &mut Proxies::NotSeen);
+        let joined = attach(
+            snapshot,
+            &listed(vec![web()]),
+            &Query::default(),
+            &mut Proxies::NotSeen,
+        );
         assert!(joined.sockets[0].container.is_some());
-        assert_eq!(joined.sockets[0].unknown, Some(UnknownOwner::PermissionDenied));
+        assert_eq!(
+            joined.sockets[0].unknown,
+            Some(UnknownOwner::PermissionDenied)
+        );
 
         let squatter = Snapshot {
-            sockets: vec![listener("0.0.0.0", 9090, vec![owner(7, "nc", "bob", "nc -l 9090")])],
+            sockets: vec![listener(
+                "0.0.0.0",
+                9090,
+                vec![owner(7, "nc", "bob", "nc -l 9090")],
+            )],
             ..Snapshot::default()
         };
-        let joined = attach(squatter, &listed(vec![web()]), &Query::default(), &mut Proxies::NotSeen);
-        assert_eq!(joined.sockets.len(), 2, "the 127.0.0.1:8080 row was added: {joined:?}");
+        let joined = attach(
+            squatter,
+            &listed(vec![web()]),
+            &Query::default(),
+            &mut Proxies::NotSeen,
+        );
+        assert_eq!(
+            joined.sockets.len(),
+            2,
+            "the 127.0.0.1:8080 row was added: {joined:?}"
+        );
         assert_eq!(joined.sockets[0].container, None, "nc is not the engine's");
     }
 
     #[test]
     fn published_rows_obey_the_query_and_an_unreachable_engine_adds_nothing() {
-        let by_port = attach(Snapshot::default(), &listed(vec![web()]), &Query::port(9090), &mut Proxies::NotSeen);
+        let by_port = attach(
+            Snapshot::default(),
+            &listed(vec![web()]),
+            &Query::port(9090),
+            &mut Proxies::NotSeen,
+        );
         assert_eq!(by_port.sockets.len(), 1);
         assert_eq!(by_port.sockets[0].local_port, 9090);
         let unreachable = EngineView::Unreachable {
             endpoint: "unix:///var/run/docker.sock".into(),
             reason: "permission denied".into(),
         };
-        let joined = attach(Snapshot::default(), &unreachable, &Query::default(), &mut Proxies::NotSeen);
+        let joined = attach(
+            Snapshot::default(),
+            &unreachable,
+            &Query::default(),
+            &mut Proxies::NotSeen,
+        );
         assert!(joined.sockets.is_empty());
-        assert_eq!(joined.engine, unreachable, "the reason travels with the snapshot");
+        assert_eq!(
+            joined.engine, unreachable,
+            "the reason travels with the snapshot"
+        );
     }
 
     struct Scripted(Vec<(u64, EngineView)>);
@@ -412,9 +495,18 @@ mod tests {
             ])),
         );
         let query = Query::default();
-        assert!(collector.collect_changed(&query).unwrap().is_some(), "the first tick");
-        assert!(collector.collect_changed(&query).unwrap().is_none(), "nothing changed");
-        let third = collector.collect_changed(&query).unwrap().expect("the engine changed");
+        assert!(
+            collector.collect_changed(&query).unwrap().is_some(),
+            "the first tick"
+        );
+        assert!(
+            collector.collect_changed(&query).unwrap().is_none(),
+            "nothing changed"
+        );
+        let third = collector
+            .collect_changed(&query)
+            .unwrap()
+            .expect("the engine changed");
         assert_eq!(third.sockets.len(), 2, "both published ports now show");
         assert!(collector.collect_changed(&query).unwrap().is_none());
     }

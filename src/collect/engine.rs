@@ -5,6 +5,9 @@
 //! polling) and `POST /containers/{id}/stop`, over HTTP/1.1 with `Connection: close`. The
 //! response head is parsed by `httparse`; bodies come with a length or chunked.
 
+// Windows has no engine socket to ask: the client is compiled there but only says so.
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
+
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -67,7 +70,7 @@ impl Endpoint {
     pub fn from_env() -> Endpoint {
         let host = std::env::var("DOCKER_HOST").ok();
         let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
-        Endpoint::choose(host.as_deref(), runtime.as_deref(), |p| p.exists())
+        Endpoint::choose(host.as_deref(), runtime.as_deref(), Path::exists)
     }
 
     /// `unix:///var/run/docker.sock`, as `DOCKER_HOST` spells it.
@@ -76,7 +79,10 @@ impl Endpoint {
             Endpoint::None => "no container engine socket".to_string(),
             Endpoint::Unsupported { named } => OsText::from(named.as_str()).inert().into_owned(),
             Endpoint::Unix(path) => {
-                format!("unix://{}", OsText::from(path.to_string_lossy().as_ref()).inert())
+                format!(
+                    "unix://{}",
+                    OsText::from(path.to_string_lossy().as_ref()).inert()
+                )
             }
         }
     }
@@ -87,7 +93,9 @@ impl Endpoint {
             Endpoint::Unix(path) => {
                 stop_container(path, id).unwrap_or_else(|e| ContainerStopped::Failed(e.to_string()))
             }
-            Endpoint::None => ContainerStopped::Failed("no container engine socket was found".into()),
+            Endpoint::None => {
+                ContainerStopped::Failed("no container engine socket was found".into())
+            }
             Endpoint::Unsupported { .. } => ContainerStopped::Failed(
                 "DOCKER_HOST names a non-Unix endpoint, which loopwatch does not ask".into(),
             ),
@@ -218,7 +226,10 @@ pub fn container_events(socket: &Path) -> Result<impl Read, EngineError> {
 }
 
 #[cfg(unix)]
-fn connect(socket: &Path, timeout: Duration) -> Result<std::os::unix::net::UnixStream, EngineError> {
+fn connect(
+    socket: &Path,
+    timeout: Duration,
+) -> Result<std::os::unix::net::UnixStream, EngineError> {
     let stream = std::os::unix::net::UnixStream::connect(socket)
         .map_err(|e| EngineError::from_io(e, timeout))?;
     stream
@@ -257,7 +268,9 @@ pub fn request(
         .read_to_end(&mut raw)
         .map_err(|e| EngineError::from_io(e, timeout))?;
     if raw.len() > MAX_RESPONSE {
-        return Err(EngineError::Malformed("the answer is too large".to_string()));
+        return Err(EngineError::Malformed(
+            "the answer is too large".to_string(),
+        ));
     }
     parse_response(&raw)
 }
@@ -272,17 +285,20 @@ pub fn request(
     Err(EngineError::Unsupported)
 }
 
+/// The body of an error answer: `{"message": "..."}`.
+#[derive(Deserialize)]
+struct Message {
+    message: String,
+}
+
 fn success(response: Response) -> Result<Vec<u8>, EngineError> {
     if (200..300).contains(&response.status) {
         return Ok(response.body);
     }
-    #[derive(Deserialize)]
-    struct Message {
-        message: String,
-    }
-    let message = serde_json::from_slice::<Message>(&response.body)
-        .map(|m| m.message)
-        .unwrap_or_else(|_| String::from_utf8_lossy(&response.body).into_owned());
+    let message = serde_json::from_slice::<Message>(&response.body).map_or_else(
+        |_| String::from_utf8_lossy(&response.body).into_owned(),
+        |m| m.message,
+    );
     Err(EngineError::Status {
         status: response.status,
         message: OsText::from(message.trim()).inert().into_owned(),
@@ -302,7 +318,9 @@ fn parse_head_len(raw: &[u8]) -> Result<Head, EngineError> {
     let len = match response.parse(raw) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
-            return Err(EngineError::Malformed("the answer ended inside its header".to_string()));
+            return Err(EngineError::Malformed(
+                "the answer ended inside its header".to_string(),
+            ));
         }
         Err(error) => return Err(EngineError::Malformed(error.to_string())),
     };
@@ -330,7 +348,9 @@ pub fn parse_response(raw: &[u8]) -> Result<Response, EngineError> {
         dechunk(rest)?
     } else if let Some(length) = length {
         rest.get(..length)
-            .ok_or_else(|| EngineError::Malformed("the answer is shorter than it said".to_string()))?
+            .ok_or_else(|| {
+                EngineError::Malformed("the answer is shorter than it said".to_string())
+            })?
             .to_vec()
     } else {
         rest.to_vec()
@@ -415,30 +435,33 @@ struct Network {
 pub fn parse_containers(body: &[u8]) -> Result<Vec<Arc<Container>>, EngineError> {
     let summaries: Vec<Summary> =
         serde_json::from_slice(body).map_err(|e| EngineError::Malformed(e.to_string()))?;
-    Ok(summaries.into_iter().map(|s| Arc::new(container(s))).collect())
+    Ok(summaries
+        .into_iter()
+        .map(|s| Arc::new(container(s)))
+        .collect())
 }
 
 fn container(summary: Summary) -> Container {
-    let name = summary
-        .names
-        .first()
-        .map(|n| n.strip_prefix('/').unwrap_or(n).to_string())
-        .unwrap_or_else(|| summary.id.get(..12).unwrap_or(&summary.id).to_string());
+    let name = summary.names.first().map_or_else(
+        || summary.id.get(..12).unwrap_or(&summary.id).to_string(),
+        |n| n.strip_prefix('/').unwrap_or(n).to_string(),
+    );
     let labels = summary.labels.unwrap_or_default();
     let compose = match (
         labels.get("com.docker.compose.project"),
         labels.get("com.docker.compose.service"),
     ) {
-        (Some(project), Some(service)) => {
-            Some((OsText::from(project.as_str()), OsText::from(service.as_str())))
-        }
+        (Some(project), Some(service)) => Some((
+            OsText::from(project.as_str()),
+            OsText::from(service.as_str()),
+        )),
         _ => None,
     };
     let mut addresses: Vec<IpAddr> = summary
         .network_settings
         .and_then(|n| n.networks)
         .into_iter()
-        .flat_map(|networks| networks.into_values())
+        .flat_map(std::collections::HashMap::into_values)
         .flat_map(|n| [n.ip_address, n.global_ipv6_address])
         .flatten()
         .filter_map(|a| a.parse().ok())
@@ -539,16 +562,26 @@ mod tests {
         );
         let loopback: IpAddr = "127.0.0.1".parse().unwrap();
         assert!(web.publishing(Proto::Tcp, loopback, 8080).is_some());
-        assert!(web.publishing(Proto::Tcp, "10.0.0.5".parse().unwrap(), 8080).is_none());
-        assert!(web.publishing(Proto::Udp, loopback, 5353).is_some(), "0.0.0.0 covers it");
+        assert!(
+            web.publishing(Proto::Tcp, "10.0.0.5".parse().unwrap(), 8080)
+                .is_none()
+        );
+        assert!(
+            web.publishing(Proto::Udp, loopback, 5353).is_some(),
+            "0.0.0.0 covers it"
+        );
     }
 
     #[test]
     fn hostile_names_stay_inert_when_shown() {
-        let body = br#"[{"Id":"abc","Names":["/x\u001b]0;pwned\u0007"],"Image":"i\u001b[2J","Ports":[]}]"#;
+        let body =
+            br#"[{"Id":"abc","Names":["/x\u001b]0;pwned\u0007"],"Image":"i\u001b[2J","Ports":[]}]"#;
         let containers = parse_containers(body).unwrap();
         let label = containers[0].label();
-        assert!(!label.contains('\u{1b}') && !label.contains('\u{7}'), "{label:?}");
+        assert!(
+            !label.contains('\u{1b}') && !label.contains('\u{7}'),
+            "{label:?}"
+        );
     }
 
     #[test]
@@ -569,7 +602,11 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Le",
             b"garbage",
         ] {
-            assert!(parse_response(broken).is_err(), "{:?}", String::from_utf8_lossy(broken));
+            assert!(
+                parse_response(broken).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(broken)
+            );
         }
     }
 

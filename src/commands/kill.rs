@@ -179,7 +179,9 @@ fn run(
         return finish(&report, request.format, out);
     }
     if listeners.iter().any(|s| s.container.is_some()) {
-        return stop_container(system, request, &before, &listeners, report, confirm, out, err);
+        return stop_container(
+            system, request, &before, &listeners, report, confirm, out, err,
+        );
     }
     for line in &report.hidden {
         say(err, line);
@@ -273,53 +275,18 @@ fn stop_container(
             let _ = writeln!(err, "{line}");
         }
     };
-    let mut containers: Vec<&Arc<Container>> =
-        listeners.iter().filter_map(|s| s.container.as_ref()).collect();
-    containers.sort_by(|a, b| a.id.cmp(&b.id));
-    containers.dedup_by(|a, b| a.id == b.id);
-    let others: Vec<String> = listeners
-        .iter()
-        .filter(|s| s.container.is_none())
-        .map(|s| {
-            let holder = s.primary_owner().map_or_else(
-                || s.unknown.map_or("an unknown holder", UnknownOwner::explain).to_string(),
-                Owner::label,
-            );
-            format!("{} {} ({holder})", s.proto, s.local_endpoint())
-        })
-        .collect();
-    let [container] = containers.as_slice() else {
-        report.outcome = KillOutcome::NotSent;
-        let names: Vec<String> = containers.iter().map(|c| c.name.to_string()).collect();
-        let message = format!(
-            "port {port} is published by several containers ({}); stop the one you mean with `docker stop NAME`; nothing was stopped",
-            names.join(", ")
-        );
-        say(err, &message);
-        report.message = Some(message);
-        return finish(&report, request.format, out);
+    let container = match the_container(listeners, port) {
+        Ok(container) => container,
+        Err((message, container)) => {
+            report.outcome = KillOutcome::NotSent;
+            report.container = container.map(|c| container_report(&c, "not_stopped", None));
+            say(err, &message);
+            report.message = Some(message);
+            return finish(&report, request.format, out);
+        }
     };
-    let container = Arc::clone(container);
-    let entry = |result: &'static str, error: Option<String>| ContainerReport {
-        id: container.id.clone(),
-        name: container.name.raw().to_string(),
-        image: container.image.raw().to_string(),
-        result,
-        error,
-    };
-    if !others.is_empty() {
-        report.outcome = KillOutcome::NotSent;
-        report.container = Some(entry("not_stopped", None));
-        let message = format!(
-            "port {port} is published by container {} and also held by {}: stop them one at a time (`docker stop {}`, then `loopwatch kill {port}`); nothing was stopped",
-            container.name,
-            others.join(", "),
-            container.name
-        );
-        say(err, &message);
-        report.message = Some(message);
-        return finish(&report, request.format, out);
-    }
+    let entry =
+        |result: &'static str, error: Option<String>| container_report(&container, result, error);
     let holders: Vec<String> = listeners
         .iter()
         .flat_map(|s| s.owners.iter().map(Owner::label))
@@ -390,6 +357,72 @@ fn stop_container(
     report.released_after = released_after.map(|d| d.as_secs_f64());
     report.message = message;
     finish(&report, request.format, out)
+}
+
+/// The one container publishing the port, or why the port is not left to it alone (with the
+/// container, when there is one).
+#[allow(clippy::type_complexity)]
+fn the_container(
+    listeners: &[&Socket],
+    port: u16,
+) -> Result<Arc<Container>, (String, Option<Arc<Container>>)> {
+    let mut containers: Vec<&Arc<Container>> = listeners
+        .iter()
+        .filter_map(|s| s.container.as_ref())
+        .collect();
+    containers.sort_by(|a, b| a.id.cmp(&b.id));
+    containers.dedup_by(|a, b| a.id == b.id);
+    let others: Vec<String> = listeners
+        .iter()
+        .filter(|s| s.container.is_none())
+        .map(|s| {
+            let holder = s.primary_owner().map_or_else(
+                || {
+                    s.unknown
+                        .map_or("an unknown holder", UnknownOwner::explain)
+                        .to_string()
+                },
+                Owner::label,
+            );
+            format!("{} {} ({holder})", s.proto, s.local_endpoint())
+        })
+        .collect();
+    let [container] = containers.as_slice() else {
+        let names: Vec<String> = containers.iter().map(|c| c.name.to_string()).collect();
+        return Err((
+            format!(
+                "port {port} is published by several containers ({}); stop the one you mean with `docker stop NAME`; nothing was stopped",
+                names.join(", ")
+            ),
+            None,
+        ));
+    };
+    if !others.is_empty() {
+        return Err((
+            format!(
+                "port {port} is published by container {} and also held by {}: stop them one at a time (`docker stop {}`, then `loopwatch kill {port}`); nothing was stopped",
+                container.name,
+                others.join(", "),
+                container.name
+            ),
+            Some(Arc::clone(container)),
+        ));
+    }
+    Ok(Arc::clone(container))
+}
+
+fn container_report(
+    container: &Container,
+    result: &'static str,
+    error: Option<String>,
+) -> ContainerReport {
+    ContainerReport {
+        id: container.id.clone(),
+        name: container.name.raw().to_string(),
+        image: container.image.raw().to_string(),
+        result,
+        error,
+    }
 }
 
 /// `--dry-run`: says what would be sent, and sends nothing.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::page::{self, Page};
 use crate::model::{
-    Container, DetailsError, EngineView, Owner, ProcKey, ProcessDetails, Proto, Snapshot, Socket, SocketState, Target,
-    UnknownOwner, format_endpoint, inert, is_engine_proxy, process_label,
+    Container, DetailsError, EngineView, Owner, ProcKey, ProcessDetails, Proto, Snapshot, Socket,
+    SocketState, Target, UnknownOwner, format_endpoint, inert, is_engine_proxy, process_label,
 };
 
 /// Other sockets held by the process: what else goes away when it stops.

@@ -42,7 +42,10 @@ impl Container {
     pub fn label(&self) -> String {
         match &self.compose {
             Some((project, service)) => {
-                format!("{} ({}, compose {project}/{service})", self.name, self.image)
+                format!(
+                    "{} ({}, compose {project}/{service})",
+                    self.name, self.image
+                )
             }
             None => format!("{} ({})", self.name, self.image),
         }
@@ -54,8 +57,9 @@ impl Container {
         self.ports.iter().find(|p| {
             p.proto == proto
                 && p.host_port == port
-                && p.host_addr
-                    .is_none_or(|host| host == addr || (host.is_unspecified() && same_family(host, addr)))
+                && p.host_addr.is_none_or(|host| {
+                    host == addr || (host.is_unspecified() && same_family(host, addr))
+                })
         })
     }
 }
@@ -124,7 +128,10 @@ impl ContainerStopped {
         match self {
             ContainerStopped::Now => format!("container {} stopped", container.name),
             ContainerStopped::Already => {
-                format!("container {} had already stopped; nothing was done", container.name)
+                format!(
+                    "container {} had already stopped; nothing was done",
+                    container.name
+                )
             }
             ContainerStopped::Gone => format!(
                 "container {} ({}) no longer exists; nothing was stopped",

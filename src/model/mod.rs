@@ -15,7 +15,9 @@ mod socket;
 mod text;
 mod time;
 
-pub use container::{Container, ContainerStopped, EngineView, PROXY_NAMES, PublishedPort, is_engine_proxy};
+pub use container::{
+    Container, ContainerStopped, EngineView, PROXY_NAMES, PublishedPort, is_engine_proxy,
+};
 pub use facts::SystemFacts;
 pub use process::{Ancestor, DetailsError, ProcessDetails, Readable};
 pub use query::{CollectError, Query};

@@ -790,7 +790,12 @@ fn proxied_web() -> (Snapshot, Arc<crate::model::Container>) {
             container_port: 80,
         }],
     });
-    let proxy = owner(5644, "docker-proxy", "root", "/usr/bin/docker-proxy -proto tcp");
+    let proxy = owner(
+        5644,
+        "docker-proxy",
+        "root",
+        "/usr/bin/docker-proxy -proto tcp",
+    );
     let mut socket = listener("127.0.0.1", 8080, vec![proxy]);
     socket.container = Some(Arc::clone(&web));
     let snapshot = Snapshot {
@@ -826,7 +831,11 @@ fn a_published_port_is_freed_by_stopping_its_container_never_by_signalling_the_p
     session.key(KeyCode::Char('y'));
     session.wait_for("stopping container web");
     session.wait_for("port 8080 released after");
-    assert_eq!(*asked.lock().unwrap(), vec![web.id.clone()], "stopped by its full id");
+    assert_eq!(
+        *asked.lock().unwrap(),
+        vec![web.id.clone()],
+        "stopped by its full id"
+    );
     assert!(session.sent().is_empty(), "the proxy was never signalled");
     session.quit();
 }

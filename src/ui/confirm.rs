@@ -276,7 +276,11 @@ fn container_body<'a>(
         .ports
         .iter()
         .map(|p| match p.host_addr {
-            Some(addr) => format!("{} {}", p.proto, crate::model::format_endpoint(addr, p.host_port)),
+            Some(addr) => format!(
+                "{} {}",
+                p.proto,
+                crate::model::format_endpoint(addr, p.host_port)
+            ),
             None => format!("{} *:{}", p.proto, p.host_port),
         })
         .collect();

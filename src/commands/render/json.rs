@@ -102,7 +102,11 @@ impl<'a> ContainerEntry<'a> {
                 .then(|| container.publishing(socket.proto, socket.local_addr, socket.local_port))
                 .flatten()
                 .map(|p| p.container_port),
-            addresses: container.addresses.iter().map(ToString::to_string).collect(),
+            addresses: container
+                .addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }
     }
 }
