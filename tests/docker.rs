@@ -10,11 +10,11 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::free_port;
 use support::tmux::Tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
@@ -120,14 +120,6 @@ impl Drop for Container {
     fn drop(&mut self) {
         let _ = docker(&["rm", "-f", &self.name]);
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn loopwatch(args: &[&str]) -> Output {

@@ -5,6 +5,8 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
@@ -14,17 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use serde_json::Value;
+use support::free_port;
 
 const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
-
-/// A port nothing listens on (bound, then let go).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `GET /containers/json` as Docker 20.10 answers it, for one container publishing `port`
 /// on every IPv4 address with no proxy (the engine's `userland-proxy: false`).

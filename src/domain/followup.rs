@@ -121,11 +121,7 @@ impl FollowUp {
             settle,
             phase: Phase::Waiting,
         };
-        follow_up.before = follow_up
-            .relevant(before)
-            .into_iter()
-            .map(Socket::key)
-            .collect();
+        follow_up.remember(before);
         Some(follow_up)
     }
 
@@ -141,12 +137,13 @@ impl FollowUp {
             settle: SETTLE,
             phase: Phase::Waiting,
         };
-        follow_up.before = follow_up
-            .relevant(before)
-            .into_iter()
-            .map(Socket::key)
-            .collect();
+        follow_up.remember(before);
         follow_up
+    }
+
+    /// Notes the listeners there before the stop: any other one later is a rebind.
+    fn remember(&mut self, before: &Snapshot) {
+        self.before = self.relevant(before).into_iter().map(Socket::key).collect();
     }
 
     fn is_target(&self, key: ProcKey) -> bool {

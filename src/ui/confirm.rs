@@ -58,6 +58,16 @@ enum Density {
     Compact,
 }
 
+impl Density {
+    /// The most lines one field takes.
+    fn field_lines(self) -> usize {
+        match self {
+            Density::Full => MAX_FIELD_LINES,
+            Density::Compact => 1,
+        }
+    }
+}
+
 /// The dialog's lines in the first density that fits `area` whole; otherwise how many rows the
 /// smallest one needs.
 fn laid_out<'a>(
@@ -134,10 +144,7 @@ fn body<'a>(
     max: usize,
     density: Density,
 ) -> Vec<Line<'a>> {
-    let field_lines = match density {
-        Density::Full => MAX_FIELD_LINES,
-        Density::Compact => 1,
-    };
+    let field_lines = density.field_lines();
     let blank = |lines: &mut Vec<Line<'a>>| {
         if density == Density::Full {
             lines.push(Line::raw(""));
@@ -248,10 +255,7 @@ fn container_body<'a>(
     max: usize,
     density: Density,
 ) -> Vec<Line<'a>> {
-    let field_lines = match density {
-        Density::Full => MAX_FIELD_LINES,
-        Density::Compact => 1,
-    };
+    let field_lines = density.field_lines();
     let field = |label: &str, value: String| field_lines_of(label, &value, theme, max, field_lines);
     let container = &pending.container;
     let socket = &pending.socket;
