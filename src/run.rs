@@ -164,7 +164,11 @@ fn run(command: Command, config: &Config, looks: Looks) -> anyhow::Result<ExitCo
             collector.as_mut(),
             port,
             format,
-            &facts::read(),
+            &commands::explain::Setting {
+                facts: &facts::read(),
+                probe: &collect::bind_probe::probe,
+                uid: collect::Viewer::current().uid,
+            },
             &mut stdout,
         )
         .map(|()| ExitCode::SUCCESS)

@@ -6,109 +6,19 @@
 // setup step should panic with its message here like anywhere else in a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Read;
 use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream, UdpSocket};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
-/// Far above a normal run (milliseconds); only a hung binary reaches it.
-const DEADLINE: Duration = Duration::from_mins(1);
-
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-
-    fn stderr_first_line(&self) -> &str {
-        self.stderr.lines().next().unwrap_or_default()
-    }
-}
-
-/// Runs loopwatch with `args`, stdout and stderr captured (so stdout is not a terminal).
-fn loopwatch(args: &[&str]) -> Run {
-    let mut command = Command::new(BIN);
-    command.args(args);
-    run(command)
-}
-
-/// Runs loopwatch with `args` and these environment variables set.
-fn loopwatch_with(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(BIN);
-    command.args(args).envs(env.iter().copied());
-    run(command)
-}
-
-/// Runs `command` to completion with a deadline, capturing its output.
-fn run(mut command: Command) -> Run {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn loopwatch");
-    // Drain both pipes on threads so a large output cannot block the child before it exits.
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let status = wait_with_deadline(&mut child);
-    Run {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
-}
-
-fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            pipe.read_to_string(&mut text).expect("read child output");
-        }
-        text
-    })
-}
-
-fn wait_with_deadline(child: &mut Child) -> ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait for loopwatch") {
-            return status;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("loopwatch did not exit within {DEADLINE:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
+mod support;
+use support::binary::{BIN, as_nobody, drain, loopwatch, loopwatch_with, run, wait_with_deadline};
+use support::free_port;
 
 fn localhost_listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
     let port = listener.local_addr().expect("local addr").port();
     (listener, port)
-}
-
-/// A port nothing is bound to right now: bind one, then let it go.
-fn free_port() -> u16 {
-    let (listener, port) = localhost_listener();
-    drop(listener);
-    port
 }
 
 /// The JSON entries for sockets on `port`.
@@ -393,31 +303,10 @@ fn a_pipe_to_head_and_a_closed_stdout_are_quiet() {
 #[cfg(target_os = "linux")]
 #[test]
 fn another_users_socket_is_listed_with_its_owner_hidden() {
-    let is_root = rustix::process::geteuid().is_root();
-    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(setpriv) = setpriv.filter(|_| is_root) else {
-        println!("note: skipped: needs root and setpriv (util-linux) to run loopwatch as nobody");
+    let (_listener, port) = localhost_listener();
+    let Some(out) = as_nobody(&["who", &port.to_string(), "--json"]) else {
         return;
     };
-    // nobody may not be able to reach the build directory (e.g. under /root): run a copy.
-    let dir = std::env::temp_dir().join(format!("loopwatch-hidden-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let bin = dir.join("loopwatch");
-    std::fs::copy(BIN, &bin).expect("copy binary");
-    set_mode(&dir, 0o755);
-    set_mode(&bin, 0o755);
-
-    let (_listener, port) = localhost_listener();
-    let mut command = Command::new(setpriv);
-    command
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-        .arg(&bin)
-        .args(["who", &port.to_string(), "--json"])
-        .current_dir("/");
-    let out = run(command);
-    let _ = std::fs::remove_dir_all(&dir);
 
     assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
     let doc = out.json();
@@ -435,12 +324,6 @@ fn another_users_socket_is_listed_with_its_owner_hidden() {
     );
     assert_eq!(listener["uid"], 0, "{listener:#}");
     assert_eq!(listener["user"], "root", "{listener:#}");
-}
-
-#[cfg(target_os = "linux")]
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 /// A process whose argv holds escape sequences, a newline and bidi controls: every text

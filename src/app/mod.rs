@@ -9,7 +9,7 @@ use crate::app::action::{Action, Effect, Shown, Status, Viewport};
 use crate::domain::command;
 use crate::domain::explain::{self, Explanation};
 use crate::domain::group::GroupKey;
-use crate::domain::history::{Event, Tracker};
+use crate::domain::history::{Event, EventKind, Tracker};
 use crate::domain::inspect;
 use crate::domain::sort::{Column, SortSpec};
 use crate::domain::text;
@@ -727,8 +727,16 @@ impl App {
             return None;
         };
         let live = self.live_sockets();
+        // Listeners that closed while watched: the side of a connection they left behind.
+        let earlier: Vec<&Event> = self
+            .feed
+            .tracker
+            .history()
+            .iter()
+            .filter(|e| e.kind == EventKind::Closed && e.socket.state.is_listening())
+            .collect();
         if let Some(socket) = live.iter().find(|s| s.key() == key) {
-            return Some((explain::socket(socket, live, &self.facts), false));
+            return Some((explain::socket(socket, live, &self.facts, &earlier), false));
         }
         let gone = self
             .feed
@@ -738,7 +746,7 @@ impl App {
             .chain(&self.feed.gone)
             .chain(self.feed.tracker.gone())
             .find(|s| s.key() == key)?;
-        Some((explain::socket(gone, live, &self.facts), true))
+        Some((explain::socket(gone, live, &self.facts, &earlier), true))
     }
 
     /// Whether row `index` (among all rows) starts a new process group in the grouped view.

@@ -39,6 +39,7 @@ Examples:
   loopwatch watch --until-open 5173 --timeout 30
                                  wait for a dev server: exit 0 once it listens, 1 after 30 s
   loopwatch explain 62893        what is this port? in plain words
+  loopwatch why 3000             why can a server not bind port 3000? (tries the binds)
   loopwatch kill 5173            stop the server on port 5173 (asks first; --yes to skip)
   loopwatch --read-only          a live table that can never stop anything
   loopwatch completions bash     shell completions (also zsh, fish, powershell, elvish)
@@ -476,7 +477,8 @@ pub(crate) enum Subcommands {
         #[arg(long, value_name = "DURATION", value_parser = parse_interval, allow_hyphen_values = true)]
         interval: Option<Duration>,
     },
-    /// Explain a port in plain words: address, families, range, usual service, state
+    /// Explain a port in plain words, and why a server cannot bind it (tries the binds)
+    #[command(visible_alias = "why")]
     Explain {
         /// The local port, 1 to 65535.
         #[arg(value_name = "PORT", value_parser = parse_port)]
@@ -1193,6 +1195,13 @@ mod tests {
                 "explain --json 80",
                 Command::Explain {
                     port: 80,
+                    format: Format::Json,
+                },
+            ),
+            (
+                "why 3000 --json",
+                Command::Explain {
+                    port: 3000,
                     format: Format::Json,
                 },
             ),

@@ -1,6 +1,11 @@
-//! Reads the system settings explanations quote ([`SystemFacts`]) from `/proc/sys`, once.
+//! Reads the system settings explanations quote ([`SystemFacts`]) from `/proc/sys`, and what
+//! `localhost` resolves to, once.
 
-use crate::model::SystemFacts;
+use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::model::{Localhost, SystemFacts};
 
 #[cfg(target_os = "linux")]
 const FILES: [&str; 3] = [
@@ -9,16 +14,65 @@ const FILES: [&str; 3] = [
     "/proc/sys/net/ipv6/bindv6only",
 ];
 
+/// The resolver is asked on a thread of its own and given this long: `localhost` comes from
+/// the hosts file on any sane system, but a resolver configured to ask the network first
+/// must not hold up the table's start.
+const RESOLVE_PATIENCE: Duration = Duration::from_millis(300);
+
 /// Reads the settings of the running system; `None` for each one it does not expose.
 pub fn read() -> SystemFacts {
     #[cfg(target_os = "linux")]
-    {
+    let facts = {
         let [range, unprivileged, v6only] = FILES.map(|path| std::fs::read_to_string(path).ok());
         SystemFacts::from_proc(range.as_deref(), unprivileged.as_deref(), v6only.as_deref())
-    }
+    };
     #[cfg(not(target_os = "linux"))]
-    {
-        SystemFacts::default()
+    let facts = SystemFacts::default();
+    SystemFacts {
+        localhost: localhost(),
+        ..facts
+    }
+}
+
+/// `localhost` as clients resolve it here: `getaddrinfo`'s answer in its order (which
+/// `/etc/gai.conf` and the address-selection rules decide), and the hosts file's say.
+fn localhost() -> Option<Localhost> {
+    let (sender, answer) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("resolve-localhost".into())
+        .spawn(move || {
+            let addrs: Vec<IpAddr> = ("localhost", 0)
+                .to_socket_addrs()
+                .map(|found| found.map(|a| a.ip()).collect())
+                .unwrap_or_default();
+            let _ = sender.send(addrs);
+        })
+        .ok()?;
+    let addrs = answer.recv_timeout(RESOLVE_PATIENCE).ok()?;
+    let hosts = hosts_file()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .map(|text| Localhost::hosts_families(&text));
+    Localhost::from_answer(&dedup(addrs), hosts)
+}
+
+/// Each address once, first place kept (the resolver repeats them per socket type).
+fn dedup(addrs: Vec<IpAddr>) -> Vec<IpAddr> {
+    let mut seen = Vec::with_capacity(addrs.len());
+    for addr in addrs {
+        if !seen.contains(&addr) {
+            seen.push(addr);
+        }
+    }
+    seen
+}
+
+fn hosts_file() -> Option<&'static str> {
+    if cfg!(windows) {
+        Some(r"C:\Windows\System32\drivers\etc\hosts")
+    } else if cfg!(unix) {
+        Some("/etc/hosts")
+    } else {
+        None
     }
 }
 
@@ -43,5 +97,32 @@ mod tests {
             facts.bindv6only,
             SystemFacts::from_proc(None, None, v6.as_deref()).bindv6only
         );
+    }
+
+    /// The first address agrees with another program's getaddrinfo (Python's), and the hosts
+    /// file's families with the file.
+    #[test]
+    fn localhost_is_what_the_resolver_says() {
+        let Some(found) = localhost() else {
+            panic!("localhost did not resolve on this machine");
+        };
+        let hosts = std::fs::read_to_string("/etc/hosts").unwrap();
+        assert_eq!(found.hosts_file, Some(Localhost::hosts_families(&hosts)));
+        let python = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import socket; print(socket.getaddrinfo('localhost', 0, type=socket.SOCK_STREAM)[0][4][0])",
+            ])
+            .output();
+        let Ok(python) = python else {
+            eprintln!("SKIPPED: no python3 to compare localhost's resolution with");
+            return;
+        };
+        let first: IpAddr = String::from_utf8(python.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(found.first, first);
     }
 }

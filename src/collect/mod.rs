@@ -4,6 +4,7 @@
 //! sockets (what is bound), owners (which pids hold each socket) and processes (what those pids
 //! are). [`join`] combines their answers into a snapshot without touching the OS.
 
+pub mod bind_probe;
 pub mod clock;
 pub mod containers;
 pub mod details;

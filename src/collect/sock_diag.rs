@@ -33,6 +33,15 @@ use crate::model::SocketState;
 /// buffer this large); an 8 KiB buffer takes four reads for the same messages.
 const RECV_BUFFER_LEN: usize = 32 * 1024;
 
+/// `1 << TCP_BOUND_INACTIVE` (Linux 6.7+): TCP sockets bound to a port but neither listening
+/// nor connected, which block binds like a listener does. Older kernels ignore the bit.
+/// Reported with the state TCP_CLOSE and no peer, and shown as `BOUND`.
+const BOUND_INACTIVE: u32 = 1 << 13;
+
+/// Where `inet_diag_req_v2.idiag_states` sits in a request: after the 16-byte netlink header
+/// and four one-byte fields.
+const STATES_OFFSET: usize = 20;
+
 /// `INET_DIAG_REQ_BYTECODE`: the request attribute holding a filter program.
 const INET_DIAG_REQ_BYTECODE: u16 = 1;
 /// `INET_DIAG_BC_S_COND`: "the source (local) address and port match this host condition".
@@ -54,19 +63,25 @@ struct Request {
 /// The requests that answer `query`: TCP and UDP, IPv4 and IPv6 (the kernel picks its diag
 /// handler by family, so each family is its own dump).
 fn requests(query: Query) -> Vec<Request> {
-    // A listener-only view never needs the connection table; `who` wants every state.
-    let tcp_states = if query.connections || query.port.is_some() {
-        StateFlags::all()
+    // A listener-only view never needs the connection table; `who` wants every state, and
+    // the sockets bound but not listening, which hold a port as surely as a listener.
+    let tcp_states = if query.port.is_some() {
+        StateFlags::all().bits() | BOUND_INACTIVE
+    } else if query.connections {
+        StateFlags::all().bits()
     } else {
-        StateFlags::LISTEN
+        StateFlags::LISTEN.bits()
     };
     let mut requests = Vec::with_capacity(4);
-    for (protocol, states) in [(IPPROTO_TCP, tcp_states), (IPPROTO_UDP, StateFlags::all())] {
+    for (protocol, states) in [
+        (IPPROTO_TCP, tcp_states),
+        (IPPROTO_UDP, StateFlags::all().bits()),
+    ] {
         for family in [AF_INET, AF_INET6] {
             requests.push(Request {
                 family,
                 protocol,
-                states: states.bits(),
+                states,
                 port: query.port,
             });
         }
@@ -98,6 +113,10 @@ fn encode(request: Request) -> Vec<u8> {
     packet.finalize();
     let mut bytes = vec![0; packet.buffer_len()];
     packet.serialize(&mut bytes);
+    // The crate's flags stop at the states it knows; the kernel takes the bits as they are.
+    if let Some(states) = bytes.get_mut(STATES_OFFSET..STATES_OFFSET + 4) {
+        states.copy_from_slice(&request.states.to_ne_bytes());
+    }
     if let Some(port) = request.port {
         append_port_filter(&mut bytes, port);
     }
@@ -283,7 +302,14 @@ fn raw_socket(header: &InetResponseHeader, protocol: u8) -> RawSocket {
         }
         udp
     } else {
-        tcp_socket(local, remote, tcp_state(header.state))
+        let mut tcp = tcp_socket(local, remote, tcp_state(header.state));
+        // Closed with no peer is a socket bound to the port and nothing more (the dump
+        // reports those only when asked, see BOUND_INACTIVE): it holds the port like a
+        // bound UDP socket does.
+        if tcp.state == SocketState::Closed && tcp.remote.is_none() {
+            tcp.state = SocketState::Bound;
+        }
+        tcp
     };
     raw.inode = u64::from(header.inode);
     raw.uid = Some(header.uid);
@@ -401,9 +427,55 @@ mod tests {
             port: Some(80),
             ..Query::default()
         });
+        assert!(who.iter().all(|r| r.port == Some(80)));
+        for r in &who {
+            let wanted = if r.protocol == IPPROTO_TCP {
+                StateFlags::all().bits() | BOUND_INACTIVE
+            } else {
+                StateFlags::all().bits()
+            };
+            assert_eq!(r.states, wanted);
+            // The bit the crate does not know reaches the kernel all the same.
+            assert_eq!(
+                encode(*r)[STATES_OFFSET..STATES_OFFSET + 4],
+                wanted.to_ne_bytes()
+            );
+        }
+    }
+
+    /// Linux 6.7 and later report a TCP socket that is bound and nothing else, to a port
+    /// query only; earlier kernels never do.
+    #[test]
+    fn a_socket_bound_but_not_listening_shows_to_a_port_query() {
+        // Close-on-exec: processes other tests spawn meanwhile must not inherit it.
+        let socket = rustix::net::socket_with(
+            rustix::net::AddressFamily::INET,
+            rustix::net::SocketType::STREAM,
+            rustix::net::SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
+        rustix::net::bind(&socket, &std::net::SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let port = match rustix::net::getsockname(&socket).unwrap().try_into() {
+            Ok(std::net::SocketAddr::V4(addr)) => addr.port(),
+            other => panic!("{other:?}"),
+        };
+        let found = ports_of(Query::port(port));
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        let mut numbers = release
+            .split(['.', '-'])
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        let version = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+        if version >= (6, 7) {
+            assert_eq!(found, [(true, port, SocketState::Bound)]);
+        } else {
+            eprintln!("kernel {release} does not report bound sockets: {found:?}");
+        }
         assert!(
-            who.iter()
-                .all(|r| r.states == StateFlags::all().bits() && r.port == Some(80))
+            !ports_of(Query::EVERYTHING)
+                .iter()
+                .any(|&(tcp, p, _)| tcp && p == port),
+            "only a port query asks for them"
         );
     }
 

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
+use crate::domain::history::Event;
 use crate::domain::text::{self, WARNING_MARK};
 use crate::model::SystemFacts;
 use crate::model::{
@@ -28,6 +29,8 @@ pub(crate) enum Topic {
     State,
     Range,
     Service,
+    /// What binding the port now meets (`loopwatch explain PORT` tries it).
+    Bind,
 }
 
 impl Topic {
@@ -41,6 +44,7 @@ impl Topic {
             Topic::State => "state",
             Topic::Range => "port range",
             Topic::Service => "usually",
+            Topic::Bind => "bind",
         }
     }
 }
@@ -62,7 +66,7 @@ pub(crate) struct Explanation {
 }
 
 impl Explanation {
-    fn push(&mut self, topic: Topic, text: impl Into<String>) {
+    pub(crate) fn push(&mut self, topic: Topic, text: impl Into<String>) {
         self.paragraphs.push(Paragraph {
             topic,
             text: text.into(),
@@ -70,7 +74,7 @@ impl Explanation {
         });
     }
 
-    fn warn(&mut self, topic: Topic, text: impl Into<String>) {
+    pub(crate) fn warn(&mut self, topic: Topic, text: impl Into<String>) {
         self.paragraphs.push(Paragraph {
             topic,
             text: text.into(),
@@ -176,8 +180,14 @@ pub(crate) fn usual_service(port: u16, proto: Proto) -> Option<&'static str> {
 }
 
 /// Explains one socket, with `all` (the snapshot it came from) for the context: the other
-/// sockets on its port, the other end of a connection.
-pub(crate) fn socket(socket: &Socket, all: &[Socket], facts: &SystemFacts) -> Explanation {
+/// sockets on its port, the other end of a connection; `earlier` holds listeners that closed
+/// while loopwatch watched (the history), which tell the side of a connection they left.
+pub(crate) fn socket(
+    socket: &Socket,
+    all: &[Socket],
+    facts: &SystemFacts,
+    earlier: &[&Event],
+) -> Explanation {
     let mut e = Explanation {
         title: format!(
             "{} {} · {}",
@@ -193,7 +203,10 @@ pub(crate) fn socket(socket: &Socket, all: &[Socket], facts: &SystemFacts) -> Ex
         family(&mut e, socket.proto, socket.local_port, all, facts);
     }
     if socket.remote.is_some() {
-        e.push(Topic::Connection, connection_sentence(socket, all));
+        e.push(
+            Topic::Connection,
+            connection_sentence(socket, all, earlier, facts),
+        );
     }
     e.push(Topic::State, state_sentence(socket.proto, socket.state));
     // The server end of an accepted connection shares its listener's port.
@@ -264,7 +277,7 @@ pub(crate) fn port(port: u16, all: &[Socket], facts: &SystemFacts) -> Explanatio
     }
     // Connection ends on this port, a few at most: past that they repeat one another.
     for s in on_port.iter().filter(|s| s.remote.is_some()).take(4) {
-        e.push(Topic::Connection, connection_sentence(s, all));
+        e.push(Topic::Connection, connection_sentence(s, all, &[], facts));
     }
     let mut seen_states: Vec<SocketState> = Vec::new();
     for s in &on_port {
@@ -402,21 +415,75 @@ fn family(e: &mut Explanation, proto: Proto, port: u16, all: &[Socket], facts: &
                 "Both IPv4 and IPv6 are bound on port {port}, so `localhost` reaches it whichever address it resolves to."
             ),
         ),
-        (true, false) => e.push(
-            Topic::Family,
-            format!(
-                "Only IPv4 is bound on port {port}. A client that resolves `localhost` to ::1 first (many browsers and Node.js 17+ do) will not reach it unless it falls back to 127.0.0.1: connect to 127.0.0.1 explicitly, or bind ::1 too."
-            ),
-        ),
+        (true, false) => one_family(e, port, false, facts),
         (false, true) if v6_wildcard => e.push(Topic::Family, dual_stack),
-        (false, true) => e.push(
-            Topic::Family,
-            format!(
-                "Only IPv6 is bound on port {port}. A client that resolves `localhost` to 127.0.0.1 (or connects to 127.0.0.1 directly) will not reach it: connect to [::1] explicitly, or bind 127.0.0.1 too."
-            ),
-        ),
+        (false, true) => one_family(e, port, true, facts),
         (false, false) => {}
     }
+}
+
+/// Only one family is bound: whether clients of `localhost` get there, from what `localhost`
+/// really resolves to here when that is known.
+fn one_family(e: &mut Explanation, port: u16, bound_v6: bool, facts: &SystemFacts) {
+    let (bound, other, own_addr, other_addr) = if bound_v6 {
+        ("IPv6", "IPv4", "[::1]", "127.0.0.1")
+    } else {
+        ("IPv4", "IPv6", "127.0.0.1", "::1")
+    };
+    let Some(localhost) = facts.localhost else {
+        let text = if bound_v6 {
+            format!(
+                "Only IPv6 is bound on port {port}. A client that resolves `localhost` to 127.0.0.1 (or connects to 127.0.0.1 directly) will not reach it: connect to [::1] explicitly, or bind 127.0.0.1 too."
+            )
+        } else {
+            format!(
+                "Only IPv4 is bound on port {port}. A client that resolves `localhost` to ::1 first (many browsers and Node.js 17+ do) will not reach it unless it falls back to 127.0.0.1: connect to 127.0.0.1 explicitly, or bind ::1 too."
+            )
+        };
+        e.push(Topic::Family, text);
+        return;
+    };
+    let order = resolution(&localhost);
+    if localhost.first.is_ipv6() == bound_v6 {
+        let fallback = if (bound_v6 && localhost.v4) || (!bound_v6 && localhost.v6) {
+            format!(
+                " A client given {other_addr} explicitly, or on a system that resolves `localhost` to {other} first, is refused."
+            )
+        } else {
+            String::new()
+        };
+        e.push(
+            Topic::Family,
+            format!(
+                "Only {bound} is bound on port {port}, and `localhost` resolves to {order} here, so clients of localhost:{port} reach it.{fallback}"
+            ),
+        );
+    } else {
+        e.warn(
+            Topic::Family,
+            format!(
+                "Only {bound} is bound on port {port}, but `localhost` resolves to {order} here: a client that tries only the first address (Node.js 17 to 19, many HTTP libraries) gets \"connection refused\" at localhost:{port}; Node.js 20+ and browsers try the next address. Connect to {own_addr} explicitly, or bind {other_addr} too."
+            ),
+        );
+    }
+}
+
+/// `::1 first, then 127.0.0.1 (getaddrinfo; /etc/hosts maps it to both)`.
+fn resolution(localhost: &crate::model::Localhost) -> String {
+    let first = localhost.first;
+    let order = match (first.is_ipv4(), localhost.v4, localhost.v6) {
+        (true, _, true) => format!("{first} first, then ::1"),
+        (false, true, _) => format!("{first} first, then 127.0.0.1"),
+        _ => format!("{first} only"),
+    };
+    let hosts = match localhost.hosts_file {
+        Some((true, true)) => "; /etc/hosts maps it to both",
+        Some((true, false)) => "; /etc/hosts maps it to IPv4 only",
+        Some((false, true)) => "; /etc/hosts maps it to IPv6 only",
+        Some((false, false)) => "; /etc/hosts does not name it",
+        None => "",
+    };
+    format!("{order} (the resolver's order{hosts})")
 }
 
 /// How the port in question is used, which changes what its number says.
@@ -499,6 +566,9 @@ fn service(e: &mut Explanation, port: u16, proto: Proto, held: bool) {
 
 /// The state in one sentence.
 pub(crate) fn state_sentence(proto: Proto, state: SocketState) -> &'static str {
+    if proto == Proto::Tcp && state == SocketState::Bound {
+        return "BOUND: a TCP socket bound to this port but neither listening nor connected (a server that has not called listen() yet, or a client about to connect from this port). It keeps the port from other binds all the same.";
+    }
     if proto == Proto::Udp && state == SocketState::Established {
         return "ESTABLISHED: a UDP socket connected to one peer: it sends there and takes datagrams from it alone. UDP has no connections; this is the socket's own setting, and it makes it a client's end, not a server.";
     }
@@ -540,8 +610,15 @@ pub(crate) fn state_sentence(proto: Proto, state: SocketState) -> &'static str {
 }
 
 /// `this is the client end of a connection to 127.0.0.1:3000, held by curl 7001; the server is
-/// node 4812`, or the server end's equivalent.
-fn connection_sentence(s: &Socket, all: &[Socket]) -> String {
+/// node 4812`, or the server end's equivalent; or, when no listener on either end tells which
+/// side opened it, that it cannot be told. `earlier` holds listeners that have closed (the
+/// history), which may have left this connection behind.
+fn connection_sentence(
+    s: &Socket,
+    all: &[Socket],
+    earlier: &[&Event],
+    facts: &SystemFacts,
+) -> String {
     let Some((remote_addr, remote_port)) = s.remote else {
         return String::new();
     };
@@ -560,14 +637,13 @@ fn connection_sentence(s: &Socket, all: &[Socket]) -> String {
             && o.local_port == remote_port
             && o.remote == Some((s.local_addr, s.local_port))
     });
-    let listener_on = |addr: IpAddr, port: u16| {
-        all.iter().find(|o| {
-            o.proto == s.proto
-                && o.local_port == port
-                && o.state.is_listening()
-                && (o.local_addr == addr || o.local_addr.is_unspecified())
-        })
+    let covers = |o: &Socket, addr: IpAddr, port: u16| {
+        o.proto == s.proto
+            && o.local_port == port
+            && o.state.is_listening()
+            && (o.local_addr == addr || o.local_addr.is_unspecified())
     };
+    let listener_on = |addr: IpAddr, port: u16| all.iter().find(|o| covers(o, addr, port));
     if let Some(own_listener) = listener_on(s.local_addr, s.local_port) {
         // This end's port has a listener: it is the server's side of an accepted connection.
         let client = peer
@@ -589,9 +665,6 @@ fn connection_sentence(s: &Socket, all: &[Socket]) -> String {
             s.local_port
         );
     }
-    let server = listener_on(remote_addr, remote_port)
-        .or(peer)
-        .map(|o| process_label(o).unwrap_or_else(|| o.process_label()));
     let place = if remote_addr.is_loopback() {
         String::new()
     } else {
@@ -600,19 +673,55 @@ fn connection_sentence(s: &Socket, all: &[Socket]) -> String {
     let service = usual_service(remote_port, s.proto).map_or_else(String::new, |w| {
         format!(" Port {remote_port} is usually: {w}.")
     });
-    match server {
-        Some(server) => format!(
+    if let Some(server) = listener_on(remote_addr, remote_port) {
+        let server = process_label(server).unwrap_or_else(|| server.process_label());
+        return format!(
             "This is the client end of a connection to {remote}{place}, {held}; the server is {server}.{service}"
-        ),
-        None => format!(
-            "This is the client end of a connection to {remote}{place}, {held}; the server is not among the sockets loopwatch sees.{service}"
-        ),
+        );
     }
+    // The listener this end was accepted by may have closed first, leaving it behind.
+    let gone = earlier
+        .iter()
+        .rev()
+        .find(|event| covers(&event.socket, s.local_addr, s.local_port));
+    if let Some(gone) = gone {
+        let server = process_label(&gone.socket).unwrap_or_else(|| gone.socket.process_label());
+        return format!(
+            "This is most likely the server end of a connection from {remote}, {held}: {server} listened on {} until {}, and the connection outlived its listener.",
+            gone.socket.local_endpoint(),
+            gone.time.clock()
+        );
+    }
+    let ephemeral = |port: u16| {
+        facts
+            .ephemeral
+            .is_some_and(|(low, high)| (low..=high).contains(&port))
+    };
+    let likely = match (ephemeral(s.local_port), ephemeral(remote_port)) {
+        (true, false) => format!(
+            " Port {} lies in the ephemeral range, where the OS picks clients' ports, so this is most likely the client end.",
+            s.local_port
+        ),
+        (false, true) => format!(
+            " Port {remote_port} lies in the ephemeral range, where the OS picks clients' ports, so this is most likely the server end, its listener gone."
+        ),
+        _ => String::new(),
+    };
+    let far = if peer.is_some() {
+        "the other end is here too, and nothing listens on its port either"
+    } else {
+        "the far end is not a socket loopwatch sees"
+    };
+    format!(
+        "This is one end of a connection with {remote}{place}, {held}. Which side opened it cannot be told: nothing listens on port {} here now, and {far}.{likely}{service}",
+        s.local_port
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Stamp;
     use crate::model::fixtures::{
         connection, hidden_listener, listener, owner, sample_snapshot, udp,
     };
@@ -630,7 +739,7 @@ mod tests {
     }
 
     fn text_of(s: &Socket, all: &[Socket]) -> String {
-        socket(s, all, &facts()).to_text(100)
+        socket(s, all, &facts(), &[]).to_text(100)
     }
 
     #[test]
@@ -697,7 +806,7 @@ mod tests {
     #[test]
     fn wildcard_ipv4_listener_warns_and_lists_shared_holders() {
         let all = sample_snapshot().sockets;
-        let e = socket(&find(&all, "0.0.0.0", 8080), &all, &facts());
+        let e = socket(&find(&all, "0.0.0.0", 8080), &all, &facts(), &[]);
         assert!(
             e.paragraphs
                 .iter()
@@ -715,9 +824,9 @@ mod tests {
             bindv6only: Some(true),
             ..facts()
         };
-        let text = socket(&debugger, &all, &v6only).to_text(100);
+        let text = socket(&debugger, &all, &v6only, &[]).to_text(100);
         assert!(text.contains("accepts IPv6 only"), "{text}");
-        let unknown = socket(&debugger, &all, &SystemFacts::default()).to_text(100);
+        let unknown = socket(&debugger, &all, &SystemFacts::default(), &[]).to_text(100);
         assert!(unknown.contains("cannot read here"), "{unknown}");
         assert!(!unknown.contains("ephemeral"), "{unknown}");
     }
@@ -763,7 +872,7 @@ mod tests {
     fn client_end_of_a_connection_names_both_processes() {
         let all = sample_snapshot().sockets;
         let client = find(&all, "127.0.0.1", 62893);
-        let e = socket(&client, &all, &facts());
+        let e = socket(&client, &all, &facts(), &[]);
         assert!(
             e.paragraphs.iter().any(|p| p.text.contains(
                 "the client end of a connection to 127.0.0.1:5173, held by curl 7001; the server is node 4812"
@@ -781,6 +890,91 @@ mod tests {
             .find(|s| s.local_port == 5173 && s.remote.is_some())
             .unwrap();
         insta::assert_snapshot!(text_of(server_end, &all));
+    }
+
+    /// A server that closed first leaves TIME_WAIT on its own port: with the listener in the
+    /// history, that is said; without it, the side is not guessed.
+    #[test]
+    fn time_wait_left_by_a_server_that_closed_first() {
+        let left = connection(
+            ("127.0.0.1", 8000),
+            ("127.0.0.1", 45000),
+            SocketState::TimeWait,
+            vec![],
+        );
+        let all = vec![left.clone()];
+        let unknown = socket(&left, &all, &facts(), &[]).to_text(400);
+        assert!(
+            unknown.contains("Which side opened it cannot be told"),
+            "{unknown}"
+        );
+        assert!(
+            !unknown.contains("client end of a connection to"),
+            "{unknown}"
+        );
+        assert!(
+            unknown.contains("Port 45000 lies in the ephemeral range, where the OS picks clients' ports, so this is most likely the server end"),
+            "{unknown}"
+        );
+        let server = listener(
+            "127.0.0.1",
+            8000,
+            vec![owner(600, "python3", "ana", "python3 -m http.server")],
+        );
+        let closed = Event {
+            time: Stamp::at_secs(14 * 3600 + 3 * 60 + 41),
+            kind: crate::domain::history::EventKind::Closed,
+            socket: server,
+            previous_owners: Vec::new(),
+        };
+        let known = socket(&left, &all, &facts(), &[&closed]).to_text(200);
+        assert!(
+            known.contains("This is most likely the server end of a connection from 127.0.0.1:45000, no longer held by any process: python3 600 listened on 127.0.0.1:8000 until 14:03:41"),
+            "{known}"
+        );
+    }
+
+    fn resolving(first: &str, v4: bool, v6: bool) -> SystemFacts {
+        SystemFacts {
+            localhost: Some(crate::model::Localhost {
+                first: first.parse().unwrap(),
+                v4,
+                v6,
+                hosts_file: Some((v4, v6)),
+            }),
+            ..facts()
+        }
+    }
+
+    /// The client side of "connection refused": what `localhost` resolves to here, against
+    /// the family that is bound.
+    #[test]
+    fn localhost_resolution_decides_who_is_refused() {
+        let ipv4_only = vec![listener(
+            "127.0.0.1",
+            3000,
+            vec![owner(1, "node", "a", "node")],
+        )];
+        let refused = port(3000, &ipv4_only, &resolving("::1", true, true)).to_text(300);
+        assert!(
+            refused.contains("Only IPv4 is bound on port 3000, but `localhost` resolves to ::1 first, then 127.0.0.1 (the resolver's order; /etc/hosts maps it to both) here: a client that tries only the first address (Node.js 17 to 19, many HTTP libraries) gets \"connection refused\" at localhost:3000"),
+            "{refused}"
+        );
+        let reached = port(3000, &ipv4_only, &resolving("127.0.0.1", true, false)).to_text(300);
+        assert!(
+            reached.contains("Only IPv4 is bound on port 3000, and `localhost` resolves to 127.0.0.1 only (the resolver's order; /etc/hosts maps it to IPv4 only) here, so clients of localhost:3000 reach it."),
+            "{reached}"
+        );
+        let ipv6_only = vec![listener("::1", 3000, vec![owner(1, "node", "a", "node")])];
+        let other_way = port(3000, &ipv6_only, &resolving("127.0.0.1", true, true)).to_text(300);
+        assert!(
+            other_way.contains("Only IPv6 is bound on port 3000, but `localhost` resolves to 127.0.0.1 first, then ::1"),
+            "{other_way}"
+        );
+        assert!(
+            other_way.contains("Connect to [::1] explicitly, or bind 127.0.0.1 too."),
+            "{other_way}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Snapshot in, facts and sentences out: pure judgements shared by the live table and the
 //! one-shot commands. Imports only `model`.
 
+pub(crate) mod bind;
 pub(crate) mod command;
 pub(crate) mod explain;
 pub(crate) mod followup;

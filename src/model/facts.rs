@@ -1,6 +1,9 @@
 //! System settings that explain a socket: the ephemeral port range, the first unprivileged
-//! port, and whether an IPv6 wildcard also accepts IPv4. Read once; `None` where the OS does
-//! not expose them (or they cannot be read), and the explanation then says less.
+//! port, whether an IPv6 wildcard also accepts IPv4, and what `localhost` resolves to. Read
+//! once; `None` where the OS does not expose them (or they cannot be read), and the
+//! explanation then says less.
+
+use super::Localhost;
 
 /// What this system says about ports and address families.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -11,6 +14,8 @@ pub struct SystemFacts {
     pub unprivileged_port_start: Option<u16>,
     /// `net.ipv6.bindv6only`: when `false`, a socket bound to `::` also accepts IPv4.
     pub bindv6only: Option<bool>,
+    /// What clients get for `localhost` here, in the resolver's order.
+    pub localhost: Option<Localhost>,
 }
 
 impl SystemFacts {
@@ -37,6 +42,7 @@ impl SystemFacts {
             ephemeral,
             unprivileged_port_start,
             bindv6only,
+            localhost: None,
         }
     }
 
@@ -46,6 +52,7 @@ impl SystemFacts {
             ephemeral: Some((32768, 60999)),
             unprivileged_port_start: Some(1024),
             bindv6only: Some(false),
+            localhost: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Nothing here reads the OS (except [`Stamp::now`], which only the runtime calls); values are
 //! built by `collect` (or by test fixtures) and consumed by everything else.
 
+mod bind;
 mod container;
 mod facts;
 #[cfg(any(test, feature = "testing"))]
@@ -15,6 +16,7 @@ mod socket;
 mod text;
 mod time;
 
+pub use bind::{BindAttempt, BindAttempts, BindOutcome, Localhost};
 pub use container::{
     Container, ContainerStopped, EngineView, PROXY_NAMES, PublishedPort, is_engine_proxy,
 };

@@ -43,7 +43,8 @@ pub enum SocketState {
     CloseWait,
     LastAck,
     Closing,
-    /// A UDP socket bound to a local address (UDP has no connection states).
+    /// A UDP socket bound to a local address (UDP has no connection states), or a TCP socket
+    /// bound to a port but neither listening nor connected.
     Bound,
     Unknown,
 }
