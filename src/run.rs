@@ -1,7 +1,8 @@
 //! Parse, dispatch, map the outcome to an exit code: what the `loopwatch` binary does.
 //!
 //! Exit codes: 0 ok, 1 nothing bound to the port, a port still held after `kill`, a
-//! `watch --until-*` timeout, or a runtime failure; 2 bad usage or a bad config file.
+//! `watch --until-*` timeout, findings of `doctor`, or a runtime failure; 2 bad usage or a bad
+//! config file.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -160,19 +161,10 @@ fn run(command: Command, config: &Config, looks: Looks) -> anyhow::Result<ExitCo
             })
             .or_else(succeed_if_reader_left)
         }
-        Command::Explain { port, format } => commands::explain::explain(
-            collector.as_mut(),
-            port,
-            format,
-            &commands::explain::Setting {
-                facts: &facts::read(),
-                probe: &collect::bind_probe::probe,
-                uid: collect::Viewer::current().uid,
-            },
-            &mut stdout,
-        )
-        .map(|()| ExitCode::SUCCESS)
-        .or_else(succeed_if_reader_left),
+        Command::Explain { port, format } => {
+            run_explain(collector.as_mut(), port, format, &mut stdout)
+        }
+        Command::Doctor { format } => run_doctor(collector.as_mut(), format, &mut stdout),
         Command::Kill(request) => run_kill(collector.as_mut(), &request, looks),
         Command::List {
             format,
@@ -210,6 +202,44 @@ fn run(command: Command, config: &Config, looks: Looks) -> anyhow::Result<ExitCo
         }
         Command::Completions(_) | Command::Man => Ok(ExitCode::SUCCESS), // printed by `main`
     }
+}
+
+/// `loopwatch explain PORT` (`why`): always 0 once printed.
+fn run_explain(
+    collector: &mut dyn collect::Collector,
+    port: u16,
+    format: cli::Format,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let setting = commands::explain::Setting {
+        facts: &facts::read(),
+        probe: &collect::bind_probe::probe,
+        uid: collect::Viewer::current().uid,
+    };
+    commands::explain::explain(collector, port, format, &setting, stdout)
+        .map(|()| ExitCode::SUCCESS)
+        .or_else(succeed_if_reader_left)
+}
+
+/// `loopwatch doctor`: 0 when there is nothing to fix, 1 with findings.
+fn run_doctor(
+    collector: &mut dyn collect::Collector,
+    format: cli::Format,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let setting = commands::doctor::Setting {
+        facts: &facts::read(),
+        health: &collect::health::health,
+    };
+    commands::doctor::doctor(collector, format, &setting, stdout)
+        .map(|found| {
+            if found {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        })
+        .or_else(succeed_if_reader_left)
 }
 
 /// Prints a completion script or the man page; a reader that went away is not an error.

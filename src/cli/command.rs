@@ -37,6 +37,8 @@ pub(crate) enum Command {
     Watch(Watch),
     /// A port in plain words.
     Explain { port: u16, format: Format },
+    /// Everything listening, checked for what to fix.
+    Doctor { format: Format },
     /// The completion script for a shell, on stdout.
     Completions(clap_complete::Shell),
     /// The man page, on stdout.

@@ -40,6 +40,7 @@ Examples:
                                  wait for a dev server: exit 0 once it listens, 1 after 30 s
   loopwatch explain 62893        what is this port? in plain words
   loopwatch why 3000             why can a server not bind port 3000? (tries the binds)
+  loopwatch doctor               what listens that should not, or not like that
   loopwatch kill 5173            stop the server on port 5173 (asks first; --yes to skip)
   loopwatch --read-only          a live table that can never stop anything
   loopwatch completions bash     shell completions (also zsh, fish, powershell, elvish)
@@ -488,6 +489,14 @@ pub(crate) enum Subcommands {
         #[arg(long)]
         json: bool,
     },
+    /// Check everything listening: databases on every interface, localhost on the other
+    /// family, TIME_WAIT/CLOSE_WAIT pile-ups, ephemeral ports, deleted or replaced programs,
+    /// processes left behind (exit 1 with findings)
+    Doctor {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the shell completion script for SHELL
     ///
     /// e.g. `loopwatch completions bash > ~/.local/share/bash-completion/completions/loopwatch`
@@ -602,6 +611,9 @@ impl Args {
             }
             Subcommands::Explain { port, json } => Command::Explain {
                 port,
+                format: Format::from_json_flag(json || self.json),
+            },
+            Subcommands::Doctor { json } => Command::Doctor {
                 format: Format::from_json_flag(json || self.json),
             },
             Subcommands::Completions { shell } => Command::Completions(shell),
@@ -1017,11 +1029,11 @@ mod tests {
             ("70000", "port must be a number from 1 to 65535"),
             (
                 "abc",
-                "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain, completions, man), got abc",
+                "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain, why, doctor, completions, man), got abc",
             ),
             (
                 "lsit",
-                "or a command (list, who, kill, watch, explain, completions, man), got lsit",
+                "or a command (list, who, kill, watch, explain, why, doctor, completions, man), got lsit",
             ),
             ("0", "port must be a number from 1 to 65535"),
             ("-1", "port must be a number from 1 to 65535"),
@@ -1143,6 +1155,18 @@ mod tests {
             until,
             timeout: timeout.map(Duration::from_secs),
         }
+    }
+
+    #[test]
+    fn doctor_parses_with_json_before_or_after() {
+        for (argv, format) in [
+            ("doctor", Format::Text),
+            ("doctor --json", Format::Json),
+            ("--json doctor", Format::Json),
+        ] {
+            assert_eq!(parse(argv).unwrap(), Command::Doctor { format }, "{argv}");
+        }
+        assert!(parse("doctor 80").is_err(), "doctor takes no port");
     }
 
     #[test]

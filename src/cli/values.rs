@@ -23,7 +23,7 @@ impl InvalidValue {
         match self {
             InvalidValue::Port => "port must be a number from 1 to 65535",
             InvalidValue::PortOrCommand => {
-                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain, completions, man"
+                "port must be a number from 1 to 65535, or a command: list, who, kill, watch, explain, why, doctor, completions, man"
             }
             InvalidValue::WaitTimeout => "timeout must be a number of seconds from 0.1 to 86400",
             InvalidValue::Interval => "interval must be from 100ms to 60s",
@@ -54,7 +54,7 @@ impl InvalidValue {
             Some(example) => format!("{}, got {got} ({example})", self.rule()),
             None if self == InvalidValue::PortOrCommand => {
                 format!(
-                    "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain, completions, man), got {got}"
+                    "expected a port from 1 to 65535 or a command (list, who, kill, watch, explain, why, doctor, completions, man), got {got}"
                 )
             }
             None => format!("{}, got {got}", self.rule()),

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod facts;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
+pub mod health;
 pub mod join;
 pub mod owners;
 pub mod poller;

@@ -111,9 +111,8 @@ pub fn start_ticks(pid: u32) -> u64 {
 /// itself hold spaces and parentheses, so the fields are counted after its last `)`.
 #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 fn parse_start_ticks(stat: &str) -> Option<u64> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
     // After the name come field 3 (state) onwards: field 22 is the 20th of them.
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    super::health::stat_fields(stat)?.get(19)?.parse().ok()
 }
 
 fn describe(process: &Process, users: &mut UserNames) -> ProcessInfo {

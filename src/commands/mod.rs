@@ -4,6 +4,7 @@
 //! collection, the choice of rows, and where each piece of text goes (stdout or stderr), so
 //! `main` only maps their outcome to an exit code.
 
+pub(crate) mod doctor;
 pub(crate) mod explain;
 pub(crate) mod kill;
 pub(crate) mod render;

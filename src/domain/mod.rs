@@ -3,6 +3,7 @@
 
 pub(crate) mod bind;
 pub(crate) mod command;
+pub(crate) mod doctor;
 pub(crate) mod explain;
 pub(crate) mod followup;
 pub(crate) mod group;

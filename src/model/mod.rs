@@ -9,6 +9,7 @@ mod container;
 mod facts;
 #[cfg(any(test, feature = "testing"))]
 pub mod fixtures;
+mod health;
 mod process;
 mod query;
 mod signal;
@@ -21,6 +22,7 @@ pub use container::{
     Container, ContainerStopped, EngineView, PROXY_NAMES, PublishedPort, is_engine_proxy,
 };
 pub use facts::SystemFacts;
+pub use health::{ExeState, Lineage, ProcessHealth};
 pub use process::{Ancestor, DetailsError, ProcessDetails, Readable};
 pub use query::{CollectError, Query};
 pub use signal::{Signal, Target, UnknownSignal};

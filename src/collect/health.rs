@@ -1,0 +1,197 @@
+//! What `loopwatch doctor` reads about the processes that hold sockets: whether each still
+//! runs the file its path names, and whether the process that started its group still runs.
+//! Read once, for the owners only, from `/proc` (Linux); elsewhere nothing is known.
+
+use crate::model::{ExeState, Lineage, OsText, ProcKey, ProcessHealth};
+
+/// Health of each process in `keys`; a pid that now belongs to another process says nothing.
+pub fn health(keys: &[ProcKey]) -> Vec<ProcessHealth> {
+    keys.iter().map(|&key| one(key)).collect()
+}
+
+#[cfg(target_os = "linux")]
+fn one(key: ProcKey) -> ProcessHealth {
+    let unknown = ProcessHealth {
+        key,
+        exe: ExeState::Unknown,
+        lineage: None,
+    };
+    // Read after the snapshot: the pid may be someone else's by now.
+    if key.start_ticks != 0 && super::processes::start_ticks(key.pid) != key.start_ticks {
+        return unknown;
+    }
+    let health = ProcessHealth {
+        key,
+        exe: linux::exe_state(key.pid),
+        lineage: linux::lineage(key.pid),
+    };
+    if key.start_ticks != 0 && super::processes::start_ticks(key.pid) != key.start_ticks {
+        return unknown;
+    }
+    health
+}
+
+#[cfg(not(target_os = "linux"))]
+fn one(key: ProcKey) -> ProcessHealth {
+    ProcessHealth {
+        key,
+        exe: ExeState::Unknown,
+        lineage: None,
+    }
+}
+
+/// The fields of a `/proc/<pid>/stat` line after the command name, which is in parentheses
+/// and may itself hold spaces and parentheses: field 3 (state) first.
+pub(crate) fn stat_fields(stat: &str) -> Option<Vec<&str>> {
+    Some(stat[stat.rfind(')')? + 1..].split_whitespace().collect())
+}
+
+/// Parent, process group and session from a `/proc/<pid>/stat` line.
+pub(crate) fn parse_family(stat: &str) -> Option<(u32, u32, u32)> {
+    let fields = stat_fields(stat)?;
+    let number = |i: usize| fields.get(i)?.parse::<u32>().ok();
+    Some((number(1)?, number(2)?, number(3)?))
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+
+    use super::{ExeState, Lineage, OsText, parse_family};
+
+    const DELETED: &str = " (deleted)";
+
+    /// Whether the process still runs the file at its executable's path: the running image
+    /// (`/proc/<pid>/exe`, followed) against the path looked up in the process's own root,
+    /// so a container's `/usr/bin/python3` is not compared with the host's.
+    pub(super) fn exe_state(pid: u32) -> ExeState {
+        let Ok(target) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+            return ExeState::Unknown;
+        };
+        let target = target.to_string_lossy().into_owned();
+        let Ok(running) = std::fs::metadata(format!("/proc/{pid}/exe")) else {
+            return ExeState::Unknown;
+        };
+        let on_disk = |path: &str| {
+            let inside = Path::new("/proc")
+                .join(pid.to_string())
+                .join("root")
+                .join(path.trim_start_matches('/'));
+            std::fs::metadata(inside).ok()
+        };
+        let same =
+            |meta: &std::fs::Metadata| (meta.dev(), meta.ino()) == (running.dev(), running.ino());
+        let found = on_disk(&target);
+        // A file really named `... (deleted)` is the one case the suffix lies.
+        if found.as_ref().is_some_and(same) {
+            return ExeState::Current;
+        }
+        if let Some(path) = target.strip_suffix(DELETED) {
+            // An upgrade writes the new file and renames it over the old one, which is then
+            // deleted: a file at the path again means replaced, none means deleted.
+            return if on_disk(path).is_some() {
+                ExeState::Replaced(OsText::from(path))
+            } else {
+                ExeState::Deleted(OsText::from(path))
+            };
+        }
+        match found {
+            Some(_) => ExeState::Replaced(OsText::from(target)),
+            None => ExeState::Unknown,
+        }
+    }
+
+    /// The process's parent, group and session; whether the group's leader still runs; and,
+    /// walking up while the parents stay in the group, who the group's topmost process
+    /// belongs to now.
+    pub(super) fn lineage(pid: u32) -> Option<Lineage> {
+        let (parent, group, session) = family(pid)?;
+        // A pid stays taken while it names a group, so a live `/proc/<group>` is the leader.
+        let group_leader_alive = Path::new(&format!("/proc/{group}")).exists();
+        let mut top_parent = parent;
+        // A cycle cannot happen in a consistent table; the bound keeps a torn read harmless.
+        for _ in 0..64 {
+            match family(top_parent) {
+                Some((up, up_group, _)) if up_group == group && top_parent > 1 => top_parent = up,
+                _ => break,
+            }
+        }
+        let adopted_by = std::fs::read_to_string(format!("/proc/{top_parent}/comm"))
+            .ok()
+            .map(|name| (top_parent, OsText::from(name.trim_end_matches('\n'))));
+        Some(Lineage {
+            ppid: parent,
+            pgid: group,
+            sid: session,
+            group_leader_alive,
+            adopted_by,
+        })
+    }
+
+    fn family(pid: u32) -> Option<(u32, u32, u32)> {
+        parse_family(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_group_and_session_survive_a_hostile_name() {
+        let stat = "4812 (a) 1 2 (b) S 1 4800 900 34816 4800 4194560 100";
+        assert_eq!(parse_family(stat), Some((1, 4800, 900)));
+        assert_eq!(parse_family("garbage"), None);
+        assert_eq!(parse_family("1 (x) S 1 two 3"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_deleted_executable_is_told_from_a_current_one() {
+        use std::process::Command;
+        let dir = std::env::temp_dir().join(format!("loopwatch-health-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("sleep-copy");
+        std::fs::copy("/bin/sleep", &copy).unwrap();
+        let upgraded = dir.join("sleep-upgraded");
+        std::fs::copy("/bin/sleep", &upgraded).unwrap();
+        let mut current = Command::new("/bin/sleep").arg("30").spawn().unwrap();
+        let mut deleted = Command::new(&copy).arg("30").spawn().unwrap();
+        let mut replaced = Command::new(&upgraded).arg("30").spawn().unwrap();
+        std::fs::remove_file(&copy).unwrap();
+        // As a package upgrade does: a new file renamed over the old path.
+        let fresh = dir.join("sleep-new");
+        std::fs::copy("/bin/sleep", &fresh).unwrap();
+        std::fs::rename(&fresh, &upgraded).unwrap();
+        let key = |pid: u32| ProcKey {
+            pid,
+            start_time: 0,
+            start_ticks: super::super::processes::start_ticks(pid),
+        };
+        let found = health(&[key(current.id()), key(deleted.id()), key(replaced.id())]);
+        assert_eq!(found[0].exe, ExeState::Current);
+        assert_eq!(
+            found[1].exe,
+            ExeState::Deleted(OsText::from(copy.to_string_lossy().as_ref()))
+        );
+        assert_eq!(
+            found[2].exe,
+            ExeState::Replaced(OsText::from(upgraded.to_string_lossy().as_ref()))
+        );
+        let lineage = found[0].lineage.clone().unwrap();
+        assert_eq!(lineage.ppid, std::process::id());
+        assert!(lineage.group_leader_alive, "the test's own group");
+        // A pid whose start no longer matches says nothing.
+        let stale = ProcKey {
+            start_ticks: 1,
+            ..key(current.id())
+        };
+        assert_eq!(health(&[stale])[0].exe, ExeState::Unknown);
+        for child in [&mut current, &mut deleted, &mut replaced] {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
