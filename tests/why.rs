@@ -301,3 +301,25 @@ fn a_free_port_is_free_on_every_address_and_stays_free() {
     }
     TcpListener::bind((Ipv4Addr::LOCALHOST, port)).unwrap();
 }
+
+/// Out of descriptors, the holder cannot be looked for: said so, and the binds still tell.
+#[test]
+fn with_few_descriptors_the_unknown_holder_is_said_so() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut command = std::process::Command::new("/bin/sh");
+    command.args([
+        "-c",
+        "ulimit -n 5 && exec \"$0\" why \"$1\"",
+        support::binary::BIN,
+        &port.to_string(),
+    ]);
+    let run = support::binary::run(command);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let text = flat(&run.stdout);
+    assert!(
+        text.contains(&format!("whose process loopwatch could not look for (out of file descriptors: raise ulimit -n) already listens on 127.0.0.1:{port}."))
+            || text.contains(&format!("tcp 127.0.0.1:{port} fails: {} already listens", holder())),
+        "{text}"
+    );
+}

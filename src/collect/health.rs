@@ -63,26 +63,30 @@ mod linux {
     const DELETED: &str = " (deleted)";
 
     /// Whether the process still runs the file at its executable's path: the running image
-    /// (`/proc/<pid>/exe`, followed) against the path looked up in the process's own root,
-    /// so a container's `/usr/bin/python3` is not compared with the host's.
+    /// (`/proc/<pid>/exe`, followed) against the file at that path now. Only a process that
+    /// sees the same files as loopwatch (the same mount namespace) can be compared: a
+    /// container's `/usr/bin/python3` is not the host's, and looking it up through
+    /// `/proc/<pid>/root` would still follow absolute symlinks into the host's tree. For the
+    /// others only the kernel's own ` (deleted)` mark is taken.
     pub(super) fn exe_state(pid: u32) -> ExeState {
         let Ok(target) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
             return ExeState::Unknown;
         };
         let target = target.to_string_lossy().into_owned();
+        let namespace = |of: &str| std::fs::read_link(format!("/proc/{of}/ns/mnt")).ok();
+        let shared = namespace(&pid.to_string()).is_some_and(|ns| Some(ns) == namespace("self"));
+        if !shared {
+            return match target.strip_suffix(DELETED) {
+                Some(path) => ExeState::Deleted(OsText::from(path)),
+                None => ExeState::Unknown,
+            };
+        }
         let Ok(running) = std::fs::metadata(format!("/proc/{pid}/exe")) else {
             return ExeState::Unknown;
         };
-        let on_disk = |path: &str| {
-            let inside = Path::new("/proc")
-                .join(pid.to_string())
-                .join("root")
-                .join(path.trim_start_matches('/'));
-            std::fs::metadata(inside).ok()
-        };
         let same =
             |meta: &std::fs::Metadata| (meta.dev(), meta.ino()) == (running.dev(), running.ino());
-        let found = on_disk(&target);
+        let found = std::fs::metadata(&target).ok();
         // A file really named `... (deleted)` is the one case the suffix lies.
         if found.as_ref().is_some_and(same) {
             return ExeState::Current;
@@ -90,7 +94,7 @@ mod linux {
         if let Some(path) = target.strip_suffix(DELETED) {
             // An upgrade writes the new file and renames it over the old one, which is then
             // deleted: a file at the path again means replaced, none means deleted.
-            return if on_disk(path).is_some() {
+            return if Path::new(path).exists() {
                 ExeState::Replaced(OsText::from(path))
             } else {
                 ExeState::Deleted(OsText::from(path))

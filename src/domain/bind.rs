@@ -333,12 +333,23 @@ fn who(socket: &Socket) -> String {
     if let Some(label) = owners_label(&socket.owners) {
         return label;
     }
-    match (socket.unknown, socket.user.as_ref()) {
-        (Some(UnknownOwner::PermissionDenied), Some(user)) => {
-            format!("a process of user {user} (hidden: run as root to see it)")
+    let of_user = socket
+        .user
+        .as_ref()
+        .map_or_else(String::new, |user| format!(" of user {user}"));
+    match socket.unknown {
+        Some(UnknownOwner::PermissionDenied) => {
+            format!("a process{of_user} (hidden: run as root to see it)")
         }
-        (Some(UnknownOwner::Kernel), _) => "the kernel".to_string(),
-        _ => format!("a socket {}", socket.process_label()),
+        Some(UnknownOwner::Kernel) => "the kernel".to_string(),
+        Some(UnknownOwner::Nat) => socket.process_label(),
+        Some(UnknownOwner::OutOfDescriptors) => format!(
+            "a socket{of_user} whose process loopwatch could not look for (out of file descriptors: raise ulimit -n)"
+        ),
+        Some(UnknownOwner::NotFound) => format!(
+            "a socket{of_user} whose process is not visible here (another container or PID namespace, or it just closed)"
+        ),
+        Some(UnknownOwner::Unsupported) | None => format!("a socket{of_user}"),
     }
 }
 

@@ -5,7 +5,7 @@
 //! behind by the process that started them. Pure: snapshot, system facts and process health
 //! in, findings out, each naming the socket, the process and the fix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::model::{
@@ -442,13 +442,17 @@ fn process_health<'s>(
     health: &[ProcessHealth],
     findings: &mut Vec<Finding<'s>>,
 ) -> usize {
+    let mut held_by: HashMap<ProcKey, Vec<&'s Socket>> = HashMap::new();
+    for &socket in listeners {
+        for owner in &socket.owners {
+            held_by.entry(owner.key).or_default().push(socket);
+        }
+    }
     let mut checked = 0;
     for entry in health {
-        let held: Vec<&'s Socket> = listeners
-            .iter()
-            .copied()
-            .filter(|s| s.owners.iter().any(|o| o.key == entry.key))
-            .collect();
+        let Some(held) = held_by.get(&entry.key).cloned() else {
+            continue;
+        };
         let Some(owner) = held
             .first()
             .and_then(|s| s.owners.iter().find(|o| o.key == entry.key))

@@ -277,9 +277,16 @@ impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
                 }
             }
         }
+        let out_of_descriptors = self.table.ran_out_of_descriptors();
+        if out_of_descriptors {
+            // A read cut short proves nothing: no inode is remembered as held by no one, and
+            // no process as unreadable, so the next lookup tries them all again.
+            self.not_found.clear();
+            self.known.retain(|_, known| known.inodes.is_some());
+        }
         OwnerLookup {
             pids_by_inode,
-            out_of_descriptors: self.table.ran_out_of_descriptors(),
+            out_of_descriptors,
         }
     }
 }
@@ -304,6 +311,8 @@ mod tests {
         processes: BTreeMap<u32, FakeProcess>,
         counts_descriptors: bool,
         next_id: u64,
+        /// Every read fails for want of a descriptor (EMFILE).
+        short_of_descriptors: bool,
     }
 
     /// A process table the test changes between ticks.
@@ -400,7 +409,8 @@ mod tests {
             let world = self.world();
             pids.iter()
                 .map(|&pid| {
-                    let table = world.processes.get(&pid).filter(|p| p.readable).map(|p| {
+                    let readable = |p: &&FakeProcess| p.readable && !world.short_of_descriptors;
+                    let table = world.processes.get(&pid).filter(readable).map(|p| {
                         p.fds
                             .iter()
                             .filter_map(|(&fd, inode)| Some((fd, (*inode)?)))
@@ -414,6 +424,27 @@ mod tests {
         fn fingerprints_count_descriptors(&self) -> bool {
             self.world().counts_descriptors
         }
+
+        fn ran_out_of_descriptors(&self) -> bool {
+            self.world().short_of_descriptors
+        }
+    }
+
+    /// A lookup that ran out of descriptors says so, and the next one, with descriptors to
+    /// spare, finds the owner: nothing read during the shortage is taken as an answer.
+    #[test]
+    fn a_lookup_short_of_descriptors_is_retried_in_full() {
+        let fake = Fake::new();
+        fake.spawn(A, &[7]);
+        let mut cache = CachedOwners::new(fake.clone());
+        fake.world().short_of_descriptors = true;
+        let short = cache.owners(&[7]);
+        assert!(short.out_of_descriptors);
+        assert!(short.pids_by_inode.is_empty());
+        let again = cache.owners(&[7]);
+        assert!(again.out_of_descriptors, "still short: still said");
+        fake.world().short_of_descriptors = false;
+        assert_eq!(owners_of(&mut cache, &[7]), map(&[(7, &[A])]));
     }
 
     fn owners_of(cache: &mut CachedOwners<Fake>, inodes: &[u64]) -> BTreeMap<u64, Vec<u32>> {
