@@ -4,6 +4,7 @@
 pub(crate) mod command;
 pub(crate) mod explain;
 pub(crate) mod followup;
+pub(crate) mod forward;
 pub(crate) mod group;
 pub(crate) mod history;
 pub(crate) mod inspect;
