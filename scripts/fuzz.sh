@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A long run of the properties that feed the two parsers loopwatch takes input from outside:
-# the kernel's sock_diag netlink messages and the config file. `cargo test` runs a few thousand
-# cases of each; this runs as many as asked (default 1,000,000 per property, about 20 s after the build) on an optimised build.
+# A long run of the properties that feed the parsers loopwatch takes input from outside: the
+# kernel's sock_diag netlink messages, the config file, and forwarders' command lines (which any
+# local user chooses). `cargo test` runs a few thousand cases of each (hundreds for the last);
+# this runs as many as asked (default 1,000,000 per property) on an optimised build.
 #
 #   scripts/fuzz.sh [CASES]
 #
@@ -17,5 +18,6 @@ start=$(date +%s)
 LOOPWATCH_FUZZ_CASES="$cases" cargo test --release --locked --lib -- \
   collect::sock_diag::tests::any_bytes \
   cli::config::tests::any_ \
-  cli::config::tests::known_keys
+  cli::config::tests::known_keys \
+  domain::forward::tests::any_command_line
 echo "fuzz.sh: $cases cases per property passed in $(( $(date +%s) - start )) s"

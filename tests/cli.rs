@@ -190,7 +190,7 @@ fn bad_input_exits_2_with_the_fix_on_the_first_line() {
         (&["who"], "required arguments were not provided"),
         (
             &["lsit"],
-            "or a command (list, who, kill, watch, explain, completions, man), got lsit",
+            "or a command (list, who, kill, watch, explain, why, doctor, completions, man), got lsit",
         ),
     ];
     for (args, fix) in cases {

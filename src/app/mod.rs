@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::app::action::{Action, Effect, Shown, Status, Viewport};
 use crate::domain::command;
 use crate::domain::explain::{self, Explanation};
+use crate::domain::forward;
 use crate::domain::group::GroupKey;
 use crate::domain::history::{Event, EventKind, Tracker};
 use crate::domain::inspect;
@@ -417,7 +418,8 @@ impl App {
                 self.clamp_scrolls();
                 self.scroll_to_selection();
             }
-            Action::Snapshot(snapshot) => {
+            Action::Snapshot(mut snapshot) => {
+                forward::attach(&mut snapshot.sockets);
                 self.take_snapshot(snapshot);
                 return self.refresh_inspected();
             }

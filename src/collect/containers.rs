@@ -249,6 +249,7 @@ pub fn attach(
                 owners: Vec::new(),
                 unknown: Some(UnknownOwner::Nat),
                 container: Some(Arc::clone(container)),
+                forward: None,
             });
         }
     }

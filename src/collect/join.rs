@@ -122,6 +122,7 @@ fn join_one<P: BuildHasher, U: BuildHasher>(
         owners: found,
         unknown,
         container: None,
+        forward: None,
     }
 }
 

@@ -17,6 +17,7 @@ use anyhow::Context;
 use self::render::{json, openmetrics, text};
 use crate::cli::{Format, ListFormat, Only, TextOptions};
 use crate::collect::Collector;
+use crate::domain::forward;
 use crate::domain::sort::SortSpec;
 use crate::model::Query;
 use crate::model::Snapshot;
@@ -32,7 +33,8 @@ pub(crate) enum WhoOutcome {
 }
 
 /// The rows a one-shot answer shows: the sockets `query` admits, by the same rule and in the
-/// same default order as the live table.
+/// same default order as the live table, each forwarder's listening end marked with where it
+/// leads.
 ///
 /// Collectors already narrow by the query; filtering again keeps the answer exact whatever the
 /// collector does (the fake one returns its whole script).
@@ -40,6 +42,7 @@ pub(crate) fn view(mut snapshot: Snapshot, query: Query) -> Snapshot {
     snapshot
         .sockets
         .retain(|s| query.admits(s.scope, s.state, s.local_port));
+    forward::attach(&mut snapshot.sockets);
     SortSpec::default().sort(&mut snapshot.sockets);
     snapshot
 }

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
+use crate::domain::forward;
 use crate::domain::history::Event;
 use crate::domain::text::{self, WARNING_MARK};
 use crate::model::SystemFacts;
@@ -23,6 +24,7 @@ const PORTS_TSV: &str = include_str!("../../assets/ports.tsv");
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Topic {
     Summary,
+    Forward,
     Address,
     Family,
     Connection,
@@ -38,6 +40,7 @@ impl Topic {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Topic::Summary => "socket",
+            Topic::Forward => "forwards",
             Topic::Address => "address",
             Topic::Family => "IPv4/IPv6",
             Topic::Connection => "connection",
@@ -198,6 +201,9 @@ pub(crate) fn socket(
         paragraphs: Vec::new(),
     };
     e.push(Topic::Summary, holders_sentence(socket));
+    if let Some(text) = forward_sentence(socket, &socket.local_endpoint()) {
+        e.push(Topic::Forward, text);
+    }
     address(&mut e, socket);
     if socket.state.is_listening() {
         family(&mut e, socket.proto, socket.local_port, all, facts);
@@ -261,6 +267,24 @@ pub(crate) fn port(port: u16, all: &[Socket], facts: &SystemFacts) -> Explanatio
         .copied()
         .filter(|s| s.state.is_listening())
         .collect();
+    // One paragraph per forward, naming all its listeners (IPv4 and IPv6 lead to one place).
+    let mut forwards: Vec<(&Socket, Vec<String>)> = Vec::new();
+    for s in &listeners {
+        let Some(forward) = &s.forward else { continue };
+        let same = forwards.iter_mut().find(|(first, _)| {
+            first.forward.as_deref() == Some(&**forward)
+                && first.primary_owner().map(|o| o.key) == s.primary_owner().map(|o| o.key)
+        });
+        match same {
+            Some((_, ends)) => ends.push(s.local_endpoint()),
+            None => forwards.push((s, vec![s.local_endpoint()])),
+        }
+    }
+    for (s, ends) in forwards {
+        if let Some(text) = forward_sentence(s, &ends.join(" and ")) {
+            e.push(Topic::Forward, text);
+        }
+    }
     let mut seen_addresses: Vec<IpAddr> = Vec::new();
     for s in &listeners {
         if !seen_addresses.contains(&s.local_addr) {
@@ -350,6 +374,13 @@ fn holders_sentence(s: &Socket) -> String {
             )
         }
     }
+}
+
+/// Where a forwarder's listening socket (at `local`) leads, when its command line says.
+fn forward_sentence(s: &Socket, local: &str) -> Option<String> {
+    let forward = s.forward.as_ref()?;
+    let holder = s.primary_owner()?.label();
+    Some(forward::sentence(forward, &holder, local))
 }
 
 fn address(e: &mut Explanation, s: &Socket) {
@@ -723,7 +754,7 @@ mod tests {
     use super::*;
     use crate::model::Stamp;
     use crate::model::fixtures::{
-        connection, hidden_listener, listener, owner, sample_snapshot, udp,
+        connection, hidden_listener, listener, owner, sample_snapshot, tunnels, udp,
     };
 
     fn facts() -> SystemFacts {
@@ -860,6 +891,44 @@ mod tests {
     fn udp_in_the_well_known_range() {
         let all = sample_snapshot().sockets;
         insta::assert_snapshot!(text_of(&find(&all, "127.0.0.53", 53), &all));
+    }
+
+    #[test]
+    fn forwarders_say_where_their_ports_lead() {
+        let mut all = tunnels().sockets;
+        forward::attach(&mut all);
+        let texts: Vec<String> = [15432, 1080, 25432, 8081, 18080]
+            .iter()
+            .map(|&p| port(p, &all, &facts()).to_text(100))
+            .collect();
+        insta::assert_snapshot!(texts.join("\n"));
+        let forwards = |p: u16| {
+            port(p, &all, &facts())
+                .paragraphs
+                .into_iter()
+                .filter(|p| p.topic == Topic::Forward)
+                .map(|p| p.text)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            forwards(15432),
+            [
+                "ssh 4120 forwards 127.0.0.1:15432 to db.internal:5432 as seen from bastion via jump.example (ssh -L): connections here reach that remote service through the ssh connection. Stopping ssh 4120 ends the tunnel, not the service."
+            ]
+        );
+        assert_eq!(forwards(1080).len(), 1, "one paragraph for both families");
+        assert!(forwards(3000).is_empty());
+        let one = socket(&find(&all, "127.0.0.1", 25432), &all, &facts(), &[]);
+        assert_eq!(
+            one.paragraphs[1].topic,
+            Topic::Forward,
+            "right after who holds it"
+        );
+        assert!(
+            one.paragraphs[1]
+                .text
+                .contains("port 5432 of svc/postgres in namespace shop")
+        );
     }
 
     #[test]

@@ -4,10 +4,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::forward;
 use super::page::{self, Page};
 use crate::model::{
-    Container, DetailsError, EngineView, Owner, ProcKey, ProcessDetails, Proto, Snapshot, Socket,
-    SocketState, Target, UnknownOwner, format_endpoint, inert, is_engine_proxy, process_label,
+    Container, DetailsError, EngineView, Forwarder, Owner, ProcKey, ProcessDetails, Proto,
+    Snapshot, Socket, SocketState, Target, UnknownOwner, format_endpoint, is_engine_proxy,
+    process_label,
 };
 
 /// Other sockets held by the process: what else goes away when it stops.
@@ -70,33 +72,6 @@ pub(crate) fn connection_count(snapshot: &Snapshot, key: ProcKey) -> usize {
         .count()
 }
 
-/// Where a `docker-proxy` forwards to, read from its command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DockerForward {
-    pub(crate) container: String,
-}
-
-/// `docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2
-/// -container-port 80` forwards to `172.17.0.2:80`.
-pub(crate) fn docker_forward(owner: &Owner) -> Option<DockerForward> {
-    if owner.name != "docker-proxy" {
-        return None;
-    }
-    let args: Vec<&str> = owner.cmdline.raw().split_whitespace().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a.trim_start_matches('-') == flag)
-            .and_then(|i| args.get(i + 1).copied())
-    };
-    let ip = value("container-ip")?;
-    let port = value("container-port")?;
-    let container = match ip.parse::<IpAddr>() {
-        Ok(addr) => format_endpoint(addr, port.parse().ok()?),
-        Err(_) => inert(&format!("{ip}:{port}")).into_owned(),
-    };
-    Some(DockerForward { container })
-}
-
 /// `systemd 1 > tmux 900 > zsh 1201 > node 4812`: oldest first, ending with the process.
 pub(crate) fn ancestry_line(details: &ProcessDetails) -> String {
     let mut parts: Vec<String> = details
@@ -156,13 +131,30 @@ pub(crate) fn scope_sentence(socket: &Socket) -> &'static str {
 }
 
 /// What someone about to stop `target` for holding `socket` might not expect: that it is a
-/// client rather than a server, or that other processes keep the socket open anyway.
+/// client rather than a server, that it forwards the port elsewhere (and what stopping it ends
+/// and leaves running), or that other processes keep the socket open anyway.
 pub(crate) fn stop_warnings(socket: &Socket, target: &Target) -> Vec<String> {
     let mut warnings = Vec::new();
     if !socket.state.is_listening() {
         warnings.push(format!(
             "port {} here is a connection end ({}), not a server: stopping {} ends more than this connection",
             socket.local_port, socket.state, target.name
+        ));
+    }
+    if let (Some(forward), None, Some(owner)) =
+        (&socket.forward, &socket.container, socket.primary_owner())
+        && owner.key == target.key
+    {
+        let others = forward::parse(&owner.argv).len().saturating_sub(1);
+        warnings.push(format!(
+            "this port leads to {} ({}): {}",
+            forward.target,
+            forward.how(),
+            forward::stop_text(
+                forward,
+                &process_label(&target.name, target.key.pid),
+                others
+            )
         ));
     }
     let others = socket.owners.len().saturating_sub(1);
@@ -218,6 +210,7 @@ pub(crate) fn page(subject: &Subject, width: usize) -> Vec<page::Line> {
     }
     holders(&mut out, socket, subject.holder);
     container_part(&mut out, socket, &snapshot.engine);
+    forward_part(&mut out, socket);
 
     if let Some(owner) = socket.owners.get(subject.holder) {
         out.blank();
@@ -226,12 +219,6 @@ pub(crate) fn page(subject: &Subject, width: usize) -> Vec<page::Line> {
             Some(Ok(details)) => process(&mut out, details),
             Some(Err(error)) => out.warning(&gone_text(error)),
             None => out.dim("reading…"),
-        }
-        if let (Some(forward), None) = (docker_forward(owner), &socket.container) {
-            out.warning(&format!(
-                "docker-proxy forwards this port to container {}; stopping the proxy does not stop the container",
-                forward.container
-            ));
         }
         others_part(&mut out, snapshot, owner.key, socket);
     }
@@ -299,6 +286,46 @@ fn container_part(out: &mut Page, socket: &Socket, engine: &EngineView) {
         out.field("inside", &format!("{} {inside}", socket.proto));
     }
     out.field("stop", &container_stop_sentence(socket, container));
+}
+
+/// At most this many of a process's forwards are listed; a count stands for the rest.
+const FORWARDS_LISTED: usize = 20;
+
+/// Where a forwarder's socket leads, what stopping the forwarder ends (every forward it sets
+/// up) and what it leaves running. A container the engine named says it better: not repeated.
+fn forward_part(out: &mut Page, socket: &Socket) {
+    let (Some(forward), None, Some(owner)) =
+        (&socket.forward, &socket.container, socket.primary_owner())
+    else {
+        return;
+    };
+    let all = forward::parse(&owner.argv);
+    let others = all.len().saturating_sub(1);
+    out.blank();
+    out.heading("forwards to");
+    out.field("via", &forward::via_text(forward));
+    out.field("target", &forward::target_text(forward));
+    let stop = forward::stop_text(forward, &owner.label(), others);
+    if forward.via == Forwarder::DockerProxy {
+        out.warning(&stop);
+    } else {
+        out.field("stop", &stop);
+    }
+    if others == 0 {
+        return;
+    }
+    out.blank();
+    out.heading(&format!(
+        "every forward of {} (all end with it)",
+        owner.label()
+    ));
+    for each in all.iter().take(FORWARDS_LISTED) {
+        let mark = if each == &**forward { "▸" } else { "·" };
+        out.item(&format!("{mark} {}", forward::line_text(each)));
+    }
+    if all.len() > FORWARDS_LISTED {
+        out.dim(&format!("… and {} more", all.len() - FORWARDS_LISTED));
+    }
 }
 
 /// What stopping means for a socket that serves a container: the container is what to stop.
@@ -422,7 +449,7 @@ fn socket_text(socket: &Socket) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::fixtures::{connection, listener, owner};
+    use crate::model::fixtures::{connection, listener, owner, tunnels};
     use crate::model::{Ancestor, Readable};
 
     fn details() -> ProcessDetails {
@@ -508,27 +535,157 @@ mod tests {
         );
     }
 
+    /// The page's text, one string per line, for `socket` of `snapshot`.
+    fn page_text(snapshot: &Snapshot, socket: &Socket, width: usize) -> Vec<String> {
+        let subject = Subject {
+            socket,
+            holder: 0,
+            closed: false,
+            details: None,
+            snapshot,
+        };
+        page(&subject, width)
+            .into_iter()
+            .map(|l| format!("{}{}", l.lead, l.text))
+            .collect()
+    }
+
+    fn attached_tunnels() -> Snapshot {
+        let mut snapshot = tunnels();
+        forward::attach(&mut snapshot.sockets);
+        snapshot
+    }
+
     #[test]
-    fn docker_proxy_names_the_container_end() {
-        let proxy = owner(
-            900,
-            "docker-proxy",
-            "root",
-            "/usr/bin/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2 -container-port 80",
-        );
+    fn an_ssh_tunnel_names_its_target_far_side_and_every_forward_that_ends_with_it() {
+        let snapshot = attached_tunnels();
+        let lines = page_text(&snapshot, &snapshot.sockets[0], 200);
+        let at = lines.iter().position(|l| l == "forwards to").unwrap();
         assert_eq!(
-            docker_forward(&proxy),
-            Some(DockerForward {
-                container: "172.17.0.2:80".into()
-            })
+            lines[at + 1..at + 4],
+            [
+                "  via         ssh -L, through the ssh connection to bastion via jump.example",
+                "  target      db.internal:5432, as seen from bastion via jump.example",
+                "  stop        stopping ssh 4120 ends this forward and the 2 other forwards it sets up; the service at db.internal:5432 keeps running",
+            ]
         );
-        let node = owner(
-            1,
-            "node",
-            "a",
-            "node -container-ip 1.2.3.4 -container-port 1",
+        let list = lines
+            .iter()
+            .position(|l| l == "every forward of ssh 4120 (all end with it)")
+            .unwrap();
+        assert_eq!(
+            lines[list + 1..list + 4],
+            [
+                "    ▸ -L 127.0.0.1:15432 → db.internal:5432",
+                "    · -R localhost:9000 on bastion → localhost:3000 from here",
+                "    · -D localhost:1080 → SOCKS",
+            ]
         );
-        assert_eq!(docker_forward(&node), None, "only docker-proxy itself");
+        // Before the process's own part, right under the socket's.
+        let process = lines
+            .iter()
+            .position(|l| l.starts_with("process "))
+            .unwrap();
+        assert!(at < process);
+    }
+
+    #[test]
+    fn each_forwarder_says_what_stopping_it_leaves_running() {
+        let snapshot = attached_tunnels();
+        let text = |port: u16| {
+            let socket = snapshot
+                .sockets
+                .iter()
+                .find(|s| s.local_port == port)
+                .unwrap();
+            page_text(&snapshot, socket, 200).join("\n")
+        };
+        assert!(text(25432).contains("target      port 5432 of svc/postgres, in a pod it selects"));
+        assert!(text(25432).contains("the pod keeps running"));
+        assert!(text(8081).contains("the service at 127.0.0.1:80 keeps running"));
+        assert!(text(1080).contains("whatever each SOCKS client asks for, reached from bastion"));
+        let proxy = text(18080);
+        assert!(
+            proxy.contains("target      172.17.0.2:8080, a container's address"),
+            "{proxy}"
+        );
+        assert!(
+            proxy.contains(
+                "⚠ stopping docker-proxy 7200 ends this forward; the container keeps running"
+            ),
+            "{proxy}"
+        );
+        assert!(!text(3000).contains("forwards to"));
+        assert!(
+            !text(8081).contains("every forward of"),
+            "one forward: no list"
+        );
+    }
+
+    #[test]
+    fn a_container_the_engine_named_replaces_the_proxys_forward() {
+        let mut snapshot = attached_tunnels();
+        let proxy = snapshot
+            .sockets
+            .iter_mut()
+            .find(|s| s.local_port == 18080)
+            .unwrap();
+        proxy.container = Some(std::sync::Arc::new(Container {
+            id: "9b8996495768aa".into(),
+            name: "shop-web-1".into(),
+            image: "busybox".into(),
+            compose: None,
+            addresses: vec!["172.17.0.2".parse().unwrap()],
+            ports: Vec::new(),
+        }));
+        let socket = proxy.clone();
+        let text = page_text(&snapshot, &socket, 120).join("\n");
+        assert!(
+            text.contains("container") && !text.contains("forwards to"),
+            "{text}"
+        );
+        assert_eq!(socket.process_label(), "docker-proxy -> shop-web-1");
+    }
+
+    #[test]
+    fn the_list_of_forwards_is_bounded() {
+        let forwards: Vec<String> = (0..500).map(|i| format!("-L {}:h:1", 10_000 + i)).collect();
+        let ssh = owner(
+            4120,
+            "ssh",
+            "ana",
+            &format!("ssh {} bastion", forwards.join(" ")),
+        );
+        let mut snapshot = Snapshot {
+            sockets: vec![listener("127.0.0.1", 10_000, vec![ssh])],
+            ..Default::default()
+        };
+        forward::attach(&mut snapshot.sockets);
+        let lines = page_text(&snapshot, &snapshot.sockets[0], 120);
+        assert_eq!(
+            lines.iter().filter(|l| l.contains(" -L ")).count(),
+            FORWARDS_LISTED
+        );
+        assert!(lines.iter().any(|l| l == "  … and 480 more"), "{lines:?}");
+    }
+
+    #[test]
+    fn stopping_a_forwarder_warns_what_ends_and_what_keeps_running() {
+        let snapshot = attached_tunnels();
+        let tunnel = &snapshot.sockets[0];
+        let warnings = stop_warnings(tunnel, &Target::of(&tunnel.owners[0]));
+        assert_eq!(
+            warnings,
+            [
+                "this port leads to db.internal:5432 (ssh -L): stopping ssh 4120 ends this forward and the 2 other forwards it sets up; the service at db.internal:5432 keeps running"
+            ]
+        );
+        let node = snapshot
+            .sockets
+            .iter()
+            .find(|s| s.local_port == 3000)
+            .unwrap();
+        assert!(stop_warnings(node, &Target::of(&node.owners[0])).is_empty());
     }
 
     #[test]

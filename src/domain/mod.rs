@@ -6,6 +6,7 @@ pub(crate) mod command;
 pub(crate) mod doctor;
 pub(crate) mod explain;
 pub(crate) mod followup;
+pub(crate) mod forward;
 pub(crate) mod group;
 pub(crate) mod history;
 pub(crate) mod inspect;

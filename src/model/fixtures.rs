@@ -97,6 +97,7 @@ pub fn socket(
         owners,
         unknown,
         container: None,
+        forward: None,
     };
     s.inode = fake_inode(&s);
     s
@@ -193,6 +194,60 @@ pub fn sample_snapshot() -> Snapshot {
             ),
         ],
         privileged: false,
+        ..Default::default()
+    }
+}
+
+/// Forwarders and what they lead to: an ssh tunnel (`-L`, with `-R` and `-D` beside it,
+/// through a jump host), `kubectl port-forward`, socat, a docker-proxy no engine was asked
+/// about, and a plain server for contrast.
+pub fn tunnels() -> Snapshot {
+    let ssh = owner(
+        4120,
+        "ssh",
+        "ana",
+        "ssh -N -L 127.0.0.1:15432:db.internal:5432 -R 9000:localhost:3000 -D 1080 -J jump.example bastion",
+    );
+    let kubectl = owner(
+        5100,
+        "kubectl",
+        "ana",
+        "kubectl -n shop port-forward svc/postgres 25432:5432",
+    );
+    let socat = owner(
+        6100,
+        "socat",
+        "ana",
+        "socat TCP-LISTEN:8081,bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:80",
+    );
+    let proxy = owner(
+        7200,
+        "docker-proxy",
+        "root",
+        "/usr/bin/docker-proxy -proto tcp -host-ip 127.0.0.1 -host-port 18080 -container-ip 172.17.0.2 -container-port 8080",
+    );
+    Snapshot {
+        sockets: vec![
+            listener("127.0.0.1", 15432, vec![ssh.clone()]),
+            listener("127.0.0.1", 1080, vec![ssh.clone()]),
+            listener("::1", 1080, vec![ssh.clone()]),
+            connection(
+                ("10.0.0.7", 51022),
+                ("10.0.0.5", 22),
+                SocketState::Established,
+                vec![ssh],
+            ),
+            listener("127.0.0.1", 25432, vec![kubectl.clone()]),
+            listener("::1", 25432, vec![kubectl]),
+            listener("127.0.0.1", 8081, vec![socat]),
+            listener("127.0.0.1", 18080, vec![proxy]),
+            listener(
+                "127.0.0.1",
+                3000,
+                vec![owner(4812, "node", "ana", "node server.js")],
+            ),
+        ],
+        privileged: true,
         ..Default::default()
     }
 }

@@ -1,5 +1,6 @@
 //! Plain vocabulary shared by every layer: sockets and their owners, what to collect, one
-//! process in depth, signals and their targets, time, the system's port settings.
+//! process in depth, signals and their targets, time, the system's port settings, containers
+//! and the forwards a forwarder's command line sets up.
 //!
 //! Nothing here reads the OS (except [`Stamp::now`], which only the runtime calls); values are
 //! built by `collect` (or by test fixtures) and consumed by everything else.
@@ -9,6 +10,7 @@ mod container;
 mod facts;
 #[cfg(any(test, feature = "testing"))]
 pub mod fixtures;
+mod forward;
 mod health;
 mod process;
 mod query;
@@ -22,6 +24,7 @@ pub use container::{
     Container, ContainerStopped, EngineView, PROXY_NAMES, PublishedPort, is_engine_proxy,
 };
 pub use facts::SystemFacts;
+pub use forward::{Bind, Direction, Forward, Forwarder, Leads, Listen, PortRef};
 pub use health::{ExeState, Lineage, ProcessHealth};
 pub use process::{Ancestor, DetailsError, ProcessDetails, Readable};
 pub use query::{CollectError, Query};

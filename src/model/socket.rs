@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use std::sync::Arc;
 
-use super::{Container, EngineView, OsText};
+use super::{Container, EngineView, Forward, OsText};
 
 /// Transport protocol of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -308,6 +308,11 @@ pub struct Socket {
     /// The container this socket serves: behind an engine proxy's socket, or the container
     /// itself for a port the engine publishes with NAT rules only (`UnknownOwner::Nat`).
     pub container: Option<Arc<Container>>,
+    /// Where the socket leads when its first owner is a forwarder (`ssh -L`, `kubectl
+    /// port-forward`, socat, docker-proxy) and this is the listening end of one of its
+    /// forwards, as its command line says. Collection leaves it unset; the views set it from
+    /// the owner's argv.
+    pub forward: Option<Arc<Forward>>,
 }
 
 impl Socket {
@@ -337,7 +342,8 @@ impl Socket {
 
     /// The process column: the owner's name, or the unknown reason in parentheses; with the
     /// container it serves after `->` (`docker-proxy -> web`), or `container web` for a port
-    /// published by NAT rules alone.
+    /// published by NAT rules alone; else with where a forwarder sends it (`ssh ->
+    /// db.internal:5432`).
     pub fn process_label(&self) -> String {
         let holder = match (self.primary_owner(), self.unknown) {
             (None, Some(UnknownOwner::Nat)) => String::new(),
@@ -349,7 +355,10 @@ impl Socket {
             Some(container) if holder.is_empty() => format!("container {}", container.name),
             Some(container) => format!("{holder} -> {}", container.name),
             None if holder.is_empty() => "(unknown)".to_string(),
-            None => holder,
+            None => match &self.forward {
+                Some(forward) => format!("{holder} -> {}", forward.target),
+                None => holder,
+            },
         }
     }
 

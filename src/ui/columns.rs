@@ -82,8 +82,8 @@ const REMOTE_FLOOR: u16 = 17;
 const PID_FLOOR: u16 = 7;
 const NAME_MIN: u16 = 8;
 const PROCESS_MAX: u16 = 15;
-/// Room for `docker-proxy -> shop-web-1`: the name of what stands behind a process matters
-/// more than a long process name.
+/// Room for `docker-proxy -> shop-web-1` or `ssh -> db.internal:5432`: the name of what stands
+/// behind a process matters more than a long process name.
 const PROCESS_WITH_TARGET_MAX: u16 = 32;
 const USER_MAX: u16 = 12;
 const COMMAND_MIN: u16 = 12;
@@ -255,7 +255,7 @@ fn specs(rows: &[&Socket], sort: SortSpec, query: Query, theme: &Theme) -> Vec<S
                 }
                 Slot::Column(Column::Process) => {
                     let behind = widest(&|s| {
-                        if s.container.is_some() {
+                        if s.container.is_some() || s.forward.is_some() {
                             width_u16(&s.process_label())
                         } else {
                             0

@@ -11,7 +11,7 @@ use crate::app::{App, Mode};
 use crate::model::ProcKey;
 use crate::model::Query;
 use crate::model::Signal;
-use crate::model::fixtures::sample_snapshot;
+use crate::model::fixtures::{sample_snapshot, tunnels};
 use crate::model::{Ancestor, OsText, ProcessDetails, Readable};
 
 /// The sample snapshot with connections, the node dev server on 127.0.0.1:5173 selected.
@@ -157,4 +157,60 @@ fn follow_up_status_80x24() {
         "port 5173 is held again by node 4990 (parent nodemon 4700 restarted it)",
     )));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// The forwarders' snapshot with the ssh tunnel's local end (127.0.0.1:15432) inspected, its
+/// details read.
+fn inspecting_the_tunnel(width: u16, height: u16) -> App {
+    let mut app = App::new(Query::default());
+    let measured = viewport(ratatui::layout::Rect::new(0, 0, width, height), &app);
+    app.update(Action::Viewport(measured));
+    app.update(Action::Snapshot(tunnels()));
+    for _ in 0..app.snapshot().sockets.len() {
+        if app.selected_socket().unwrap().local_port == 15432 {
+            break;
+        }
+        app.update(Action::Down);
+    }
+    assert_eq!(app.selected_socket().unwrap().local_port, 15432);
+    let Some(crate::app::action::Effect::Describe(key)) = app.update(Action::Inspect) else {
+        panic!("inspecting asks for the process's details");
+    };
+    let ssh = app.selected_socket().unwrap().owners[0].clone();
+    let details = ProcessDetails {
+        name: ssh.name.clone(),
+        user: ssh.user.clone(),
+        exe: Readable::Value("/usr/bin/ssh".into()),
+        cmdline: ssh.argv.clone(),
+        memory_bytes: 9 * 1024 * 1024,
+        cpu_percent: Some(0.0),
+        children: 0,
+        ancestry: vec![
+            Ancestor {
+                pid: 1201,
+                name: "zsh".into(),
+            },
+            Ancestor {
+                pid: 1,
+                name: "systemd".into(),
+            },
+        ],
+        ..node_details(key)
+    };
+    app.update(Action::Details(key, Box::new(Ok(details))));
+    app
+}
+
+#[test]
+fn inspect_120x30_ssh_tunnel() {
+    let app = inspecting_the_tunnel(120, 30);
+    assert_eq!(app.mode(), Mode::Inspect);
+    let terminal = render(&app, 120, 30);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("forwards to"), "{screen}");
+    assert!(
+        screen.contains("db.internal:5432, as seen from bastion via jump.example"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(terminal.backend());
 }

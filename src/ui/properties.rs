@@ -1,7 +1,7 @@
-//! Properties over arbitrary input: any snapshot (hostile text included), any sequence of
-//! actions, any terminal size from 0x0 to 300x100. Nothing panics in `update` or `draw`, no
-//! cell of any frame holds a character a terminal would act on, the selection keeps its
-//! identity through a filter, and sorting is a total order.
+//! Properties over arbitrary input: any snapshot (hostile text included, and forwarders leading
+//! to hostile names), any sequence of actions, any terminal size from 0x0 to 300x100. Nothing
+//! panics in `update` or `draw`, no cell of any frame holds a character a terminal would act
+//! on, the selection keeps its identity through a filter, and sorting is a total order.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -35,6 +35,25 @@ fn hostile_text() -> impl Strategy<Value = String> {
     proptest::collection::vec(piece, 0..6).prop_map(|parts| parts.concat())
 }
 
+/// A forwarder's command line leading to hostile names, `{PORT}` standing for the socket's own
+/// port so the forward is found.
+fn forwarder_line() -> impl Strategy<Value = String> {
+    let name = hostile_text().prop_map(|t| t.replace(' ', ""));
+    (
+        prop::sample::select(vec![
+            "ssh -N -L {PORT}:{X}:5432 -J {X} bastion",
+            "ssh -L [::1]:{PORT}:[{X}]:1 -D {PORT} {X}",
+            "ssh -L {PORT}:/run/{X}.sock h",
+            "kubectl port-forward -n {X} svc/{X} {PORT}:{X}",
+            "socat TCP-LISTEN:{PORT},fork EXEC:{X}",
+            "socat UDP-RECVFROM:{PORT} UNIX-CONNECT:/{X}",
+            "docker-proxy -host-port {PORT} -container-ip {X} -container-port 80",
+        ]),
+        name,
+    )
+        .prop_map(|(line, name)| line.replace("{X}", &name))
+}
+
 fn a_socket() -> impl Strategy<Value = crate::model::Socket> {
     (
         any::<bool>(),
@@ -46,13 +65,30 @@ fn a_socket() -> impl Strategy<Value = crate::model::Socket> {
         ],
         1u16..,
         prop::sample::select(SocketState::ALL.to_vec()),
-        proptest::collection::vec((1u32..100_000, hostile_text(), hostile_text()), 0..3),
+        proptest::collection::vec(
+            (
+                1u32..100_000,
+                hostile_text(),
+                prop_oneof![3 => hostile_text(), 1 => forwarder_line()],
+            ),
+            0..3,
+        ),
     )
         .prop_map(|(tcp, addr, port, state, owners)| {
             let proto = if tcp { Proto::Tcp } else { Proto::Udp };
             let owners: Vec<_> = owners
                 .into_iter()
-                .map(|(pid, name, cmd)| owner(pid, &name, &name, &cmd))
+                .map(|(pid, name, cmd)| {
+                    let cmd = cmd.replace("{PORT}", &port.to_string());
+                    // A forwarder's process name is its program's, or it is not read.
+                    let name = match cmd.split(' ').next() {
+                        Some(program @ ("ssh" | "kubectl" | "socat" | "docker-proxy")) => {
+                            program.to_string()
+                        }
+                        _ => name,
+                    };
+                    owner(pid, &name, &name, &cmd)
+                })
                 .collect();
             let mut s = socket(proto, &addr.to_string(), port, state, owners);
             if s.owners.is_empty() {

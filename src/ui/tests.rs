@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::app::action::{Action, Viewport};
 use crate::domain::sort::Column;
 use crate::model::Snapshot;
-use crate::model::fixtures::{listener, owner, sample_snapshot};
+use crate::model::fixtures::{listener, owner, sample_snapshot, tunnels};
 use crate::model::{CollectError, Query};
 
 fn area(width: u16, height: u16) -> Rect {
@@ -75,6 +75,26 @@ fn row_of(buffer: &Buffer, needle: &str) -> u16 {
 #[test]
 fn frame_120x30() {
     insta::assert_snapshot!(render(&app(120, 30, []), 120, 30).backend());
+}
+
+/// Forwarders name where their ports lead in the Process column.
+#[test]
+fn frame_120x30_forwarders() {
+    let mut app = App::new(Query::default());
+    app.update(Action::Viewport(viewport(area(120, 30), &app)));
+    app.update(Action::Snapshot(tunnels()));
+    let terminal = render(&app, 120, 30);
+    let buf = terminal.backend().buffer().clone();
+    for label in [
+        "ssh -> db.internal:5432",
+        "ssh -> SOCKS",
+        "kubectl -> svc/postgres:5432",
+        "socat -> 127.0.0.1:80",
+        "docker-proxy -> 172.17.0.2:8080",
+    ] {
+        row_of(&buf, label);
+    }
+    insta::assert_snapshot!(terminal.backend());
 }
 
 #[test]

@@ -16,7 +16,8 @@
 use serde::Serialize;
 
 use crate::model::{
-    Container, EngineView, OsText, Owner, Snapshot, Socket, UnknownOwner, is_unsafe,
+    Container, EngineView, Forward, Leads, OsText, Owner, PortRef, Snapshot, Socket, UnknownOwner,
+    is_unsafe,
 };
 
 /// The document format version. Bump it only for incompatible changes.
@@ -143,6 +144,66 @@ pub(crate) struct SocketEntry<'a> {
     /// The container behind the socket: behind an engine proxy, or published by NAT rules
     /// alone (`owner_unknown` `"nat"`); null otherwise.
     pub(crate) container: Option<ContainerEntry<'a>>,
+    /// Where the socket leads when it is the listening end of a forward its first owner sets
+    /// up (`ssh -L`/`-D`, `kubectl port-forward`, socat, docker-proxy); null otherwise.
+    pub(crate) forwards_to: Option<ForwardEntry<'a>>,
+}
+
+/// A forward, as its forwarder's command line gives it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ForwardEntry<'a> {
+    /// `"ssh"`, `"kubectl"`, `"socat"` or `"docker-proxy"`.
+    pub(crate) via: &'static str,
+    /// `"local"` (`ssh -L`, and every other forwarder) or `"dynamic"` (`ssh -D`, a SOCKS proxy).
+    pub(crate) kind: &'static str,
+    /// What it leads to: `"host"`, `"unix_socket"`, `"socks"`, `"kubernetes"`, `"program"`,
+    /// `"stdio"`.
+    pub(crate) target_kind: &'static str,
+    /// The host or address as typed, resolved by the far side (`"host"` only).
+    pub(crate) target_host: Option<&'a str>,
+    /// The port at the far end, when a number.
+    pub(crate) target_port: Option<u16>,
+    /// The port at the far end, when a name (a service name for ssh, a named container port
+    /// for kubectl).
+    pub(crate) target_port_name: Option<&'a str>,
+    /// The Unix socket at the far end (`"unix_socket"`).
+    pub(crate) target_path: Option<&'a str>,
+    /// The program socat starts for each connection (`"program"`).
+    pub(crate) target_program: Option<&'a str>,
+    /// kubectl: the resource (`svc/postgres`, `pod/web-0`).
+    pub(crate) resource: Option<&'a str>,
+    /// kubectl: the namespace given; null for the context's own.
+    pub(crate) namespace: Option<&'a str>,
+    /// ssh: the destination as typed, from where the target is reached.
+    pub(crate) destination: Option<&'a str>,
+    /// ssh: the jump host(s) on the way (`-J`).
+    pub(crate) jump: Option<&'a str>,
+}
+
+impl<'a> ForwardEntry<'a> {
+    fn of(forward: &'a Forward) -> Self {
+        let (host, port, path, program, resource) = match &forward.target {
+            Leads::Host { host, port } => (Some(host), Some(port), None, None, None),
+            Leads::Kubernetes { resource, port } => (None, Some(port), None, None, Some(resource)),
+            Leads::UnixSocket(path) => (None, None, Some(path), None, None),
+            Leads::Program(command) => (None, None, None, Some(command), None),
+            Leads::Socks | Leads::Stdio => (None, None, None, None, None),
+        };
+        ForwardEntry {
+            via: forward.via.as_str(),
+            kind: forward.direction.as_str(),
+            target_kind: forward.target.kind(),
+            target_host: host.map(OsText::raw),
+            target_port: port.and_then(PortRef::number),
+            target_port_name: port.and_then(PortRef::name).map(OsText::raw),
+            target_path: path.map(OsText::raw),
+            target_program: program.map(OsText::raw),
+            resource: resource.map(OsText::raw),
+            namespace: forward.namespace.as_ref().map(OsText::raw),
+            destination: forward.destination.as_ref().map(OsText::raw),
+            jump: forward.jump.as_ref().map(OsText::raw),
+        }
+    }
 }
 
 /// A process holding a socket.
@@ -196,6 +257,7 @@ impl<'a> From<&'a Socket> for SocketEntry<'a> {
             owner_unknown: s.unknown.map(UnknownOwner::as_str),
             owner_unknown_reason: s.unknown.map(UnknownOwner::explain),
             container: s.container.as_deref().map(|c| ContainerEntry::of(s, c)),
+            forwards_to: s.forward.as_deref().map(ForwardEntry::of),
         }
     }
 }
@@ -275,7 +337,7 @@ mod tests {
     use super::*;
     use crate::commands::view;
     use crate::model::Query;
-    use crate::model::fixtures::sample_snapshot;
+    use crate::model::fixtures::{sample_snapshot, tunnels};
 
     #[test]
     fn c1_and_format_characters_are_escaped_and_read_back_exactly() {
@@ -301,6 +363,64 @@ mod tests {
     fn who_document_of_a_hidden_owner() {
         let shown = view(sample_snapshot(), Query::port(6379));
         insta::assert_snapshot!(document(&shown, Some(6379)).unwrap());
+    }
+
+    #[test]
+    fn list_document_of_forwarders() {
+        let shown = view(tunnels(), Query::default());
+        insta::assert_snapshot!(document(&shown, None).unwrap());
+    }
+
+    /// `forwards_to`, field by field, for each forwarder (and null where none forwards).
+    #[test]
+    fn forwards_to_names_the_forwarder_and_the_far_end() {
+        let shown = view(tunnels(), Query::EVERYTHING);
+        let doc: serde_json::Value =
+            serde_json::from_str(&document(&shown, None).unwrap()).unwrap();
+        let sockets = doc["sockets"].as_array().unwrap();
+        let at = |port: u64| {
+            sockets
+                .iter()
+                .find(|s| s["local_port"] == port && s["local_address"] == "127.0.0.1")
+                .unwrap()["forwards_to"]
+                .clone()
+        };
+        assert_eq!(
+            at(15432),
+            serde_json::json!({"via": "ssh", "kind": "local", "target_kind": "host",
+                "target_host": "db.internal", "target_port": 5432, "target_port_name": null,
+                "target_path": null, "target_program": null, "resource": null,
+                "namespace": null, "destination": "bastion", "jump": "jump.example"})
+        );
+        assert_eq!(at(1080)["kind"], "dynamic");
+        assert_eq!(at(1080)["target_kind"], "socks");
+        assert_eq!(at(1080)["target_host"], serde_json::Value::Null);
+        let kubectl = at(25432);
+        assert_eq!(
+            (
+                &kubectl["via"],
+                &kubectl["resource"],
+                &kubectl["namespace"],
+                &kubectl["target_port"]
+            ),
+            (
+                &"kubectl".into(),
+                &"svc/postgres".into(),
+                &"shop".into(),
+                &5432.into()
+            )
+        );
+        assert_eq!(at(8081)["via"], "socat");
+        assert_eq!(at(8081)["target_host"], "127.0.0.1");
+        assert_eq!(at(18080)["via"], "docker-proxy");
+        assert_eq!(at(18080)["target_host"], "172.17.0.2");
+        assert_eq!(at(3000), serde_json::Value::Null);
+        let client = sockets.iter().find(|s| s["local_port"] == 51022).unwrap();
+        assert_eq!(
+            client["forwards_to"],
+            serde_json::Value::Null,
+            "ssh's own connection"
+        );
     }
 
     /// The fields and types scripts rely on, checked independently of the snapshot files so an

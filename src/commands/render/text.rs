@@ -146,12 +146,15 @@ pub(crate) fn who_table(sockets: &[Socket], options: TextOptions) -> String {
         } else {
             s.owners
                 .iter()
-                .map(|o| {
+                .enumerate()
+                .map(|(i, o)| {
                     [
                         o.key.pid.to_string(),
-                        match &s.container {
-                            Some(c) => format!("{} -> {}", o.name, c.name),
-                            None => o.name.to_string(),
+                        // A forward is read from the first owner's command line.
+                        match (&s.container, &s.forward) {
+                            (Some(c), _) => format!("{} -> {}", o.name, c.name),
+                            (None, Some(f)) if i == 0 => format!("{} -> {}", o.name, f.target),
+                            _ => o.name.to_string(),
                         },
                         // The process's user when readable, else whoever owns the socket.
                         o.user
@@ -256,7 +259,8 @@ mod tests {
     use super::*;
     use crate::commands::view;
     use crate::model::Query;
-    use crate::model::fixtures::{listener, owner, sample_snapshot};
+    use crate::model::fixtures::{listener, owner, sample_snapshot, tunnels};
+    use crate::model::is_unsafe;
 
     #[test]
     fn list_of_the_sample_snapshot() {
@@ -280,6 +284,72 @@ mod tests {
     fn who_of_a_hidden_owner_shows_the_socket_user() {
         let shown = view(sample_snapshot(), Query::port(6379));
         insta::assert_snapshot!(who_table(&shown.sockets, TextOptions::default()));
+    }
+
+    #[test]
+    fn list_of_forwarders_names_where_each_port_leads() {
+        let shown = view(tunnels(), Query::default());
+        insta::assert_snapshot!(list_table(&shown.sockets, false, TextOptions::default()));
+    }
+
+    /// The forward is read from the first owner's command line: only that owner's row says it.
+    #[test]
+    fn who_of_an_ssh_tunnel_names_the_target_on_the_forwarders_row() {
+        let mut tunnel = tunnels();
+        let ssh = tunnel.sockets[0].owners[0].clone();
+        tunnel.sockets[0]
+            .owners
+            .push(owner(9000, "ssh", "ana", "ssh -L 15432:elsewhere:1 h"));
+        let shown = view(tunnel, Query::port(15432));
+        let table = who_table(&shown.sockets, TextOptions::default());
+        let rows: Vec<&str> = table.lines().skip(1).collect();
+        assert_eq!(rows.len(), 2, "{table}");
+        assert!(
+            rows[0].contains(&format!(" {} ", ssh.key.pid))
+                && rows[0].contains(" ssh -> db.internal:5432 "),
+            "{table}"
+        );
+        assert!(
+            rows[1].contains(" 9000 ") && !rows[1].contains("->"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_hostile_forward_target_is_printed_inert() {
+        let argv = [
+            "ssh",
+            "-L",
+            "2375:/tmp/\u{1b}]0;t\u{7}\u{202e}",
+            "-L",
+            "1:\u{1b}[2J:2",
+            "h",
+        ];
+        let ssh = crate::model::Owner {
+            argv: argv.iter().map(|a| (*a).into()).collect(),
+            ..owner(4120, "ssh", "ana", "ssh")
+        };
+        let shown = view(
+            crate::model::Snapshot {
+                sockets: vec![
+                    listener("127.0.0.1", 2375, vec![ssh.clone()]),
+                    listener("127.0.0.1", 1, vec![ssh]),
+                ],
+                ..Default::default()
+            },
+            Query::EVERYTHING,
+        );
+        let table = list_table(&shown.sockets, false, TextOptions::default());
+        assert!(!table.chars().any(|c| is_unsafe(c) && c != '\n'), "{table}");
+        assert!(
+            table.contains("ssh -> /tmp/\\e]0;t\\x07\\u{202e}"),
+            "{table}"
+        );
+        let port_one = table.lines().find(|l| l.contains(" 1 ")).unwrap();
+        assert!(
+            !port_one.contains("->"),
+            "an escape is no host name: {port_one}"
+        );
     }
 
     #[test]
