@@ -17,7 +17,7 @@ use crate::collect::Collector;
 use crate::collect::details::DetailsSource;
 use crate::control::stop::{self, Stop};
 use crate::control::{self, KillError, ProcessControl, Sent};
-use crate::domain::followup::{FollowUp, Outcome};
+use crate::domain::followup::{FollowUp, Outcome, Restarter};
 use crate::domain::inspect;
 use crate::model::{Clock, Query, Signal, Target, inert, inert_residue};
 use crate::model::{Container, ContainerStopped, Owner, Snapshot, Socket, UnknownOwner};
@@ -546,8 +546,11 @@ fn follow(
         let Some(news) = follow_up.observe(&snapshot, elapsed) else {
             continue;
         };
-        let parent = news.new_owner().and_then(|pid| system.details.parent(pid));
-        let line = news.line(parent.as_ref(), request.signal, "try --signal KILL");
+        let restarter = news.new_owner().and_then(|pid| {
+            let provenance = system.details.provenance(pid)?;
+            Restarter::of(pid, &provenance, &snapshot.engine)
+        });
+        let line = news.line(restarter.as_ref(), request.signal, "try --signal KILL");
         outcome = match news {
             Outcome::Released { after, .. } => {
                 released_after = Some(after);

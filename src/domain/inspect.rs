@@ -469,17 +469,10 @@ mod tests {
             cpu_percent: None,
             memory_bytes: 50 * 1024 * 1024,
             status: "Sleep".into(),
-            ancestry: vec![
-                Ancestor {
-                    pid: 4800,
-                    name: "npm".into(),
-                },
-                Ancestor {
-                    pid: 1,
-                    name: "systemd".into(),
-                },
-            ],
+            ancestry: vec![Ancestor::named(4800, "npm"), Ancestor::named(1, "systemd")],
             children: 2,
+            cgroup: Readable::Value("0::/user.slice/user-1000.slice/session-2.scope\n".into()),
+            unit: None,
         }
     }
 

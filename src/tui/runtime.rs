@@ -13,7 +13,7 @@ use crate::collect::details::DetailsSource;
 use crate::collect::poller::Poller;
 use crate::control::stop::{self, Stop};
 use crate::control::{Holds, ProcessControl};
-use crate::domain::followup::{self, FollowUp};
+use crate::domain::followup::{self, FollowUp, Restarter};
 use crate::model::{CollectError, Container, ContainerStopped, Query, Signal, Target};
 
 use super::event_loop::Event;
@@ -276,10 +276,11 @@ impl<'p> Runtime<'p> {
             self.following = None;
         }
         let outcome = outcome?;
-        let parent = outcome
-            .new_owner()
-            .and_then(|pid| self.details().ok()?.parent(pid));
-        let text = outcome.line(parent.as_ref(), signal, "press X to force");
+        let restarter = outcome.new_owner().and_then(|pid| {
+            let provenance = self.details().ok()?.provenance(pid)?;
+            Restarter::of(pid, &provenance, &app.latest().engine)
+        });
+        let text = outcome.line(restarter.as_ref(), signal, "press X to force");
         Some(Action::Status(if outcome.is_released() {
             Status::info(text)
         } else {

@@ -51,6 +51,7 @@ fn node_details(key: ProcKey) -> ProcessDetails {
     let ancestor = |pid, name: &str| Ancestor {
         pid,
         name: name.into(),
+        argv: Readable::Value(vec![name.into()]),
     };
     ProcessDetails {
         key,
@@ -72,6 +73,8 @@ fn node_details(key: ProcKey) -> ProcessDetails {
             ancestor(1, "systemd"),
         ],
         children: 2,
+        cgroup: Readable::Value("0::/user.slice/user-1000.slice/session-2.scope\n".into()),
+        unit: None,
     }
 }
 
