@@ -260,7 +260,7 @@ impl Supervision {
 
     /// The command that stops it for good, when stopping the process is not enough.
     pub(crate) fn for_good(&self) -> Option<String> {
-        self.decisive_link()?.for_good(self.pid)
+        self.decisive_link()?.for_good(self.pid).map(joined)
     }
 
     /// `managed by ... : after SIGTERM it will be restarted ...; `systemctl stop ...` stops it
@@ -279,21 +279,38 @@ impl Supervision {
         text
     }
 
-    /// One short line, for a dialog with room for no more: `restarted by supervisord 9823`.
+    /// Whether it comes back, and who decides, in a few words for a dialog with room for no
+    /// more: `yes, systemd unit redis-server.service`.
     pub(crate) fn compact(&self, signal: Signal) -> String {
         let Some(link) = self.decisive_link() else {
             return match self.cgroup {
-                Cgroup::Denied | Cgroup::Missing => "unknown: cgroup unreadable".into(),
-                Cgroup::Placed(_) => "nothing known restarts it".into(),
+                Cgroup::Denied | Cgroup::Missing => "unknown: its cgroup is unreadable".into(),
+                Cgroup::Placed(_) => "no: nothing known behind it".into(),
             };
         };
         let who = link.short();
         match self.after(signal).restarts {
-            Restarts::Yes => format!("restarted by {who}"),
-            Restarts::No => format!("not restarted ({who})"),
-            Restarts::OnFileChange => format!("on file change, by {who}"),
-            Restarts::Unknown => format!("restart unknown ({who})"),
+            Restarts::Yes => format!("yes, {who}"),
+            Restarts::No => format!("no ({who})"),
+            Restarts::OnFileChange => format!("on a file change ({who})"),
+            Restarts::Unknown => format!("unknown ({who})"),
         }
+    }
+
+    /// The answer as lines for a terminal: who, what the signal leads to, how to stop it for
+    /// good, and the chain ending with `process`.
+    pub(crate) fn lines(&self, signal: Signal, process: &str) -> Vec<String> {
+        let mut lines = vec![
+            self.headline(),
+            format!("after {signal} {}", self.after(signal).text),
+        ];
+        if let Some(way) = self.decisive_link().and_then(|l| l.for_good(self.pid)) {
+            lines.push(stops_for_good(way));
+        }
+        if let Some(chain) = self.chain(process) {
+            lines.push(format!("chain: {chain}"));
+        }
+        lines
     }
 
     /// `systemd user unit vite.service > tmux: server 900 > npm run dev 4800 > node 4812`,
@@ -364,10 +381,12 @@ impl Supervision {
             return None;
         }
         let mut text = format!("{} restarted it", link.label_without_policy());
-        if let Some(command) = link.for_good(self.pid) {
-            text.push_str("; ");
-            text.push_str(&command);
-            text.push_str(" stops it for good");
+        // Said inside parentheses: the note follows after a semicolon.
+        if let Some((command, note)) = link.for_good(self.pid) {
+            let _ = write!(text, "; {command} stops it for good");
+            if let Some(note) = note {
+                let _ = write!(text, "; {note}");
+            }
         }
         Some(text)
     }
@@ -422,8 +441,8 @@ impl Supervision {
     }
 }
 
-/// The deciding link of a supervision, as JSON shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// The deciding link of a supervision, as data (JSON is made from it).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Summary {
     /// `systemd_unit`, `systemd_user_unit`, `container`, `pm2`, `supervisord`, `runit`, `s6`,
     /// `nodemon`, `cargo_watch`, `watchexec`, `npm` (and `pnpm`, `yarn`, `npx`), `tmux`,
@@ -782,22 +801,19 @@ impl Link {
                 let who = process_label(name, *pid);
                 match tool {
                     Tool::Pm2 => yes(format!(
-                        "{who} starts it again at once (autorestart, on unless the app was started with --no-autorestart)"
+                        "{who} restarts it at once (unless the app runs with --no-autorestart)"
                     )),
                     Tool::Supervisord { .. } => {
                         let mut why = format!(
-                            "{who} starts a program again after an unexpected exit, and an exit by a signal is one (unless the program sets autorestart=false)"
+                            "{who} restarts a program that exits unexpectedly, as by a signal (unless it sets autorestart=false)"
                         );
                         if signal != Signal::Kill {
-                            let _ = write!(
-                                why,
-                                "; a program that catches {signal} and exits 0 is not restarted"
-                            );
+                            let _ = write!(why, "; one that exits 0 on {signal} is not restarted");
                         }
                         yes(why)
                     }
                     Tool::Runit { .. } | Tool::S6 { .. } => yes(format!(
-                        "{who} starts it again after any exit, whatever the signal, until told to stop"
+                        "{who} restarts it after any exit, until told to stop"
                     )),
                     Tool::Nodemon | Tool::CargoWatch | Tool::Watchexec => effect(
                         Restarts::OnFileChange,
@@ -820,61 +836,91 @@ impl Link {
         }
     }
 
-    fn for_good(&self, pid: u32) -> Option<String> {
+    /// The way to stop it for good: a command, and a note on using it.
+    fn for_good(&self, pid: u32) -> Option<(String, Option<String>)> {
+        let command = |text: String| Some((text, None));
         match self {
-            Link::Unit { unit, .. } if !unit.is_scope() => Some(match unit.manager {
+            Link::Unit { unit, .. } if !unit.is_scope() => command(match unit.manager {
                 Manager::System => format!("`systemctl stop {}`", unit.name),
                 Manager::User(_) => format!("`systemctl --user stop {}`", unit.name),
             }),
             Link::Unit { .. } | Link::Session(_) => None,
             Link::Container {
                 engine, id, listed, ..
-            } => Some(match engine {
+            } => match engine {
                 Engine::Docker | Engine::Podman => {
                     let name = listed
                         .as_ref()
                         .map_or_else(|| short_id(id).to_string(), |c| c.name.to_string());
-                    format!("`{} stop {name}`", engine.name())
+                    command(format!("`{} stop {name}`", engine.name()))
                 }
-                Engine::Containerd | Engine::CriO | Engine::Kubernetes => {
-                    "scaling its workload down with kubectl (the kubelet restarts a container stopped any other way)".into()
-                }
-            }),
+                Engine::Containerd | Engine::CriO | Engine::Kubernetes => Some((
+                    "scaling its workload down with kubectl".into(),
+                    Some("the kubelet restarts a container stopped any other way".into()),
+                )),
+            },
             Link::Tool {
                 tool,
                 pid: ancestor,
                 ..
             } => match tool {
-                Tool::Pm2 => Some(format!(
-                    "`pm2 stop NAME` (`pm2 list` names the app whose pid is {pid})"
+                Tool::Pm2 => Some((
+                    "`pm2 stop NAME`".into(),
+                    Some(format!("`pm2 list` shows which app has pid {pid}")),
                 )),
                 Tool::Supervisord { config } => {
                     let with = config
                         .as_ref()
                         .map(|c| format!(" -c {c}"))
                         .unwrap_or_default();
-                    Some(format!(
-                        "`supervisorctl{with} stop PROGRAM` (`supervisorctl{with} status` names the program whose pid is {pid})"
+                    Some((
+                        format!("`supervisorctl{with} stop PROGRAM`"),
+                        Some(format!(
+                            "`supervisorctl{with} status` shows which program has pid {pid}"
+                        )),
                     ))
                 }
-                Tool::Runit { service } => Some(format!(
+                Tool::Runit { service } => command(format!(
                     "`sv down {}`",
-                    service.as_ref().map_or_else(|| "SERVICE".into(), ToString::to_string)
-                )),
-                Tool::S6 { service } => Some(format!(
-                    "`s6-svc -d DIR` on its service directory{}",
                     service
                         .as_ref()
-                        .map(|s| format!(" ({s} in the scan directory)"))
-                        .unwrap_or_default()
+                        .map_or_else(|| "SERVICE".into(), ToString::to_string)
                 )),
-                Tool::Nodemon | Tool::CargoWatch | Tool::Watchexec => Some(format!(
-                    "stopping {} itself (Ctrl-C in its terminal, or `kill {ancestor}`)",
-                    tool.program()
+                Tool::S6 { service } => Some((
+                    "`s6-svc -d DIR`".into(),
+                    Some(match service {
+                        Some(service) => {
+                            format!("DIR: its service directory, {service} in the scan directory")
+                        }
+                        None => "DIR: its service directory".into(),
+                    }),
+                )),
+                Tool::Nodemon | Tool::CargoWatch | Tool::Watchexec => Some((
+                    format!("`kill {ancestor}`"),
+                    Some(format!(
+                        "{} itself; or Ctrl-C in its terminal",
+                        tool.program()
+                    )),
                 )),
                 Tool::Script { .. } | Tool::Tmux { .. } | Tool::Screen { .. } => None,
             },
         }
+    }
+}
+
+/// `COMMAND (NOTE)`, as a field shows it.
+fn joined((command, note): (String, Option<String>)) -> String {
+    match note {
+        Some(note) => format!("{command} ({note})"),
+        None => command,
+    }
+}
+
+/// `COMMAND stops it for good (NOTE)`, as a sentence says it.
+fn stops_for_good((command, note): (String, Option<String>)) -> String {
+    match note {
+        Some(note) => format!("{command} stops it for good ({note})"),
+        None => format!("{command} stops it for good"),
     }
 }
 
@@ -1050,7 +1096,7 @@ mod tests {
         );
         assert_eq!(
             s.compact(Signal::Term),
-            "restarted by systemd unit redis-server.service"
+            "yes, systemd unit redis-server.service"
         );
         assert_eq!(
             s.chain("redis-server 4812").unwrap(),
@@ -1242,7 +1288,7 @@ mod tests {
         assert_eq!(pm2.after(Signal::Term).restarts, Restarts::Yes);
         assert_eq!(
             pm2.for_good().unwrap(),
-            "`pm2 stop NAME` (`pm2 list` names the app whose pid is 4812)"
+            "`pm2 stop NAME` (`pm2 list` shows which app has pid 4812)"
         );
 
         let nodemon = one(ancestor(
@@ -1254,7 +1300,7 @@ mod tests {
         assert_eq!(nodemon.after(Signal::Kill).restarts, Restarts::OnFileChange);
         assert_eq!(
             nodemon.for_good().unwrap(),
-            "stopping nodemon itself (Ctrl-C in its terminal, or `kill 4700`)"
+            "`kill 4700` (nodemon itself; or Ctrl-C in its terminal)"
         );
 
         let supervisord = one(ancestor(
@@ -1275,7 +1321,7 @@ mod tests {
         assert_eq!(supervisord.after(Signal::Term).restarts, Restarts::Yes);
         assert_eq!(
             supervisord.for_good().unwrap(),
-            "`supervisorctl -c /etc/sv.conf stop PROGRAM` (`supervisorctl -c /etc/sv.conf status` names the program whose pid is 4812)"
+            "`supervisorctl -c /etc/sv.conf stop PROGRAM` (`supervisorctl -c /etc/sv.conf status` shows which program has pid 4812)"
         );
 
         let runit = one(ancestor(700, "runsv", &["runsv", "web"]));
@@ -1357,7 +1403,7 @@ mod tests {
         );
         assert_eq!(
             s.restarted_by().unwrap(),
-            "supervisord 9823 restarted it; `supervisorctl stop PROGRAM` (`supervisorctl status` names the program whose pid is 4812) stops it for good"
+            "supervisord 9823 restarted it; `supervisorctl stop PROGRAM` stops it for good; `supervisorctl status` shows which program has pid 4812"
         );
     }
 
