@@ -269,6 +269,7 @@ fn run(
         targets,
         signal: request.signal,
         patience: request.timeout,
+        settle: crate::domain::followup::settle(restart_expected(&report.targets)),
         listeners_only: true,
     };
     let stopped = stop::stop(
@@ -298,6 +299,16 @@ fn run(
     report.released_after = released_after.map(|d| d.as_secs_f64());
     report.message = message;
     finish(&report, request.format, out)
+}
+
+/// Whether what stands behind a target will start it again: the port is then watched long
+/// enough for the restart to be seen and named, rather than a release reported.
+fn restart_expected(targets: &[TargetEntry]) -> bool {
+    targets.iter().any(|t| {
+        t.managed_by
+            .as_ref()
+            .is_some_and(|m| m.restarts == Some(true))
+    })
 }
 
 /// The port is published by a container: the engine stops the container (by id), and the port
@@ -1219,10 +1230,7 @@ mod tests {
             assert_eq!(managed["name"], "shop-web.service");
             assert_eq!(managed["restarts"], restarts, "{signal}: {managed}");
             assert_eq!(managed["restart_policy"], "on-failure");
-            assert_eq!(
-                managed["stop_for_good"],
-                "`systemctl stop shop-web.service`"
-            );
+            assert_eq!(managed["stop_for_good"], "systemctl stop shop-web.service");
             assert_eq!(managed["pid"], serde_json::Value::Null);
             assert!(managed["message"].as_str().unwrap().contains(signal.name()));
         }
@@ -1297,6 +1305,44 @@ mod tests {
             "{}",
             run.out
         );
+    }
+
+    /// A restart that takes a few seconds (supervisord notices within a second, the program
+    /// takes its time to bind): watched for when what stands behind the target restarts it,
+    /// not when nothing does.
+    #[test]
+    fn a_restart_that_stands_behind_the_target_is_waited_for() {
+        let supervised = || {
+            known(vec![node_details(
+                4812,
+                "0::/\n",
+                vec![crate::model::Ancestor {
+                    pid: 4700,
+                    name: "supervisord".into(),
+                    argv: crate::model::Readable::Value(vec!["supervisord".into()]),
+                }],
+                None,
+            )])
+        };
+        let mut again = listener(
+            "127.0.0.1",
+            3000,
+            vec![owner(4990, "node", "alice", "node server.js")],
+        );
+        again.inode += 1;
+        // Free from the first look after the signal (every 50 ms) for four seconds.
+        let mut script = vec![node_on_3000(), node_on_3000()];
+        script.extend(std::iter::repeat_n(Snapshot::default(), 80));
+        script.push(Snapshot {
+            sockets: vec![again],
+            privileged: true,
+            ..Default::default()
+        });
+        let run = run_with(script.clone(), &request(), true, supervised());
+        assert_eq!(run.outcome, KillOutcome::Rebound, "{}", run.out);
+        let plain = known(vec![node_details(4812, "0::/\n", Vec::new(), None)]);
+        let run = run_with(script, &request(), true, plain);
+        assert_eq!(run.outcome, KillOutcome::Released, "{}", run.out);
     }
 
     /// A hostile unit path, ancestor name and systemctl answer reach the prompt inert.

@@ -19,6 +19,18 @@ use crate::model::{
 pub(crate) const DEFAULT_PATIENCE: Duration = Duration::from_secs(3);
 /// After the port comes free, how long the live table keeps watching for a restart.
 pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+/// As [`SETTLE`], when what stands behind the process will start it again: a supervisor may
+/// take a second to notice, and the program a few more to bind the port again.
+pub(crate) const RESTART_SETTLE: Duration = Duration::from_secs(6);
+
+/// How long a freed port is watched for a restart.
+pub(crate) fn settle(restart_expected: bool) -> Duration {
+    if restart_expected {
+        RESTART_SETTLE
+    } else {
+        SETTLE
+    }
+}
 
 /// Watches one port after a signal.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -260,7 +260,12 @@ impl Supervision {
 
     /// The command that stops it for good, when stopping the process is not enough.
     pub(crate) fn for_good(&self) -> Option<String> {
-        self.decisive_link()?.for_good(self.pid).map(joined)
+        Some(self.decisive_link()?.for_good(self.pid)?.field())
+    }
+
+    /// The command alone, for a dialog with little room (the note is in the inspect view).
+    pub(crate) fn for_good_command(&self) -> Option<String> {
+        Some(self.decisive_link()?.for_good(self.pid)?.shown())
     }
 
     /// `managed by ... : after SIGTERM it will be restarted ...; `systemctl stop ...` stops it
@@ -271,10 +276,9 @@ impl Supervision {
             self.headline(),
             self.after(signal).text
         );
-        if let Some(command) = self.for_good() {
+        if let Some(way) = self.decisive_link().and_then(|l| l.for_good(self.pid)) {
             text.push_str("; ");
-            text.push_str(&command);
-            text.push_str(" stops it for good");
+            text.push_str(&way.sentence());
         }
         text
     }
@@ -305,7 +309,7 @@ impl Supervision {
             format!("after {signal} {}", self.after(signal).text),
         ];
         if let Some(way) = self.decisive_link().and_then(|l| l.for_good(self.pid)) {
-            lines.push(stops_for_good(way));
+            lines.push(way.sentence());
         }
         if let Some(chain) = self.chain(process) {
             lines.push(format!("chain: {chain}"));
@@ -380,11 +384,15 @@ impl Supervision {
         if !restarts {
             return None;
         }
-        let mut text = format!("{} restarted it", link.label_without_policy());
+        let who = match link {
+            Link::Tool { tool, pid, name } => named(tool, *pid, name),
+            _ => link.short(),
+        };
+        let mut text = format!("{who} restarted it");
         // Said inside parentheses: the note follows after a semicolon.
-        if let Some((command, note)) = link.for_good(self.pid) {
-            let _ = write!(text, "; {command} stops it for good");
-            if let Some(note) = note {
+        if let Some(way) = link.for_good(self.pid) {
+            let _ = write!(text, "; {} stops it for good", way.shown());
+            if let Some(note) = way.note {
                 let _ = write!(text, "; {note}");
             }
         }
@@ -434,7 +442,7 @@ impl Supervision {
             pid,
             restarts: effect.restarts.known(),
             restart_policy,
-            stop_for_good: self.for_good(),
+            stop_for_good: link.for_good(self.pid).map(|way| way.exact),
             message: self.sentence(signal),
             chain,
         })
@@ -456,6 +464,7 @@ pub(crate) struct Summary {
     pub(crate) restarts: Option<bool>,
     /// systemd's `Restart=` value, when systemd gave it.
     pub(crate) restart_policy: Option<&'static str>,
+    /// The command exactly, names as read (`supervisorctl -c /etc/x.conf stop PROGRAM`).
     pub(crate) stop_for_good: Option<String>,
     /// The whole answer in one sentence, as the text output says it.
     pub(crate) message: String,
@@ -707,12 +716,7 @@ impl Link {
             },
             Link::Tool { tool, pid, name } => {
                 let who = process_label(name, *pid);
-                // Named by what it shows: its real name and pid stay in sight.
-                let named = if name.raw().starts_with(tool.program()) {
-                    who.clone()
-                } else {
-                    format!("{} ({who})", tool.program())
-                };
+                let named = named(tool, *pid, name);
                 match tool {
                     Tool::Supervisord {
                         config: Some(config),
@@ -797,53 +801,55 @@ impl Link {
                 }
                 effect(Restarts::Unknown, text)
             }
-            Link::Tool { tool, pid, name } => {
-                let who = process_label(name, *pid);
-                match tool {
-                    Tool::Pm2 => yes(format!(
-                        "{who} restarts it at once (unless the app runs with --no-autorestart)"
-                    )),
-                    Tool::Supervisord { .. } => {
-                        let mut why = format!(
-                            "{who} restarts a program that exits unexpectedly, as by a signal (unless it sets autorestart=false)"
-                        );
-                        if signal != Signal::Kill {
-                            let _ = write!(why, "; one that exits 0 on {signal} is not restarted");
-                        }
-                        yes(why)
-                    }
-                    Tool::Runit { .. } | Tool::S6 { .. } => yes(format!(
-                        "{who} restarts it after any exit, until told to stop"
-                    )),
-                    Tool::Nodemon | Tool::CargoWatch | Tool::Watchexec => effect(
-                        Restarts::OnFileChange,
-                        format!(
-                            "it will be restarted only when a file {} watches changes",
-                            tool.program()
-                        ),
-                    ),
-                    Tool::Script { words, .. } => no(format!(
-                        "{words} exits with it, and nothing stands behind that"
-                    )),
-                    Tool::Tmux { .. } => {
-                        no("tmux does not restart it; the shell in its window stays".into())
-                    }
-                    Tool::Screen { .. } => {
-                        no("screen does not restart it; the shell in its window stays".into())
-                    }
+            Link::Tool { tool, .. } => match tool {
+                Tool::Pm2 => {
+                    yes("pm2 restarts it at once, unless the app runs with --no-autorestart".into())
                 }
-            }
+                Tool::Supervisord { .. } => {
+                    let mut why = "supervisord restarts a program a signal ends, unless it sets autorestart=false".to_string();
+                    if signal != Signal::Kill {
+                        let _ = write!(why, "; not one that exits 0 on {signal}");
+                    }
+                    yes(why)
+                }
+                Tool::Runit { .. } | Tool::S6 { .. } => yes(format!(
+                    "{} restarts it after any exit, until told to stop",
+                    tool.program()
+                )),
+                Tool::Nodemon | Tool::CargoWatch | Tool::Watchexec => effect(
+                    Restarts::OnFileChange,
+                    format!(
+                        "it will be restarted only when a file {} watches changes",
+                        tool.program()
+                    ),
+                ),
+                Tool::Script { words, .. } => no(format!(
+                    "{words} exits with it, and nothing stands behind that"
+                )),
+                Tool::Tmux { .. } => {
+                    no("tmux does not restart it; the shell in its window stays".into())
+                }
+                Tool::Screen { .. } => {
+                    no("screen does not restart it; the shell in its window stays".into())
+                }
+            },
         }
     }
 
-    /// The way to stop it for good: a command, and a note on using it.
-    fn for_good(&self, pid: u32) -> Option<(String, Option<String>)> {
-        let command = |text: String| Some((text, None));
+    /// The way to stop it for good.
+    fn for_good(&self, pid: u32) -> Option<ForGood> {
+        let command = |exact: String, note: Option<String>| {
+            Some(ForGood {
+                exact,
+                command: true,
+                note,
+            })
+        };
         match self {
-            Link::Unit { unit, .. } if !unit.is_scope() => command(match unit.manager {
-                Manager::System => format!("`systemctl stop {}`", unit.name),
-                Manager::User(_) => format!("`systemctl --user stop {}`", unit.name),
-            }),
+            Link::Unit { unit, .. } if !unit.is_scope() => match unit.manager {
+                Manager::System => command(format!("systemctl stop {}", unit.name), None),
+                Manager::User(_) => command(format!("systemctl --user stop {}", unit.name), None),
+            },
             Link::Unit { .. } | Link::Session(_) => None,
             Link::Container {
                 engine, id, listed, ..
@@ -851,76 +857,117 @@ impl Link {
                 Engine::Docker | Engine::Podman => {
                     let name = listed
                         .as_ref()
-                        .map_or_else(|| short_id(id).to_string(), |c| c.name.to_string());
-                    command(format!("`{} stop {name}`", engine.name()))
+                        .map_or_else(|| short_id(id).to_string(), |c| c.name.raw().to_string());
+                    command(format!("{} stop {name}", engine.name()), None)
                 }
-                Engine::Containerd | Engine::CriO | Engine::Kubernetes => Some((
-                    "scaling its workload down with kubectl".into(),
-                    Some("the kubelet restarts a container stopped any other way".into()),
-                )),
+                Engine::Containerd | Engine::CriO | Engine::Kubernetes => Some(ForGood {
+                    exact: "scaling its workload down with kubectl".into(),
+                    command: false,
+                    note: Some("the kubelet restarts a container stopped any other way".into()),
+                }),
             },
             Link::Tool {
                 tool,
                 pid: ancestor,
                 ..
             } => match tool {
-                Tool::Pm2 => Some((
-                    "`pm2 stop NAME`".into(),
+                Tool::Pm2 => command(
+                    "pm2 stop NAME".into(),
                     Some(format!("`pm2 list` shows which app has pid {pid}")),
-                )),
+                ),
                 Tool::Supervisord { config } => {
-                    let with = config
-                        .as_ref()
-                        .map(|c| format!(" -c {c}"))
-                        .unwrap_or_default();
-                    Some((
-                        format!("`supervisorctl{with} stop PROGRAM`"),
+                    let with = |c: &dyn Fn(&OsText) -> String| {
+                        config
+                            .as_ref()
+                            .map(|p| format!(" -c {}", c(p)))
+                            .unwrap_or_default()
+                    };
+                    command(
+                        format!(
+                            "supervisorctl{} stop PROGRAM",
+                            with(&|p| p.raw().to_string())
+                        ),
                         Some(format!(
-                            "`supervisorctl{with} status` shows which program has pid {pid}"
+                            "`supervisorctl{} status` shows which program has pid {pid}",
+                            with(&ToString::to_string)
                         )),
-                    ))
+                    )
                 }
-                Tool::Runit { service } => command(format!(
-                    "`sv down {}`",
-                    service
-                        .as_ref()
-                        .map_or_else(|| "SERVICE".into(), ToString::to_string)
-                )),
-                Tool::S6 { service } => Some((
-                    "`s6-svc -d DIR`".into(),
+                Tool::Runit { service } => command(
+                    format!(
+                        "sv down {}",
+                        service.as_ref().map_or("SERVICE", OsText::raw)
+                    ),
+                    None,
+                ),
+                Tool::S6 { service } => command(
+                    "s6-svc -d DIR".into(),
                     Some(match service {
                         Some(service) => {
                             format!("DIR: its service directory, {service} in the scan directory")
                         }
                         None => "DIR: its service directory".into(),
                     }),
-                )),
-                Tool::Nodemon | Tool::CargoWatch | Tool::Watchexec => Some((
-                    format!("`kill {ancestor}`"),
+                ),
+                Tool::Nodemon | Tool::CargoWatch | Tool::Watchexec => command(
+                    format!("kill {ancestor}"),
                     Some(format!(
                         "{} itself; or Ctrl-C in its terminal",
                         tool.program()
                     )),
-                )),
+                ),
                 Tool::Script { .. } | Tool::Tmux { .. } | Tool::Screen { .. } => None,
             },
         }
     }
 }
 
-/// `COMMAND (NOTE)`, as a field shows it.
-fn joined((command, note): (String, Option<String>)) -> String {
-    match note {
-        Some(note) => format!("{command} ({note})"),
-        None => command,
+/// How to stop a process so that it stays stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ForGood {
+    /// The command exactly (names as read, for JSON), or what to do when there is no one
+    /// command.
+    exact: String,
+    command: bool,
+    /// How to fill it in or where it applies (inert).
+    note: Option<String>,
+}
+
+impl ForGood {
+    /// `` `supervisorctl stop PROGRAM` ``, as a terminal shows it.
+    fn shown(&self) -> String {
+        if self.command {
+            format!("`{}`", inert(&self.exact))
+        } else {
+            inert(&self.exact).into_owned()
+        }
+    }
+
+    /// `COMMAND (NOTE)`, as a field shows it.
+    fn field(&self) -> String {
+        match &self.note {
+            Some(note) => format!("{} ({note})", self.shown()),
+            None => self.shown(),
+        }
+    }
+
+    /// `COMMAND stops it for good (NOTE)`, as a sentence says it.
+    fn sentence(&self) -> String {
+        match &self.note {
+            Some(note) => format!("{} stops it for good ({note})", self.shown()),
+            None => format!("{} stops it for good", self.shown()),
+        }
     }
 }
 
-/// `COMMAND stops it for good (NOTE)`, as a sentence says it.
-fn stops_for_good((command, note): (String, Option<String>)) -> String {
-    match note {
-        Some(note) => format!("{command} stops it for good ({note})"),
-        None => format!("{command} stops it for good"),
+/// `supervisord 9823`, or `pm2 (PM2 v5.3.0: God 4700)` for an ancestor whose name is not the
+/// program's: named by what it shows, its real name and pid in sight.
+fn named(tool: &Tool, pid: u32, name: &OsText) -> String {
+    let who = process_label(name, pid);
+    if name.raw().starts_with(tool.program()) {
+        who
+    } else {
+        format!("{} ({who})", tool.program())
     }
 }
 
@@ -1110,7 +1157,7 @@ mod tests {
         assert_eq!(summary.restart_policy, Some("always"));
         assert_eq!(
             summary.stop_for_good.as_deref(),
-            Some("`systemctl stop redis-server.service`")
+            Some("systemctl stop redis-server.service")
         );
     }
 

@@ -60,8 +60,9 @@ impl Os {
 /// While a signal is being followed up, look this often instead of waiting for the interval,
 /// so "released after 0.4 s" is measured, not rounded to the next refresh.
 const FOLLOW_UP_POLL: Duration = Duration::from_millis(150);
-/// Past the patience and the settle time with room to spare: no outcome is pending any more.
-const FOLLOW_UP_GIVE_UP: Duration = Duration::from_secs(10);
+/// Past the patience and the longest settle time with room to spare: no outcome is pending
+/// any more.
+const FOLLOW_UP_GIVE_UP: Duration = Duration::from_secs(12);
 
 /// A signal sent from the table, whose port is being watched.
 struct Following {
@@ -156,7 +157,13 @@ impl<'p> Runtime<'p> {
                 target,
                 signal,
                 port,
-            } => vec![Action::Status(self.signal(target, signal, port))],
+                restart_expected,
+            } => vec![Action::Status(self.signal(
+                target,
+                signal,
+                port,
+                followup::settle(restart_expected),
+            ))],
             Effect::SetInterval(interval) => {
                 self.poller.set_interval(interval);
                 Vec::new()
@@ -247,7 +254,7 @@ impl<'p> Runtime<'p> {
         }
     }
 
-    fn signal(&mut self, target: Target, signal: Signal, port: u16) -> Status {
+    fn signal(&mut self, target: Target, signal: Signal, port: u16, settle: Duration) -> Status {
         if self.read_only {
             return Status::error("stopping processes is disabled: loopwatch runs read-only");
         }
@@ -272,6 +279,7 @@ impl<'p> Runtime<'p> {
             targets: vec![target],
             signal,
             patience: followup::DEFAULT_PATIENCE,
+            settle,
             listeners_only: false,
         };
         let stopped = match stop::stop(fresh.as_mut(), control, &held, &request, std::process::id())

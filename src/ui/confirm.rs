@@ -260,7 +260,7 @@ fn supervision_lines<'a>(
                 "after",
                 &format!("{signal} {}", supervision.after(signal).text),
             ));
-            if let Some(command) = supervision.for_good() {
+            if let Some(command) = supervision.for_good_command() {
                 lines.extend(field("for good", &command));
             }
         }

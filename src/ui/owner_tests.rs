@@ -351,8 +351,35 @@ fn an_ancestry_that_changes_while_the_dialog_is_open_is_shown_as_it_is_now() {
                 .unwrap(),
             signal: Signal::Term,
             port: 5173,
+            restart_expected: false,
         })
     );
+}
+
+/// A stop that the service manager will undo has its port watched long enough to see it.
+#[test]
+fn a_confirmed_stop_expects_the_restart_what_stands_behind_it_will_make() {
+    for (signal, expected) in [(Signal::Term, true), (Signal::Kill, true)] {
+        let mut app = app_on_node(120, 30, false);
+        act_with(&mut app, Action::Kill(signal), service_details);
+        let Some(crate::app::action::Effect::Signal {
+            restart_expected, ..
+        }) = app.update(Action::ConfirmKill)
+        else {
+            panic!("no signal");
+        };
+        assert_eq!(restart_expected, expected, "{signal}");
+    }
+    // In tmux, nothing restarts it.
+    let mut app = app_on_node(120, 30, false);
+    act(&mut app, Action::Kill(Signal::Term));
+    assert!(matches!(
+        app.update(Action::ConfirmKill),
+        Some(crate::app::action::Effect::Signal {
+            restart_expected: false,
+            ..
+        })
+    ));
 }
 
 /// 40x12: the compact dialog gives what stands behind the process one line, and still fits.
