@@ -196,6 +196,7 @@ impl DetailsSource for SysinfoDetails {
 }
 
 /// The most read of one `/proc` file: more than any cgroup path or supervisor's command line.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 const PROC_LIMIT: u64 = 64 * 1024;
 
 /// `/proc/<pid>/<file>`, provided the process is still the one that started at `ticks`

@@ -20,6 +20,7 @@ const FRESH: Duration = Duration::from_secs(30);
 /// again once it is this old.
 const MAIN_PID_FRESH: Duration = Duration::from_secs(2);
 /// The most output read from systemctl; its answer is three short lines.
+#[cfg(unix)]
 const OUTPUT_LIMIT: u64 = 64 * 1024;
 
 /// Asks systemd about services, and remembers its answers.
@@ -137,6 +138,7 @@ struct Ran {
 
 enum Failed {
     Start(std::io::Error),
+    #[cfg_attr(not(unix), allow(dead_code))]
     Timeout,
 }
 

@@ -55,7 +55,7 @@ impl<'a> Behind<'a> {
 
 /// A program among the ancestors that loopwatch knows the ways of.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Tool {
+enum Tool {
     Pm2,
     Nodemon,
     Supervisord {
@@ -85,7 +85,7 @@ pub(crate) enum Tool {
 
 /// One thing standing behind the process.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Link {
+enum Link {
     /// A systemd service or scope, and systemd's answer about it (`None`: not asked).
     Unit {
         unit: Unit,
