@@ -230,6 +230,9 @@ pub(crate) enum Effect {
         target: Target,
         signal: Signal,
         port: u16,
+        /// What stands behind the target will start it again: the port is watched longer
+        /// after it comes free, so the restart is seen and named.
+        restart_expected: bool,
     },
     /// The user confirmed: ask the engine to stop `container` (by its id), off the UI thread,
     /// and then follow up on the port with `follow_up`.

@@ -418,11 +418,7 @@ impl App {
                 self.clamp_scrolls();
                 self.scroll_to_selection();
             }
-            Action::Snapshot(mut snapshot) => {
-                forward::attach(&mut snapshot.sockets);
-                self.take_snapshot(snapshot);
-                return self.refresh_inspected();
-            }
+            Action::Snapshot(snapshot) => return self.on_snapshot(snapshot),
             Action::CollectFailed(error) => self.feed.error = Some(error.to_string()),
             Action::Tick(_)
             | Action::TogglePause
@@ -478,6 +474,18 @@ impl App {
             _ => {}
         }
         None
+    }
+
+    /// A new collection; the details of the process inspected or about to be stopped are read
+    /// again. What stands behind the dialog's target may change while it is open (its
+    /// supervisor exits, say): the dialog says what is true now.
+    fn on_snapshot(&mut self, mut snapshot: Snapshot) -> Option<Effect> {
+        forward::attach(&mut snapshot.sockets);
+        self.take_snapshot(snapshot);
+        self.refresh_inspected().or_else(|| {
+            self.pending_kill()
+                .map(|pending| Effect::Describe(pending.target.key))
+        })
     }
 
     /// A new collection: record what changed, then show it (unless paused).

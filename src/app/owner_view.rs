@@ -4,6 +4,7 @@
 use super::{App, Inspected, PendingContainerStop, PendingKill, View};
 use crate::app::action::{Action, Effect, Status};
 use crate::domain::followup::{self, FollowUp};
+use crate::domain::supervisor::{Behind, Restarts, Supervision};
 use crate::model::{ContainerStopped, Signal, Target};
 
 impl App {
@@ -154,10 +155,20 @@ impl App {
             pending.signal,
             pending.target.label()
         )));
+        let restart_expected = match self.details_of(pending.target.key) {
+            Some(Ok(details)) => {
+                Supervision::of(&Behind::details(details, &self.latest().engine))
+                    .after(pending.signal)
+                    .restarts
+                    == Restarts::Yes
+            }
+            _ => false,
+        };
         Some(Effect::Signal {
             target: pending.target,
             signal: pending.signal,
             port: pending.socket.local_port,
+            restart_expected,
         })
     }
 

@@ -526,6 +526,7 @@ fn signal_of(effect: Option<Effect>) -> Option<(Target, Signal, u16)> {
             target,
             signal,
             port,
+            ..
         } => Some((target, signal, port)),
         _ => None,
     }

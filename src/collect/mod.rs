@@ -21,6 +21,7 @@ pub mod signals;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub mod sock_diag;
 pub mod sockets;
+pub mod units;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

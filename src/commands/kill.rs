@@ -17,8 +17,9 @@ use crate::collect::Collector;
 use crate::collect::details::DetailsSource;
 use crate::control::stop::{self, Stop};
 use crate::control::{self, KillError, ProcessControl, Sent};
-use crate::domain::followup::{FollowUp, Outcome};
+use crate::domain::followup::{FollowUp, Outcome, Restarter};
 use crate::domain::inspect;
+use crate::domain::supervisor::{Behind, Summary, Supervision};
 use crate::model::{Clock, Query, Signal, Target, inert, inert_residue};
 use crate::model::{Container, ContainerStopped, Owner, Snapshot, Socket, UnknownOwner};
 use std::sync::Arc;
@@ -75,9 +76,53 @@ struct TargetEntry {
     /// Its listening sockets: what stops with it.
     listens: Vec<String>,
     children: Option<usize>,
+    /// What stands behind it and whether the signal will be followed by a restart; `null`
+    /// when nothing does (as far as could be read).
+    managed_by: Option<ManagedBy>,
     result: TargetResult,
     /// Why it was not sent.
     error: Option<String>,
+    /// What stands behind it, as the plan says it (inert lines).
+    #[serde(skip)]
+    behind: Vec<String>,
+}
+
+/// What stands behind a target, as the JSON document names it.
+#[derive(Debug, Clone, Serialize)]
+struct ManagedBy {
+    /// `systemd_unit`, `systemd_user_unit`, `container`, `pm2`, `supervisord`, `runit`, `s6`,
+    /// `nodemon`, `cargo_watch`, `watchexec`, `npm`, `pnpm`, `yarn`, `npx`, `tmux`, `screen`,
+    /// `session`, or `unknown` (its cgroup could not be read).
+    kind: &'static str,
+    /// The unit, the container, or the supervising process's name, exactly.
+    name: Option<String>,
+    /// The supervising process, for one among the ancestors.
+    pid: Option<u32>,
+    /// Whether the signal sent will be followed by a restart; `null` when it cannot be told.
+    restarts: Option<bool>,
+    /// systemd's `Restart=`, when systemd gave it.
+    restart_policy: Option<&'static str>,
+    /// How to stop it so that it stays stopped.
+    stop_for_good: Option<String>,
+    /// Everything recognised behind it, outermost first.
+    chain: Vec<String>,
+    /// The whole answer in one sentence.
+    message: String,
+}
+
+impl From<Summary> for ManagedBy {
+    fn from(summary: Summary) -> Self {
+        Self {
+            kind: summary.kind,
+            name: summary.name,
+            pid: summary.pid,
+            restarts: summary.restarts,
+            restart_policy: summary.restart_policy,
+            stop_for_good: summary.stop_for_good,
+            chain: summary.chain,
+            message: summary.message,
+        }
+    }
 }
 
 /// What became of one target.
@@ -195,7 +240,7 @@ fn run(
     }
     report.targets = owners
         .iter()
-        .map(|owner| target_entry(owner, &before, system.details))
+        .map(|owner| target_entry(owner, &before, system.details, request.signal))
         .collect();
 
     let plan = plan(request.signal, &report.targets);
@@ -224,6 +269,7 @@ fn run(
         targets,
         signal: request.signal,
         patience: request.timeout,
+        settle: crate::domain::followup::settle(restart_expected(&report.targets)),
         listeners_only: true,
     };
     let stopped = stop::stop(
@@ -253,6 +299,16 @@ fn run(
     report.released_after = released_after.map(|d| d.as_secs_f64());
     report.message = message;
     finish(&report, request.format, out)
+}
+
+/// Whether what stands behind a target will start it again: the port is then watched long
+/// enough for the restart to be seen and named, rather than a release reported.
+fn restart_expected(targets: &[TargetEntry]) -> bool {
+    targets.iter().any(|t| {
+        t.managed_by
+            .as_ref()
+            .is_some_and(|m| m.restarts == Some(true))
+    })
 }
 
 /// The port is published by a container: the engine stops the container (by id), and the port
@@ -546,8 +602,11 @@ fn follow(
         let Some(news) = follow_up.observe(&snapshot, elapsed) else {
             continue;
         };
-        let parent = news.new_owner().and_then(|pid| system.details.parent(pid));
-        let line = news.line(parent.as_ref(), request.signal, "try --signal KILL");
+        let restarter = news.new_owner().and_then(|pid| {
+            let provenance = system.details.provenance(pid)?;
+            Restarter::of(pid, &provenance, &snapshot.engine)
+        });
+        let line = news.line(restarter.as_ref(), request.signal, "try --signal KILL");
         outcome = match news {
             Outcome::Released { after, .. } => {
                 released_after = Some(after);
@@ -597,10 +656,29 @@ fn hidden_owners(listeners: &[&Socket]) -> Vec<String> {
         .collect()
 }
 
-fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSource) -> TargetEntry {
+fn target_entry(
+    owner: &Owner,
+    before: &Snapshot,
+    details: &mut dyn DetailsSource,
+    signal: Signal,
+) -> TargetEntry {
     let target = Target::of(owner);
     // Refused before anything is asked: pid 1, loopwatch itself.
     let refusal = control::refusal(&target, std::process::id()).map(|e| e.to_string());
+    let details = details.details(owner.key);
+    let (behind, managed_by) = match &details {
+        Ok(details) => {
+            let supervision = Supervision::of(&Behind::details(details, &before.engine));
+            (
+                supervision.lines(signal, &owner.label()),
+                supervision.summary(signal).map(ManagedBy::from),
+            )
+        }
+        Err(error) => (
+            vec![format!("what stands behind it is unknown: {error}")],
+            None,
+        ),
+    };
     TargetEntry {
         pid: owner.key.pid,
         start_time: owner.key.start_time,
@@ -609,7 +687,9 @@ fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSourc
         user: owner.user.as_ref().map(|u| u.raw().to_string()),
         cmdline: owner.cmdline.raw().to_string(),
         listens: inspect::listening_ports(before, owner.key),
-        children: details.details(owner.key).ok().map(|d| d.children),
+        children: details.as_ref().ok().map(|d| d.children),
+        managed_by,
+        behind,
         result: if refusal.is_some() {
             TargetResult::Refused
         } else {
@@ -619,20 +699,29 @@ fn target_entry(owner: &Owner, before: &Snapshot, details: &mut dyn DetailsSourc
     }
 }
 
-/// One line per target, as the terminal shows them: the entries keep the raw text for JSON,
-/// the lines are inert.
+/// One entry per target, as the terminal shows them: the line saying what is sent, then what
+/// stands behind the process, indented. The entries keep the raw text for JSON; the lines are
+/// inert.
 fn plan(signal: Signal, targets: &[TargetEntry]) -> Vec<String> {
     targets
         .iter()
-        .map(|t| match &t.error {
-            // The refusal names the process already inert (`KillError` prints labels so).
-            Some(refusal) => format!(
-                "not signal {} {}: {}",
-                inert(&t.name),
-                t.pid,
-                inert_residue(refusal)
-            ),
-            None => inert(&plan_line(signal, t)).into_owned(),
+        .map(|t| {
+            if let Some(refusal) = &t.error {
+                // The refusal names the process already inert (`KillError` prints labels so).
+                return format!(
+                    "not signal {} {}: {}",
+                    inert(&t.name),
+                    t.pid,
+                    inert_residue(refusal)
+                );
+            }
+            let mut entry = inert(&plan_line(signal, t)).into_owned();
+            // Built from inert parts already: escaping again would double backslashes.
+            for line in &t.behind {
+                entry.push_str("\n  ");
+                entry.push_str(&inert_residue(line));
+            }
+            entry
         })
         .collect()
 }
@@ -730,9 +819,17 @@ mod tests {
     }
 
     fn run(snapshots: Vec<Snapshot>, request: &KillRequest, answer: bool) -> Run {
+        run_with(snapshots, request, answer, FakeDetails::default())
+    }
+
+    fn run_with(
+        snapshots: Vec<Snapshot>,
+        request: &KillRequest,
+        answer: bool,
+        mut details: FakeDetails,
+    ) -> Run {
         let mut collector = FakeCollector::new(snapshots);
         let mut control = FakeControl::with(&[owner(4812, "n", "a", "").key]);
-        let mut details = FakeDetails::default();
         let mut clock = FakeClock::default();
         let mut system = System {
             collector: &mut collector,
@@ -1045,6 +1142,240 @@ mod tests {
             run.err.is_empty(),
             "JSON mode keeps stderr quiet: {}",
             run.err
+        );
+    }
+
+    /// `node server.js` 4812 (as in `node_on_3000`) with what stands behind it.
+    fn node_details(
+        pid: u32,
+        cgroup: &str,
+        ancestry: Vec<crate::model::Ancestor>,
+        unit: Option<crate::model::UnitAnswer>,
+    ) -> crate::model::ProcessDetails {
+        use crate::model::Readable;
+        let node = owner(pid, "node", "alice", "node server.js");
+        crate::model::ProcessDetails {
+            key: node.key,
+            name: node.name,
+            user: node.user,
+            exe: Readable::Missing,
+            cmdline: Vec::new(),
+            cwd: Readable::Missing,
+            started: String::new(),
+            run_time: Duration::ZERO,
+            cpu_percent: None,
+            memory_bytes: 0,
+            status: String::new(),
+            ancestry,
+            children: 0,
+            cgroup: Readable::Value(cgroup.into()),
+            unit,
+        }
+    }
+
+    fn known(details: Vec<crate::model::ProcessDetails>) -> FakeDetails {
+        FakeDetails {
+            details: details.into_iter().map(|d| (d.key.pid, d)).collect(),
+        }
+    }
+
+    fn service(restart: crate::model::Restart) -> FakeDetails {
+        known(vec![node_details(
+            4812,
+            "0::/system.slice/shop-web.service\n",
+            vec![crate::model::Ancestor::named(1, "systemd")],
+            Some(crate::model::UnitAnswer::Known(crate::model::UnitState {
+                restart,
+                main_pid: Some(4812),
+            })),
+        )])
+    }
+
+    #[test]
+    fn the_plan_says_what_stands_behind_each_target_and_what_the_signal_leads_to() {
+        let dry = KillRequest {
+            dry_run: true,
+            ..request()
+        };
+        let run = run_with(
+            vec![node_on_3000()],
+            &dry,
+            true,
+            service(crate::model::Restart::Always),
+        );
+        assert_eq!(
+            run.out,
+            "would send SIGTERM to node 4812 (user alice): node server.js; listens on tcp 127.0.0.1:3000\n  \
+             managed by systemd unit shop-web.service (Restart=always)\n  \
+             after SIGTERM it will be restarted: Restart=always starts it again after any exit\n  \
+             `systemctl stop shop-web.service` stops it for good\n  \
+             chain: systemd unit shop-web.service > node 4812\n"
+        );
+        // On-failure: SIGTERM is a clean exit, SIGKILL is not.
+        for (signal, restarts) in [(Signal::Term, false), (Signal::Kill, true)] {
+            let json = KillRequest {
+                signal,
+                format: Format::Json,
+                ..dry
+            };
+            let run = run_with(
+                vec![node_on_3000()],
+                &json,
+                true,
+                service(crate::model::Restart::OnFailure),
+            );
+            let value: serde_json::Value = serde_json::from_str(&run.out).unwrap();
+            let managed = &value["targets"][0]["managed_by"];
+            assert_eq!(managed["kind"], "systemd_unit");
+            assert_eq!(managed["name"], "shop-web.service");
+            assert_eq!(managed["restarts"], restarts, "{signal}: {managed}");
+            assert_eq!(managed["restart_policy"], "on-failure");
+            assert_eq!(managed["stop_for_good"], "systemctl stop shop-web.service");
+            assert_eq!(managed["pid"], serde_json::Value::Null);
+            assert!(managed["message"].as_str().unwrap().contains(signal.name()));
+        }
+    }
+
+    #[test]
+    fn json_says_null_when_nothing_stands_behind_a_target_and_the_text_says_so() {
+        let plain = || {
+            known(vec![node_details(
+                4812,
+                "0::/\n",
+                vec![crate::model::Ancestor::named(1, "init")],
+                None,
+            )])
+        };
+        let json = KillRequest {
+            dry_run: true,
+            format: Format::Json,
+            ..request()
+        };
+        let run = run_with(vec![node_on_3000()], &json, true, plain());
+        let value: serde_json::Value = serde_json::from_str(&run.out).unwrap();
+        assert_eq!(value["targets"][0]["managed_by"], serde_json::Value::Null);
+        let text = KillRequest {
+            dry_run: true,
+            ..request()
+        };
+        let run = run_with(vec![node_on_3000()], &text, true, plain());
+        assert!(
+            run.out.contains("\n  no service manager (cgroup /), no container, no known supervisor among its ancestors\n  after SIGTERM it will not be restarted by anything loopwatch knows of\n"),
+            "{}",
+            run.out
+        );
+    }
+
+    #[test]
+    fn a_port_bound_again_names_the_supervisor_that_restarted_it() {
+        let supervisord = vec![
+            crate::model::Ancestor {
+                pid: 4700,
+                name: "supervisord".into(),
+                argv: crate::model::Readable::Value(vec!["supervisord".into()]),
+            },
+            crate::model::Ancestor::named(1, "init"),
+        ];
+        let details = known(vec![
+            node_details(4812, "0::/\n", supervisord.clone(), None),
+            node_details(4990, "0::/\n", supervisord, None),
+        ]);
+        let mut again = listener(
+            "127.0.0.1",
+            3000,
+            vec![owner(4990, "node", "alice", "node server.js")],
+        );
+        again.inode += 1;
+        let rebound = Snapshot {
+            sockets: vec![again],
+            privileged: true,
+            ..Default::default()
+        };
+        let run = run_with(
+            vec![node_on_3000(), node_on_3000(), rebound],
+            &request(),
+            true,
+            details,
+        );
+        assert_eq!(run.outcome, KillOutcome::Rebound);
+        assert!(
+            run.out.contains(
+                "port 3000 is held again by node 4990 (supervisord 4700 restarted it; `supervisorctl stop PROGRAM` stops it for good; `supervisorctl status` shows which program has pid 4990)"
+            ),
+            "{}",
+            run.out
+        );
+    }
+
+    /// A restart that takes a few seconds (supervisord notices within a second, the program
+    /// takes its time to bind): watched for when what stands behind the target restarts it,
+    /// not when nothing does.
+    #[test]
+    fn a_restart_that_stands_behind_the_target_is_waited_for() {
+        let supervised = || {
+            known(vec![node_details(
+                4812,
+                "0::/\n",
+                vec![crate::model::Ancestor {
+                    pid: 4700,
+                    name: "supervisord".into(),
+                    argv: crate::model::Readable::Value(vec!["supervisord".into()]),
+                }],
+                None,
+            )])
+        };
+        let mut again = listener(
+            "127.0.0.1",
+            3000,
+            vec![owner(4990, "node", "alice", "node server.js")],
+        );
+        again.inode += 1;
+        // Free from the first look after the signal (every 50 ms) for four seconds.
+        let mut script = vec![node_on_3000(), node_on_3000()];
+        script.extend(std::iter::repeat_n(Snapshot::default(), 80));
+        script.push(Snapshot {
+            sockets: vec![again],
+            privileged: true,
+            ..Default::default()
+        });
+        let run = run_with(script.clone(), &request(), true, supervised());
+        assert_eq!(run.outcome, KillOutcome::Rebound, "{}", run.out);
+        let plain = known(vec![node_details(4812, "0::/\n", Vec::new(), None)]);
+        let run = run_with(script, &request(), true, plain);
+        assert_eq!(run.outcome, KillOutcome::Released, "{}", run.out);
+    }
+
+    /// A hostile unit path, ancestor name and systemctl answer reach the prompt inert.
+    #[test]
+    fn what_stands_behind_a_target_reaches_the_prompt_inert() {
+        let evil = "\u{1b}]0;pwn\u{7}\u{1b}[2J\u{202e}";
+        let details = known(vec![node_details(
+            4812,
+            &format!("0::/system.slice/{evil}.service\n"),
+            vec![crate::model::Ancestor {
+                pid: 66,
+                name: format!("PM2 v5: God{evil}").as_str().into(),
+                argv: crate::model::Readable::Value(vec![
+                    format!("PM2 v5: God Daemon{evil}").into(),
+                ]),
+            }],
+            Some(crate::model::UnitAnswer::from_systemctl(&format!(
+                "Restart={evil}"
+            ))),
+        )]);
+        let json = KillRequest {
+            dry_run: true,
+            ..request()
+        };
+        let run = run_with(vec![node_on_3000()], &json, true, details);
+        for line in run.out.lines() {
+            assert!(!line.chars().any(crate::model::is_unsafe), "{line:?}");
+        }
+        assert!(
+            run.out
+                .contains("managed by pm2 (PM2 v5: God\\e]0;pwn\\x07\\e[2J\\u{202e} 66)"),
+            "{}",
+            run.out
         );
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::{Holds, KillError, ProcessControl, Sent};
 use crate::collect::Collector;
-use crate::domain::followup::{self, FollowUp};
+use crate::domain::followup::FollowUp;
 use crate::model::{CollectError, Query, Signal, Snapshot, Target};
 
 /// What to stop: these processes, as shown, for holding `port`.
@@ -22,6 +22,8 @@ pub(crate) struct Stop {
     pub(crate) signal: Signal,
     /// How long the port may stay held after the signal before the follow-up says so.
     pub(crate) patience: Duration,
+    /// How long a port that came free is watched for a restart.
+    pub(crate) settle: Duration,
     /// Only a target still listening on the port is signalled (`kill` stops servers); the
     /// table may also stop the owner of a connection end it showed.
     pub(crate) listeners_only: bool,
@@ -67,7 +69,7 @@ pub(crate) fn stop(
     let follow_up = if signalled.is_empty() {
         None
     } else {
-        FollowUp::new(stop.port, signalled, &now, stop.patience, followup::SETTLE)
+        FollowUp::new(stop.port, signalled, &now, stop.patience, stop.settle)
     };
     Ok(Stopped { results, follow_up })
 }
@@ -98,6 +100,7 @@ mod tests {
             targets: vec![Target::of(&node())],
             signal: Signal::Term,
             patience: Duration::from_secs(3),
+            settle: crate::domain::followup::SETTLE,
             listeners_only: false,
         }
     }

@@ -9,14 +9,28 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::supervisor::{Behind, Supervision};
 use crate::model::{
-    Ancestor, Owner, ProcKey, Proto, Signal, Snapshot, Socket, SocketKey, Target, process_label,
+    Ancestor, EngineView, Owner, ProcKey, Proto, Provenance, Signal, Snapshot, Socket, SocketKey,
+    Target, process_label,
 };
 
 /// How long to wait for the port to come free before saying it did not.
 pub(crate) const DEFAULT_PATIENCE: Duration = Duration::from_secs(3);
 /// After the port comes free, how long the live table keeps watching for a restart.
 pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+/// As [`SETTLE`], when what stands behind the process will start it again: a supervisor may
+/// take a second to notice, and the program a few more to bind the port again.
+pub(crate) const RESTART_SETTLE: Duration = Duration::from_secs(6);
+
+/// How long a freed port is watched for a restart.
+pub(crate) fn settle(restart_expected: bool) -> Duration {
+    if restart_expected {
+        RESTART_SETTLE
+    } else {
+        SETTLE
+    }
+}
 
 /// Watches one port after a signal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +99,26 @@ impl Holder {
             Holder::Other(owner) => owner.label(),
             Holder::Hidden => "a process hidden from this user".to_string(),
         }
+    }
+}
+
+/// Who most likely started the process that holds the port again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Restarter {
+    /// A supervisor, unit or container, named as the stop dialog names it:
+    /// `supervisord 4700 restarted it; `supervisorctl stop PROGRAM` stops it for good`.
+    Known(String),
+    /// Nothing loopwatch recognises: its parent is all there is to name.
+    Parent(Ancestor),
+}
+
+impl Restarter {
+    /// From what stands behind the new owner `pid`.
+    pub(crate) fn of(pid: u32, provenance: &Provenance, engine: &EngineView) -> Option<Restarter> {
+        Supervision::of(&Behind::provenance(pid, provenance, engine))
+            .restarted_by()
+            .map(Restarter::Known)
+            .or_else(|| provenance.ancestry.first().cloned().map(Restarter::Parent))
     }
 }
 
@@ -228,11 +262,11 @@ impl Outcome {
     /// process ignored a signal that can be ignored, `force_hint` (how to send SIGKILL here).
     pub(crate) fn line(
         &self,
-        parent: Option<&Ancestor>,
+        restarter: Option<&Restarter>,
         signal: Signal,
         force_hint: &str,
     ) -> String {
-        let mut line = self.message(parent);
+        let mut line = self.message(restarter);
         let ignored = matches!(
             self,
             Outcome::StillHeld {
@@ -248,9 +282,9 @@ impl Outcome {
         line
     }
 
-    /// One line for the status bar or the terminal. `parent` names the new owner's parent for a
-    /// rebind, the process that most likely restarted it.
-    pub(crate) fn message(&self, parent: Option<&Ancestor>) -> String {
+    /// One line for the status bar or the terminal. `restarter` names, for a rebind, what most
+    /// likely restarted the new owner.
+    pub(crate) fn message(&self, restarter: Option<&Restarter>) -> String {
         match self {
             Outcome::Released { port, after } => {
                 format!("port {port} released after {}", seconds(*after))
@@ -282,12 +316,18 @@ impl Outcome {
             ),
             Outcome::Rebound { port, by: Some(by) } => {
                 let mut text = format!("port {port} is held again by {}", by.label());
-                if let Some(parent) = parent {
-                    let _ = write!(
-                        text,
-                        " (parent {} restarted it)",
-                        process_label(&parent.name, parent.pid)
-                    );
+                match restarter {
+                    Some(Restarter::Known(who)) => {
+                        let _ = write!(text, " ({who})");
+                    }
+                    Some(Restarter::Parent(parent)) => {
+                        let _ = write!(
+                            text,
+                            " (parent {} restarted it)",
+                            process_label(&parent.name, parent.pid)
+                        );
+                    }
+                    None => {}
                 }
                 text
             }
@@ -396,10 +436,7 @@ mod tests {
         let out = follow.observe(&respawned, MS(900)).unwrap();
         assert_eq!(out.new_owner(), Some(4990));
         assert_eq!(
-            out.message(Some(&Ancestor {
-                pid: 4700,
-                name: "nodemon".into()
-            })),
+            out.message(Some(&Restarter::Parent(Ancestor::named(4700, "nodemon")))),
             "port 3000 is held again by node 4990 (parent nodemon 4700 restarted it)"
         );
         assert!(follow.is_done());
@@ -529,10 +566,7 @@ mod tests {
         let out = follow.observe(&held_by(node(), 12), MS(400)).unwrap();
         assert_eq!(out.new_owner(), None, "no parent to name");
         assert_eq!(
-            out.message(Some(&Ancestor {
-                pid: 1,
-                name: "systemd".into()
-            })),
+            out.message(Some(&Restarter::Parent(Ancestor::named(1, "systemd")))),
             "node 4812 is still running and opened port 3000 again"
         );
     }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use super::forward;
 use super::page::{self, Page};
+use super::supervisor::{Behind, Supervision};
 use crate::model::{
-    Container, DetailsError, EngineView, Forwarder, Owner, ProcKey, ProcessDetails, Proto,
+    Container, DetailsError, EngineView, Forwarder, Owner, ProcKey, ProcessDetails, Proto, Signal,
     Snapshot, Socket, SocketState, Target, UnknownOwner, format_endpoint, is_engine_proxy,
     process_label,
 };
@@ -216,7 +217,10 @@ pub(crate) fn page(subject: &Subject, width: usize) -> Vec<page::Line> {
         out.blank();
         out.heading(&format!("process {}", owner.label()));
         match subject.details {
-            Some(Ok(details)) => process(&mut out, details),
+            Some(Ok(details)) => {
+                process(&mut out, details);
+                managed_part(&mut out, details, &snapshot.engine);
+            }
             Some(Err(error)) => out.warning(&gone_text(error)),
             None => out.dim("reading…"),
         }
@@ -394,6 +398,29 @@ fn process(out: &mut Page, details: &ProcessDetails) {
     out.field("ancestry", &ancestry_line(details));
 }
 
+/// What stands behind the process, and what each of the two stop keys would lead to.
+fn managed_part(out: &mut Page, details: &ProcessDetails, engine: &EngineView) {
+    let supervision = Supervision::of(&Behind::details(details, engine));
+    out.blank();
+    out.heading("what stands behind it");
+    out.field("behind", &supervision.headline());
+    for signal in [Signal::Term, Signal::Kill] {
+        out.field(
+            &format!("on {}", signal.name()),
+            &supervision.after(signal).text,
+        );
+    }
+    if let Some(command) = supervision.for_good() {
+        out.field("for good", &command);
+    }
+    if let Some(chain) = supervision.chain(&process_label(&details.name, details.key.pid)) {
+        out.field("chain", &chain);
+    }
+    if let Some(note) = supervision.cgroup_note() {
+        out.field("cgroup", &note);
+    }
+}
+
 fn gone_text(error: &DetailsError) -> String {
     format!("{error}; the table shows what holds the port now")
 }
@@ -469,17 +496,10 @@ mod tests {
             cpu_percent: None,
             memory_bytes: 50 * 1024 * 1024,
             status: "Sleep".into(),
-            ancestry: vec![
-                Ancestor {
-                    pid: 4800,
-                    name: "npm".into(),
-                },
-                Ancestor {
-                    pid: 1,
-                    name: "systemd".into(),
-                },
-            ],
+            ancestry: vec![Ancestor::named(4800, "npm"), Ancestor::named(1, "systemd")],
             children: 2,
+            cgroup: Readable::Value("0::/user.slice/user-1000.slice/session-2.scope\n".into()),
+            unit: None,
         }
     }
 

@@ -12,4 +12,5 @@ pub(crate) mod history;
 pub(crate) mod inspect;
 pub(crate) mod page;
 pub(crate) mod sort;
+pub(crate) mod supervisor;
 pub(crate) mod text;

@@ -6,6 +6,7 @@
 //! built by `collect` (or by test fixtures) and consumed by everything else.
 
 mod bind;
+mod cgroup;
 mod container;
 mod facts;
 #[cfg(any(test, feature = "testing"))]
@@ -18,17 +19,20 @@ mod signal;
 mod socket;
 mod text;
 mod time;
+mod unit;
 
 pub use bind::{BindAttempt, BindAttempts, BindOutcome, Localhost};
+pub use cgroup::{Engine, Manager, Placement, Unit};
 pub use container::{
     Container, ContainerStopped, EngineView, PROXY_NAMES, PublishedPort, is_engine_proxy,
 };
 pub use facts::SystemFacts;
 pub use forward::{Bind, Direction, Forward, Forwarder, Leads, Listen, PortRef};
 pub use health::{ExeState, Lineage, ProcessHealth};
-pub use process::{Ancestor, DetailsError, ProcessDetails, Readable};
+pub use process::{Ancestor, DetailsError, ProcessDetails, Provenance, Readable};
 pub use query::{CollectError, Query};
 pub use signal::{Signal, Target, UnknownSignal};
 pub use socket::*;
 pub use text::{OsText, inert, inert_residue, is_unsafe};
 pub use time::{Clock, Stamp};
+pub use unit::{Restart, UNIT_PROPERTIES, UnitAnswer, UnitState};

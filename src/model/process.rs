@@ -3,10 +3,10 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::model::{OsText, ProcKey};
+use crate::model::{OsText, ProcKey, UnitAnswer};
 
 /// A field the OS may refuse to show.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Readable<T> {
     Value(T),
     /// Owned by another user; root could read it.
@@ -48,12 +48,40 @@ pub struct ProcessDetails {
     pub ancestry: Vec<Ancestor>,
     /// Processes whose parent this is.
     pub children: usize,
+    /// `/proc/<pid>/cgroup`, as read: which unit or container it runs in.
+    pub cgroup: Readable<OsText>,
+    /// What systemd said about the service its cgroup names; `None` when it is in no service
+    /// (nothing was asked).
+    pub unit: Option<UnitAnswer>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ancestor {
     pub pid: u32,
     pub name: OsText,
+    /// Its arguments as it shows them now. A program may rewrite them (Node's
+    /// `process.title`), so they say what it calls itself, not what it is.
+    pub argv: Readable<Vec<OsText>>,
+}
+
+impl Ancestor {
+    /// An ancestor known by pid and name only (its arguments not read).
+    pub fn named(pid: u32, name: &str) -> Self {
+        Self {
+            pid,
+            name: name.into(),
+            argv: Readable::Missing,
+        }
+    }
+}
+
+/// What stands behind a process, without asking systemd: its ancestry and its cgroup. Enough
+/// to name who restarted it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    /// Parent first.
+    pub ancestry: Vec<Ancestor>,
+    pub cgroup: Readable<OsText>,
 }
 
 /// Why there are no details.

@@ -1,6 +1,9 @@
 //! The runtime's side of the app's effects: collecting, reading process details, stopping a
 //! process and following the port up. Every OS touch arrives through [`Os`], so tests drive the
 //! whole live table in-process against fakes.
+//!
+//! Process details are read on a thread of their own ([`Describer`]): asking systemd about a
+//! service may take its whole timeout, and the table and the stop dialog never wait for it.
 
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -13,8 +16,10 @@ use crate::collect::details::DetailsSource;
 use crate::collect::poller::Poller;
 use crate::control::stop::{self, Stop};
 use crate::control::{Holds, ProcessControl};
-use crate::domain::followup::{self, FollowUp};
-use crate::model::{CollectError, Container, ContainerStopped, Query, Signal, Target};
+use crate::domain::followup::{self, FollowUp, Outcome, Restarter};
+use crate::model::{
+    CollectError, Container, ContainerStopped, EngineView, ProcKey, Query, Signal, Target,
+};
 
 use super::event_loop::Event;
 
@@ -55,8 +60,9 @@ impl Os {
 /// While a signal is being followed up, look this often instead of waiting for the interval,
 /// so "released after 0.4 s" is measured, not rounded to the next refresh.
 const FOLLOW_UP_POLL: Duration = Duration::from_millis(150);
-/// Past the patience and the settle time with room to spare: no outcome is pending any more.
-const FOLLOW_UP_GIVE_UP: Duration = Duration::from_secs(10);
+/// Past the patience and the longest settle time with room to spare: no outcome is pending
+/// any more.
+const FOLLOW_UP_GIVE_UP: Duration = Duration::from_secs(12);
 
 /// A signal sent from the table, whose port is being watched.
 struct Following {
@@ -70,7 +76,9 @@ pub(crate) struct Runtime<'p> {
     os: Os,
     /// The query the poller was last given.
     query: Query,
-    details: Option<Box<dyn DetailsSource>>,
+    /// Opens the details source, on the describer's thread, when it is first needed.
+    details: Option<Opener<Box<dyn DetailsSource>>>,
+    describer: Option<Describer>,
     control: Option<Box<dyn ProcessControl>>,
     /// The stop dialog's target, held since the dialog opened.
     held: Option<Holds>,
@@ -88,16 +96,26 @@ pub(crate) struct Runtime<'p> {
 impl<'p> Runtime<'p> {
     pub(crate) fn new(
         poller: &'p Poller,
-        os: Os,
+        mut os: Os,
         query: Query,
         read_only: bool,
         reports: Sender<Event>,
     ) -> Self {
+        // The describer's thread takes the opener; what is left in its place is never called.
+        let details = std::mem::replace(
+            &mut os.details,
+            Box::new(|| {
+                Err(CollectError::Processes(
+                    "details are read by the describer".into(),
+                ))
+            }),
+        );
         Self {
             poller,
             os,
             query,
-            details: None,
+            details: Some(details),
+            describer: None,
             control: None,
             held: None,
             read_only,
@@ -134,17 +152,18 @@ impl<'p> Runtime<'p> {
                 self.poller.set_query(query);
                 Vec::new()
             }
-            Effect::Describe(key) => match self.details() {
-                Ok(details) => vec![Action::Details(key, Box::new(details.details(key)))],
-                Err(error) => vec![Action::Status(Status::error(format!(
-                    "cannot read process details: {error}"
-                )))],
-            },
+            Effect::Describe(key) => self.ask(Request::Describe(key)),
             Effect::Signal {
                 target,
                 signal,
                 port,
-            } => vec![Action::Status(self.signal(target, signal, port))],
+                restart_expected,
+            } => vec![Action::Status(self.signal(
+                target,
+                signal,
+                port,
+                followup::settle(restart_expected),
+            ))],
             Effect::SetInterval(interval) => {
                 self.poller.set_interval(interval);
                 Vec::new()
@@ -169,12 +188,32 @@ impl<'p> Runtime<'p> {
         }
     }
 
-    fn details(&mut self) -> Result<&mut dyn DetailsSource, CollectError> {
-        let details = match self.details.take() {
-            Some(details) => details,
-            None => (self.os.details)()?,
-        };
-        Ok(self.details.insert(details).as_mut())
+    /// Hands a request to the describer, started on first use; what it answers arrives as
+    /// an event. Without a describer, says so at once.
+    fn ask(&mut self, request: Request) -> Vec<Action> {
+        if self.describer.is_none()
+            && let Some(opener) = self.details.take()
+        {
+            match Describer::spawn(opener, self.reports.clone()) {
+                Ok(describer) => self.describer = Some(describer),
+                Err(error) => {
+                    return vec![Action::Status(Status::error(format!(
+                        "cannot read process details: no thread to read them on ({error})"
+                    )))];
+                }
+            }
+        }
+        let sent = self
+            .describer
+            .as_ref()
+            .is_some_and(|d| d.requests.send(request).is_ok());
+        if sent {
+            Vec::new()
+        } else {
+            vec![Action::Status(Status::error(
+                "cannot read process details: their reader has stopped",
+            ))]
+        }
     }
 
     /// Opens the process control on first use.
@@ -215,7 +254,7 @@ impl<'p> Runtime<'p> {
         }
     }
 
-    fn signal(&mut self, target: Target, signal: Signal, port: u16) -> Status {
+    fn signal(&mut self, target: Target, signal: Signal, port: u16, settle: Duration) -> Status {
         if self.read_only {
             return Status::error("stopping processes is disabled: loopwatch runs read-only");
         }
@@ -240,6 +279,7 @@ impl<'p> Runtime<'p> {
             targets: vec![target],
             signal,
             patience: followup::DEFAULT_PATIENCE,
+            settle,
             listeners_only: false,
         };
         let stopped = match stop::stop(fresh.as_mut(), control, &held, &request, std::process::id())
@@ -276,15 +316,17 @@ impl<'p> Runtime<'p> {
             self.following = None;
         }
         let outcome = outcome?;
-        let parent = outcome
-            .new_owner()
-            .and_then(|pid| self.details().ok()?.parent(pid));
-        let text = outcome.line(parent.as_ref(), signal, "press X to force");
-        Some(Action::Status(if outcome.is_released() {
-            Status::info(text)
-        } else {
-            Status::error(text)
-        }))
+        if outcome.new_owner().is_some() {
+            // Naming what restarted the new owner reads its ancestry: the describer does it,
+            // and reports the line.
+            let request = Request::FollowUp {
+                outcome: Box::new(outcome),
+                signal,
+                engine: app.latest().engine.clone(),
+            };
+            return self.ask(request).into_iter().next();
+        }
+        Some(follow_up_status(&outcome, None, signal))
     }
 
     /// Holds the stop dialog's target while the dialog is open, from the moment it opens, and
@@ -312,5 +354,102 @@ impl<'p> Runtime<'p> {
             self.query = wanted;
             self.poller.set_query(wanted);
         }
+    }
+}
+
+/// The status line for a follow-up's outcome.
+fn follow_up_status(outcome: &Outcome, restarter: Option<&Restarter>, signal: Signal) -> Action {
+    let text = outcome.line(restarter, signal, "press X to force");
+    Action::Status(if outcome.is_released() {
+        Status::info(text)
+    } else {
+        Status::error(text)
+    })
+}
+
+/// What the describer is asked to read.
+enum Request {
+    Describe(ProcKey),
+    /// The status line for a port held again: it names what restarted the new owner.
+    FollowUp {
+        outcome: Box<Outcome>,
+        signal: Signal,
+        engine: EngineView,
+    },
+}
+
+/// Reads process details on a thread of its own, reporting each answer as an event.
+struct Describer {
+    requests: Sender<Request>,
+}
+
+impl Describer {
+    fn spawn(
+        mut open: Opener<Box<dyn DetailsSource>>,
+        reports: Sender<Event>,
+    ) -> std::io::Result<Self> {
+        let (requests, queue) = std::sync::mpsc::channel::<Request>();
+        std::thread::Builder::new()
+            .name("details".into())
+            .spawn(move || {
+                let mut source: Option<Box<dyn DetailsSource>> = None;
+                while let Ok(first) = queue.recv() {
+                    let mut batch: Vec<Request> =
+                        std::iter::once(first).chain(queue.try_iter()).collect();
+                    // While one answer was awaited, a process may have been asked about again:
+                    // the newest ask is the one worth reading.
+                    let mut seen = std::collections::HashSet::new();
+                    batch.reverse();
+                    batch.retain(|r| match r {
+                        Request::Describe(key) => seen.insert(*key),
+                        Request::FollowUp { .. } => true,
+                    });
+                    batch.reverse();
+                    for request in batch {
+                        if source.is_none() {
+                            match open() {
+                                Ok(opened) => source = Some(opened),
+                                Err(error) => {
+                                    let answer = match request {
+                                        Request::Describe(_) => Action::Status(Status::error(
+                                            format!("cannot read process details: {error}"),
+                                        )),
+                                        Request::FollowUp {
+                                            outcome, signal, ..
+                                        } => follow_up_status(&outcome, None, signal),
+                                    };
+                                    if reports.send(Event::Reported(answer)).is_err() {
+                                        return;
+                                    }
+                                    continue;
+                                }
+                            }
+                        }
+                        let Some(details) = source.as_deref_mut() else {
+                            continue;
+                        };
+                        let answer = match request {
+                            Request::Describe(key) => {
+                                Action::Details(key, Box::new(details.details(key)))
+                            }
+                            Request::FollowUp {
+                                outcome,
+                                signal,
+                                engine,
+                            } => {
+                                let restarter = outcome.new_owner().and_then(|pid| {
+                                    Restarter::of(pid, &details.provenance(pid)?, &engine)
+                                });
+                                follow_up_status(&outcome, restarter.as_ref(), signal)
+                            }
+                        };
+                        // The session has ended: nobody is left to tell.
+                        if reports.send(Event::Reported(answer)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            })?;
+        Ok(Self { requests })
     }
 }

@@ -147,6 +147,53 @@ impl ProcessControl for SharedControl {
     }
 }
 
+/// Process details the test sets and changes while the session runs; a read can be held up
+/// until the test lets it go, as a hung systemctl would hold it.
+#[derive(Clone, Default)]
+struct Details {
+    known: Arc<Mutex<crate::collect::details::FakeDetails>>,
+    /// While set, every read waits.
+    held: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Details {
+    fn set(&self, details: crate::model::ProcessDetails) {
+        self.known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .details
+            .insert(details.key.pid, details);
+    }
+
+    fn wait_while_held(&self) {
+        let start = Instant::now();
+        while self.held.load(std::sync::atomic::Ordering::SeqCst) && start.elapsed() < DEADLINE {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl crate::collect::details::DetailsSource for Details {
+    fn details(
+        &mut self,
+        key: crate::model::ProcKey,
+    ) -> Result<crate::model::ProcessDetails, crate::model::DetailsError> {
+        self.wait_while_held();
+        self.known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .details(key)
+    }
+
+    fn provenance(&mut self, pid: u32) -> Option<crate::model::Provenance> {
+        self.wait_while_held();
+        self.known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .provenance(pid)
+    }
+}
+
 /// A session running on its own thread, driven by the test.
 struct Session {
     input: Sender<Event>,
@@ -208,6 +255,27 @@ impl Session {
         snapshot: Snapshot,
         stop_container: super::runtime::ContainerStopper,
     ) -> Self {
+        Self::start_with(width, height, snapshot, stop_container, Details::default())
+    }
+
+    /// A session whose process details are `details`, which the test may change.
+    fn start_with_details(width: u16, height: u16, snapshot: Snapshot, details: Details) -> Self {
+        Self::start_with(
+            width,
+            height,
+            snapshot,
+            Arc::new(|_| crate::model::ContainerStopped::Failed("no engine in this test".into())),
+            details,
+        )
+    }
+
+    fn start_with(
+        width: u16,
+        height: u16,
+        snapshot: Snapshot,
+        stop_container: super::runtime::ContainerStopper,
+        details: Details,
+    ) -> Self {
         let system = FakeSystem::default();
         system.set(snapshot);
         let control = Arc::new(Mutex::new(FakeControl::with(
@@ -225,9 +293,7 @@ impl Session {
                 control: Box::new(move || {
                     Ok(Box::new(SharedControl(Arc::clone(&control))) as Box<dyn ProcessControl>)
                 }),
-                details: Box::new(|| {
-                    Ok(Box::new(crate::collect::details::FakeDetails::default()) as _)
-                }),
+                details: Box::new(move || Ok(Box::new(details.clone()) as _)),
                 stop_container,
             }
         };
@@ -864,5 +930,142 @@ fn a_container_stop_the_engine_refuses_says_why_and_a_no_stops_nothing() {
     session.wait_for("cannot stop container web: permission denied on the engine socket");
     assert_eq!(*asked.lock().unwrap(), 1);
     assert!(session.sent().is_empty());
+    session.quit();
+}
+
+/// `node server.js` 4812 as the stop tests know it, run by `supervisord` 4700 unless told
+/// otherwise.
+fn node_details(pid: u32, ancestry: Vec<crate::model::Ancestor>) -> crate::model::ProcessDetails {
+    use crate::model::{Readable, fixtures};
+    let node = fixtures::owner(pid, "node", "alice", "node server.js");
+    crate::model::ProcessDetails {
+        key: node.key,
+        name: node.name,
+        user: node.user,
+        exe: Readable::Value("/usr/bin/node".into()),
+        cmdline: vec!["node".into(), "server.js".into()],
+        cwd: Readable::Missing,
+        started: "2026-11-26 09:17:40".into(),
+        run_time: Duration::from_mins(1),
+        cpu_percent: None,
+        memory_bytes: 0,
+        status: "Sleeping".into(),
+        ancestry,
+        children: 0,
+        cgroup: Readable::Value("0::/\n".into()),
+        unit: None,
+    }
+}
+
+fn supervisord() -> Vec<crate::model::Ancestor> {
+    vec![
+        crate::model::Ancestor {
+            pid: 4700,
+            name: "supervisord".into(),
+            argv: crate::model::Readable::Value(vec![
+                "/usr/bin/python3".into(),
+                "/usr/bin/supervisord".into(),
+                "-n".into(),
+            ]),
+        },
+        crate::model::Ancestor::named(1, "init"),
+    ]
+}
+
+/// Opened from the table, the dialog says what stands behind the process; when that changes
+/// while it is open, the dialog says so; the yes still goes to the process shown.
+#[test]
+fn the_dialog_says_what_stands_behind_the_process_as_it_is_now() {
+    let details = Details::default();
+    details.set(node_details(4812, supervisord()));
+    let session = Session::start_with_details(120, 24, node_on_3000(), details.clone());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    session.wait_for("managed by supervisord 4700");
+    session.wait_for("SIGTERM it will be restarted");
+    // supervisord exits; the next snapshot has the dialog's target read again.
+    details.set(node_details(
+        4812,
+        vec![crate::model::Ancestor::named(1, "init")],
+    ));
+    let mut more = node_on_3000();
+    more.sockets.push(listener(
+        "127.0.0.1",
+        5173,
+        vec![owner(4900, "vite", "alice", "vite")],
+    ));
+    session.system.set(more);
+    session.wait_for("no service manager (cgroup /)");
+    assert!(
+        !session.screen().contains("supervisord"),
+        "{}",
+        session.screen()
+    );
+    session.key(KeyCode::Char('y'));
+    session.wait_for_a_signal();
+    assert_eq!(session.sent(), [(4812, Signal::Term)]);
+    session.quit();
+}
+
+/// Reading the details can take a hung systemctl's whole timeout: the dialog is drawn at
+/// once, says it is reading, answers its keys meanwhile, and keeps its size when they come.
+#[test]
+fn a_slow_details_read_never_holds_up_the_dialog() {
+    let details = Details::default();
+    details.set(node_details(4812, supervisord()));
+    details
+        .held
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let session = Session::start_with_details(120, 24, node_on_3000(), details.clone());
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("behind    reading…");
+    let box_rows = |screen: &str| screen.lines().filter(|l| l.contains('│')).count();
+    let reading = box_rows(&session.screen());
+    session.key(KeyCode::Char('n'));
+    session.wait_for("cancelled: nothing was sent to node 4812");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("stop node 4812?");
+    details
+        .held
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    session.wait_for("managed by supervisord 4700");
+    assert_eq!(
+        box_rows(&session.screen()),
+        reading,
+        "the dialog kept its size"
+    );
+    session.key(KeyCode::Char('n'));
+    session.wait_for("cancelled");
+    assert!(session.sent().is_empty());
+    session.quit();
+}
+
+/// The port is bound again by a process supervisord started: the follow-up names supervisord
+/// in the dialog's own words.
+#[test]
+fn a_restart_by_a_supervisor_is_named_in_the_follow_up() {
+    let details = Details::default();
+    details.set(node_details(4812, supervisord()));
+    details.set(node_details(4990, supervisord()));
+    let session = Session::start_with_details(160, 24, node_on_3000(), details);
+    session.wait_for("node server.js");
+    session.key(KeyCode::Char('x'));
+    session.wait_for("managed by supervisord 4700");
+    session.key(KeyCode::Char('y'));
+    session.wait_for_a_signal();
+    let mut again = listener(
+        "127.0.0.1",
+        3000,
+        vec![owner(4990, "node", "alice", "node server.js")],
+    );
+    again.inode += 1;
+    session.system.set(Snapshot {
+        sockets: vec![again],
+        privileged: true,
+        ..Default::default()
+    });
+    session.wait_for("port 3000 is held again by node 4990 (supervisord 4700 restarted it;");
     session.quit();
 }

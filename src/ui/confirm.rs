@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 use crate::app::keymap::{self, Context};
 use crate::app::{App, PendingContainerStop, PendingKill};
 use crate::domain::inspect;
+use crate::domain::supervisor::{Behind, Supervision};
 use crate::model::Signal;
 
 use super::text::{truncate, truncate_spans, width, wrap};
@@ -17,6 +18,9 @@ use super::theme::Theme;
 const LABEL: usize = 9;
 /// The most lines one field of the dialog takes.
 const MAX_FIELD_LINES: usize = 4;
+/// The lines what stands behind the process always takes in the full layout: the dialog keeps
+/// its size while it is read, and whatever it turns out to say.
+const SUPERVISION_LINES: usize = 6;
 /// Wide enough for a command line to be recognisable, narrow enough to read as a dialog.
 const MAX_WIDTH: u16 = 76;
 
@@ -195,7 +199,9 @@ fn body<'a>(
             format!("{connections} connection {noun} in view"),
         ));
     }
-    let children = match app.details_of(target.key) {
+    // Read after the dialog opened: these fields take the same room before and after.
+    let details = app.details_of(target.key);
+    let children = match details {
         Some(Ok(details)) => match details.children {
             0 => "none".to_string(),
             1 => "1 child process (not signalled; it may exit too)".to_string(),
@@ -204,11 +210,71 @@ fn body<'a>(
         Some(Err(error)) => error.to_string(),
         None => "reading…".to_string(),
     };
-    lines.extend(field("children", children));
+    lines.extend(field_lines_of("children", &children, theme, max, 1));
+    lines.extend(supervision_lines(app, pending, theme, max, density));
 
     lines.extend(warnings(pending, theme, max, density));
     blank(&mut lines);
     lines.push(keys_line(theme, max));
+    lines
+}
+
+/// What stands behind the process and what the signal will lead to: always
+/// [`SUPERVISION_LINES`] lines in the full layout (padded, or cut with a pointer to the inspect
+/// view), one in the compact one.
+fn supervision_lines<'a>(
+    app: &App,
+    pending: &PendingKill,
+    theme: &Theme,
+    max: usize,
+    density: Density,
+) -> Vec<Line<'a>> {
+    let signal = pending.signal;
+    let supervision = match app.details_of(pending.target.key) {
+        Some(Ok(details)) => Ok(Supervision::of(&Behind::details(
+            details,
+            &app.snapshot().engine,
+        ))),
+        Some(Err(error)) => Err(format!("unknown: {error}")),
+        None => Err("reading…".to_string()),
+    };
+    if density == Density::Compact {
+        let text = match &supervision {
+            Ok(supervision) => supervision.compact(signal),
+            Err(text) => text.clone(),
+        };
+        let room = max.saturating_sub(LABEL + 1);
+        return vec![Line::from(vec![
+            Span::styled(format!("{:<LABEL$} ", "restarts"), theme.dim),
+            Span::raw(truncate(&text, room).into_owned()),
+        ])];
+    }
+    let mut lines = Vec::new();
+    match &supervision {
+        Ok(supervision) => {
+            let field = |label: &str, value: &str| {
+                field_lines_of(label, value, theme, max, SUPERVISION_LINES)
+            };
+            lines.extend(field("behind", &supervision.headline()));
+            lines.extend(field(
+                "after",
+                &format!("{signal} {}", supervision.after(signal).text),
+            ));
+            if let Some(command) = supervision.for_good_command() {
+                lines.extend(field("for good", &command));
+            }
+        }
+        Err(text) => lines.extend(field_lines_of("behind", text, theme, max, 1)),
+    }
+    if lines.len() > SUPERVISION_LINES {
+        lines.truncate(SUPERVISION_LINES - 1);
+        let note = "… (whole in inspect)";
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<LABEL$} ", ""), theme.dim),
+            Span::styled(note, theme.dim),
+        ]));
+    }
+    lines.resize(SUPERVISION_LINES, Line::raw(""));
     lines
 }
 

@@ -126,6 +126,72 @@ fn an_action() -> impl Strategy<Value = Action> {
     ]
 }
 
+/// What a hostile local user can make loopwatch read about a process: a cgroup path of any
+/// text (a delegated subtree names its own cgroups), ancestors named and argv'd at will, and
+/// whatever a systemctl printed.
+/// A cgroup file's text, ancestors (name, argv) parent first, and what systemctl printed.
+type HostileBehind = (String, Vec<(String, Vec<String>)>, Option<String>);
+
+fn hostile_behind() -> impl Strategy<Value = HostileBehind> {
+    let cgroup = prop_oneof![
+        hostile_text(),
+        hostile_text().prop_map(|t| format!("0::/system.slice/{t}.service\n")),
+        hostile_text().prop_map(|t| format!(
+            "0::/user.slice/user-1000.slice/user@1000.service/app.slice/{t}\n"
+        )),
+        Just("0::/\n".to_string()),
+    ];
+    let word = prop_oneof![
+        Just("supervisord".to_string()),
+        Just("PM2 v5: God Daemon".to_string()),
+        Just("tmux".to_string()),
+        Just("npm run dev".to_string()),
+        Just("runsv".to_string()),
+        Just("-c".to_string()),
+        Just("-s".to_string()),
+        hostile_text(),
+    ];
+    let ancestor = (word.clone(), proptest::collection::vec(word, 0..5));
+    (
+        cgroup,
+        proptest::collection::vec(ancestor, 0..4),
+        proptest::option::of(hostile_text()),
+    )
+}
+
+/// Details for `key` built from [`hostile_behind`].
+fn hostile_details(
+    key: crate::model::ProcKey,
+    (cgroup, ancestry, systemctl): &HostileBehind,
+) -> crate::model::ProcessDetails {
+    use crate::model::{Ancestor, OsText, Readable, UnitAnswer};
+    crate::model::ProcessDetails {
+        key,
+        name: cgroup.as_str().into(),
+        user: None,
+        exe: Readable::Value(cgroup.as_str().into()),
+        cmdline: vec![cgroup.as_str().into()],
+        cwd: Readable::Denied,
+        started: String::new(),
+        run_time: std::time::Duration::ZERO,
+        cpu_percent: None,
+        memory_bytes: 0,
+        status: String::new(),
+        ancestry: ancestry
+            .iter()
+            .enumerate()
+            .map(|(i, (name, argv))| Ancestor {
+                pid: u32::try_from(i).unwrap_or(0) + 2,
+                name: name.as_str().into(),
+                argv: Readable::Value(argv.iter().map(|a| OsText::from(a.as_str())).collect()),
+            })
+            .collect(),
+        children: 0,
+        cgroup: Readable::Value(cgroup.as_str().into()),
+        unit: systemctl.as_deref().map(UnitAnswer::from_systemctl),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -135,6 +201,7 @@ proptest! {
         actions in proptest::collection::vec(an_action(), 0..24),
         width in 0u16..300,
         height in 0u16..100,
+        behind in hostile_behind(),
     ) {
         let snapshot = Snapshot { sockets, privileged: false, ..Snapshot::default() };
         let mut app = App::new(Query::default());
@@ -143,9 +210,17 @@ proptest! {
         app.update(Action::Viewport(measured));
         app.update(Action::Snapshot(snapshot.clone()));
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        // Whatever the app asks to read comes back as hostile as it can be.
+        let answer = |app: &mut App, effect: Option<crate::app::action::Effect>| {
+            if let Some(crate::app::action::Effect::Describe(key)) = effect {
+                app.update(Action::Details(key, Box::new(Ok(hostile_details(key, &behind)))));
+            }
+        };
         for action in actions {
-            app.update(action);
-            app.update(Action::Snapshot(snapshot.clone()));
+            let effect = app.update(action);
+            answer(&mut app, effect);
+            let effect = app.update(Action::Snapshot(snapshot.clone()));
+            answer(&mut app, effect);
             terminal.draw(|frame| draw(frame, &app)).unwrap();
             for cell in terminal.backend().buffer().content() {
                 prop_assert!(

@@ -25,9 +25,12 @@ impl Tmux {
         let tmux = Self {
             socket: format!("loopwatch-test-{name}-{}", std::process::id()),
         };
+        // The session is named too: loopwatch reads the name from the server's command line.
         let out = tmux.cmd(&[
             "new-session",
             "-d",
+            "-s",
+            name,
             "-x",
             &width.to_string(),
             "-y",
@@ -36,6 +39,11 @@ impl Tmux {
         ]);
         assert!(out.status.success(), "tmux new-session failed: {out:?}");
         Some(tmux)
+    }
+
+    /// The socket name (`tmux -L NAME`) of this private server.
+    pub(crate) fn socket(&self) -> &str {
+        &self.socket
     }
 
     fn cmd(&self, args: &[&str]) -> Output {
