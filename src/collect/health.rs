@@ -2,7 +2,7 @@
 //! runs the file its path names, and whether the process that started its group still runs.
 //! Read once, for the owners only, from `/proc` (Linux); elsewhere nothing is known.
 
-use crate::model::{ExeState, Lineage, OsText, ProcKey, ProcessHealth};
+use crate::model::{ExeState, ProcKey, ProcessHealth};
 
 /// Health of each process in `keys`; a pid that now belongs to another process says nothing.
 pub fn health(keys: &[ProcKey]) -> Vec<ProcessHealth> {
@@ -47,6 +47,7 @@ pub(crate) fn stat_fields(stat: &str) -> Option<Vec<&str>> {
 }
 
 /// Parent, process group and session from a `/proc/<pid>/stat` line.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) fn parse_family(stat: &str) -> Option<(u32, u32, u32)> {
     let fields = stat_fields(stat)?;
     let number = |i: usize| fields.get(i)?.parse::<u32>().ok();
@@ -58,7 +59,8 @@ mod linux {
     use std::os::unix::fs::MetadataExt;
     use std::path::Path;
 
-    use super::{ExeState, Lineage, OsText, parse_family};
+    use super::parse_family;
+    use crate::model::{ExeState, Lineage, OsText};
 
     const DELETED: &str = " (deleted)";
 
@@ -177,15 +179,27 @@ mod tests {
         assert_eq!(found[0].exe, ExeState::Current);
         assert_eq!(
             found[1].exe,
-            ExeState::Deleted(OsText::from(copy.to_string_lossy().as_ref()))
+            ExeState::Deleted(crate::model::OsText::from(copy.to_string_lossy().as_ref()))
         );
         assert_eq!(
             found[2].exe,
-            ExeState::Replaced(OsText::from(upgraded.to_string_lossy().as_ref()))
+            ExeState::Replaced(crate::model::OsText::from(
+                upgraded.to_string_lossy().as_ref()
+            ))
         );
         let lineage = found[0].lineage.clone().unwrap();
         assert_eq!(lineage.ppid, std::process::id());
-        assert!(lineage.group_leader_alive, "the test's own group");
+        // The child is in this test's process group, whose leader may be a shell that has
+        // exited already (a test run from a background job): the answer must match /proc.
+        let group = rustix::process::getpgrp()
+            .as_raw_nonzero()
+            .get()
+            .unsigned_abs();
+        assert_eq!(lineage.pgid, group);
+        assert_eq!(
+            lineage.group_leader_alive,
+            std::path::Path::new(&format!("/proc/{group}")).exists()
+        );
         // A pid whose start no longer matches says nothing.
         let stale = ProcKey {
             start_ticks: 1,
