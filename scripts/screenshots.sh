@@ -28,6 +28,11 @@ DB_PORT=${DB_PORT:-5432}           # PostgreSQL on 127.0.0.1 and ::1, to show IP
 CACHE_PORT=${CACHE_PORT:-6379}     # Redis on 127.0.0.1, with a redis-cli client connected
 UDP_PORT=${UDP_PORT:-5353}         # a UDP socket on 127.0.0.1 (Node's dgram)
 BRIEF_PORT=${BRIEF_PORT:-6380}     # a second Redis that starts and shuts down while loopwatch runs
+SSH_PORT=${SSH_PORT:-2222}         # an sshd of the script's own on 127.0.0.1...
+TUNNEL_PORT=${TUNNEL_PORT:-15432}  # ...and an ssh -L through it to PostgreSQL
+SHOP_PORT=${SHOP_PORT:-18080}      # a container's HTTP server published on 127.0.0.1 (Docker)
+SUPERVISED_PORT=${SUPERVISED_PORT:-8700} # an http.server that supervisord restarts
+IMAGE=loopwatch-test-busybox:1     # built here from Debian's static busybox: nothing is pulled
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 
 step() { printf '== %s\n' "$*" >&2; }
@@ -51,6 +56,10 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v nginx >/dev/null || missing+=(nginx-light)
 command -v node >/dev/null || missing+=(nodejs)
 [[ -x ${PG_BIN:-}/postgres ]] || missing+=(postgresql)
+[[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+command -v ssh >/dev/null || missing+=(openssh-client)
+command -v supervisord >/dev/null || missing+=(supervisor)
+[[ -x /bin/busybox ]] || missing+=(busybox-static)
 # The renderer draws with DejaVu Sans Mono.
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]] || missing+=(fonts-dejavu-core)
 if ((${#missing[@]})); then
@@ -72,6 +81,7 @@ cleanup() {
     # Killing the server hangs up the panes, which ends loopwatch (it restores the terminal on
     # SIGHUP) and anything else left in them.
     tmux_ kill-server 2>/dev/null || true
+    [[ -n ${shop:-} ]] && docker rm -f "$shop" >/dev/null 2>&1
     local pid
     for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
     for pid in ${pids[@]+"${pids[@]}"}; do wait "$pid" 2>/dev/null || true; done
@@ -156,7 +166,8 @@ render() {
 # --- fixture ------------------------------------------------------------------------------
 
 step "fixture"
-for port in "$WEB_PORT" "$DOCS_PORT" "$EXPOSED_PORT" "$DB_PORT" "$CACHE_PORT" "$BRIEF_PORT"; do
+for port in "$WEB_PORT" "$DOCS_PORT" "$EXPOSED_PORT" "$DB_PORT" "$CACHE_PORT" "$BRIEF_PORT" \
+    "$SSH_PORT" "$TUNNEL_PORT" "$SHOP_PORT" "$SUPERVISED_PORT"; do
     # Checked up front, as a taken port would put someone else's process in the shot. UDP is
     # not checked: an mDNS responder (avahi) commonly shares 5353 with SO_REUSEADDR, and so can
     # the fixture.
@@ -342,6 +353,120 @@ opened_and_closed() {
 }
 capture_when wide history-120x30 "the second Redis's open and close in the history" opened_and_closed
 render history-120x30 120 30
+
+step "tunnel"
+# An sshd of the script's own on loopback, with its own keys, and a real ssh -L through it to
+# PostgreSQL: the table names where the tunnel leads, and inspect says what stopping it ends.
+mkdir -p "$work/ssh" /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/host"
+ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/client"
+cp "$work/ssh/client.pub" "$work/ssh/authorized_keys"
+cat >"$work/ssh/sshd_config" <<SSHD
+ListenAddress 127.0.0.1
+Port $SSH_PORT
+HostKey $work/ssh/host
+PidFile $work/ssh/sshd.pid
+AuthorizedKeysFile $work/ssh/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowTcpForwarding yes
+SSHD
+(exec /usr/sbin/sshd -D -e -f "$work/ssh/sshd_config" 2>/dev/null) &
+sshd=$!
+pids+=("$sshd")
+wait_until "sshd on $SSH_PORT" listening "$sshd" t 127.0.0.1 "$SSH_PORT"
+(exec ssh -N -F /dev/null -i "$work/ssh/client" -p "$SSH_PORT" -o BatchMode=yes \
+    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+    -L "127.0.0.1:$TUNNEL_PORT:127.0.0.1:$DB_PORT" "$(id -un)@127.0.0.1") &
+tunnel=$!
+pids+=("$tunnel")
+wait_until "the tunnel on $TUNNEL_PORT" listening "$tunnel" t 127.0.0.1 "$TUNNEL_PORT"
+# show_all: the wide table with no filter. show_only TEXT: filtered to TEXT (`/`, Esc clears
+# what was typed before; `/` again, the text, Enter keeps it).
+show_all() {
+    tmux_ send-keys -t wide -l /
+    tmux_ send-keys -t wide Escape
+    capture_when wide unfiltered "the whole table" has "$EXPOSED_PORT" "$DB_PORT"
+}
+show_only() {
+    show_all
+    tmux_ send-keys -t wide -l /
+    tmux_ send-keys -t wide -l "$1"
+    tmux_ send-keys -t wide Enter
+    capture_when wide filtered-"$1" "the table filtered to $1" has "1 shown"
+}
+tmux_ send-keys -t wide Escape # the history
+show_all
+tmux_ send-keys -t wide -l c # back to listeners only
+capture_when wide after-history "the table without connections" lacks ESTABLISHED
+show_only "$TUNNEL_PORT"
+tmux_ send-keys -t wide Enter
+capture_when wide tunnel-inspect-120x30 "the tunnel's inspect view" has forwards "$DB_PORT"
+render tunnel-inspect-120x30 120 30
+tmux_ send-keys -t wide Escape
+
+step "supervised"
+# A server that supervisord restarts: the stop dialog says so before anything is sent.
+mkdir "$work/sup"
+cat >"$work/sup/supervisord.conf" <<SUP
+[unix_http_server]
+file=$work/sup/supervisor.sock
+[supervisord]
+logfile=$work/sup/supervisord.log
+pidfile=$work/sup/supervisord.pid
+childlogdir=$work/sup
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+[supervisorctl]
+serverurl=unix://$work/sup/supervisor.sock
+[program:docs]
+command=python3 -m http.server --bind 127.0.0.1 $SUPERVISED_PORT
+directory=$work/www
+autorestart=true
+startsecs=0
+SUP
+(exec supervisord -n -c "$work/sup/supervisord.conf" >/dev/null 2>&1) &
+supervisor=$!
+pids+=("$supervisor")
+supervised_up() { [[ -n $(ss -Hltn "sport = :$SUPERVISED_PORT") ]]; }
+wait_until "supervisord's http.server on $SUPERVISED_PORT" supervised_up
+show_only "$SUPERVISED_PORT"
+tmux_ send-keys -t wide -l x
+capture_when wide stop-supervised-120x30 "the stop dialog naming supervisord" has SIGTERM supervisord restarted
+render stop-supervised-120x30 120 30
+tmux_ send-keys -t wide -l n
+capture_when wide after-supervised "the dialog cancelled" has cancelled
+
+step "container"
+# A container publishing a port on 127.0.0.1, from an image built here: the table names the
+# container behind docker-proxy. Skipped, loudly, where no Docker Engine answers.
+if docker info >/dev/null 2>&1; then
+    if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+        mkdir -p "$work/image/bin"
+        cp /bin/busybox "$work/image/bin/busybox"
+        for applet in sh httpd sleep; do ln -s busybox "$work/image/bin/$applet"; done
+        tar -C "$work/image" -c . | docker import - "$IMAGE" >/dev/null
+    fi
+    shop=shop-web-1
+    docker rm -f "$shop" >/dev/null 2>&1 || true
+    docker run -d --rm --name "$shop" -p "127.0.0.1:$SHOP_PORT:8080" \
+        --label com.docker.compose.project=shop --label com.docker.compose.service=web \
+        "$IMAGE" /bin/sh -c "trap 'exit 0' TERM; httpd -f -p 8080 & wait" >/dev/null
+    published() { [[ -n $(ss -Hltn "sport = :$SHOP_PORT") ]]; }
+    wait_until "the container's port $SHOP_PORT" published
+    show_all
+    capture_when wide container-120x30 "the container behind docker-proxy" has "$SHOP_PORT" "$shop"
+    render container-120x30 120 30
+    show_only "$SHOP_PORT"
+    tmux_ send-keys -t wide Enter
+    capture_when wide container-inspect-120x30 "the container part of inspect" has container image compose
+    render container-inspect-120x30 120 30
+else
+    echo "WARNING: no Docker Engine answers here: container-120x30.png was NOT regenerated" >&2
+fi
 
 step "done"
 ls -l "$OUT"/*.png >&2

@@ -15,18 +15,25 @@ use serde_json::Value;
 
 mod support;
 use support::binary::loopwatch;
+use support::spawn_fresh;
 
 /// Debian's python3: one file with no library beside it, so a copy runs from anywhere.
 const PYTHON: &str = "/usr/bin/python3";
 
-/// Listens on `sys.argv[1]` (an address), prints `port pid`, then holds it until killed.
-const SERVE: &str = "import os, socket, sys, time\n\
-family = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET\n\
-s = socket.socket(family)\n\
-s.bind((sys.argv[1], 0))\n\
-s.listen()\n\
-print(s.getsockname()[1], os.getpid(), flush=True)\n\
-time.sleep(300)\n";
+/// Listens on each address in `sys.argv[1]` (comma-separated) at port `sys.argv[2]` (0: any,
+/// then the same for the rest), prints `port pid`, then holds them until killed.
+const SERVE: &str = r"import os, socket, sys, time
+port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+held = []
+for address in sys.argv[1].split(','):
+    s = socket.socket(socket.AF_INET6 if ':' in address else socket.AF_INET)
+    s.bind((address, port))
+    s.listen()
+    port = s.getsockname()[1]
+    held.append(s)
+print(port, os.getpid(), flush=True)
+time.sleep(300)
+";
 
 /// A folder of the test's own, removed with everything started from it.
 struct Scratch {
@@ -36,8 +43,10 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!("loopwatch-doctor-{}", std::process::id()));
+    /// A folder of its own for the test `name` (tests run in parallel).
+    fn new(name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("loopwatch-doctor-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Scratch {
             dir,
@@ -55,14 +64,26 @@ impl Scratch {
 
     /// `program` serving on `address`: its port and pid.
     fn serve(&mut self, program: &Path, address: &str) -> (u16, u32) {
-        let mut child = Command::new(program)
-            .args(["-c", SERVE, address])
+        self.serve_at(program, address, 0).unwrap()
+    }
+
+    /// `program` serving on `addresses` at `port`; `None` when it could not bind them. Each
+    /// server leads a process group of its own, as a shell's job does: however the test itself
+    /// was started (from a shell that has exited since, say), its servers are not left behind.
+    fn serve_at(&mut self, program: &Path, addresses: &str, port: u16) -> Option<(u16, u32)> {
+        let mut command = Command::new(program);
+        command
+            .args(["-c", SERVE, addresses, &port.to_string()])
             .stdout(Stdio::piped())
-            .spawn()
+            .stderr(Stdio::null())
+            .process_group(0);
+        let mut child = spawn_fresh(&mut command);
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
             .unwrap();
-        let (port, pid) = read_port_and_pid(child.stdout.take().unwrap());
         self.children.push(child);
-        (port, pid)
+        parse_port_and_pid(&line)
     }
 
     /// A server started in the background by a shell that then exits, in a process group of
@@ -114,12 +135,6 @@ impl Drop for Scratch {
 fn parse_port_and_pid(line: &str) -> Option<(u16, u32)> {
     let mut words = line.split_whitespace();
     Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
-}
-
-fn read_port_and_pid(stdout: impl std::io::Read) -> (u16, u32) {
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    parse_port_and_pid(&line).unwrap_or_else(|| panic!("no port and pid in {line:?}"))
 }
 
 /// The findings about `port`, by kind.
@@ -229,7 +244,7 @@ fn text_of(finding: &Value) -> &str {
 
 #[test]
 fn every_finding_made_real_is_reported_with_its_process() {
-    let mut scratch = Scratch::new();
+    let mut scratch = Scratch::new("every");
     let arranged = arrange(&mut scratch);
     let (leaky_port, held) = close_wait_pile();
 
@@ -313,19 +328,29 @@ fn every_finding_made_real_is_reported_with_its_process() {
 
 #[test]
 fn a_loopback_server_on_both_families_outside_the_ephemeral_range_is_clean() {
-    // A fixed port below the ephemeral range, on both loopback addresses, held by this test.
+    // A fixed port below the ephemeral range, on both loopback addresses.
     let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
         .unwrap_or(32768);
-    let Some((port, _v4, _v6)) = (20000..low.min(30000)).find_map(|port| {
-        let v4 = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).ok()?;
-        let v6 = TcpListener::bind((IpAddr::from(std::net::Ipv6Addr::LOCALHOST), port)).ok();
-        Some((port, v4, v6))
+    let both = if TcpListener::bind("[::1]:0").is_ok() {
+        "127.0.0.1,::1"
+    } else {
+        "127.0.0.1"
+    };
+    let mut scratch = Scratch::new("clean");
+    let program = scratch.program("appserver");
+    let Some((port, pid)) = (20000..low.min(30000)).find_map(|port| {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, port)).ok()?;
+        scratch.serve_at(&program, both, port)
     }) else {
         panic!("no free port below {low}");
     };
     let doc = loopwatch(&["doctor", "--json"]).json();
     assert_eq!(findings_on(&doc, port), Vec::new(), "{doc:#}");
     assert!(doc["listeners_checked"].as_u64() >= Some(1));
+    assert!(
+        doc["processes_checked"].as_u64() >= Some(1),
+        "pid {pid} was looked into"
+    );
 }

@@ -307,6 +307,19 @@ fn an_ssh_tunnel_is_named_with_where_it_leads() {
         "{explained}"
     );
 
+    // kill's plan says what stopping the tunnel ends, and what it leaves running.
+    let plan = unwrapped(&text(&loopwatch(&[
+        "kill",
+        &local.to_string(),
+        "--dry-run",
+    ])));
+    assert!(
+        plan.contains(&format!(
+            "this port leads to 127.0.0.1:{target} (ssh -L): stopping ssh {pid} ends this forward; the service at 127.0.0.1:{target} keeps running"
+        )),
+        "{plan}"
+    );
+
     // sshd's own port is no forward: its listener says nothing of the kind.
     let sshd_socket = loopwatch(&["who", &ssh_port.to_string(), "--json"]);
     let doc: Value = serde_json::from_str(&text(&sshd_socket)).unwrap();

@@ -162,9 +162,22 @@ mod tests {
         std::fs::copy("/bin/sleep", &copy).unwrap();
         let upgraded = dir.join("sleep-upgraded");
         std::fs::copy("/bin/sleep", &upgraded).unwrap();
-        let mut current = Command::new("/bin/sleep").arg("30").spawn().unwrap();
-        let mut deleted = Command::new(&copy).arg("30").spawn().unwrap();
-        let mut replaced = Command::new(&upgraded).arg("30").spawn().unwrap();
+        // A copy made a moment ago may be held open for writing by a child another test
+        // thread forked meanwhile, until that child execs: exec fails (ETXTBSY) until then.
+        let spawn = |program: &std::path::Path| {
+            for _ in 0..500 {
+                match Command::new(program).arg("30").spawn() {
+                    Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    started => return started.unwrap(),
+                }
+            }
+            panic!("{} stayed busy", program.display());
+        };
+        let mut current = spawn(std::path::Path::new("/bin/sleep"));
+        let mut deleted = spawn(&copy);
+        let mut replaced = spawn(&upgraded);
         std::fs::remove_file(&copy).unwrap();
         // As a package upgrade does: a new file renamed over the old path.
         let fresh = dir.join("sleep-new");

@@ -18,6 +18,7 @@ use crate::collect::details::DetailsSource;
 use crate::control::stop::{self, Stop};
 use crate::control::{self, KillError, ProcessControl, Sent};
 use crate::domain::followup::{FollowUp, Outcome, Restarter};
+use crate::domain::forward;
 use crate::domain::inspect;
 use crate::domain::supervisor::{Behind, Summary, Supervision};
 use crate::model::{Clock, Query, Signal, Target, inert, inert_residue};
@@ -193,10 +194,11 @@ fn run(
     err: &mut dyn Write,
 ) -> anyhow::Result<KillOutcome> {
     let port = request.port;
-    let before = system
+    let mut before = system
         .collector
         .collect(&Query::port(port))
         .with_context(|| format!("looking up port {port}"))?;
+    forward::attach(&mut before.sockets);
     let listeners: Vec<&Socket> = before.listeners_on(port).collect();
     let mut report = Report {
         version: super::render::json::VERSION,
@@ -240,7 +242,7 @@ fn run(
     }
     report.targets = owners
         .iter()
-        .map(|owner| target_entry(owner, &before, system.details, request.signal))
+        .map(|owner| target_entry(owner, &before, port, system.details, request.signal))
         .collect();
 
     let plan = plan(request.signal, &report.targets);
@@ -659,6 +661,7 @@ fn hidden_owners(listeners: &[&Socket]) -> Vec<String> {
 fn target_entry(
     owner: &Owner,
     before: &Snapshot,
+    port: u16,
     details: &mut dyn DetailsSource,
     signal: Signal,
 ) -> TargetEntry {
@@ -666,7 +669,7 @@ fn target_entry(
     // Refused before anything is asked: pid 1, loopwatch itself.
     let refusal = control::refusal(&target, std::process::id()).map(|e| e.to_string());
     let details = details.details(owner.key);
-    let (behind, managed_by) = match &details {
+    let (mut behind, managed_by) = match &details {
         Ok(details) => {
             let supervision = Supervision::of(&Behind::details(details, &before.engine));
             (
@@ -679,6 +682,14 @@ fn target_entry(
             None,
         ),
     };
+    // A forwarder: stopping it ends the tunnel, not the service it leads to.
+    let mut forwards: Vec<String> = before
+        .listeners_on(port)
+        .filter(|s| s.container.is_none() && s.owners.iter().any(|o| o.key == owner.key))
+        .filter_map(|s| inspect::forward_warning(s, &target))
+        .collect();
+    forwards.dedup();
+    behind.extend(forwards);
     TargetEntry {
         pid: owner.key.pid,
         start_time: owner.key.start_time,

@@ -142,22 +142,7 @@ pub(crate) fn stop_warnings(socket: &Socket, target: &Target) -> Vec<String> {
             socket.local_port, socket.state, target.name
         ));
     }
-    if let (Some(forward), None, Some(owner)) =
-        (&socket.forward, &socket.container, socket.primary_owner())
-        && owner.key == target.key
-    {
-        let others = forward::parse(&owner.argv).len().saturating_sub(1);
-        warnings.push(format!(
-            "this port leads to {} ({}): {}",
-            forward.target,
-            forward.how(),
-            forward::stop_text(
-                forward,
-                &process_label(&target.name, target.key.pid),
-                others
-            )
-        ));
-    }
+    warnings.extend(forward_warning(socket, target));
     let others = socket.owners.len().saturating_sub(1);
     if others > 0 {
         warnings.push(format!(
@@ -165,6 +150,30 @@ pub(crate) fn stop_warnings(socket: &Socket, target: &Target) -> Vec<String> {
         ));
     }
     warnings
+}
+
+/// For a forwarder's socket: where the port leads, and that stopping `target` ends the tunnel
+/// (and its other forwards) but not the service behind it.
+pub(crate) fn forward_warning(socket: &Socket, target: &Target) -> Option<String> {
+    let (Some(forward), None, Some(owner)) =
+        (&socket.forward, &socket.container, socket.primary_owner())
+    else {
+        return None;
+    };
+    if owner.key != target.key {
+        return None;
+    }
+    let others = forward::parse(&owner.argv).len().saturating_sub(1);
+    Some(format!(
+        "this port leads to {} ({}): {}",
+        forward.target,
+        forward.how(),
+        forward::stop_text(
+            forward,
+            &process_label(&target.name, target.key.pid),
+            others
+        )
+    ))
 }
 
 /// What the inspect view is about: a socket, which of its holders is shown, and what is known

@@ -114,13 +114,23 @@ pub(crate) fn as_nobody(args: &[&str]) -> Option<Run> {
     std::fs::copy(BIN, &bin).expect("copy binary");
     set_mode(&dir, 0o755);
     set_mode(&bin, 0o755);
-    let mut command = Command::new(setpriv);
-    command
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-        .arg(&bin)
-        .args(args)
-        .current_dir("/");
-    let out = run(command);
+    // setpriv execs a copy made a moment ago: a child another test thread forks meanwhile
+    // holds it open for writing until it execs itself, and the exec fails (ETXTBSY).
+    let mut tries = 0;
+    let out = loop {
+        let mut command = Command::new(setpriv);
+        command
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(&bin)
+            .args(args)
+            .current_dir("/");
+        let out = run(command);
+        tries += 1;
+        if !out.stderr.contains("Text file busy") || tries == 50 {
+            break out;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
     let _ = std::fs::remove_dir_all(&dir);
     Some(out)
 }

@@ -12,3 +12,22 @@ pub(crate) fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Spawns a program copied a moment ago. A child another test thread forks meanwhile holds the
+/// copy's descriptor open for writing until it execs, and exec then fails with ETXTBSY: the
+/// window is short, so try again.
+pub(crate) fn spawn_fresh(command: &mut std::process::Command) -> std::process::Child {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match command.spawn() {
+            Ok(child) => return child,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot start {command:?}: {e}"),
+        }
+    }
+}
