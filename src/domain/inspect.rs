@@ -410,6 +410,18 @@ fn process(out: &mut Page, details: &ProcessDetails) {
 /// What stands behind the process, and what each of the two stop keys would lead to.
 fn managed_part(out: &mut Page, details: &ProcessDetails, engine: &EngineView) {
     let supervision = Supervision::of(&Behind::details(details, engine));
+    // Nothing stands behind it (a readable cgroup, no unit, no container, no supervisor): one
+    // line says so, and the clients and other sockets stay in view.
+    if supervision.summary(Signal::Term).is_none() {
+        out.field(
+            "behind",
+            &format!(
+                "{}: nothing loopwatch knows of restarts it",
+                supervision.headline()
+            ),
+        );
+        return;
+    }
     out.blank();
     out.heading("what stands behind it");
     out.field("behind", &supervision.headline());
@@ -715,6 +727,49 @@ mod tests {
             .find(|s| s.local_port == 3000)
             .unwrap();
         assert!(stop_warnings(node, &Target::of(&node.owners[0])).is_empty());
+    }
+
+    /// Nothing behind a process takes one line, so the clients stay in view; something behind
+    /// it gets its own part.
+    #[test]
+    fn nothing_behind_takes_one_line_and_something_a_part() {
+        let node = owner(4812, "node", "alice", "node server.js");
+        let snapshot = Snapshot {
+            sockets: vec![listener("127.0.0.1", 3000, vec![node])],
+            privileged: true,
+            ..Default::default()
+        };
+        let text = |details: &ProcessDetails| -> Vec<String> {
+            let details = Ok(details.clone());
+            let subject = Subject {
+                socket: &snapshot.sockets[0],
+                holder: 0,
+                closed: false,
+                details: Some(&details),
+                snapshot: &snapshot,
+            };
+            page(&subject, 200)
+                .into_iter()
+                .map(|l| format!("{}{}", l.lead, l.text))
+                .collect()
+        };
+        let mut plain = details();
+        plain.ancestry = vec![Ancestor::named(1, "init")];
+        plain.cgroup = Readable::Value("0::/\n".into());
+        let lines = text(&plain);
+        assert!(
+            lines.contains(&"  behind      no service manager (cgroup /), no container, no known supervisor among its ancestors: nothing loopwatch knows of restarts it".to_string()),
+            "{lines:#?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l == "what stands behind it"),
+            "{lines:#?}"
+        );
+        let run_by_npm = text(&details());
+        assert!(
+            run_by_npm.iter().any(|l| l == "what stands behind it"),
+            "{run_by_npm:#?}"
+        );
     }
 
     #[test]
