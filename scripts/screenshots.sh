@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates screenshots/*.png and the animated screenshots/demo.gif: the real release binary,
 # in a real terminal (a private tmux server), showing real servers started here from Debian's
-# packages (PostgreSQL, Redis, nginx, Node.js) and Python's http.server, each on loopback or on
-# a port this script picks, each stopped on exit. Every wait polls for what the shot needs,
+# packages (PostgreSQL, Redis, nginx, Node.js, an sshd with an ssh -L tunnel through it,
+# supervisord) and Python's http.server, and a container of an image built here from busybox
+# (where a Docker Engine answers), each on loopback or on a port this script picks, each
+# stopped on exit. Every wait polls for what the shot needs,
 # with a deadline, instead of sleeping a guessed time.
 #
 #   scripts/screenshots.sh
@@ -30,7 +32,7 @@ UDP_PORT=${UDP_PORT:-5353}         # a UDP socket on 127.0.0.1 (Node's dgram)
 BRIEF_PORT=${BRIEF_PORT:-6380}     # a second Redis that starts and shuts down while loopwatch runs
 SSH_PORT=${SSH_PORT:-2222}         # an sshd of the script's own on 127.0.0.1...
 TUNNEL_PORT=${TUNNEL_PORT:-15432}  # ...and an ssh -L through it to PostgreSQL
-SHOP_PORT=${SHOP_PORT:-18080}      # a container's HTTP server published on 127.0.0.1 (Docker)
+SHOP_PORT=${SHOP_PORT:-28089}      # a container's HTTP server published on 127.0.0.1 (Docker)
 SUPERVISED_PORT=${SUPERVISED_PORT:-8700} # an http.server that supervisord restarts
 IMAGE=loopwatch-test-busybox:1     # built here from Debian's static busybox: nothing is pulled
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -404,7 +406,7 @@ tmux_ send-keys -t wide -l c # back to listeners only
 capture_when wide after-history "the table without connections" lacks ESTABLISHED
 show_only "$TUNNEL_PORT"
 tmux_ send-keys -t wide Enter
-capture_when wide tunnel-inspect-120x30 "the tunnel's inspect view" has forwards "$DB_PORT"
+capture_when wide tunnel-inspect-120x30 "the tunnel's inspect view, details read" has forwards "$DB_PORT" ancestry
 render tunnel-inspect-120x30 120 30
 tmux_ send-keys -t wide Escape
 
@@ -462,7 +464,7 @@ if docker info >/dev/null 2>&1; then
     render container-120x30 120 30
     show_only "$SHOP_PORT"
     tmux_ send-keys -t wide Enter
-    capture_when wide container-inspect-120x30 "the container part of inspect" has container image compose
+    capture_when wide container-inspect-120x30 "the container part of inspect, details read" has container image compose status
     render container-inspect-120x30 120 30
 else
     echo "WARNING: no Docker Engine answers here: container-120x30.png was NOT regenerated" >&2
