@@ -323,3 +323,27 @@ fn with_few_descriptors_the_unknown_holder_is_said_so() {
         "{text}"
     );
 }
+
+/// Another user's listener, seen by a user who may not read its process: the bind is named as
+/// blocked by a hidden process of that user, never by a guess, never "free".
+#[test]
+fn another_users_listener_is_named_by_its_user() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let Some(run) = as_nobody(&["why", &port.to_string()]) else {
+        return;
+    };
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let text = flat(&run.stdout);
+    let user = if rustix::process::geteuid().is_root() {
+        "root".to_string()
+    } else {
+        rustix::process::geteuid().as_raw().to_string()
+    };
+    assert!(
+        text.contains(&format!(
+            "tcp 127.0.0.1:{port} fails: a process of user {user} (hidden: run as root to see it) already listens on 127.0.0.1:{port}."
+        )),
+        "{text}"
+    );
+}
