@@ -96,6 +96,8 @@ enum Link {
     Container {
         engine: Engine,
         id: String,
+        /// The user whose own (rootless) engine runs it; `None` for the system's engine.
+        user: Option<u32>,
         /// The engine's listing of it, when the engine listed it.
         listed: Option<Arc<Container>>,
         /// Why the engine could not tell, when it could not be asked.
@@ -171,8 +173,8 @@ impl Supervision {
                     unit: unit.clone(),
                     answer: behind.unit.cloned(),
                 }),
-                Placement::Container { engine, id } => {
-                    chain.push(container_link(*engine, id, behind.engine));
+                Placement::Container { engine, id, user } => {
+                    chain.push(container_link(*engine, id, *user, behind.engine));
                 }
                 Placement::Session(name) => chain.push(Link::Session(name.clone())),
                 Placement::Plain(_) | Placement::Garbled => {}
@@ -496,11 +498,13 @@ fn decisive(chain: &[Link], outer: usize) -> Option<usize> {
     }
 }
 
-fn container_link(engine: Engine, id: &str, view: &EngineView) -> Link {
+fn container_link(engine: Engine, id: &str, user: Option<u32>, view: &EngineView) -> Link {
+    // A user's rootless engine is not the one loopwatch asks: a container of the same id
+    // there is another container.
     let listed = view
         .containers()
         .iter()
-        .find(|c| c.id == id)
+        .find(|c| user.is_none() && c.id == id)
         .map(Arc::clone);
     let unreachable = match view {
         EngineView::Unreachable { endpoint, reason } => Some(format!(
@@ -511,6 +515,7 @@ fn container_link(engine: Engine, id: &str, view: &EngineView) -> Link {
     Link::Container {
         engine,
         id: id.to_string(),
+        user,
         listed,
         unreachable,
     }
@@ -671,10 +676,19 @@ impl Link {
             Link::Unit { unit, .. } => unit_label(unit),
             Link::Session(name) => session_label(name),
             Link::Container {
-                engine, id, listed, ..
-            } => match listed {
-                Some(container) => format!("{} container {}", engine.name(), container.name),
-                None => format!("{} container {}", engine.name(), short_id(id)),
+                engine,
+                id,
+                user,
+                listed,
+                ..
+            } => match (listed, user) {
+                (Some(container), _) => format!("{} container {}", engine.name(), container.name),
+                (None, Some(uid)) => format!(
+                    "rootless {} container {} (uid {uid})",
+                    engine.name(),
+                    short_id(id)
+                ),
+                (None, None) => format!("{} container {}", engine.name(), short_id(id)),
             },
             Link::Tool { tool, pid, name } => match tool {
                 Tool::Script { words, .. } if words.raw() != name.raw() => {
@@ -704,16 +718,14 @@ impl Link {
     fn label_without_policy(&self) -> String {
         match self {
             Link::Unit { .. } | Link::Session(_) => self.short(),
-            Link::Container {
-                engine, id, listed, ..
-            } => match listed {
+            Link::Container { engine, listed, .. } => match listed {
                 Some(container) => format!(
                     "{} container {}, id {}",
                     engine.name(),
                     container.label(),
                     container.short_id()
                 ),
-                None => format!("{} container {}", engine.name(), short_id(id)),
+                None => self.short(),
             },
             Link::Tool { tool, pid, name } => {
                 let who = process_label(name, *pid);
@@ -863,6 +875,19 @@ impl Link {
                 })
             }
             Link::Unit { .. } | Link::Session(_) => None,
+            Link::Container {
+                engine,
+                id,
+                user: Some(uid),
+                ..
+            } => Some(ForGood {
+                exact: format!("{} stop {} run as uid {uid}", engine.name(), short_id(id)),
+                command: false,
+                verbatim: false,
+                note: Some(format!(
+                    "the container belongs to the engine uid {uid} runs for itself, not to the system's"
+                )),
+            }),
             Link::Container {
                 engine, id, listed, ..
             } => match engine {
@@ -1557,6 +1582,54 @@ mod tests {
         )
         .supervision();
         assert_eq!(inside.headline(), "managed by supervisord 7");
+    }
+
+    /// A container of a user's own rootless engine is not the system engine's container of
+    /// the same id, and `docker stop` as root would stop that one: no command to paste.
+    #[test]
+    fn a_rootless_container_is_never_the_system_engines_namesake() {
+        let victim = Arc::new(Container {
+            id: ID.into(),
+            name: "payments-db".into(),
+            image: "postgres:16".into(),
+            compose: None,
+            addresses: Vec::new(),
+            ports: Vec::new(),
+        });
+        let mut case = Case::new(
+            &format!(
+                "0::/user.slice/user-1000.slice/user@1000.service/app.slice/docker-{ID}.scope\n"
+            ),
+            vec![init()],
+        );
+        case.engine = EngineView::Listed {
+            endpoint: "/var/run/docker.sock".into(),
+            containers: vec![victim],
+        };
+        let s = case.supervision();
+        assert_eq!(
+            s.headline(),
+            "in rootless docker container 0f99e7bbe4fe (uid 1000)"
+        );
+        let summary = s.summary(Signal::Term).unwrap();
+        assert_eq!(summary.name.as_deref(), Some(ID));
+        assert!(!s.sentence(Signal::Term).contains("payments-db"));
+        let way = summary.stop_for_good.unwrap();
+        assert_eq!(way, "docker stop 0f99e7bbe4fe run as uid 1000");
+        assert!(
+            !s.for_good().unwrap().starts_with('`'),
+            "not a command to paste"
+        );
+
+        // Named like a container deeper inside a delegated subtree: no container at all.
+        let impostor = Case::new(
+            &format!(
+                "0::/user.slice/user-1000.slice/user@1000.service/app.slice/x.service/docker-{ID}.scope\n"
+            ),
+            vec![init()],
+        )
+        .supervision();
+        assert!(!impostor.sentence(Signal::Term).contains("docker"));
     }
 
     #[test]
