@@ -231,6 +231,7 @@ mod tests {
                         sid: key.pid,
                         group_leader_alive: true,
                         adopted_by: None,
+                        adopter_sid: None,
                     }),
                 })
                 .collect()
