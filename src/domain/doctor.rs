@@ -88,6 +88,8 @@ pub(crate) struct Report<'s> {
     pub(crate) hidden: usize,
     /// Listeners whose process is not visible at all (another PID namespace, or gone).
     pub(crate) unseen: usize,
+    /// Listeners whose process was not looked for: loopwatch ran out of file descriptors.
+    pub(crate) starved: usize,
 }
 
 /// A database or cache: how to recognise it and how to keep it on loopback.
@@ -209,6 +211,10 @@ pub(crate) fn examine<'s>(
         unseen: listeners
             .iter()
             .filter(|s| s.unknown == Some(UnknownOwner::NotFound))
+            .count(),
+        starved: listeners
+            .iter()
+            .filter(|s| s.unknown == Some(UnknownOwner::OutOfDescriptors))
             .count(),
     }
 }
