@@ -74,12 +74,17 @@ enum Tool {
     },
     CargoWatch,
     Watchexec,
+    /// `shell`: a shell stands between the terminal's server and the process, and stays in
+    /// the window once the process is gone; without one the process is the window's own
+    /// command and the window closes with it.
     Tmux {
         socket: Option<OsText>,
         session: Option<OsText>,
+        shell: bool,
     },
     Screen {
         session: Option<OsText>,
+        shell: bool,
     },
 }
 
@@ -181,13 +186,24 @@ impl Supervision {
             }
         }
         let outer = chain.len();
-        chain.extend(behind.ancestry.iter().rev().filter_map(|ancestor| {
-            tool_of(ancestor).map(|tool| Link::Tool {
-                tool,
-                pid: ancestor.pid,
-                name: ancestor.name.clone(),
-            })
-        }));
+        chain.extend(
+            behind
+                .ancestry
+                .iter()
+                .enumerate()
+                .rev()
+                .filter_map(|(at, ancestor)| {
+                    let mut tool = tool_of(ancestor)?;
+                    if let Tool::Tmux { shell, .. } | Tool::Screen { shell, .. } = &mut tool {
+                        *shell = behind.ancestry[..at].iter().any(|a| is_shell(a.name.raw()));
+                    }
+                    Some(Link::Tool {
+                        tool,
+                        pid: ancestor.pid,
+                        name: ancestor.name.clone(),
+                    })
+                }),
+        );
         let decisive = decisive(&chain, outer);
         let starter = behind
             .ancestry
@@ -608,6 +624,7 @@ fn tool_of(ancestor: &Ancestor) -> Option<Tool> {
         return Some(Tool::Tmux {
             socket: option(params, &["-L", "-S"]),
             session,
+            shell: false,
         });
     }
     let tool = match program {
@@ -631,6 +648,7 @@ fn tool_of(ancestor: &Ancestor) -> Option<Tool> {
         "cargo" if params.first() == Some(&"watch") => Tool::CargoWatch,
         "screen" | "SCREEN" => Tool::Screen {
             session: option(params, &["-S"]),
+            shell: false,
         },
         _ => {
             let runner = match program {
@@ -741,7 +759,9 @@ impl Link {
                         service: Some(service),
                     } => format!("s6 service {service} ({who})"),
                     Tool::Script { .. } => self.short(),
-                    Tool::Tmux { socket, session } => {
+                    Tool::Tmux {
+                        socket, session, ..
+                    } => {
                         let mut extra = Vec::new();
                         if let Some(session) = session {
                             extra.push(format!("started with session {session}"));
@@ -757,6 +777,7 @@ impl Link {
                     }
                     Tool::Screen {
                         session: Some(session),
+                        ..
                     } => format!("screen session {session} ({who})"),
                     _ => named,
                 }
@@ -839,12 +860,18 @@ impl Link {
                 Tool::Script { words, .. } => no(format!(
                     "{words} exits with it, and nothing stands behind that"
                 )),
-                Tool::Tmux { .. } => {
+                Tool::Tmux { shell: true, .. } => {
                     no("tmux does not restart it; the shell in its window stays".into())
                 }
-                Tool::Screen { .. } => {
+                Tool::Tmux { shell: false, .. } => no(
+                    "tmux does not restart it; it is its window's own command, so the window closes with it (unless remain-on-exit keeps it)".into(),
+                ),
+                Tool::Screen { shell: true, .. } => {
                     no("screen does not restart it; the shell in its window stays".into())
                 }
+                Tool::Screen { shell: false, .. } => no(
+                    "screen does not restart it; it is its window's own command, so the window closes with it".into(),
+                ),
             },
         }
     }
@@ -1341,6 +1368,19 @@ mod tests {
         assert_eq!(s.for_good(), None);
         let summary = s.summary(Signal::Term).unwrap();
         assert_eq!((summary.kind, summary.restarts), ("tmux", Some(false)));
+        // `tmux new -d 'python3 -m http.server'`: no shell in the window to stay behind.
+        let direct = Case::new(
+            "0::/\n",
+            vec![
+                ancestor(900, "tmux: server", &["tmux", "new-session", "-d"]),
+                init(),
+            ],
+        )
+        .supervision();
+        assert_eq!(
+            direct.after(Signal::Term).text,
+            "it will not be restarted: tmux does not restart it; it is its window's own command, so the window closes with it (unless remain-on-exit keeps it)"
+        );
         // The unit itself is stopped as user 1000's.
         let unit = Case::new(
             "0::/user.slice/user-1000.slice/user@1000.service/app.slice/vite.service\n",
