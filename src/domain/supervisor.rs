@@ -893,7 +893,10 @@ impl Link {
                     Manager::User(_) => " --user",
                 };
                 Some(ForGood {
-                    exact: format!("systemctl{user} stop {}", word(&unit.name)),
+                    exact: format!(
+                        "systemctl{user} stop {}",
+                        word(&unit.name).unwrap_or(Cow::Borrowed("UNIT"))
+                    ),
                     command: true,
                     // A valid unit name holds nothing a terminal acts on, and its escapes
                     // (`\x2d`) are systemd's own: shown as they must be typed.
@@ -922,7 +925,8 @@ impl Link {
                     let name = listed
                         .as_ref()
                         .map_or_else(|| short_id(id).to_string(), |c| c.name.raw().to_string());
-                    command(format!("{} stop {}", engine.name(), word(&name)), None)
+                    let name = word(&name).unwrap_or(Cow::Borrowed(short_id(id)));
+                    command(format!("{} stop {name}", engine.name()), None)
                 }
                 Engine::Containerd | Engine::CriO | Engine::Kubernetes => Some(ForGood {
                     exact: "scaling its workload down with kubectl".into(),
@@ -941,29 +945,30 @@ impl Link {
                     Some(format!("`pm2 list` shows which app has pid {pid}")),
                 ),
                 Tool::Supervisord { config } => {
-                    let with = |c: &dyn Fn(&OsText) -> String| {
-                        config
-                            .as_ref()
-                            .map(|p| format!(" -c {}", c(p)))
-                            .unwrap_or_default()
+                    let (with, unsafe_config) = match config.as_ref().map(|p| word(p.raw())) {
+                        None => (String::new(), None),
+                        Some(Some(config)) => (format!(" -c {config}"), None),
+                        Some(None) => (" -c CONFIG".to_string(), config.as_ref()),
                     };
-                    command(
-                        format!(
-                            "supervisorctl{} stop PROGRAM",
-                            with(&|p| word(p.raw()).into_owned())
-                        ),
-                        Some(format!(
-                            "`supervisorctl{} status` shows which program has pid {pid}",
-                            with(&|p| inert(&word(p.raw())).into_owned())
-                        )),
-                    )
+                    let mut note = format!(
+                        "`supervisorctl{} status` shows which program has pid {pid}",
+                        inert(&with)
+                    );
+                    if let Some(config) = unsafe_config {
+                        let _ = write!(
+                            note,
+                            "; CONFIG: the file supervisord {ancestor} was started with, {config}, which no quoting keeps one word in every shell"
+                        );
+                    }
+                    command(format!("supervisorctl{with} stop PROGRAM"), Some(note))
                 }
                 Tool::Runit { service } => command(
                     format!(
                         "sv down {}",
                         service
                             .as_ref()
-                            .map_or(Cow::Borrowed("SERVICE"), |s| word(s.raw()))
+                            .and_then(|s| word(s.raw()))
+                            .unwrap_or(Cow::Borrowed("SERVICE"))
                     ),
                     None,
                 ),
@@ -992,15 +997,19 @@ impl Link {
 /// `text` as one shell word: as it is when it holds nothing a shell would act on, else in
 /// single quotes. Names in a suggested command come from what processes show, and the user
 /// may paste it into a shell: a name like `x; rm -rf ~` must stay one harmless argument.
-fn word(text: &str) -> Cow<'_, str> {
+/// `None` for text holding both a backslash and a single quote: fish reads `\'` inside single
+/// quotes as a quote, so `x\'; rm -rf ~ #` would end the word there and run the rest.
+fn word(text: &str) -> Option<Cow<'_, str>> {
     let plain = !text.is_empty()
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
     if plain {
-        Cow::Borrowed(text)
+        Some(Cow::Borrowed(text))
+    } else if text.contains('\\') && text.contains('\'') {
+        None
     } else {
-        Cow::Owned(format!("'{}'", text.replace('\'', "'\\''")))
+        Some(Cow::Owned(format!("'{}'", text.replace('\'', "'\\''"))))
     }
 }
 
@@ -1825,6 +1834,19 @@ mod tests {
             "sv down 'it'\\''s $(reboot)'"
         );
         assert_eq!(one(&["runsv", "web-1.2"]), "sv down web-1.2");
+        // Quoted for bash, `x\'` would let fish out of the quotes: the name is not pasted.
+        let fish = ["supervisord", "-c", "/tmp/x\\'; rm -rf ~ #"];
+        assert_eq!(one(&fish), "supervisorctl -c CONFIG stop PROGRAM");
+        let s = Case::new("0::/\n", vec![ancestor(66, "supervisord", &fish), init()]).supervision();
+        assert!(
+            s.for_good().unwrap().contains(
+                "CONFIG: the file supervisord 66 was started with, /tmp/x\\'; rm -rf ~ #, which no quoting keeps one word in every shell"
+            ),
+            "{}",
+            s.for_good().unwrap()
+        );
+        assert_eq!(one(&["runsv", "a\\'b"]), "sv down SERVICE");
+        assert_eq!(one(&["runsv", "a\\b"]), "sv down 'a\\b'");
         let escaped = Case::new("0::/system.slice/foo\\x2dbar.service\n", vec![init()])
             .unit(Restart::Always, Some(4812))
             .supervision();
