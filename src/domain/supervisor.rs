@@ -945,22 +945,7 @@ impl Link {
                     Some(format!("`pm2 list` shows which app has pid {pid}")),
                 ),
                 Tool::Supervisord { config } => {
-                    let (with, unsafe_config) = match config.as_ref().map(|p| word(p.raw())) {
-                        None => (String::new(), None),
-                        Some(Some(config)) => (format!(" -c {config}"), None),
-                        Some(None) => (" -c CONFIG".to_string(), config.as_ref()),
-                    };
-                    let mut note = format!(
-                        "`supervisorctl{} status` shows which program has pid {pid}",
-                        inert(&with)
-                    );
-                    if let Some(config) = unsafe_config {
-                        let _ = write!(
-                            note,
-                            "; CONFIG: the file supervisord {ancestor} was started with, {config}, which no quoting keeps one word in every shell"
-                        );
-                    }
-                    command(format!("supervisorctl{with} stop PROGRAM"), Some(note))
+                    Some(supervisorctl_stop(config.as_ref(), *ancestor, pid))
                 }
                 Tool::Runit { service } => command(
                     format!(
@@ -991,6 +976,32 @@ impl Link {
                 Tool::Script { .. } | Tool::Tmux { .. } | Tool::Screen { .. } => None,
             },
         }
+    }
+}
+
+/// `supervisorctl -c CONFIG stop PROGRAM`, with the config supervisord `supervisor` was
+/// started with, and how to tell which program is `pid`.
+fn supervisorctl_stop(config: Option<&OsText>, supervisor: u32, pid: u32) -> ForGood {
+    let (with, unsafe_config) = match config.map(|p| word(p.raw())) {
+        None => (String::new(), None),
+        Some(Some(config)) => (format!(" -c {config}"), None),
+        Some(None) => (" -c CONFIG".to_string(), config),
+    };
+    let mut note = format!(
+        "`supervisorctl{} status` shows which program has pid {pid}",
+        inert(&with)
+    );
+    if let Some(config) = unsafe_config {
+        let _ = write!(
+            note,
+            "; CONFIG: the file supervisord {supervisor} was started with, {config}, which no quoting keeps one word in every shell"
+        );
+    }
+    ForGood {
+        exact: format!("supervisorctl{with} stop PROGRAM"),
+        command: true,
+        verbatim: false,
+        note: Some(note),
     }
 }
 
