@@ -888,20 +888,24 @@ impl Link {
         };
         match self {
             Link::Unit { unit, .. } if !unit.is_scope() => {
-                let user = match unit.manager {
-                    Manager::System => "",
-                    Manager::User(_) => " --user",
+                let name = word(&unit.name).unwrap_or(Cow::Borrowed("UNIT"));
+                let (user, note) = match unit.manager {
+                    Manager::System => ("", None),
+                    // `--user` reaches the manager of whoever runs it: root's, pasted as root.
+                    Manager::User(uid) => (
+                        " --user",
+                        Some(format!(
+                            "as uid {uid}; as any other user, root included: `systemctl --user --machine={uid}@.host stop {name}`"
+                        )),
+                    ),
                 };
                 Some(ForGood {
-                    exact: format!(
-                        "systemctl{user} stop {}",
-                        word(&unit.name).unwrap_or(Cow::Borrowed("UNIT"))
-                    ),
+                    exact: format!("systemctl{user} stop {name}"),
                     command: true,
                     // A valid unit name holds nothing a terminal acts on, and its escapes
                     // (`\x2d`) are systemd's own: shown as they must be typed.
                     verbatim: true,
-                    note: None,
+                    note,
                 })
             }
             Link::Unit { .. } | Link::Session(_) => None,
@@ -1408,9 +1412,10 @@ mod tests {
         )
         .unit(Restart::OnFailure, Some(4812))
         .supervision();
+        // Pasted as root, `systemctl --user` would stop root's own vite.service.
         assert_eq!(
             unit.for_good().unwrap(),
-            "`systemctl --user stop vite.service`"
+            "`systemctl --user stop vite.service` (as uid 1000; as any other user, root included: `systemctl --user --machine=1000@.host stop vite.service`)"
         );
         assert_eq!(
             unit.summary(Signal::Term).unwrap().kind,
