@@ -354,3 +354,68 @@ fn a_loopback_server_on_both_families_outside_the_ephemeral_range_is_clean() {
         "pid {pid} was looked into"
     );
 }
+
+/// A shell of its own session running `true | server` as a job: the pipeline's first process
+/// leads the group and exits at once, the server is still the shell's job.
+const JOB_SHELL: &str = r"import os, sys, time
+os.setsid()
+r, w = os.pipe()
+first = os.fork()
+if first == 0:
+    os.setpgid(0, 0)
+    os.read(r, 1)
+    os._exit(0)
+os.setpgid(first, first)
+server = os.fork()
+if server == 0:
+    os.setpgid(0, first)
+    os.execv(sys.argv[1], [sys.argv[1], '-c', sys.argv[2], '127.0.0.1'])
+os.setpgid(server, first)
+os.write(w, b'x')
+os.waitpid(first, 0)
+time.sleep(300)
+";
+
+/// Until a shell is gone, the job it runs is not left behind; once it is, the same server is.
+#[test]
+fn a_job_of_a_live_shell_is_not_left_behind_until_the_shell_is_gone() {
+    let mut scratch = Scratch::new("job");
+    let mut shell = spawn_fresh(
+        Command::new(PYTHON)
+            .args(["-c", JOB_SHELL, PYTHON, SERVE])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let mut line = String::new();
+    BufReader::new(shell.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    scratch.children.push(shell);
+    let (port, pid) = parse_port_and_pid(&line).unwrap();
+    scratch.pids.push(pid);
+    let orphaned = |doc: &Value| {
+        findings_on(doc, port)
+            .iter()
+            .any(|(kind, _)| kind == "orphaned")
+    };
+    let doc = loopwatch(&["doctor", "--json"]).json();
+    assert!(!orphaned(&doc), "a live shell's job: {doc:#}");
+
+    // The shell goes (its terminal closed); the server ignores nothing and still runs.
+    let shell = &mut scratch.children[0];
+    shell.kill().unwrap();
+    shell.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let doc = loopwatch(&["doctor", "--json"]).json();
+        if orphaned(&doc) {
+            assert_eq!(finding(&doc, port, "orphaned")["process"]["pid"], pid);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never left behind once its shell was gone: {doc:#}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

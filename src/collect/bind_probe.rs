@@ -1,8 +1,10 @@
 //! Real binds, each closed at once: what a server starting on a port now would meet.
 //!
 //! The four addresses a server binds (127.0.0.1, ::1, 0.0.0.0, ::), TCP and UDP, without and
-//! with `SO_REUSEADDR`: sixteen `bind()` calls that never `listen()`, so no client can ever
-//! reach a probe. `SO_REUSEPORT` is never set: a probe that joined a reuse-port group and
+//! with `SO_REUSEADDR`: sixteen `bind()` calls that never `listen()`, so no client can connect
+//! to a probe. A probe that binds still holds the port until the next call closes it: a server
+//! binding there in those microseconds is refused, and a datagram arriving then may land in a
+//! UDP probe, which is why each is closed before the next is made. `SO_REUSEPORT` is never set: a probe that joined a reuse-port group and
 //! left would change the kernel's cached state of that port for the servers bound there.
 //! An IPv6 wildcard keeps the system's default `IPV6_V6ONLY`, as a server's usually does.
 

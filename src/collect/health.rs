@@ -116,10 +116,14 @@ mod linux {
         // A pid stays taken while it names a group, so a live `/proc/<group>` is the leader.
         let group_leader_alive = Path::new(&format!("/proc/{group}")).exists();
         let mut top_parent = parent;
+        let mut top_family = family(top_parent);
         // A cycle cannot happen in a consistent table; the bound keeps a torn read harmless.
         for _ in 0..64 {
-            match family(top_parent) {
-                Some((up, up_group, _)) if up_group == group && top_parent > 1 => top_parent = up,
+            match top_family {
+                Some((up, up_group, _)) if up_group == group && top_parent > 1 => {
+                    top_parent = up;
+                    top_family = family(up);
+                }
                 _ => break,
             }
         }
@@ -132,6 +136,7 @@ mod linux {
             sid: session,
             group_leader_alive,
             adopted_by,
+            adopter_sid: top_family.map(|(_, _, sid)| sid),
         })
     }
 

@@ -89,7 +89,13 @@ fn text(report: &Report) -> String {
             count(report.unseen, "listener")
         )
     });
-    for note in [hidden, unseen].into_iter().flatten() {
+    let starved = (report.starved > 0).then(|| {
+        format!(
+            "the processes of {} were not looked for: loopwatch ran out of file descriptors, so only their sockets were checked (raise the limit: ulimit -n)",
+            count(report.starved, "listener")
+        )
+    });
+    for note in [hidden, unseen, starved].into_iter().flatten() {
         out.push('\n');
         for line in wrap(&note, TEXT_WIDTH) {
             let _ = writeln!(out, "{line}");
@@ -118,6 +124,8 @@ struct Document<'a> {
     hidden_owners: usize,
     /// Listeners whose process is not visible at all (another PID namespace).
     unseen_owners: usize,
+    /// Listeners whose process was not looked for: loopwatch ran out of file descriptors.
+    starved_owners: usize,
     findings: Vec<FindingEntry<'a>>,
 }
 
@@ -186,6 +194,7 @@ fn document(report: &Report, snapshot: &Snapshot) -> serde_json::Result<String> 
         processes_checked: report.processes,
         hidden_owners: report.hidden,
         unseen_owners: report.unseen,
+        starved_owners: report.starved,
         findings: report.findings.iter().map(entry).collect(),
     };
     let mut text = super::render::json::pretty(&doc)?;
@@ -231,6 +240,7 @@ mod tests {
                         sid: key.pid,
                         group_leader_alive: true,
                         adopted_by: None,
+                        adopter_sid: None,
                     }),
                 })
                 .collect()
@@ -266,6 +276,24 @@ mod tests {
             "loopwatch doctor: 1 listener and 1 process checked: nothing to fix\n"
         );
         assert_eq!(asked, [vec![node.key]]);
+    }
+
+    /// Out of descriptors, the owners were never looked for: the report must not read as a
+    /// clean bill for processes it never saw.
+    #[test]
+    fn listeners_whose_owners_were_not_looked_for_are_said_so() {
+        let mut starved = listener("0.0.0.0", 8080, Vec::new());
+        starved.unknown = Some(crate::model::UnknownOwner::OutOfDescriptors);
+        let (found, text, _) = run(snapshot(vec![starved.clone()]), Format::Text);
+        assert!(!found);
+        assert_eq!(
+            text,
+            "loopwatch doctor: 1 listener and 0 processes checked: nothing to fix\n\nthe processes of 1 listener were not looked for: loopwatch ran out of file\ndescriptors, so only their sockets were checked (raise the limit: ulimit -n)\n"
+        );
+        let (_, json, _) = run(snapshot(vec![starved]), Format::Json);
+        let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(doc["starved_owners"], 1);
+        assert_eq!(doc["unseen_owners"], 0);
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub(crate) struct Report<'s> {
     pub(crate) hidden: usize,
     /// Listeners whose process is not visible at all (another PID namespace, or gone).
     pub(crate) unseen: usize,
+    /// Listeners whose process was not looked for: loopwatch ran out of file descriptors.
+    pub(crate) starved: usize,
 }
 
 /// A database or cache: how to recognise it and how to keep it on loopback.
@@ -209,6 +211,10 @@ pub(crate) fn examine<'s>(
         unseen: listeners
             .iter()
             .filter(|s| s.unknown == Some(UnknownOwner::NotFound))
+            .count(),
+        starved: listeners
+            .iter()
+            .filter(|s| s.unknown == Some(UnknownOwner::OutOfDescriptors))
             .count(),
     }
 }
@@ -495,11 +501,17 @@ fn process_health<'s>(
         let Some(lineage) = &entry.lineage else {
             continue;
         };
-        // The group's starter is gone, the group is not a daemon's session of its own, and the
-        // process did not start the group itself: it was left behind.
+        // The group's starter is gone, the group is not a daemon's session of its own, the
+        // process did not start the group itself, and no process of its own session other
+        // than init holds the group (a shell still running it as a job): it was left behind.
+        let held_by_its_session = lineage
+            .adopted_by
+            .as_ref()
+            .is_some_and(|(pid, _)| *pid > 1 && lineage.adopter_sid == Some(lineage.sid));
         if !lineage.group_leader_alive
             && lineage.pgid != lineage.sid
             && lineage.pgid != entry.key.pid
+            && !held_by_its_session
         {
             let adopted = lineage
                 .adopted_by
@@ -584,6 +596,7 @@ mod tests {
                 sid: owner.key.pid,
                 group_leader_alive: true,
                 adopted_by: Some((1, "systemd".into())),
+                adopter_sid: Some(1),
             }),
         }
     }
@@ -692,6 +705,7 @@ mod tests {
             sid: 4000,
             group_leader_alive: false,
             adopted_by: Some((1, OsText::from("init"))),
+            adopter_sid: Some(1),
         });
         // Also found: vite on 127.0.0.1 only, while localhost resolves to ::1 first.
         let health = vec![
@@ -828,9 +842,55 @@ mod tests {
                 sid: 1999,
                 group_leader_alive: false,
                 adopted_by: Some((1, "init".into())),
+                adopter_sid: Some(1),
             }),
         };
         let report = examine(&snapshot, &SystemFacts::default(), &[health]);
         assert_eq!(report.findings, Vec::new());
+    }
+
+    /// `true | python3 -m http.server` typed in a terminal: the pipeline's first process leads
+    /// the job's group and exits at once, the server's parent is the shell, which still runs
+    /// the job in the foreground. Nothing was left behind.
+    #[test]
+    fn a_job_of_a_live_shell_whose_first_process_exited_is_not_left_behind() {
+        let server = owner(28338, "python3", "ana", "python3 -m http.server 8000");
+        let snapshot = Snapshot {
+            sockets: vec![listener("127.0.0.1", 8000, vec![server.clone()])],
+            ..Default::default()
+        };
+        let job = |adopted_by: (u32, &str), adopter_sid: u32| ProcessHealth {
+            key: server.key,
+            exe: ExeState::Current,
+            lineage: Some(Lineage {
+                ppid: adopted_by.0,
+                pgid: 28337,
+                sid: 28298,
+                group_leader_alive: false,
+                adopted_by: Some((adopted_by.0, adopted_by.1.into())),
+                adopter_sid: Some(adopter_sid),
+            }),
+        };
+        // The terminal's shell, or a shell started inside it: the same session.
+        for (adopter, sid) in [((28298, "bash"), 28298), ((28310, "bash"), 28298)] {
+            let report = examine(&snapshot, &SystemFacts::default(), &[job(adopter, sid)]);
+            assert_eq!(report.findings, Vec::new(), "{adopter:?}");
+        }
+        // Adopted by init, or by a `systemd --user` of another session, once the shell is gone.
+        for (adopter, sid) in [((1, "init"), 1), ((900, "systemd"), 900)] {
+            let report = examine(&snapshot, &SystemFacts::default(), &[job(adopter, sid)]);
+            assert_eq!(
+                report.findings.iter().map(|f| f.kind).collect::<Vec<_>>(),
+                [Kind::Orphaned],
+                "{adopter:?}"
+            );
+        }
+        // Init of a whole container's session adopts as much as any init does.
+        let mut session_one = job((1, "init"), 1);
+        if let Some(lineage) = &mut session_one.lineage {
+            lineage.sid = 1;
+        }
+        let report = examine(&snapshot, &SystemFacts::default(), &[session_one]);
+        assert_eq!(report.findings.len(), 1);
     }
 }

@@ -74,12 +74,17 @@ enum Tool {
     },
     CargoWatch,
     Watchexec,
+    /// `shell`: a shell stands between the terminal's server and the process, and stays in
+    /// the window once the process is gone; without one the process is the window's own
+    /// command and the window closes with it.
     Tmux {
         socket: Option<OsText>,
         session: Option<OsText>,
+        shell: bool,
     },
     Screen {
         session: Option<OsText>,
+        shell: bool,
     },
 }
 
@@ -96,6 +101,8 @@ enum Link {
     Container {
         engine: Engine,
         id: String,
+        /// The user whose own (rootless) engine runs it; `None` for the system's engine.
+        user: Option<u32>,
         /// The engine's listing of it, when the engine listed it.
         listed: Option<Arc<Container>>,
         /// Why the engine could not tell, when it could not be asked.
@@ -171,21 +178,32 @@ impl Supervision {
                     unit: unit.clone(),
                     answer: behind.unit.cloned(),
                 }),
-                Placement::Container { engine, id } => {
-                    chain.push(container_link(*engine, id, behind.engine));
+                Placement::Container { engine, id, user } => {
+                    chain.push(container_link(*engine, id, *user, behind.engine));
                 }
                 Placement::Session(name) => chain.push(Link::Session(name.clone())),
                 Placement::Plain(_) | Placement::Garbled => {}
             }
         }
         let outer = chain.len();
-        chain.extend(behind.ancestry.iter().rev().filter_map(|ancestor| {
-            tool_of(ancestor).map(|tool| Link::Tool {
-                tool,
-                pid: ancestor.pid,
-                name: ancestor.name.clone(),
-            })
-        }));
+        chain.extend(
+            behind
+                .ancestry
+                .iter()
+                .enumerate()
+                .rev()
+                .filter_map(|(at, ancestor)| {
+                    let mut tool = tool_of(ancestor)?;
+                    if let Tool::Tmux { shell, .. } | Tool::Screen { shell, .. } = &mut tool {
+                        *shell = behind.ancestry[..at].iter().any(|a| is_shell(a.name.raw()));
+                    }
+                    Some(Link::Tool {
+                        tool,
+                        pid: ancestor.pid,
+                        name: ancestor.name.clone(),
+                    })
+                }),
+        );
         let decisive = decisive(&chain, outer);
         let starter = behind
             .ancestry
@@ -496,11 +514,13 @@ fn decisive(chain: &[Link], outer: usize) -> Option<usize> {
     }
 }
 
-fn container_link(engine: Engine, id: &str, view: &EngineView) -> Link {
+fn container_link(engine: Engine, id: &str, user: Option<u32>, view: &EngineView) -> Link {
+    // A user's rootless engine is not the one loopwatch asks: a container of the same id
+    // there is another container.
     let listed = view
         .containers()
         .iter()
-        .find(|c| c.id == id)
+        .find(|c| user.is_none() && c.id == id)
         .map(Arc::clone);
     let unreachable = match view {
         EngineView::Unreachable { endpoint, reason } => Some(format!(
@@ -511,6 +531,7 @@ fn container_link(engine: Engine, id: &str, view: &EngineView) -> Link {
     Link::Container {
         engine,
         id: id.to_string(),
+        user,
         listed,
         unreachable,
     }
@@ -603,6 +624,7 @@ fn tool_of(ancestor: &Ancestor) -> Option<Tool> {
         return Some(Tool::Tmux {
             socket: option(params, &["-L", "-S"]),
             session,
+            shell: false,
         });
     }
     let tool = match program {
@@ -626,6 +648,7 @@ fn tool_of(ancestor: &Ancestor) -> Option<Tool> {
         "cargo" if params.first() == Some(&"watch") => Tool::CargoWatch,
         "screen" | "SCREEN" => Tool::Screen {
             session: option(params, &["-S"]),
+            shell: false,
         },
         _ => {
             let runner = match program {
@@ -671,10 +694,19 @@ impl Link {
             Link::Unit { unit, .. } => unit_label(unit),
             Link::Session(name) => session_label(name),
             Link::Container {
-                engine, id, listed, ..
-            } => match listed {
-                Some(container) => format!("{} container {}", engine.name(), container.name),
-                None => format!("{} container {}", engine.name(), short_id(id)),
+                engine,
+                id,
+                user,
+                listed,
+                ..
+            } => match (listed, user) {
+                (Some(container), _) => format!("{} container {}", engine.name(), container.name),
+                (None, Some(uid)) => format!(
+                    "rootless {} container {} (uid {uid})",
+                    engine.name(),
+                    short_id(id)
+                ),
+                (None, None) => format!("{} container {}", engine.name(), short_id(id)),
             },
             Link::Tool { tool, pid, name } => match tool {
                 Tool::Script { words, .. } if words.raw() != name.raw() => {
@@ -704,16 +736,14 @@ impl Link {
     fn label_without_policy(&self) -> String {
         match self {
             Link::Unit { .. } | Link::Session(_) => self.short(),
-            Link::Container {
-                engine, id, listed, ..
-            } => match listed {
+            Link::Container { engine, listed, .. } => match listed {
                 Some(container) => format!(
                     "{} container {}, id {}",
                     engine.name(),
                     container.label(),
                     container.short_id()
                 ),
-                None => format!("{} container {}", engine.name(), short_id(id)),
+                None => self.short(),
             },
             Link::Tool { tool, pid, name } => {
                 let who = process_label(name, *pid);
@@ -729,7 +759,9 @@ impl Link {
                         service: Some(service),
                     } => format!("s6 service {service} ({who})"),
                     Tool::Script { .. } => self.short(),
-                    Tool::Tmux { socket, session } => {
+                    Tool::Tmux {
+                        socket, session, ..
+                    } => {
                         let mut extra = Vec::new();
                         if let Some(session) = session {
                             extra.push(format!("started with session {session}"));
@@ -745,6 +777,7 @@ impl Link {
                     }
                     Tool::Screen {
                         session: Some(session),
+                        ..
                     } => format!("screen session {session} ({who})"),
                     _ => named,
                 }
@@ -827,12 +860,18 @@ impl Link {
                 Tool::Script { words, .. } => no(format!(
                     "{words} exits with it, and nothing stands behind that"
                 )),
-                Tool::Tmux { .. } => {
+                Tool::Tmux { shell: true, .. } => {
                     no("tmux does not restart it; the shell in its window stays".into())
                 }
-                Tool::Screen { .. } => {
+                Tool::Tmux { shell: false, .. } => no(
+                    "tmux does not restart it; it is its window's own command, so the window closes with it (unless remain-on-exit keeps it)".into(),
+                ),
+                Tool::Screen { shell: true, .. } => {
                     no("screen does not restart it; the shell in its window stays".into())
                 }
+                Tool::Screen { shell: false, .. } => no(
+                    "screen does not restart it; it is its window's own command, so the window closes with it".into(),
+                ),
             },
         }
     }
@@ -849,20 +888,40 @@ impl Link {
         };
         match self {
             Link::Unit { unit, .. } if !unit.is_scope() => {
-                let user = match unit.manager {
-                    Manager::System => "",
-                    Manager::User(_) => " --user",
+                let name = word(&unit.name).unwrap_or(Cow::Borrowed("UNIT"));
+                let (user, note) = match unit.manager {
+                    Manager::System => ("", None),
+                    // `--user` reaches the manager of whoever runs it: root's, pasted as root.
+                    Manager::User(uid) => (
+                        " --user",
+                        Some(format!(
+                            "as uid {uid}; as any other user, root included: `systemctl --user --machine={uid}@.host stop {name}`"
+                        )),
+                    ),
                 };
                 Some(ForGood {
-                    exact: format!("systemctl{user} stop {}", word(&unit.name)),
+                    exact: format!("systemctl{user} stop {name}"),
                     command: true,
                     // A valid unit name holds nothing a terminal acts on, and its escapes
                     // (`\x2d`) are systemd's own: shown as they must be typed.
                     verbatim: true,
-                    note: None,
+                    note,
                 })
             }
             Link::Unit { .. } | Link::Session(_) => None,
+            Link::Container {
+                engine,
+                id,
+                user: Some(uid),
+                ..
+            } => Some(ForGood {
+                exact: format!("{} stop {} run as uid {uid}", engine.name(), short_id(id)),
+                command: false,
+                verbatim: false,
+                note: Some(format!(
+                    "the container belongs to the engine uid {uid} runs for itself, not to the system's"
+                )),
+            }),
             Link::Container {
                 engine, id, listed, ..
             } => match engine {
@@ -870,7 +929,8 @@ impl Link {
                     let name = listed
                         .as_ref()
                         .map_or_else(|| short_id(id).to_string(), |c| c.name.raw().to_string());
-                    command(format!("{} stop {}", engine.name(), word(&name)), None)
+                    let name = word(&name).unwrap_or(Cow::Borrowed(short_id(id)));
+                    command(format!("{} stop {name}", engine.name()), None)
                 }
                 Engine::Containerd | Engine::CriO | Engine::Kubernetes => Some(ForGood {
                     exact: "scaling its workload down with kubectl".into(),
@@ -889,29 +949,15 @@ impl Link {
                     Some(format!("`pm2 list` shows which app has pid {pid}")),
                 ),
                 Tool::Supervisord { config } => {
-                    let with = |c: &dyn Fn(&OsText) -> String| {
-                        config
-                            .as_ref()
-                            .map(|p| format!(" -c {}", c(p)))
-                            .unwrap_or_default()
-                    };
-                    command(
-                        format!(
-                            "supervisorctl{} stop PROGRAM",
-                            with(&|p| word(p.raw()).into_owned())
-                        ),
-                        Some(format!(
-                            "`supervisorctl{} status` shows which program has pid {pid}",
-                            with(&|p| inert(&word(p.raw())).into_owned())
-                        )),
-                    )
+                    Some(supervisorctl_stop(config.as_ref(), *ancestor, pid))
                 }
                 Tool::Runit { service } => command(
                     format!(
                         "sv down {}",
                         service
                             .as_ref()
-                            .map_or(Cow::Borrowed("SERVICE"), |s| word(s.raw()))
+                            .and_then(|s| word(s.raw()))
+                            .unwrap_or(Cow::Borrowed("SERVICE"))
                     ),
                     None,
                 ),
@@ -937,18 +983,48 @@ impl Link {
     }
 }
 
+/// `supervisorctl -c CONFIG stop PROGRAM`, with the config supervisord `supervisor` was
+/// started with, and how to tell which program is `pid`.
+fn supervisorctl_stop(config: Option<&OsText>, supervisor: u32, pid: u32) -> ForGood {
+    let (with, unsafe_config) = match config.map(|p| word(p.raw())) {
+        None => (String::new(), None),
+        Some(Some(config)) => (format!(" -c {config}"), None),
+        Some(None) => (" -c CONFIG".to_string(), config),
+    };
+    let mut note = format!(
+        "`supervisorctl{} status` shows which program has pid {pid}",
+        inert(&with)
+    );
+    if let Some(config) = unsafe_config {
+        let _ = write!(
+            note,
+            "; CONFIG: the file supervisord {supervisor} was started with, {config}, which no quoting keeps one word in every shell"
+        );
+    }
+    ForGood {
+        exact: format!("supervisorctl{with} stop PROGRAM"),
+        command: true,
+        verbatim: false,
+        note: Some(note),
+    }
+}
+
 /// `text` as one shell word: as it is when it holds nothing a shell would act on, else in
 /// single quotes. Names in a suggested command come from what processes show, and the user
 /// may paste it into a shell: a name like `x; rm -rf ~` must stay one harmless argument.
-fn word(text: &str) -> Cow<'_, str> {
+/// `None` for text holding both a backslash and a single quote: fish reads `\'` inside single
+/// quotes as a quote, so `x\'; rm -rf ~ #` would end the word there and run the rest.
+fn word(text: &str) -> Option<Cow<'_, str>> {
     let plain = !text.is_empty()
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
     if plain {
-        Cow::Borrowed(text)
+        Some(Cow::Borrowed(text))
+    } else if text.contains('\\') && text.contains('\'') {
+        None
     } else {
-        Cow::Owned(format!("'{}'", text.replace('\'', "'\\''")))
+        Some(Cow::Owned(format!("'{}'", text.replace('\'', "'\\''"))))
     }
 }
 
@@ -1316,6 +1392,19 @@ mod tests {
         assert_eq!(s.for_good(), None);
         let summary = s.summary(Signal::Term).unwrap();
         assert_eq!((summary.kind, summary.restarts), ("tmux", Some(false)));
+        // `tmux new -d 'python3 -m http.server'`: no shell in the window to stay behind.
+        let direct = Case::new(
+            "0::/\n",
+            vec![
+                ancestor(900, "tmux: server", &["tmux", "new-session", "-d"]),
+                init(),
+            ],
+        )
+        .supervision();
+        assert_eq!(
+            direct.after(Signal::Term).text,
+            "it will not be restarted: tmux does not restart it; it is its window's own command, so the window closes with it (unless remain-on-exit keeps it)"
+        );
         // The unit itself is stopped as user 1000's.
         let unit = Case::new(
             "0::/user.slice/user-1000.slice/user@1000.service/app.slice/vite.service\n",
@@ -1323,9 +1412,10 @@ mod tests {
         )
         .unit(Restart::OnFailure, Some(4812))
         .supervision();
+        // Pasted as root, `systemctl --user` would stop root's own vite.service.
         assert_eq!(
             unit.for_good().unwrap(),
-            "`systemctl --user stop vite.service`"
+            "`systemctl --user stop vite.service` (as uid 1000; as any other user, root included: `systemctl --user --machine=1000@.host stop vite.service`)"
         );
         assert_eq!(
             unit.summary(Signal::Term).unwrap().kind,
@@ -1559,6 +1649,54 @@ mod tests {
         assert_eq!(inside.headline(), "managed by supervisord 7");
     }
 
+    /// A container of a user's own rootless engine is not the system engine's container of
+    /// the same id, and `docker stop` as root would stop that one: no command to paste.
+    #[test]
+    fn a_rootless_container_is_never_the_system_engines_namesake() {
+        let victim = Arc::new(Container {
+            id: ID.into(),
+            name: "payments-db".into(),
+            image: "postgres:16".into(),
+            compose: None,
+            addresses: Vec::new(),
+            ports: Vec::new(),
+        });
+        let mut case = Case::new(
+            &format!(
+                "0::/user.slice/user-1000.slice/user@1000.service/app.slice/docker-{ID}.scope\n"
+            ),
+            vec![init()],
+        );
+        case.engine = EngineView::Listed {
+            endpoint: "/var/run/docker.sock".into(),
+            containers: vec![victim],
+        };
+        let s = case.supervision();
+        assert_eq!(
+            s.headline(),
+            "in rootless docker container 0f99e7bbe4fe (uid 1000)"
+        );
+        let summary = s.summary(Signal::Term).unwrap();
+        assert_eq!(summary.name.as_deref(), Some(ID));
+        assert!(!s.sentence(Signal::Term).contains("payments-db"));
+        let way = summary.stop_for_good.unwrap();
+        assert_eq!(way, "docker stop 0f99e7bbe4fe run as uid 1000");
+        assert!(
+            !s.for_good().unwrap().starts_with('`'),
+            "not a command to paste"
+        );
+
+        // Named like a container deeper inside a delegated subtree: no container at all.
+        let impostor = Case::new(
+            &format!(
+                "0::/user.slice/user-1000.slice/user@1000.service/app.slice/x.service/docker-{ID}.scope\n"
+            ),
+            vec![init()],
+        )
+        .supervision();
+        assert!(!impostor.sentence(Signal::Term).contains("docker"));
+    }
+
     #[test]
     fn sessions_transient_units_and_scopes() {
         let session = Case::new(
@@ -1712,6 +1850,19 @@ mod tests {
             "sv down 'it'\\''s $(reboot)'"
         );
         assert_eq!(one(&["runsv", "web-1.2"]), "sv down web-1.2");
+        // Quoted for bash, `x\'` would let fish out of the quotes: the name is not pasted.
+        let fish = ["supervisord", "-c", "/tmp/x\\'; rm -rf ~ #"];
+        assert_eq!(one(&fish), "supervisorctl -c CONFIG stop PROGRAM");
+        let s = Case::new("0::/\n", vec![ancestor(66, "supervisord", &fish), init()]).supervision();
+        assert!(
+            s.for_good().unwrap().contains(
+                "CONFIG: the file supervisord 66 was started with, /tmp/x\\'; rm -rf ~ #, which no quoting keeps one word in every shell"
+            ),
+            "{}",
+            s.for_good().unwrap()
+        );
+        assert_eq!(one(&["runsv", "a\\'b"]), "sv down SERVICE");
+        assert_eq!(one(&["runsv", "a\\b"]), "sv down 'a\\b'");
         let escaped = Case::new("0::/system.slice/foo\\x2dbar.service\n", vec![init()])
             .unit(Restart::Always, Some(4812))
             .supervision();

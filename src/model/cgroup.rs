@@ -69,8 +69,13 @@ impl Engine {
 pub enum Placement {
     /// A service or scope of a systemd manager.
     Unit(Unit),
-    /// A container: the engine and the container's full id.
-    Container { engine: Engine, id: String },
+    /// A container: the engine and the container's full id, and the user whose own
+    /// (rootless) engine runs it when it lies inside that user's manager.
+    Container {
+        engine: Engine,
+        id: String,
+        user: Option<u32>,
+    },
     /// A login session (`session-3.scope`) or a user's manager itself (`user@1000.service`,
     /// its `init.scope`): started by hand, not a service.
     Session(String),
@@ -98,8 +103,8 @@ impl Placement {
         if lines.is_empty() {
             return Placement::Garbled;
         }
-        if let Some((engine, id)) = lines.iter().find_map(|(_, _, path)| container_in(path)) {
-            return Placement::Container { engine, id };
+        if let Some((engine, id, user)) = lines.iter().find_map(|(_, _, path)| container_in(path)) {
+            return Placement::Container { engine, id, user };
         }
         let systemd = lines
             .iter()
@@ -171,11 +176,15 @@ fn is_unit_name(name: &str) -> bool {
         })
 }
 
-/// A container id in a cgroup path, by the engines' naming: `docker-<id>.scope` and
-/// `/docker/<id>` (Docker's systemd and cgroupfs drivers), `libpod-<id>.scope` and
-/// `/libpod_parent/libpod-<id>` (Podman), `cri-containerd-<id>.scope`, `crio-<id>.scope`, and
-/// `/kubepods/.../pod<uid>/<id>` (Kubernetes' cgroupfs driver).
-fn container_in(path: &str) -> Option<(Engine, String)> {
+/// A container id in a cgroup path, where the engines put it: `/docker/<id>` and
+/// `/libpod_parent/libpod-<id>` at the root (Docker's and Podman's cgroupfs drivers),
+/// `/kubepods/.../pod<uid>/<id>` (Kubernetes' cgroupfs driver), and a `docker-<id>.scope`,
+/// `libpod-<id>.scope`, `cri-containerd-<id>.scope` or `crio-<id>.scope` that is the first
+/// component below the root's slices, or below a user's manager's slices (a rootless engine's,
+/// run by that user). Anywhere else it is a name someone gave a cgroup of a subtree delegated
+/// to them, which proves nothing: a process there is no more in that container than it is in
+/// a unit by the name.
+fn container_in(path: &str) -> Option<(Engine, String, Option<u32>)> {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let scoped = |part: &str, prefix: &str| {
         part.strip_prefix(prefix)
@@ -183,28 +192,36 @@ fn container_in(path: &str) -> Option<(Engine, String)> {
             .filter(|id| is_container_id(id))
             .map(str::to_string)
     };
-    for (i, part) in parts.iter().enumerate() {
-        let found = [
-            ("docker-", Engine::Docker),
-            ("libpod-", Engine::Podman),
-            ("cri-containerd-", Engine::Containerd),
-            ("crio-", Engine::CriO),
-        ]
-        .into_iter()
-        .find_map(|(prefix, engine)| scoped(part, prefix).map(|id| (engine, id)));
-        if found.is_some() {
-            return found;
+    match parts.as_slice() {
+        ["docker", id, ..] if is_container_id(id) => {
+            return Some((Engine::Docker, (*id).to_string(), None));
         }
-        let next = parts.get(i + 1).copied().filter(|id| is_container_id(id));
-        if let (&"docker", Some(id)) = (part, next) {
-            return Some((Engine::Docker, id.to_string()));
+        ["libpod_parent", name, ..] => {
+            return scoped(name, "libpod-").map(|id| (Engine::Podman, id, None));
         }
+        ["kubepods" | "kubepods.slice", ..] if !parts.iter().any(|p| p.ends_with(".scope")) => {
+            let last = parts.last().copied().filter(|id| is_container_id(id))?;
+            return Some((Engine::Kubernetes, last.to_string(), None));
+        }
+        _ => {}
     }
-    if parts.first() == Some(&"kubepods") || parts.first() == Some(&"kubepods.slice") {
-        let last = parts.last().copied().filter(|id| is_container_id(id))?;
-        return Some((Engine::Kubernetes, last.to_string()));
+    let mut units = parts.iter().filter(|p| !p.ends_with(".slice"));
+    let mut first = *units.next()?;
+    let user = first
+        .strip_prefix("user@")
+        .and_then(|rest| rest.strip_suffix(".service"))
+        .and_then(|uid| uid.parse::<u32>().ok());
+    if user.is_some() {
+        first = *units.next()?;
     }
-    None
+    [
+        ("docker-", Engine::Docker),
+        ("libpod-", Engine::Podman),
+        ("cri-containerd-", Engine::Containerd),
+        ("crio-", Engine::CriO),
+    ]
+    .into_iter()
+    .find_map(|(prefix, engine)| scoped(first, prefix).map(|id| (engine, id, user)))
 }
 
 /// 64 lowercase hex digits, as every engine here names containers.
@@ -327,6 +344,7 @@ mod tests {
         let container = |engine| Placement::Container {
             engine,
             id: ID.to_string(),
+            user: None,
         };
         assert_eq!(at(&format!("/docker/{ID}")), container(Engine::Docker));
         assert_eq!(
@@ -341,7 +359,11 @@ mod tests {
             at(&format!(
                 "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope"
             )),
-            container(Engine::Podman)
+            Placement::Container {
+                engine: Engine::Podman,
+                id: ID.to_string(),
+                user: Some(1000),
+            }
         );
         assert_eq!(
             at(&format!(
@@ -366,6 +388,45 @@ mod tests {
             Placement::Container { .. }
         ));
         assert!(!matches!(at("/docker/abc123"), Placement::Container { .. }));
+    }
+
+    /// A user may name the cgroups of a subtree delegated to them anything, a real container's
+    /// id included: a process there is not in that container, and `docker stop ID` would stop
+    /// someone else's.
+    #[test]
+    fn a_container_name_in_a_delegated_subtree_is_no_container() {
+        for path in [
+            format!(
+                "/user.slice/user-1000.slice/user@1000.service/app.slice/vite.service/docker-{ID}.scope"
+            ),
+            format!(
+                "/user.slice/user-1000.slice/user@1000.service/app.slice/x.service/docker/{ID}"
+            ),
+            format!("/system.slice/ci-runner.service/docker-{ID}.scope"),
+            format!("/system.slice/ci-runner.service/libpod_parent/libpod-{ID}"),
+            format!("/user.slice/user-1000.slice/session-3.scope/crio-{ID}.scope"),
+            format!("/system.slice/app.service/kubepods/besteffort/pod0f1e2d3c/{ID}"),
+        ] {
+            assert!(
+                !matches!(
+                    Placement::from_proc(&format!("0::{path}\n")),
+                    Placement::Container { .. }
+                ),
+                "{path}"
+            );
+        }
+        // Where systemd puts a user's own units, a container is that user's rootless engine's,
+        // never the system engine's container of the same id.
+        assert_eq!(
+            Placement::from_proc(&format!(
+                "0::/user.slice/user-1000.slice/user@1000.service/app.slice/docker-{ID}.scope\n"
+            )),
+            Placement::Container {
+                engine: Engine::Docker,
+                id: ID.to_string(),
+                user: Some(1000),
+            }
+        );
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct Lineage {
     /// The parent of the group's topmost process here: who adopted the group once its leader
     /// died (`init 1`, a `systemd --user`), with its name.
     pub adopted_by: Option<(u32, OsText)>,
+    /// That parent's session. In the process's own session (a shell that ran `true | server`,
+    /// whose first process exited) the group is still one of its jobs: job control and the
+    /// terminal's hangup reach it.
+    pub adopter_sid: Option<u32>,
 }
 
 /// One process as `doctor` sees it.
