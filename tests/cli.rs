@@ -214,6 +214,8 @@ fn a_subcommands_usage_error_shows_that_subcommands_usage() {
         (&["watch", "80,x"][..], "Usage: loopwatch watch"),
         (&["--read-only", "kill", "80"][..], "Usage: loopwatch kill"),
         (&["kill", "80", "--bogus"][..], "Usage: loopwatch kill"),
+        (&["why", "0"][..], "Usage: loopwatch explain"),
+        (&["doctor", "80"][..], "Usage: loopwatch doctor"),
     ] {
         let out = loopwatch(args);
         assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);

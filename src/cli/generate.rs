@@ -95,12 +95,13 @@ fn roff_text(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const SUBCOMMANDS: [&str; 7] = [
+    const SUBCOMMANDS: [&str; 8] = [
         "list",
         "who",
         "kill",
         "watch",
         "explain",
+        "doctor",
         "completions",
         "man",
     ];

@@ -70,10 +70,11 @@ where
     let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
     let subcommand = argv.iter().skip(1).find_map(|arg| {
         let arg = arg.to_str()?;
+        // By its name or an alias (`why` is `explain`): the usage shown is the command's.
         Args::command()
             .get_subcommands()
-            .any(|sub| sub.get_name() == arg)
-            .then(|| arg.to_string())
+            .find(|sub| sub.get_name() == arg || sub.get_all_aliases().any(|alias| alias == arg))
+            .map(|sub| sub.get_name().to_string())
     });
     if let Some(negative) = negative_port(&argv) {
         let message = values::InvalidValue::Port.message(&negative);
@@ -1253,6 +1254,7 @@ mod tests {
             ),
             ("explain", "required"),
             ("explain 70000", "port must be a number"),
+            ("why 0", "port must be a number"),
         ] {
             let e = parse(argv).expect_err(argv);
             assert_eq!(e.exit_code(), 2, "{argv}");
