@@ -1,27 +1,42 @@
 //! The real terminal: raw mode, the alternate screen and mouse reporting, given back on every
 //! way out (return, error, panic); and the thread that reads its input.
 
-use std::io::stdout;
+use std::io::{BufWriter, Stdout, stdout};
 use std::sync::mpsc::Sender;
 use std::thread;
 
 use anyhow::Context as _;
-use ratatui::DefaultTerminal;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
+
+/// Frames go out whole: `Stdout` alone flushes every 1 KiB, so a terminal (or a tmux pane)
+/// could show half a frame, half a stop dialog. Buffered here, each frame is one write, sent
+/// when ratatui flushes at the end of a draw. 64 KiB holds a full redraw of a large screen.
+const FRAME_BUFFER: usize = 64 * 1024;
+
+pub(crate) type FrameTerminal = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
 
 use super::event_loop::{Event, JobControl};
 
 /// The terminal in TUI mode. Dropping it puts the terminal back.
 pub(crate) struct Screen {
-    pub(crate) terminal: DefaultTerminal,
+    pub(crate) terminal: FrameTerminal,
     active: bool,
 }
 
 impl Screen {
     pub(crate) fn enter() -> anyhow::Result<Self> {
         install_panic_restore();
-        let terminal = ratatui::try_init().context("cannot set up the terminal")?;
+        let terminal = match take_screen() {
+            Ok(terminal) => terminal,
+            Err(error) => {
+                restore_terminal();
+                return Err(error).context("cannot set up the terminal");
+            }
+        };
         if let Err(error) = execute!(stdout(), EnableMouseCapture) {
             restore_terminal();
             return Err(error).context("cannot enable mouse reporting");
@@ -44,6 +59,16 @@ impl Drop for Screen {
     fn drop(&mut self) {
         self.leave();
     }
+}
+
+/// Raw mode and the alternate screen, and a terminal that writes each frame in one go.
+fn take_screen() -> std::io::Result<FrameTerminal> {
+    enable_raw_mode()?;
+    execute!(stdout(), EnterAlternateScreen)?;
+    Terminal::new(CrosstermBackend::new(BufWriter::with_capacity(
+        FRAME_BUFFER,
+        stdout(),
+    )))
 }
 
 /// Job control on the real terminal.

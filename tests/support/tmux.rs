@@ -89,7 +89,10 @@ impl Tmux {
             .to_string()
     }
 
-    /// Waits until `condition` holds for the screen; panics with the last screen at the deadline.
+    /// Waits until `condition` holds for the screen and the screen has settled (two captures a
+    /// moment apart agree); panics with the last screen at the deadline. The settling matters:
+    /// the pty hands a large frame to tmux in pieces, and a capture taken between them shows
+    /// half a dialog that the next capture shows whole.
     pub(crate) fn wait_for(
         &self,
         what: &str,
@@ -100,7 +103,10 @@ impl Tmux {
         loop {
             let screen = self.screen();
             if condition(&screen) {
-                return screen;
+                thread::sleep(Duration::from_millis(40));
+                if self.screen() == screen {
+                    return screen;
+                }
             }
             assert!(
                 Instant::now() < deadline,
