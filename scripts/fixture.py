@@ -10,6 +10,7 @@ When every socket is open it writes one JSON line to --ready (pids, marker port,
 waits until it is sent SIGTERM or SIGINT, and takes its workers down with it.
 
     scripts/fixture.py --sockets 10000 --procs 20 --idle 500 --ready /tmp/ready.json
+    scripts/fixture.py --sockets 100000 --procs 10 --connections-only --ready /tmp/ready.json
 """
 
 import argparse
@@ -44,11 +45,12 @@ def bind(family, kind, addr, port=0):
     return s
 
 
-def open_share(count, index):
-    """Opens about `count` sockets; returns them so they stay open."""
+def open_share(count, index, connections_only=False):
+    """Opens about `count` sockets; returns them so they stay open. With `connections_only`,
+    every socket but the worker's own listener is an end of an established connection."""
     held = []
-    listeners = int(count * LISTEN_SHARE)
-    udps = int(count * UDP_SHARE)
+    listeners = 0 if connections_only else int(count * LISTEN_SHARE)
+    udps = 0 if connections_only else int(count * UDP_SHARE)
     connections = (count - listeners - udps) // 2
     for i in range(listeners):
         family, addr = ADDRESSES[(i + index) % len(ADDRESSES)]
@@ -109,6 +111,8 @@ def main():
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--procs", type=int, default=10)
     parser.add_argument("--idle", type=int, default=0)
+    parser.add_argument("--connections-only", action="store_true",
+                        help="established loopback connections only (the 100k scale fixture)")
     parser.add_argument("--ready", required=True, help="file the ready line is written to")
     args = parser.parse_args()
 
@@ -142,7 +146,7 @@ def main():
 
         def work(index=index):
             os.close(ready_r)
-            held = open_share(per_worker, index)
+            held = open_share(per_worker, index, args.connections_only)
             os.write(ready_w, f"{len(held)}\n".encode())
             wait_forever()
 

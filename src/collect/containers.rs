@@ -142,9 +142,11 @@ impl EngineSource for EngineWatch {
 pub struct WithContainers {
     inner: Box<dyn Collector>,
     engine: Box<dyn EngineSource>,
-    /// The inner collector's last snapshot and the engine answer it was joined with: a tick
-    /// where neither changed returns nothing new.
-    last: Option<(Snapshot, u64)>,
+    /// The engine answer the inner collector's last snapshot was joined with: a tick where
+    /// neither changed returns nothing new. The snapshot itself is not kept (at 100,000 sockets
+    /// a copy is most of loopwatch's memory): the inner collector makes it again when only the
+    /// engine changed.
+    last: Option<u64>,
     /// An engine proxy has been seen holding a published port: this engine publishes through
     /// proxies, so a published port with no socket is not held at all.
     proxies: Proxies,
@@ -163,9 +165,12 @@ impl WithContainers {
 
 impl Collector for WithContainers {
     fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError> {
-        let snapshot = self.inner.collect(query)?;
+        let snapshot = self
+            .inner
+            .collect(query)
+            .inspect_err(|_| self.last = None)?;
         let (generation, view) = self.engine.view();
-        self.last = Some((snapshot.clone(), generation));
+        self.last = Some(generation);
         Ok(attach(snapshot, &view, query, &mut self.proxies))
     }
 
@@ -175,12 +180,15 @@ impl Collector for WithContainers {
             .collect_changed(query)
             .inspect_err(|_| self.last = None)?;
         let (generation, view) = self.engine.view();
-        let snapshot = match (fresh, &self.last) {
+        let snapshot = match (fresh, self.last) {
             (Some(snapshot), _) => snapshot,
-            (None, Some((previous, seen))) if *seen != generation => previous.clone(),
+            (None, Some(seen)) if seen != generation => match self.inner.last_again() {
+                Some(previous) => previous,
+                None => self.inner.collect(query)?,
+            },
             (None, _) => return Ok(None),
         };
-        self.last = Some((snapshot.clone(), generation));
+        self.last = Some(generation);
         Ok(Some(attach(snapshot, &view, query, &mut self.proxies)))
     }
 }

@@ -60,6 +60,10 @@ impl Collector for FakeCollector {
         self.delivered = Some(snapshot.clone());
         Ok(Some(snapshot))
     }
+
+    fn last_again(&mut self) -> Option<Snapshot> {
+        self.last.clone()
+    }
 }
 
 /// A collector the test keeps a handle to after handing it over (to a poller thread, say), so it
@@ -81,5 +85,12 @@ impl<C: Collector> Collector for SharedCollector<C> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .collect_changed(query)
+    }
+
+    fn last_again(&mut self) -> Option<Snapshot> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_again()
     }
 }

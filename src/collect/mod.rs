@@ -125,6 +125,13 @@ pub trait Collector: Send {
     fn collect_changed(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
         self.collect(query).map(Some)
     }
+
+    /// The snapshot returned last, made again from what it was made of (no OS access), or
+    /// `None` where this collector cannot (before the first, after an error). A wrapper that
+    /// adds to snapshots asks this instead of keeping a copy of every snapshot it was handed.
+    fn last_again(&mut self) -> Option<Snapshot> {
+        None
+    }
 }
 
 /// Reads sockets, then only the owners and processes of the sockets the query wants, and joins
@@ -188,6 +195,8 @@ impl SystemCollector {
         let mut raw = self.sockets.sockets(&query)?;
         // Sources should filter early (before building every row); this covers one that does not.
         raw.retain(|r| join::wants(&query, r));
+        // Kept until the next tick for comparison: at its size, not the capacity it grew to.
+        raw.shrink_to_fit();
         let lookup = self.owners.owners(&inodes_needing_owners(&raw));
         let processes = self.processes.processes(&owning_pids(&raw, &lookup));
         let users = self.user_names(&raw);
@@ -201,7 +210,7 @@ impl SystemCollector {
 
     fn join(&self, inputs: &Inputs) -> Snapshot {
         join::join(
-            inputs.raw.clone(),
+            &inputs.raw,
             &inputs.lookup,
             &inputs.processes,
             &inputs.users,
@@ -230,6 +239,10 @@ impl Collector for SystemCollector {
         let snapshot = self.join(&inputs);
         self.last_inputs = Some(inputs);
         Ok(Some(snapshot))
+    }
+
+    fn last_again(&mut self) -> Option<Snapshot> {
+        self.last_inputs.as_ref().map(|inputs| self.join(inputs))
     }
 }
 

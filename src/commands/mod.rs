@@ -95,11 +95,13 @@ pub(crate) fn list(
     shown.sockets.retain(|s| output.only.admits(s));
     match output.format {
         ListFormat::Text => {
-            let table = text::list_table(&shown.sockets, query.connections, output.text);
-            write_out(out, &table)?;
+            text::write_list_table(out, &shown.sockets, query.connections, output.text)
+                .context("writing to stdout")?;
             notice_hidden_owners(&shown, err);
         }
-        ListFormat::Json => write_out(out, &json::document(&shown, None)?)?,
+        ListFormat::Json => {
+            json::write_document(out, &shown, None).context("writing to stdout")?;
+        }
         ListFormat::OpenMetrics => write_out(out, &openmetrics::exposition(&shown.sockets))?,
     }
     Ok(())

@@ -1990,7 +1990,7 @@ mod tests {
         let impostor = crate::model::Owner {
             argv: ["ssh", "/tmp/hold.py", "-L", "7002:db:5432"]
                 .map(OsText::from)
-                .to_vec(),
+                .into(),
             ..owner(9297, "python3", "ana", "ssh")
         };
         let renamed = owner(9298, "ssh", "ana", "python3 hold.py -L 7003:db:5432 h");
@@ -2018,7 +2018,7 @@ mod tests {
         let argv: Vec<OsText> = words.iter().map(|a| OsText::from(a.as_str())).collect();
         assert_eq!(parse(&argv).len(), 10_000);
         let ssh = crate::model::Owner {
-            argv,
+            argv: argv.into(),
             ..owner(4120, "ssh", "ana", "ssh")
         };
         // Every owner carries the whole command line: a sample of the ports keeps the test quick.
@@ -2126,7 +2126,7 @@ mod tests {
                 }
             }
             let mut sockets = vec![
-                listener("127.0.0.1", 8080, vec![crate::model::Owner { argv: argv.clone(), ..owner(1, "ssh", "a", "ssh") }]),
+                listener("127.0.0.1", 8080, vec![crate::model::Owner { argv: argv.clone().into(), ..owner(1, "ssh", "a", "ssh") }]),
             ];
             attach(&mut sockets);
         }

@@ -66,12 +66,20 @@ impl Column {
             Column::State => a.state.as_str().cmp(b.state.as_str()),
             // Unknown owners sort after every known pid.
             Column::Pid => pid_of(a).cmp(&pid_of(b)),
-            Column::Process => cmp_text(&a.process_label(), &b.process_label()),
-            Column::User => cmp_text(&a.user_label(), &b.user_label()),
-            Column::Command => cmp_text(
-                &super::command::of_socket(a).inert(),
-                &super::command::of_socket(b).inert(),
+            Column::Process | Column::User | Column::Command => cmp_text(
+                &self.text_of(a).unwrap_or_default(),
+                &self.text_of(b).unwrap_or_default(),
             ),
+        }
+    }
+
+    /// The text a text column orders by; `None` for the other columns.
+    fn text_of(self, s: &Socket) -> Option<String> {
+        match self {
+            Column::Process => Some(s.process_label()),
+            Column::User => Some(s.user_label()),
+            Column::Command => Some(super::command::of_socket(s).inert().into_owned()),
+            _ => None,
         }
     }
 }
@@ -107,9 +115,71 @@ impl SortSpec {
             .then_with(|| a.key().cmp(&b.key()))
     }
 
-    /// Sorts sockets in place by this spec.
+    /// Sorts sockets in place by this spec. A text column's text is built once per row, not
+    /// twice per comparison: at 100,000 rows that is the difference between a key answered at
+    /// once and one that visibly lags.
     pub(crate) fn sort(self, sockets: &mut [Socket]) {
-        sockets.sort_by(|a, b| self.compare(a, b));
+        if !matches!(
+            self.column,
+            Column::Process | Column::User | Column::Command
+        ) {
+            // A total order: unstable sorting gives the same rows in the same order, and
+            // needs no scratch copy of them.
+            sockets.sort_unstable_by(|a, b| self.compare(a, b));
+            return;
+        }
+        let mut keyed: Vec<(TextKey, usize)> = sockets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (TextKey::of(&self.column.text_of(s).unwrap_or_default()), i))
+            .collect();
+        keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+            let primary = ka.cmp(kb);
+            let primary = if self.descending {
+                primary.reverse()
+            } else {
+                primary
+            };
+            primary.then_with(|| {
+                let (a, b) = (&sockets[*a], &sockets[*b]);
+                a.local_port
+                    .cmp(&b.local_port)
+                    .then_with(|| a.key().cmp(&b.key()))
+            })
+        });
+        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+        apply_order(sockets, order);
+    }
+}
+
+/// What [`cmp_text`] compares, computed once: the lower-cased text, then the text itself.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct TextKey {
+    folded: String,
+    exact: String,
+}
+
+impl TextKey {
+    fn of(text: &str) -> Self {
+        Self {
+            folded: text.to_lowercase(),
+            exact: text.to_string(),
+        }
+    }
+}
+
+/// Puts `items` in `order` (`order[k]` is the index of the item that goes to position k), in
+/// place, by following each cycle of the permutation.
+fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        let mut current = start;
+        while order[current] != start {
+            let next = order[current];
+            items.swap(current, next);
+            order[current] = current;
+            current = next;
+        }
+        order[current] = current;
     }
 }
 
@@ -122,4 +192,61 @@ fn cmp_text(a: &str, b: &str) -> Ordering {
     a.to_lowercase()
         .cmp(&b.to_lowercase())
         .then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::OsText;
+    use crate::model::fixtures::sample_snapshot;
+
+    /// Rows with every kind of label (known owners, hidden, kernel, containers), repeated on
+    /// ports and names that tie and differ in case, shuffled by `seed`.
+    fn rows(seed: u64) -> Vec<Socket> {
+        let base = sample_snapshot().sockets;
+        let mut rows = Vec::new();
+        for i in 0..60u16 {
+            let mut s = base[usize::from(i) % base.len()].clone();
+            s.local_port = 1000 + i % 7;
+            s.inode = u64::from(i);
+            if let Some(owner) = s.owners.first_mut() {
+                owner.name = OsText::from(["node", "Node", "xterm", "Xorg"][usize::from(i % 4)]);
+            }
+            rows.push(s);
+        }
+        let mut state = seed | 1;
+        for i in (1..rows.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            rows.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        rows
+    }
+
+    proptest! {
+        /// The fast sort (unstable, or on text keys built once) orders rows exactly as the
+        /// spec's comparison does, for every column and direction.
+        #[test]
+        fn sorting_agrees_with_the_comparison(seed in any::<u64>(), column in 0..9usize, descending in any::<bool>()) {
+            let spec = SortSpec { column: Column::ALL[column], descending };
+            let mut fast = rows(seed);
+            let mut reference = fast.clone();
+            spec.sort(&mut fast);
+            reference.sort_by(|a, b| spec.compare(a, b));
+            prop_assert_eq!(fast, reference);
+        }
+
+        #[test]
+        fn apply_order_places_each_item_where_the_order_says(mut order in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle()) {
+            let items: Vec<usize> = (100..140).collect();
+            let mut moved = items.clone();
+            apply_order(&mut moved, order.clone());
+            for (k, i) in order.drain(..).enumerate() {
+                prop_assert_eq!(moved[k], items[i]);
+            }
+        }
+    }
 }

@@ -183,7 +183,7 @@ pub struct Owner {
     /// The command line, arguments joined by spaces; empty when unreadable (e.g. kernel threads).
     pub cmdline: OsText,
     /// The same arguments one by one, `argv[0]` first (a path may hold spaces).
-    pub argv: Vec<OsText>,
+    pub argv: Arc<[OsText]>,
 }
 
 impl Owner {

@@ -6,16 +6,19 @@
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
 
-/// A string from the OS, displayed inert.
+/// A string from the OS, displayed inert. Shared, not copied, when cloned: every socket of a
+/// process carries its owner's name and arguments, and at 100,000 sockets copies would be most
+/// of loopwatch's memory.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OsText(String);
+pub struct OsText(Arc<str>);
 
 impl OsText {
     pub fn new(text: impl Into<String>) -> Self {
-        Self(text.into())
+        Self(Arc::from(text.into()))
     }
 
     /// The text exactly as the OS gave it: for JSON and comparisons, never for a terminal.
@@ -47,25 +50,25 @@ impl fmt::Debug for OsText {
 
 impl From<&str> for OsText {
     fn from(text: &str) -> Self {
-        Self::new(text)
+        Self(Arc::from(text))
     }
 }
 
 impl From<String> for OsText {
     fn from(text: String) -> Self {
-        Self(text)
+        Self(Arc::from(text))
     }
 }
 
 impl PartialEq<str> for OsText {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other
+        *self.0 == *other
     }
 }
 
 impl PartialEq<&str> for OsText {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
+        *self.0 == **other
     }
 }
 

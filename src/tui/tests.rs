@@ -127,6 +127,10 @@ impl Collector for FakeSystemCollector {
         self.delivered = Some(now.clone());
         Ok(Some(now))
     }
+
+    fn last_again(&mut self) -> Option<Snapshot> {
+        self.delivered.clone()
+    }
 }
 
 /// A fake control the test keeps a handle to after the session took it.

@@ -184,7 +184,7 @@ fn inspecting_the_tunnel(width: u16, height: u16) -> App {
         name: ssh.name.clone(),
         user: ssh.user.clone(),
         exe: Readable::Value("/usr/bin/ssh".into()),
-        cmdline: ssh.argv.clone(),
+        cmdline: ssh.argv.to_vec(),
         memory_bytes: 9 * 1024 * 1024,
         cpu_percent: Some(0.0),
         children: 0,

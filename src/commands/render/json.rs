@@ -41,7 +41,18 @@ pub(crate) struct Document<'a> {
     /// machine has no engine socket.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) engine: Option<EngineEntry<'a>>,
-    pub(crate) sockets: Vec<SocketEntry<'a>>,
+    pub(crate) sockets: Sockets<'a>,
+}
+
+/// The `sockets` array, written one entry at a time as it is serialised: at 100,000 sockets a
+/// document built whole first would cost several times the snapshot it describes.
+#[derive(Debug)]
+pub(crate) struct Sockets<'a>(&'a [Socket]);
+
+impl Serialize for Sockets<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(SocketEntry::from))
+    }
 }
 
 /// Where the container engine was asked and whether it answered.
@@ -234,7 +245,7 @@ impl<'a> Document<'a> {
             privileged: view.privileged,
             hidden_owners: view.hidden_owner_count(),
             engine: EngineEntry::of(&view.engine),
-            sockets: view.sockets.iter().map(SocketEntry::from).collect(),
+            sockets: Sockets(&view.sockets),
         }
     }
 }
@@ -289,10 +300,24 @@ pub(crate) fn document_for_ports(view: &Snapshot, ports: &[u16]) -> serde_json::
 }
 
 /// The pretty-printed document with a trailing newline.
+#[cfg(test)]
 pub(crate) fn document(view: &Snapshot, port: Option<u16>) -> serde_json::Result<String> {
     let mut text = pretty(&Document::new(view, port))?;
     text.push('\n');
     Ok(text)
+}
+
+/// Writes the pretty-printed document and a trailing newline to `out` as it is serialised,
+/// inert like [`pretty`]: the same bytes, never the whole text in memory.
+pub(crate) fn write_document(
+    out: &mut dyn std::io::Write,
+    view: &Snapshot,
+    port: Option<u16>,
+) -> std::io::Result<()> {
+    let mut inert = InertWriter::new(std::io::BufWriter::with_capacity(64 * 1024, out));
+    serde_json::to_writer_pretty(&mut inert, &Document::new(view, port))?;
+    std::io::Write::write_all(&mut inert, b"\n")?;
+    inert.finish()
 }
 
 /// `value` as indented JSON, inert on a terminal (see [`inert_json`]).
@@ -305,6 +330,93 @@ pub(crate) fn line(value: &impl Serialize) -> serde_json::Result<String> {
     serde_json::to_string(value).map(inert_json)
 }
 
+/// [`inert_json`] as a stream: each character is escaped as it passes. serde_json writes whole
+/// characters, but a character split between two writes is held until its last byte arrives.
+struct InertWriter<W: std::io::Write> {
+    out: W,
+    /// The first bytes of a character whose rest is still to come (at most 3).
+    partial: Vec<u8>,
+}
+
+impl<W: std::io::Write> InertWriter<W> {
+    fn new(out: W) -> Self {
+        Self {
+            out,
+            partial: Vec::new(),
+        }
+    }
+
+    /// Flushes what is buffered; a character left unfinished is written as it is.
+    fn finish(mut self) -> std::io::Result<()> {
+        let rest = std::mem::take(&mut self.partial);
+        self.out.write_all(&rest)?;
+        self.out.flush()
+    }
+
+    fn pass(&mut self, text: &str) -> std::io::Result<()> {
+        let mut clean = 0;
+        for (at, c) in text.char_indices() {
+            if needs_escape(c) {
+                self.out.write_all(&text.as_bytes()[clean..at])?;
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(self.out, "\\u{unit:04x}")?;
+                }
+                clean = at + c.len_utf8();
+            }
+        }
+        self.out.write_all(&text.as_bytes()[clean..])
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for InertWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let joined;
+        let bytes = if self.partial.is_empty() {
+            buf
+        } else {
+            self.partial.extend_from_slice(buf);
+            joined = std::mem::take(&mut self.partial);
+            &joined[..]
+        };
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match std::str::from_utf8(rest) {
+                Ok(text) => {
+                    self.pass(text)?;
+                    rest = &[];
+                }
+                Err(error) => {
+                    let (valid, tail) = rest.split_at(error.valid_up_to());
+                    // The prefix was just checked to be UTF-8.
+                    self.pass(std::str::from_utf8(valid).unwrap_or_default())?;
+                    match error.error_len() {
+                        // Not UTF-8 at all: JSON from serde never holds such bytes; pass them.
+                        Some(bad) => {
+                            self.out.write_all(&tail[..bad])?;
+                            rest = &tail[bad..];
+                        }
+                        None => {
+                            self.partial = tail.to_vec();
+                            rest = &[];
+                        }
+                    }
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// What JSON allows raw in a string but a terminal would act on or hide.
+fn needs_escape(c: char) -> bool {
+    c == '\u{7f}' || (!c.is_ascii() && is_unsafe(c))
+}
+
 /// Escapes what JSON allows raw but a terminal would act on or hide: C1 controls, format
 /// characters (bidi, zero-width), line and paragraph separators, as `\uXXXX`. The value a
 /// parser reads back is unchanged. Outside strings JSON is plain ASCII, so every such
@@ -313,7 +425,6 @@ fn inert_json(text: String) -> String {
     use std::fmt::Write as _;
     // JSON escapes the C0 controls in strings itself (outside them they are its whitespace);
     // DEL, C1 and format characters it would leave raw.
-    let needs_escape = |c: char| c == '\u{7f}' || (!c.is_ascii() && is_unsafe(c));
     if !text.chars().any(needs_escape) {
         return text;
     }
@@ -351,6 +462,48 @@ mod tests {
         assert!(json.contains("\\udb40\\udc41"), "a surrogate pair: {json}");
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back["name"], hostile, "the value itself is unchanged");
+    }
+
+    /// The streamed document is byte for byte the one built whole, hostile names escaped
+    /// alike, whether serde's writes arrive whole or one byte at a time.
+    #[test]
+    fn the_streamed_document_is_the_built_one_even_split_mid_character() {
+        let mut snapshot = view(sample_snapshot(), Query::EVERYTHING);
+        let hostile = "n\u{9b}31m\u{202e}\u{e0041}é\u{1b}[2J\u{7f}";
+        snapshot.sockets[0].owners[0].name = OsText::from(hostile);
+        let built = document(&snapshot, None).unwrap();
+
+        let mut streamed = Vec::new();
+        write_document(&mut streamed, &snapshot, None).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), built);
+
+        let whole = serde_json::to_string_pretty(&Document::new(&snapshot, None)).unwrap();
+        let mut bytewise = Vec::new();
+        let mut inert = InertWriter::new(&mut bytewise);
+        for byte in whole.as_bytes() {
+            std::io::Write::write_all(&mut inert, std::slice::from_ref(byte)).unwrap();
+        }
+        inert.finish().unwrap();
+        assert_eq!(String::from_utf8(bytewise).unwrap() + "\n", built);
+        assert!(built.contains("\\u202e") && built.contains("\\udb40\\udc41"));
+    }
+
+    /// A reader that goes away mid-document ends the write with the broken pipe, which the
+    /// caller reports as a quiet exit, not a panic or a partial success.
+    #[test]
+    fn a_closed_reader_ends_the_stream_with_its_error() {
+        struct Closed;
+        impl std::io::Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+        }
+        let snapshot = view(sample_snapshot(), Query::EVERYTHING);
+        let error = write_document(&mut Closed, &snapshot, None).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe);
     }
 
     #[test]

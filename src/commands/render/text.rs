@@ -1,6 +1,9 @@
 //! Aligned plain-text tables for people: `list` and `who`.
 //!
-//! Pure: sockets in, a `String` out. Rows are printed in the order given (the caller sorts).
+//! Pure: sockets in, text out (`list`'s written as it is laid out). Rows are printed in the
+//! order given (the caller sorts).
+
+use std::io::{self, Write};
 
 use crate::cli::TextOptions;
 use crate::domain::command;
@@ -69,6 +72,7 @@ const WITH_REMOTE: [Column; 10] = [
 ];
 
 /// One printed line: whether it gets the exposed mark, whether it listens, and its cells.
+#[derive(Clone)]
 struct Row {
     exposed: bool,
     listening: bool,
@@ -93,34 +97,50 @@ fn is_listening(s: &Socket) -> bool {
 /// The `list` table: one row per socket, as the live table shows it. A shared socket shows its
 /// first owner with "+N" in PID, and names the other pids after the command so none is lost.
 /// With `remote` (`list -c`), a REMOTE column gives each connection end's peer.
+#[cfg(test)]
 pub(crate) fn list_table(sockets: &[Socket], remote: bool, options: TextOptions) -> String {
-    let rows = sockets.iter().map(|s| {
-        let mut cells = vec![
-            s.proto.as_str().to_string(),
-            s.local_addr.to_string(),
-            s.local_port.to_string(),
-            s.scope.as_str().to_string(),
-            s.state.as_str().to_string(),
-        ];
-        if remote {
-            cells.push(remote_cell(s));
-        }
-        cells.extend([
-            s.pid_label(),
-            s.process_label(),
-            s.user_label(),
-            list_command(s),
-        ]);
-        Row {
-            exposed: s.scope.is_exposed(),
-            listening: is_listening(s),
-            cells,
-        }
-    });
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_list_table(&mut out, sockets, remote, options);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`list_table`] written to `out` line by line: the rows are laid out twice (once for the
+/// column widths, once to print), never held, so 100,000 sockets cost no more memory than ten.
+pub(crate) fn write_list_table(
+    out: &mut dyn Write,
+    sockets: &[Socket],
+    remote: bool,
+    options: TextOptions,
+) -> io::Result<()> {
+    let rows = || sockets.iter().map(move |s| list_row(s, remote));
+    let columns: &[Column] = if remote { &WITH_REMOTE } else { &LIST_COLUMNS };
+    let mut buffered = io::BufWriter::with_capacity(64 * 1024, out);
+    write_rows(&mut buffered, columns, rows, options)?;
+    buffered.flush()
+}
+
+fn list_row(s: &Socket, remote: bool) -> Row {
+    let mut cells = vec![
+        s.proto.as_str().to_string(),
+        s.local_addr.to_string(),
+        s.local_port.to_string(),
+        s.scope.as_str().to_string(),
+        s.state.as_str().to_string(),
+    ];
     if remote {
-        render(&WITH_REMOTE, rows, options)
-    } else {
-        render(&LIST_COLUMNS, rows, options)
+        cells.push(remote_cell(s));
+    }
+    cells.extend([
+        s.pid_label(),
+        s.process_label(),
+        s.user_label(),
+        list_command(s),
+    ]);
+    Row {
+        exposed: s.scope.is_exposed(),
+        listening: is_listening(s),
+        cells,
     }
 }
 
@@ -171,7 +191,11 @@ pub(crate) fn who_table(sockets: &[Socket], options: TextOptions) -> String {
             cells: socket_cells.iter().cloned().chain(owner).collect(),
         })
     });
-    render(&WITH_REMOTE, rows, options)
+    let rows: Vec<Row> = rows.collect();
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_rows(&mut out, &WITH_REMOTE, || rows.iter().cloned(), options);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The first owner's command line, followed by the other owners' pids for a shared socket.
@@ -188,39 +212,29 @@ fn list_command(s: &Socket) -> String {
 
 /// Lays rows out under the headers (unless `-H`): columns padded to their widest cell, the
 /// last one left ragged (command lines are long), no trailing spaces. Colour, when on, is
-/// added after the padding, so it never moves a column.
-fn render(columns: &[Column], rows: impl Iterator<Item = Row>, options: TextOptions) -> String {
+/// added after the padding, so it never moves a column. `rows` is asked twice: once for the
+/// widths, once to print.
+fn write_rows<I: Iterator<Item = Row>>(
+    out: &mut dyn Write,
+    columns: &[Column],
+    rows: impl Fn() -> I,
+    options: TextOptions,
+) -> io::Result<()> {
     let header = Row {
         exposed: false,
         listening: false,
         cells: columns.iter().map(|c| c.title.to_string()).collect(),
     };
-    let state_column = columns.iter().position(|c| c.title == "STATE");
-    let rows: Vec<Row> = std::iter::once(header)
-        .chain(rows.map(|row| {
-            Row {
-                exposed: row.exposed,
-                listening: row.listening,
-                // Every cell inert, whatever built it: a process chooses its own name and
-                // arguments, and nothing in them may break the table or drive the terminal.
-                cells: row
-                    .cells
-                    .iter()
-                    .map(|c| inert_residue(c).into_owned())
-                    .collect(),
-            }
-        }))
-        .collect();
+    let all = || std::iter::once(header.clone()).chain(rows().map(inert_row));
     let mut widths = vec![0; columns.len()];
-    for row in &rows {
+    for row in all() {
         for (width, cell) in widths.iter_mut().zip(&row.cells) {
             *width = (*width).max(text::width(cell));
         }
     }
-
+    let state_column = columns.iter().position(|c| c.title == "STATE");
     let last = columns.len() - 1;
-    let mut out = String::new();
-    for row in rows.iter().skip(usize::from(!options.header)) {
+    for row in all().skip(usize::from(!options.header)) {
         let cells: Vec<String> = row
             .cells
             .iter()
@@ -248,10 +262,22 @@ fn render(columns: &[Column], rows: impl Iterator<Item = Row>, options: TextOpti
             (false, _) => " ".to_string(),
         };
         let line = format!("{mark} {}", cells.join(GAP));
-        out.push_str(line.trim_end());
-        out.push('\n');
+        writeln!(out, "{}", line.trim_end())?;
     }
-    out
+    Ok(())
+}
+
+/// Every cell inert, whatever built it: a process chooses its own name and arguments, and
+/// nothing in them may break the table or drive the terminal.
+fn inert_row(row: Row) -> Row {
+    Row {
+        cells: row
+            .cells
+            .iter()
+            .map(|c| inert_residue(c).into_owned())
+            .collect(),
+        ..row
+    }
 }
 
 #[cfg(test)]
