@@ -91,7 +91,7 @@ fn dedupe(raw: &[RawSocket]) -> (Vec<bool>, HashMap<usize, Vec<u32>>) {
     let key = |i: u32| normal_key(&raw[i as usize]);
     let mut order: Vec<u32> = (0..u32::try_from(raw.len()).unwrap_or(u32::MAX)).collect();
     // Ties keep their order of appearance, so the first of each run is the first report.
-    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
+    order.sort_by_key(|&i| key(i));
     let mut first = vec![true; raw.len()];
     let mut merged: HashMap<usize, Vec<u32>> = HashMap::new();
     let mut run_start = 0;

@@ -221,7 +221,7 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            rows.swap(i, (state % (i as u64 + 1)) as usize);
+            rows.swap(i, usize::try_from(state % (i as u64 + 1)).unwrap_or(0));
         }
         rows
     }

@@ -390,16 +390,13 @@ impl<W: std::io::Write> std::io::Write for InertWriter<W> {
                     let (valid, tail) = rest.split_at(error.valid_up_to());
                     // The prefix was just checked to be UTF-8.
                     self.pass(std::str::from_utf8(valid).unwrap_or_default())?;
-                    match error.error_len() {
+                    if let Some(bad) = error.error_len() {
                         // Not UTF-8 at all: JSON from serde never holds such bytes; pass them.
-                        Some(bad) => {
-                            self.out.write_all(&tail[..bad])?;
-                            rest = &tail[bad..];
-                        }
-                        None => {
-                            self.partial = tail.to_vec();
-                            rest = &[];
-                        }
+                        self.out.write_all(&tail[..bad])?;
+                        rest = &tail[bad..];
+                    } else {
+                        self.partial = tail.to_vec();
+                        rest = &[];
                     }
                 }
             }

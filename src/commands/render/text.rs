@@ -269,15 +269,13 @@ fn write_rows<I: Iterator<Item = Row>>(
 
 /// Every cell inert, whatever built it: a process chooses its own name and arguments, and
 /// nothing in them may break the table or drive the terminal.
-fn inert_row(row: Row) -> Row {
-    Row {
-        cells: row
-            .cells
-            .iter()
-            .map(|c| inert_residue(c).into_owned())
-            .collect(),
-        ..row
+fn inert_row(mut row: Row) -> Row {
+    for cell in &mut row.cells {
+        if let std::borrow::Cow::Owned(inert) = inert_residue(cell) {
+            *cell = inert;
+        }
     }
+    row
 }
 
 #[cfg(test)]
