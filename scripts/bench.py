@@ -37,15 +37,17 @@ def log(message):
 class Fixture:
     """scripts/fixture.py holding `sockets` sockets across `procs` processes plus `idle` ones."""
 
-    def __init__(self, sockets, procs, idle):
+    def __init__(self, sockets, procs, idle, connections_only=False):
         self.sockets, self.procs, self.idle = sockets, procs, idle
+        self.connections_only = connections_only
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="loopwatch-fixture-")
         ready = Path(self.dir) / "ready.json"
         self.process = subprocess.Popen(
             [sys.executable, str(HERE / "fixture.py"), "--sockets", str(self.sockets),
-             "--procs", str(self.procs), "--idle", str(self.idle), "--ready", str(ready)],
+             "--procs", str(self.procs), "--idle", str(self.idle), "--ready", str(ready)]
+            + (["--connections-only"] if self.connections_only else []),
         )
         deadline = time.monotonic() + 300
         while not ready.exists():
@@ -241,6 +243,95 @@ def report(results, meta):
     return "\n".join(lines) + "\n"
 
 
+# ----- scale: 100,000 sockets, and cost against size ---------------------------------------
+
+
+def one_shot(command, runs):
+    """Median wall ms and the highest peak RSS (MiB) of `command` over `runs` runs, output
+    discarded."""
+    walls, peaks = [], []
+    for _ in range(runs):
+        started = time.monotonic()
+        child = subprocess.Popen(command, shell=True, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(child.pid, 0)
+        walls.append((time.monotonic() - started) * 1000)
+        peaks.append(usage.ru_maxrss / 1024)
+    return {"ms": statistics.median(walls), "rss_mib": max(peaks)}
+
+
+def key_frame_ms(command, marker, keys=("s", "s", "s", "S")):
+    """Launches the TUI, waits for its first frame, then times each key until the header's
+    sort column changes on screen; returns the slowest."""
+    started, _ = launch(command)
+    if wait_for_text(rf"\b{marker}\b", started, timeout=30) is None:
+        return None
+    time.sleep(1.5)
+    slowest = 0.0
+    for key in keys:
+        before = tmux("capture-pane", "-p", "-t", SESSION, capture=True).splitlines()[0]
+        sent = time.monotonic()
+        tmux("send-keys", "-t", SESSION, key)
+        while time.monotonic() - sent < 5:
+            head = tmux("capture-pane", "-p", "-t", SESSION, capture=True).splitlines()[0]
+            if head != before:
+                break
+            time.sleep(0.002)
+        slowest = max(slowest, (time.monotonic() - sent) * 1000)
+        time.sleep(0.5)
+    tmux("respawn-pane", "-k", "-t", SESSION, "exec sleep 100000")
+    return slowest
+
+
+def scale(lw, out, quick):
+    """The 100k fixture against ss, and cost against sockets and processes."""
+    window, runs = (5, 2) if quick else (20, 5)
+    by_sockets = [1000, 10000] if quick else [1000, 10000, 100000]
+    by_procs = [10, 100] if quick else [10, 100, 1000]
+    start_session()
+    pane_ms = pane_start_ms()
+    rows = []
+    plan = [(n, 10) for n in by_sockets] + [(10000, p) for p in by_procs if p != 10]
+    for sockets, procs in plan:
+        with Fixture(sockets, procs, 0, connections_only=True) as fixture:
+            port = fixture.info["marker_port"]
+            log(f"{fixture.label}: one-shots")
+            row = {"label": fixture.label, "sockets": fixture.info["sockets"], "procs": procs,
+                   "list": one_shot(f"{lw} list --json -c", runs),
+                   "ss": one_shot("ss -Htanp", runs),
+                   "who": one_shot(f"{lw} who {port}", runs)}
+            log(f"{fixture.label}: the TUI with -c left open for {window} s")
+            row["tui"] = tui_costs(f"{lw} -c --interval 1s", port, window)
+            row["tui"]["first_frame_median_ms"] = first_frames(f"{lw} -c", port, 3)
+            row["key_ms"] = key_frame_ms(f"{lw} -c --interval 1s", port)
+            rows.append(row)
+    tmux("kill-session", "-t", SESSION)
+    meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine(),
+            "window": window, "runs": runs, "pane_ms": pane_ms}
+    lines = [f"Measured {meta['date']} on {meta['machine']} with `scripts/bench.sh --scale` "
+             f"(established loopback connections, both ends held; one-shots: median wall of "
+             f"{runs} runs, highest peak RSS; the TUI with `-c` at a 1 s refresh for {window} s; "
+             f"first frame includes ~{fmt(pane_ms, 0)} ms of tmux; key = slowest of four sort "
+             "keys until the header changes).", "",
+             "| fixture | `list --json -c` ms | its RSS MiB | `ss -Htanp` ms | its RSS MiB "
+             "| wall / ss | RSS / ss | `who PORT` ms | TUI CPU % | TUI RSS MiB | first frame ms "
+             "| key ms |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in rows:
+        t = r["tui"]
+        lines.append(
+            f"| {r['label']} | {fmt(r['list']['ms'], 0)} | {fmt(r['list']['rss_mib'])} | "
+            f"{fmt(r['ss']['ms'], 0)} | {fmt(r['ss']['rss_mib'])} | "
+            f"{ratio(r['list']['ms'], r['ss']['ms'])} | "
+            f"{ratio(r['list']['rss_mib'], r['ss']['rss_mib'])} | {fmt(r['who']['ms'], 0)} | "
+            f"{fmt(t.get('cpu_pct'), 2)} | {fmt(t.get('rss_mib'))} | "
+            f"{fmt(t.get('first_frame_median_ms'), 0)} | {fmt(r['key_ms'], 0)} |")
+    text = "\n".join(lines) + "\n"
+    (out / "scale.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    (out / "scale.md").write_text(text)
+    print(text)
+
+
 # ----- main ------------------------------------------------------------------------------
 
 
@@ -251,11 +342,16 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--peer-notes", default="", help="lines about peers that did not build")
+    parser.add_argument("--scale", action="store_true",
+                        help="the 100k-socket fixture and cost against size, instead")
     args = parser.parse_args()
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lw = str(Path(args.loopwatch).resolve())
+    if args.scale:
+        scale(lw, out, args.quick)
+        return
     scenarios = [(1000, 10, 0), (10000, 20, 0), (10000, 20, 500)]
     rounds, runs, window, frame_runs = (3, 10, 30, 5)
     if args.quick:

@@ -3,6 +3,8 @@
 #
 #   scripts/bench.sh            # ~15 minutes; the table lands in .bench/results.md
 #   scripts/bench.sh --quick    # a one-minute smoke run of the same steps
+#   scripts/bench.sh --scale    # 100,000 sockets, and cost against sockets and processes
+#                               # (~10 minutes; the table lands in .bench/scale.md)
 #
 # Installs hyperfine, tmux and the classic tools with apt-get when missing, builds loopwatch,
 # installs the peer TUIs portwatch and lsport from crates.io into .bench/tools (a peer that
@@ -42,7 +44,9 @@ loopwatch="$target_dir/release/loopwatch"
 
 step "peer TUIs from crates.io into $tools"
 notes=""
-for peer in portwatch lsport; do
+peers=(portwatch lsport)
+[[ " $* " == *" --scale "* ]] && peers=()  # the scale run compares with ss only
+for peer in "${peers[@]}"; do
     if [[ -x "$tools/bin/$peer" ]]; then
         echo "$peer: already installed" >&2
     elif cargo install --quiet --root "$tools" "$peer" >"$out/install-$peer.log" 2>&1; then

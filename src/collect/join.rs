@@ -138,7 +138,7 @@ fn join_one<P: BuildHasher, U: BuildHasher>(
     // Sized to the pids, not grown: a collected `filter_map` starts at four owners, and most
     // sockets have one.
     let mut found: Vec<Owner> = Vec::with_capacity(pids.len());
-    for pid in &pids {
+    for pid in pids.iter() {
         if let Some(info) = processes.get(pid) {
             found.push(
                 shared
@@ -189,19 +189,23 @@ fn join_one<P: BuildHasher, U: BuildHasher>(
 /// The pids holding `raw`, ascending and without repeats: reported by the socket source itself
 /// where the platform does that, else found by inode. Pid 0 is never a process that can be shown
 /// (Windows uses it for "no process", e.g. TIME_WAIT).
-pub(crate) fn owning_pids(raw: &RawSocket, owners: &OwnerLookup) -> Vec<u32> {
+pub(crate) fn owning_pids<'a>(raw: &'a RawSocket, owners: &'a OwnerLookup) -> Cow<'a, [u32]> {
     let reported = match &raw.pids {
         Some(pids) => pids.as_slice(),
         None if raw.inode == 0 => &[],
         None => owners
             .pids_by_inode
             .get(&raw.inode)
-            .map_or(&[][..], Vec::as_slice),
+            .map_or(&[][..], |pids| &pids[..]),
     };
+    // The owner cache's lists are already so: borrowed, nothing allocated per socket.
+    if reported.windows(2).all(|w| w[0] < w[1]) && !reported.contains(&0) {
+        return Cow::Borrowed(reported);
+    }
     let mut pids: Vec<u32> = reported.iter().copied().filter(|&pid| pid != 0).collect();
     pids.sort_unstable();
     pids.dedup();
-    pids
+    Cow::Owned(pids)
 }
 
 fn owner_from(info: &ProcessInfo) -> Owner {
@@ -318,7 +322,7 @@ mod tests {
         OwnerLookup {
             pids_by_inode: entries
                 .iter()
-                .map(|(inode, pids)| (*inode, pids.to_vec()))
+                .map(|(inode, pids)| (*inode, (*pids).into()))
                 .collect(),
             out_of_descriptors: false,
         }

@@ -50,10 +50,14 @@ pub struct RawSocket {
     pub pids: Option<Vec<u32>>,
 }
 
+/// The pids holding one socket. Shared: the owner cache hands its lists to every tick, and at
+/// 100,000 sockets a copy of each would be 100,000 allocations a second.
+pub type Holders = std::sync::Arc<[u32]>;
+
 /// The pids holding each socket inode.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnerLookup {
-    pub pids_by_inode: HashMap<u64, Vec<u32>>,
+    pub pids_by_inode: rustc_hash::FxHashMap<u64, Holders>,
     /// Some process could not be read because this process had no descriptor left: a socket
     /// not found may be held by any process, and says so.
     pub out_of_descriptors: bool,
@@ -260,11 +264,20 @@ fn inodes_needing_owners(raw: &[RawSocket]) -> Vec<u64> {
 }
 
 /// Every pid that holds one of `raw`, by the same rule the join uses for each socket.
+///
+/// The lookup holds only the inodes of sockets that needed owners ([`inodes_needing_owners`]),
+/// so its lists are those sockets' pids: read once each, not looked up once per socket.
 fn owning_pids(raw: &[RawSocket], lookup: &OwnerLookup) -> Vec<u32> {
-    let mut pids: Vec<u32> = raw
-        .iter()
-        .flat_map(|r| join::owning_pids(r, lookup))
-        .collect();
+    let mut pids: Vec<u32> = Vec::new();
+    let reported = raw.iter().filter_map(|r| r.pids.as_deref());
+    for holders in reported.chain(lookup.pids_by_inode.values().map(|h| &h[..])) {
+        for &pid in holders {
+            // Sockets of one process come in runs: most repeats are the pid just seen.
+            if pid != 0 && pids.last() != Some(&pid) {
+                pids.push(pid);
+            }
+        }
+    }
     pids.sort_unstable();
     pids.dedup();
     pids
@@ -384,7 +397,9 @@ mod tests {
     fn asks_each_source_only_about_wanted_sockets() {
         let log = Log::default();
         let lookup = OwnerLookup {
-            pids_by_inode: HashMap::from([(11, vec![7, 5]), (12, vec![5])]),
+            pids_by_inode: [(11, Holders::from([7, 5])), (12, Holders::from([5]))]
+                .into_iter()
+                .collect(),
             ..OwnerLookup::default()
         };
         let mut collector = SystemCollector::new(
@@ -448,7 +463,7 @@ mod tests {
     fn an_unchanged_system_is_reported_as_such() {
         let log = Log::default();
         let lookup = OwnerLookup {
-            pids_by_inode: HashMap::from([(11, vec![7])]),
+            pids_by_inode: [(11, Holders::from([7]))].into_iter().collect(),
             ..OwnerLookup::default()
         };
         let mut collector = SystemCollector::new(

@@ -21,7 +21,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::super::{OwnerLookup, OwnerSource};
+use super::super::{Holders, OwnerLookup, OwnerSource};
 
 /// A process is read in full at least once every this many ticks, whatever its fingerprint.
 pub const RESYNC_TICKS: u64 = 60;
@@ -82,7 +82,7 @@ pub struct CachedOwners<T> {
     counts_descriptors: bool,
     known: HashMap<u32, Known>,
     /// Every remembered holder of each inode, ascending; kept in step with `known`.
-    by_inode: HashMap<u64, Vec<u32>>,
+    by_inode: rustc_hash::FxHashMap<u64, Holders>,
     /// Inodes searched for in every readable process without success.
     not_found: HashSet<u64>,
     tick: u64,
@@ -95,7 +95,7 @@ impl<T: ProcessTable> CachedOwners<T> {
             counts_descriptors: table.fingerprints_count_descriptors(),
             table,
             known: HashMap::new(),
-            by_inode: HashMap::new(),
+            by_inode: rustc_hash::FxHashMap::default(),
             not_found: HashSet::new(),
             tick: 0,
             report: TickReport::default(),
@@ -167,9 +167,11 @@ impl<T: ProcessTable> CachedOwners<T> {
                 Some(old) if old.inodes == known.inodes => old.fingerprint = known.fingerprint,
                 _ => {
                     for &inode in known.inodes.iter().flatten() {
-                        let holders = self.by_inode.entry(inode).or_default();
+                        let holders = self.by_inode.entry(inode).or_insert_with(|| [].into());
                         if let Err(at) = holders.binary_search(&pid) {
-                            holders.insert(at, pid);
+                            let mut more = holders.to_vec();
+                            more.insert(at, pid);
+                            *holders = more.into();
                         }
                     }
                     let new_inodes = known.inodes.clone();
@@ -195,9 +197,13 @@ impl<T: ProcessTable> CachedOwners<T> {
     fn unindex(&mut self, pid: u32, inodes: Option<&[u64]>) {
         for inode in inodes.into_iter().flatten() {
             if let Some(holders) = self.by_inode.get_mut(inode) {
-                holders.retain(|&holder| holder != pid);
-                if holders.is_empty() {
-                    self.by_inode.remove(inode);
+                if holders.contains(&pid) {
+                    let rest: Vec<u32> = holders.iter().copied().filter(|&h| h != pid).collect();
+                    if rest.is_empty() {
+                        self.by_inode.remove(inode);
+                    } else {
+                        *holders = rest.into();
+                    }
                 }
             }
         }
@@ -255,7 +261,8 @@ impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
             self.not_found
                 .retain(|inode| wanted.binary_search(inode).is_ok());
         }
-        let mut pids_by_inode = HashMap::with_capacity(wanted.len());
+        let mut pids_by_inode =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(wanted.len(), Default::default());
         let mut missing = HashSet::new();
         for &inode in &wanted {
             match self.by_inode.get(&inode) {
@@ -448,7 +455,12 @@ mod tests {
     }
 
     fn owners_of(cache: &mut CachedOwners<Fake>, inodes: &[u64]) -> BTreeMap<u64, Vec<u32>> {
-        cache.owners(inodes).pids_by_inode.into_iter().collect()
+        cache
+            .owners(inodes)
+            .pids_by_inode
+            .into_iter()
+            .map(|(inode, pids)| (inode, pids.to_vec()))
+            .collect()
     }
 
     fn map(entries: &[(u64, &[u32])]) -> BTreeMap<u64, Vec<u32>> {
