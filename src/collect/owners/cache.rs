@@ -196,14 +196,14 @@ impl<T: ProcessTable> CachedOwners<T> {
     /// Drops `pid` as a holder of `inodes`.
     fn unindex(&mut self, pid: u32, inodes: Option<&[u64]>) {
         for inode in inodes.into_iter().flatten() {
-            if let Some(holders) = self.by_inode.get_mut(inode) {
-                if holders.contains(&pid) {
-                    let rest: Vec<u32> = holders.iter().copied().filter(|&h| h != pid).collect();
-                    if rest.is_empty() {
-                        self.by_inode.remove(inode);
-                    } else {
-                        *holders = rest.into();
-                    }
+            if let Some(holders) = self.by_inode.get_mut(inode)
+                && holders.contains(&pid)
+            {
+                let rest: Vec<u32> = holders.iter().copied().filter(|&h| h != pid).collect();
+                if rest.is_empty() {
+                    self.by_inode.remove(inode);
+                } else {
+                    *holders = rest.into();
                 }
             }
         }
@@ -261,8 +261,10 @@ impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
             self.not_found
                 .retain(|inode| wanted.binary_search(inode).is_ok());
         }
-        let mut pids_by_inode =
-            rustc_hash::FxHashMap::with_capacity_and_hasher(wanted.len(), Default::default());
+        let mut pids_by_inode = rustc_hash::FxHashMap::with_capacity_and_hasher(
+            wanted.len(),
+            rustc_hash::FxBuildHasher,
+        );
         let mut missing = HashSet::new();
         for &inode in &wanted {
             match self.by_inode.get(&inode) {
