@@ -1024,7 +1024,7 @@ pub(crate) fn matches_filter(socket: &Socket, terms: &[String]) -> bool {
         haystack.push(' ');
         haystack.push_str(&crate::model::format_endpoint(addr, port));
     }
-    for owner in &socket.owners {
+    for owner in socket.owners.iter() {
         // Writing to a String cannot fail.
         let _ = write!(
             haystack,

@@ -254,7 +254,7 @@ pub fn attach(
                 inode: 0,
                 uid: None,
                 user: None,
-                owners: Vec::new(),
+                owners: [].into(),
                 unknown: Some(UnknownOwner::Nat),
                 container: Some(Arc::clone(container)),
                 forward: None,

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use super::{OwnerLookup, ProcessInfo, Query, RawSocket, Viewer};
 use crate::model::{
@@ -118,11 +119,12 @@ fn dedupe(raw: &[RawSocket]) -> (Vec<bool>, HashMap<usize, Vec<u32>>) {
     (first, merged)
 }
 
-/// Owners and user names built once and shared by every socket that has them: a process with
-/// 10,000 connections is one set of strings, not 10,000 copies.
+/// Owners, owner lists and user names built once and shared by every socket that has them: a
+/// process with 10,000 connections is one set of strings and one list, not 10,000 copies.
 #[derive(Default)]
 struct Shared {
     owners: HashMap<u32, Owner>,
+    owner_lists: HashMap<Box<[u32]>, Arc<[Owner]>>,
     users: HashMap<u32, OsText>,
 }
 
@@ -135,21 +137,28 @@ fn join_one<P: BuildHasher, U: BuildHasher>(
     shared: &mut Shared,
 ) -> Socket {
     let pids = owning_pids(raw, owners);
-    // Sized to the pids, not grown: a collected `filter_map` starts at four owners, and most
-    // sockets have one.
-    let mut found: Vec<Owner> = Vec::with_capacity(pids.len());
-    for pid in pids.iter() {
-        if let Some(info) = processes.get(pid) {
-            found.push(
-                shared
-                    .owners
-                    .entry(*pid)
-                    .or_insert_with(|| owner_from(info))
-                    .clone(),
-            );
-        }
-    }
-    found.shrink_to_fit();
+    // One list per set of pids, shared by every socket those processes hold together.
+    let found: Arc<[Owner]> = if let Some(list) = shared.owner_lists.get(&pids[..]) {
+        Arc::clone(list)
+    } else {
+        let list: Arc<[Owner]> = pids
+            .iter()
+            .filter_map(|pid| {
+                let info = processes.get(pid)?;
+                Some(
+                    shared
+                        .owners
+                        .entry(*pid)
+                        .or_insert_with(|| owner_from(info))
+                        .clone(),
+                )
+            })
+            .collect();
+        shared
+            .owner_lists
+            .insert(pids.to_vec().into(), Arc::clone(&list));
+        list
+    };
     let unknown = if found.is_empty() {
         Some(unknown_reason(
             raw,

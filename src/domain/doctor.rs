@@ -450,7 +450,7 @@ fn process_health<'s>(
 ) -> usize {
     let mut held_by: HashMap<ProcKey, Vec<&'s Socket>> = HashMap::new();
     for &socket in listeners {
-        for owner in &socket.owners {
+        for owner in socket.owners.iter() {
             held_by.entry(owner.key).or_default().push(socket);
         }
     }

@@ -337,7 +337,7 @@ fn process_label(s: &Socket) -> Option<String> {
 
 /// Who holds the socket, in a sentence.
 fn holders_sentence(s: &Socket) -> String {
-    match s.owners.as_slice() {
+    match &s.owners[..] {
         [] => match s.unknown {
             Some(reason) => {
                 let user = s
@@ -994,7 +994,7 @@ mod tests {
             time: Stamp::at_secs(14 * 3600 + 3 * 60 + 41),
             kind: crate::domain::history::EventKind::Closed,
             socket: server,
-            previous_owners: Vec::new(),
+            previous_owners: [].into(),
         };
         let known = socket(&left, &all, &facts(), &[&closed]).to_text(200);
         assert!(

@@ -4,6 +4,7 @@
 //! Pure: time comes in as a [`Stamp`] handed over by the runtime, so tests never sleep.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::model::{self, Owner, ProcKey, Socket, SocketKey, Stamp, format_endpoint};
@@ -50,7 +51,7 @@ pub(crate) struct Event {
     pub(crate) kind: EventKind,
     pub(crate) socket: Socket,
     /// For `OwnerChanged`: who held it before.
-    pub(crate) previous_owners: Vec<Owner>,
+    pub(crate) previous_owners: Arc<[Owner]>,
 }
 
 impl Event {
@@ -124,7 +125,7 @@ pub(crate) fn diff(
         .filter(|s| tracked(s))
         .map(|s| (s.key(), s))
         .collect();
-    let event = |kind, socket: &Socket, previous_owners: Vec<Owner>| Event {
+    let event = |kind, socket: &Socket, previous_owners: Arc<[Owner]>| Event {
         time,
         kind,
         socket: socket.clone(),
@@ -133,12 +134,12 @@ pub(crate) fn diff(
     let mut events = Vec::new();
     for (key, socket) in &old {
         if !new.contains_key(key) {
-            events.push(event(EventKind::Closed, socket, Vec::new()));
+            events.push(event(EventKind::Closed, socket, [].into()));
         }
     }
     for (key, socket) in &new {
         match old.get(key) {
-            None => events.push(event(EventKind::Opened, socket, Vec::new())),
+            None => events.push(event(EventKind::Opened, socket, [].into())),
             Some(previous) if owner_changed(previous, socket) => {
                 events.push(event(
                     EventKind::OwnerChanged,
@@ -160,7 +161,7 @@ pub(crate) fn diff(
 /// owner lookup of one collection: the socket is then listed once more without its owner.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Differ {
-    fading: HashMap<SocketKey, Vec<Owner>>,
+    fading: HashMap<SocketKey, Arc<[Owner]>>,
 }
 
 impl Differ {
@@ -189,7 +190,7 @@ impl Differ {
             .filter(|s| s.owners.is_empty())
             .map(Socket::key)
             .collect();
-        let mut fading: HashMap<SocketKey, Vec<Owner>> = std::mem::take(&mut self.fading)
+        let mut fading: HashMap<SocketKey, Arc<[Owner]>> = std::mem::take(&mut self.fading)
             .into_iter()
             .filter(|(key, _)| ownerless.contains(key))
             .collect();
@@ -433,7 +434,7 @@ mod tests {
     fn a_socket_seen_once_more_without_its_owner_closes_under_its_owner_name() {
         let with_owner = vec![vite()];
         let mut ownerless = vite();
-        ownerless.owners.clear();
+        ownerless.owners = [].into();
         ownerless.unknown = Some(crate::model::UnknownOwner::NotFound);
         let ownerless = vec![ownerless];
         let mut differ = Differ::default();
@@ -465,7 +466,7 @@ mod tests {
             time: t0(),
             kind: EventKind::Opened,
             socket: listener("127.0.0.1", port, vec![]),
-            previous_owners: vec![],
+            previous_owners: [].into(),
         };
         for i in 0..(HISTORY_CAPACITY + 25) {
             history.push(event(u16::try_from(i % 60_000 + 1).unwrap()));

@@ -240,7 +240,7 @@ pub(crate) fn page(subject: &Subject, width: usize) -> Vec<page::Line> {
 }
 
 fn holders(out: &mut Page, socket: &Socket, holder: usize) {
-    match socket.owners.as_slice() {
+    match &socket.owners[..] {
         [] => {
             let reason = socket.unknown.map_or("unknown", UnknownOwner::explain);
             out.field("held by", &format!("unknown: {reason}"));

@@ -211,9 +211,11 @@ mod tests {
             let mut s = base[usize::from(i) % base.len()].clone();
             s.local_port = 1000 + i % 7;
             s.inode = u64::from(i);
-            if let Some(owner) = s.owners.first_mut() {
+            let mut owners = s.owners.to_vec();
+            if let Some(owner) = owners.first_mut() {
                 owner.name = OsText::from(["node", "Node", "xterm", "Xorg"][usize::from(i % 4)]);
             }
+            s.owners = owners.into();
             rows.push(s);
         }
         let mut state = seed | 1;

@@ -94,7 +94,7 @@ pub fn socket(
         inode: 0,
         uid: Some(1000),
         user,
-        owners,
+        owners: owners.into(),
         unknown,
         container: None,
         forward: None,

@@ -302,7 +302,7 @@ pub struct Socket {
     /// User name for `uid`.
     pub user: Option<OsText>,
     /// Every process holding the socket, ordered by pid. Empty when `unknown` is set.
-    pub owners: Vec<Owner>,
+    pub owners: Arc<[Owner]>,
     /// Set when no owner could be shown, with the reason.
     pub unknown: Option<UnknownOwner>,
     /// The container this socket serves: behind an engine proxy's socket, or the container
@@ -333,7 +333,7 @@ impl Socket {
 
     /// The pid column: "812", "812 +3" for a shared socket, or "-" when unknown.
     pub fn pid_label(&self) -> String {
-        match self.owners.as_slice() {
+        match &self.owners[..] {
             [] => "-".to_string(),
             [one] => one.key.pid.to_string(),
             [first, rest @ ..] => format!("{} +{}", first.key.pid, rest.len()),

@@ -314,9 +314,15 @@ pub(crate) fn write_document(
     view: &Snapshot,
     port: Option<u16>,
 ) -> std::io::Result<()> {
-    let mut inert = InertWriter::new(std::io::BufWriter::with_capacity(64 * 1024, out));
-    serde_json::to_writer_pretty(&mut inert, &Document::new(view, port))?;
-    std::io::Write::write_all(&mut inert, b"\n")?;
+    use std::io::Write as _;
+    // serde writes a document in thousands of tiny pieces: they are gathered first, so the
+    // escaping pass and the output see 64 KiB at a time.
+    let mut inert = InertWriter::new(out);
+    let mut gathered = std::io::BufWriter::with_capacity(64 * 1024, &mut inert);
+    serde_json::to_writer_pretty(&mut gathered, &Document::new(view, port))?;
+    gathered.write_all(b"\n")?;
+    gathered.flush()?;
+    drop(gathered);
     inert.finish()
 }
 
@@ -354,6 +360,13 @@ impl<W: std::io::Write> InertWriter<W> {
     }
 
     fn pass(&mut self, text: &str) -> std::io::Result<()> {
+        // Nearly every byte of a document is printable ASCII: checked in one sweep.
+        if text
+            .bytes()
+            .all(|b| (b' '..0x7f).contains(&b) || b == b'\n')
+        {
+            return self.out.write_all(text.as_bytes());
+        }
         let mut clean = 0;
         for (at, c) in text.char_indices() {
             if needs_escape(c) {
@@ -467,7 +480,9 @@ mod tests {
     fn the_streamed_document_is_the_built_one_even_split_mid_character() {
         let mut snapshot = view(sample_snapshot(), Query::EVERYTHING);
         let hostile = "n\u{9b}31m\u{202e}\u{e0041}é\u{1b}[2J\u{7f}";
-        snapshot.sockets[0].owners[0].name = OsText::from(hostile);
+        let mut owners = snapshot.sockets[0].owners.to_vec();
+        owners[0].name = OsText::from(hostile);
+        snapshot.sockets[0].owners = owners.into();
         let built = document(&snapshot, None).unwrap();
 
         let mut streamed = Vec::new();

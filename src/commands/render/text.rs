@@ -321,9 +321,9 @@ mod tests {
     fn who_of_an_ssh_tunnel_names_the_target_on_the_forwarders_row() {
         let mut tunnel = tunnels();
         let ssh = tunnel.sockets[0].owners[0].clone();
-        tunnel.sockets[0]
-            .owners
-            .push(owner(9000, "ssh", "ana", "ssh -L 15432:elsewhere:1 h"));
+        let mut owners = tunnel.sockets[0].owners.to_vec();
+        owners.push(owner(9000, "ssh", "ana", "ssh -L 15432:elsewhere:1 h"));
+        tunnel.sockets[0].owners = owners.into();
         let shown = view(tunnel, Query::port(15432));
         let table = who_table(&shown.sockets, TextOptions::default());
         let rows: Vec<&str> = table.lines().skip(1).collect();
