@@ -884,7 +884,7 @@ impl App {
             keyed.sort_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| sort.compare(at(*a), at(*b))));
             rows = keyed.into_iter().map(|(_, i)| i).collect();
         } else {
-            rows.sort_by(|&a, &b| sort.compare(at(a), at(b)));
+            sort.order(&mut rows, at);
         }
         self.table.rows = rows;
         if self.selected_index().is_none() {

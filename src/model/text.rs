@@ -77,6 +77,10 @@ impl PartialEq<&str> for OsText {
 /// overrides and isolates, zero-width spaces and joiners, the byte-order mark...), line and
 /// paragraph separators.
 pub fn is_unsafe(c: char) -> bool {
+    // Printable ASCII is every character of most names and arguments: no table lookup.
+    if (' '..='~').contains(&c) {
+        return false;
+    }
     c.is_control()
         || matches!(
             c.general_category(),
