@@ -202,7 +202,7 @@ impl SystemCollector {
 
     /// Reads sockets, then only the owners and processes of the sockets the query wants.
     fn inputs(&mut self, query: Query) -> Result<Inputs, CollectError> {
-        let mut raw = self.dump_while_preparing_owners(&query)?;
+        let mut raw = self.dump_while_preparing_owners(query)?;
         // Sources should filter early (before building every row); this covers one that does not.
         raw.retain(|r| join::wants(&query, r));
         // Kept until the next tick for comparison: at its size, not the capacity it grew to.
@@ -223,14 +223,14 @@ impl SystemCollector {
     /// Where no thread can be started (a process limit reached), one follows the other.
     fn dump_while_preparing_owners(
         &mut self,
-        query: &Query,
+        query: Query,
     ) -> Result<Vec<RawSocket>, CollectError> {
         let (sockets, owners) = (&mut self.sockets, &mut self.owners);
         let (raw, prepared) = std::thread::scope(|scope| {
             let preparing = std::thread::Builder::new()
                 .name("owners".into())
                 .spawn_scoped(scope, || owners.prepare());
-            let raw = sockets.sockets(query);
+            let raw = sockets.sockets(&query);
             let prepared = match preparing {
                 Ok(thread) => match thread.join() {
                     Ok(()) => true,
