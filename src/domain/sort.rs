@@ -124,9 +124,10 @@ impl SortSpec {
 
     /// Orders `rows` (indices of sockets, each found by `at`) by this spec. A text column's
     /// text is built once per row, not twice per comparison: at 100,000 rows that is the
-    /// difference between a key answered at once and one that visibly lags. The order is total,
-    /// so an unstable sort gives the same rows in the same order as a stable one, with no
-    /// scratch copy.
+    /// difference between a key answered at once and one that visibly lags. Rows whose sockets
+    /// compare equal (two rows can share a key: a port two containers publish, each a NAT row)
+    /// keep the order of their indices (the order they came in), so an unstable sort, with no
+    /// scratch copy, gives the rows a stable one would and they never swap between refreshes.
     pub(crate) fn order<'s>(self, rows: &mut [usize], at: impl Fn(usize) -> &'s Socket) {
         let ties = |a: &Socket, b: &Socket| {
             a.local_port
@@ -137,7 +138,7 @@ impl SortSpec {
             self.column,
             Column::Process | Column::User | Column::Command
         ) {
-            rows.sort_unstable_by(|&a, &b| self.compare(at(a), at(b)));
+            rows.sort_unstable_by(|&a, &b| self.compare(at(a), at(b)).then(a.cmp(&b)));
             return;
         }
         let mut keyed: Vec<(TextKey, usize)> = rows
@@ -156,7 +157,7 @@ impl SortSpec {
             } else {
                 primary
             };
-            primary.then_with(|| ties(at(*a), at(*b)))
+            primary.then_with(|| ties(at(*a), at(*b))).then(a.cmp(b))
         });
         for (row, (_, i)) in rows.iter_mut().zip(keyed) {
             *row = i;
@@ -248,6 +249,28 @@ mod tests {
             let spec = SortSpec { column: Column::ALL[column], descending };
             let mut fast = rows(seed);
             let mut reference = fast.clone();
+            spec.sort(&mut fast);
+            reference.sort_by(|a, b| spec.compare(a, b));
+            prop_assert_eq!(fast, reference);
+        }
+
+        /// Two rows can share a key: a port two containers publish (a pod's members all list
+        /// its ports), each a NAT row with no socket (inode 0). Such ties keep the order the rows
+        /// came in, as a stable sort keeps them, so they never swap places between refreshes.
+        #[test]
+        fn rows_with_equal_keys_keep_their_order(seed in any::<u64>(), column in 0..9usize, descending in any::<bool>()) {
+            let spec = SortSpec { column: Column::ALL[column], descending };
+            let mut twins = Vec::new();
+            for (i, mut s) in rows(seed).into_iter().enumerate() {
+                s.inode = 0;
+                s.local_port = 2000 + u16::try_from(i % 5).unwrap_or(0);
+                let mut twin = s.clone();
+                twin.user = Some(OsText::from(format!("twin {i}")));
+                twins.push(s);
+                twins.push(twin);
+            }
+            let mut fast = twins.clone();
+            let mut reference = twins;
             spec.sort(&mut fast);
             reference.sort_by(|a, b| spec.compare(a, b));
             prop_assert_eq!(fast, reference);
