@@ -2,7 +2,12 @@
 
 use std::cmp::Ordering;
 
-use crate::model::Socket;
+use crate::model::{OsText, Socket};
+
+/// How many characters of a text column rows are ordered by: more than a screen shows. A process
+/// chooses its own command line (megabytes of it, held by as many sockets as it likes), and a
+/// sort holds a key for every row.
+const SORT_TEXT_CHARS: usize = 256;
 
 /// A table column. The order here is the on-screen order and the `1`-`9` key order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,14 +78,28 @@ impl Column {
         }
     }
 
-    /// The text a text column orders by; `None` for the other columns.
+    /// The text a text column orders by, its first [`SORT_TEXT_CHARS`] characters; `None` for
+    /// the other columns.
     fn text_of(self, s: &Socket) -> Option<String> {
-        match self {
-            Column::Process => Some(s.process_label()),
-            Column::User => Some(s.user_label()),
-            Column::Command => Some(super::command::of_socket(s).inert().into_owned()),
-            _ => None,
+        let mut text = match self {
+            Column::Process => s.process_label(),
+            Column::User => s.user_label(),
+            Column::Command => {
+                let command = super::command::of_socket(s);
+                // Cut before escaping: the escapes of megabytes would be megabytes more.
+                let raw = command.raw();
+                let cut = raw
+                    .char_indices()
+                    .nth(SORT_TEXT_CHARS)
+                    .map_or(raw.len(), |(at, _)| at);
+                OsText::from(&raw[..cut]).inert().into_owned()
+            }
+            _ => return None,
+        };
+        if let Some((at, _)) = text.char_indices().nth(SORT_TEXT_CHARS) {
+            text.truncate(at);
         }
+        Some(text)
     }
 }
 
@@ -124,9 +143,10 @@ impl SortSpec {
 
     /// Orders `rows` (indices of sockets, each found by `at`) by this spec. A text column's
     /// text is built once per row, not twice per comparison: at 100,000 rows that is the
-    /// difference between a key answered at once and one that visibly lags. The order is total,
-    /// so an unstable sort gives the same rows in the same order as a stable one, with no
-    /// scratch copy.
+    /// difference between a key answered at once and one that visibly lags. Rows whose sockets
+    /// compare equal (two rows can share a key: a port two containers publish, each a NAT row)
+    /// keep the order of their indices (the order they came in), so an unstable sort, with no
+    /// scratch copy, gives the rows a stable one would and they never swap between refreshes.
     pub(crate) fn order<'s>(self, rows: &mut [usize], at: impl Fn(usize) -> &'s Socket) {
         let ties = |a: &Socket, b: &Socket| {
             a.local_port
@@ -137,7 +157,7 @@ impl SortSpec {
             self.column,
             Column::Process | Column::User | Column::Command
         ) {
-            rows.sort_unstable_by(|&a, &b| self.compare(at(a), at(b)));
+            rows.sort_unstable_by(|&a, &b| self.compare(at(a), at(b)).then(a.cmp(&b)));
             return;
         }
         let mut keyed: Vec<(TextKey, usize)> = rows
@@ -156,7 +176,7 @@ impl SortSpec {
             } else {
                 primary
             };
-            primary.then_with(|| ties(at(*a), at(*b)))
+            primary.then_with(|| ties(at(*a), at(*b))).then(a.cmp(b))
         });
         for (row, (_, i)) in rows.iter_mut().zip(keyed) {
             *row = i;
@@ -240,6 +260,32 @@ mod tests {
         rows
     }
 
+    /// A process chooses its own command line: megabytes of it, held by as many sockets as it
+    /// likes, and a sort holds one key per row. Rows are ordered on the text's first characters,
+    /// or sorting by Command costs megabytes per row (300 sockets of a 1 MiB argv: 2.4 GB).
+    #[test]
+    fn a_command_line_of_megabytes_is_sorted_on_a_key_of_bounded_size() {
+        let huge = |first: &str| {
+            let mut s = sample_snapshot().sockets[0].clone();
+            let mut owners = s.owners.to_vec();
+            owners.truncate(1);
+            owners[0].argv = [first, &"\u{1}".repeat(1 << 20)].map(OsText::from).into();
+            s.owners = owners.into();
+            s
+        };
+        let key = Column::Command.text_of(&huge("x")).unwrap_or_default();
+        assert!(key.len() <= 4096, "a key of {} bytes", key.len());
+        let (mut b, mut a) = (huge("b"), huge("a"));
+        (b.inode, a.inode) = (1, 2);
+        let mut rows = vec![b, a];
+        SortSpec {
+            column: Column::Command,
+            descending: false,
+        }
+        .sort(&mut rows);
+        assert_eq!(rows.iter().map(|s| s.inode).collect::<Vec<_>>(), [2, 1]);
+    }
+
     proptest! {
         /// The fast sort (unstable, or on text keys built once) orders rows exactly as the
         /// spec's comparison does, for every column and direction.
@@ -248,6 +294,28 @@ mod tests {
             let spec = SortSpec { column: Column::ALL[column], descending };
             let mut fast = rows(seed);
             let mut reference = fast.clone();
+            spec.sort(&mut fast);
+            reference.sort_by(|a, b| spec.compare(a, b));
+            prop_assert_eq!(fast, reference);
+        }
+
+        /// Two rows can share a key: a port two containers publish (a pod's members all list
+        /// its ports), each a NAT row with no socket (inode 0). Such ties keep the order the rows
+        /// came in, as a stable sort keeps them, so they never swap places between refreshes.
+        #[test]
+        fn rows_with_equal_keys_keep_their_order(seed in any::<u64>(), column in 0..9usize, descending in any::<bool>()) {
+            let spec = SortSpec { column: Column::ALL[column], descending };
+            let mut twins = Vec::new();
+            for (i, mut s) in rows(seed).into_iter().enumerate() {
+                s.inode = 0;
+                s.local_port = 2000 + u16::try_from(i % 5).unwrap_or(0);
+                let mut twin = s.clone();
+                twin.user = Some(OsText::from(format!("twin {i}")));
+                twins.push(s);
+                twins.push(twin);
+            }
+            let mut fast = twins.clone();
+            let mut reference = twins;
             spec.sort(&mut fast);
             reference.sort_by(|a, b| spec.compare(a, b));
             prop_assert_eq!(fast, reference);
