@@ -111,12 +111,6 @@ pub trait SocketSource: Send {
 /// Finds which pids hold the given socket inodes.
 pub trait OwnerSource: Send {
     fn owners(&mut self, inodes: &[u64]) -> OwnerLookup;
-
-    /// Does what the next [`OwnerSource::owners`] can do before knowing which inodes it will be
-    /// asked for (re-reading changed processes), while the sockets are being dumped on another
-    /// thread. The answer stays as complete: an inode not found among what was read here is
-    /// looked for again after the dump.
-    fn prepare(&mut self) {}
 }
 
 /// Describes processes by pid, and names uids.
@@ -202,7 +196,7 @@ impl SystemCollector {
 
     /// Reads sockets, then only the owners and processes of the sockets the query wants.
     fn inputs(&mut self, query: Query) -> Result<Inputs, CollectError> {
-        let mut raw = self.dump_while_preparing_owners(query)?;
+        let mut raw = self.sockets.sockets(&query)?;
         // Sources should filter early (before building every row); this covers one that does not.
         raw.retain(|r| join::wants(&query, r));
         // Kept until the next tick for comparison: at its size, not the capacity it grew to.
@@ -216,34 +210,6 @@ impl SystemCollector {
             processes,
             users,
         })
-    }
-
-    /// The socket dump (the kernel's work) and the owner source's re-reading of `/proc`
-    /// overlap: at 100,000 sockets each takes a few hundred milliseconds of the first frame.
-    /// Where no thread can be started (a process limit reached), one follows the other.
-    fn dump_while_preparing_owners(
-        &mut self,
-        query: Query,
-    ) -> Result<Vec<RawSocket>, CollectError> {
-        let (sockets, owners) = (&mut self.sockets, &mut self.owners);
-        let (raw, prepared) = std::thread::scope(|scope| {
-            let preparing = std::thread::Builder::new()
-                .name("owners".into())
-                .spawn_scoped(scope, || owners.prepare());
-            let raw = sockets.sockets(&query);
-            let prepared = match preparing {
-                Ok(thread) => match thread.join() {
-                    Ok(()) => true,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                },
-                Err(_) => false,
-            };
-            (raw, prepared)
-        });
-        if !prepared {
-            self.owners.prepare();
-        }
-        raw
     }
 
     fn join(&self, inputs: &Inputs) -> Snapshot {

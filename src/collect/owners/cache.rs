@@ -87,9 +87,6 @@ pub struct CachedOwners<T> {
     not_found: HashSet<u64>,
     tick: u64,
     report: TickReport,
-    /// The fingerprints [`OwnerSource::prepare`] took, read before the sockets were dumped:
-    /// the lookup that follows uses them, and searches every process for what they missed.
-    prepared: Option<HashMap<u32, Option<Fingerprint>>>,
 }
 
 impl<T: ProcessTable> CachedOwners<T> {
@@ -102,7 +99,6 @@ impl<T: ProcessTable> CachedOwners<T> {
             not_found: HashSet::new(),
             tick: 0,
             report: TickReport::default(),
-            prepared: None,
         }
     }
 
@@ -213,27 +209,9 @@ impl<T: ProcessTable> CachedOwners<T> {
         }
     }
 
-    /// Steps 1 and 2 of a tick: a new tick, and the processes that changed read again.
-    fn begin_tick(&mut self) -> HashMap<u32, Option<Fingerprint>> {
-        self.tick += 1;
-        self.report = TickReport::default();
-        self.refresh()
-    }
-
-    /// Step 3: looks for `missing` inodes in processes not read this tick. When this tick's
-    /// reads came before the dump (`before_dump`), a socket may have been opened since by any
-    /// process, one read this tick or one started since: all of them are searched.
-    fn search(
-        &mut self,
-        mut missing: HashSet<u64>,
-        prints: &HashMap<u32, Option<Fingerprint>>,
-        before_dump: bool,
-    ) {
-        let read_now: HashSet<u32> = if before_dump {
-            HashSet::new()
-        } else {
-            self.report.read.iter().copied().collect()
-        };
+    /// Step 3: looks for `missing` inodes in processes not read this tick.
+    fn search(&mut self, mut missing: HashSet<u64>, prints: &HashMap<u32, Option<Fingerprint>>) {
+        let read_now: HashSet<u32> = self.report.read.iter().copied().collect();
         // Processes that already hold sockets are the likeliest to hold a new one.
         let mut candidates: Vec<(usize, u32)> = self
             .known
@@ -261,39 +239,14 @@ impl<T: ProcessTable> CachedOwners<T> {
                 break;
             }
         }
-        if before_dump && !missing.is_empty() {
-            let started_since: Vec<u32> = self
-                .table
-                .pids()
-                .into_iter()
-                .filter(|pid| !prints.contains_key(pid))
-                .collect();
-            self.read(&started_since, prints);
-            self.report.searched.extend_from_slice(&started_since);
-            for pid in &started_since {
-                for inode in self
-                    .known
-                    .get(pid)
-                    .and_then(|k| k.inodes.as_ref())
-                    .into_iter()
-                    .flatten()
-                {
-                    missing.remove(inode);
-                }
-            }
-        }
         self.not_found.extend(missing);
     }
 }
 
 impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
-    fn prepare(&mut self) {
-        let prints = self.begin_tick();
-        self.prepared = Some(prints);
-    }
-
     fn owners(&mut self, inodes: &[u64]) -> OwnerLookup {
-        let prepared = self.prepared.take();
+        self.tick += 1;
+        self.report = TickReport::default();
         // Inode 0 is a socket no descriptor refers to; it can never be found. The collector
         // passes the inodes sorted already, which makes this sort a single pass.
         let mut wanted: Vec<u64> = inodes.iter().copied().filter(|&i| i != 0).collect();
@@ -302,11 +255,7 @@ impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
         if wanted.is_empty() {
             return OwnerLookup::default();
         }
-        let before_dump = prepared.is_some();
-        let prints = match prepared {
-            Some(prints) => prints,
-            None => self.begin_tick(),
-        };
+        let prints = self.refresh();
 
         if !self.not_found.is_empty() {
             self.not_found
@@ -330,7 +279,7 @@ impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
         }
         if !missing.is_empty() {
             let searched_for: Vec<u64> = missing.iter().copied().collect();
-            self.search(missing, &prints, before_dump);
+            self.search(missing, &prints);
             for inode in searched_for {
                 if let Some(pids) = self.by_inode.get(&inode) {
                     pids_by_inode.insert(inode, pids.clone());
