@@ -6,7 +6,7 @@
 #   scripts/bench.sh --scale    # 100,000 sockets, and cost against sockets and processes
 #                               # (~10 minutes; the table lands in .bench/scale.md)
 #
-# Installs hyperfine, tmux and the classic tools with apt-get when missing, builds loopwatch,
+# Installs hyperfine, tmux, GNU time and the classic tools with apt-get when missing, builds loopwatch,
 # installs the peer TUIs portwatch and lsport from crates.io into .bench/tools (a peer that
 # fails to build is reported in the table, not fatal), raises the descriptor limit, then runs
 # scripts/bench.py: fixtures of 1,000 and 10,000 sockets (and 500 extra idle processes), each
@@ -30,6 +30,7 @@ command -v lsof >/dev/null || missing+=(lsof)
 command -v fuser >/dev/null || missing+=(psmisc)
 command -v python3 >/dev/null || missing+=(python3)
 command -v pgrep >/dev/null || missing+=(procps)
+[[ -x /usr/bin/time ]] || missing+=(time)
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}" >&2
     apt-get update -qq
