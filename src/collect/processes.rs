@@ -27,6 +27,49 @@ pub struct SysinfoProcesses {
     system: System,
     users: UserNames,
     stale_allowance: usize,
+    /// Each owning process as last described, with what its `/proc/<pid>/stat` said then. A
+    /// tick reads that one file per process: the same start (to the clock tick) and the same
+    /// name mean the same process, unchanged in all loopwatch shows of it, so sysinfo's
+    /// three reads per process are spent only on processes that are new or renamed.
+    described: HashMap<u32, Described>,
+}
+
+/// A process's description and the `/proc/<pid>/stat` facts it was made under.
+struct Described {
+    stat: StatFacts,
+    info: ProcessInfo,
+}
+
+/// From `/proc/<pid>/stat`: the name (field 2) and the start in clock ticks (field 22).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StatFacts {
+    name: String,
+    start_ticks: u64,
+}
+
+impl StatFacts {
+    /// `None` when the process is gone, or the platform has no such file.
+    fn read(pid: u32) -> Option<StatFacts> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            StatFacts::parse(&stat)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = pid;
+            None
+        }
+    }
+
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+    fn parse(stat: &str) -> Option<StatFacts> {
+        let name = &stat[stat.find('(')? + 1..stat.rfind(')')?];
+        Some(StatFacts {
+            name: name.to_string(),
+            start_ticks: parse_start_ticks(stat).filter(|&ticks| ticks != 0)?,
+        })
+    }
 }
 
 impl SysinfoProcesses {
@@ -35,6 +78,7 @@ impl SysinfoProcesses {
             system: new_system()?,
             users: UserNames::new()?,
             stale_allowance: STALE_PROCESS_ALLOWANCE,
+            described: HashMap::new(),
         })
     }
 
@@ -68,20 +112,55 @@ impl ProcessSource for SysinfoProcesses {
         if pids.is_empty() {
             return HashMap::new();
         }
-        let wanted: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
-        self.prune(wanted.len());
-        // `true` drops the wanted pids that exited, so they are not described from stale data.
-        // A pid that was reused is detected by sysinfo (its start time changed) and re-read.
-        self.system.refresh_processes_specifics(
-            ProcessesToUpdate::Some(&wanted),
-            true,
-            refresh_kind(),
-        );
-        wanted
-            .iter()
-            .filter_map(|&pid| self.system.process(pid))
-            .map(|process| (process.pid().as_u32(), describe(process, &mut self.users)))
-            .collect()
+        self.prune(pids.len());
+        let mut found = HashMap::with_capacity(pids.len());
+        let mut described = HashMap::with_capacity(pids.len());
+        let mut unknown: Vec<(u32, Option<StatFacts>)> = Vec::new();
+        for &pid in pids {
+            let stat = StatFacts::read(pid);
+            match (self.described.remove(&pid), stat) {
+                (Some(known), Some(stat)) if known.stat == stat => {
+                    found.insert(pid, known.info.clone());
+                    described.insert(pid, known);
+                }
+                (_, stat) => unknown.push((pid, stat)),
+            }
+        }
+        if !unknown.is_empty() {
+            let wanted: Vec<Pid> = unknown.iter().map(|&(pid, _)| Pid::from_u32(pid)).collect();
+            // `true` drops the wanted pids that exited, so they are not described from stale
+            // data. A pid that was reused is detected by sysinfo (its start time changed) and
+            // re-read.
+            self.system.refresh_processes_specifics(
+                ProcessesToUpdate::Some(&wanted),
+                true,
+                refresh_kind(),
+            );
+            for (pid, stat) in unknown {
+                let Some(process) = self.system.process(Pid::from_u32(pid)) else {
+                    continue;
+                };
+                let info = describe(process, &mut self.users);
+                // Remembered only when the stat read before agrees with what sysinfo found
+                // (the same start): a process replaced in between is read afresh next time.
+                // An empty command line is never remembered: right after a fork, mid-exec,
+                // it reads empty for a moment, and the next read heals it.
+                if let Some(stat) = stat
+                    .filter(|s| s.start_ticks == info.key.start_ticks && !info.cmdline.is_empty())
+                {
+                    described.insert(
+                        pid,
+                        Described {
+                            stat,
+                            info: info.clone(),
+                        },
+                    );
+                }
+                found.insert(pid, info);
+            }
+        }
+        self.described = described;
+        found
     }
 
     fn user_name(&mut self, uid: u32) -> Option<String> {
@@ -259,6 +338,67 @@ mod tests {
     }
 
     #[test]
+    fn stat_facts_take_the_name_between_the_first_and_last_parenthesis() {
+        let stat = "4812 (evil) 1 2 (x) S 1 4812 4812 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(
+            StatFacts::parse(stat),
+            Some(StatFacts {
+                name: "evil) 1 2 (x".to_string(),
+                start_ticks: 987_654
+            })
+        );
+        assert_eq!(StatFacts::parse("garbage"), None);
+    }
+
+    /// A process described once is described again from one read of its stat, and a process
+    /// that renames itself (`prctl(PR_SET_NAME)`, as many servers do) is read afresh at once
+    /// (what sysinfo then calls it is sysinfo's affair; the re-read is what is checked).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_known_process_is_answered_from_memory_until_it_renames_itself() {
+        use std::io::{BufRead, BufReader, Write};
+        use std::process::Stdio;
+        let script = "import ctypes, sys\n\
+            print('ready', flush=True)\n\
+            sys.stdin.readline()\n\
+            ctypes.CDLL(None).prctl(15, b'renamed-now', 0, 0, 0)\n\
+            print('done', flush=True)\n\
+            sys.stdin.readline()\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let pid = child.id();
+
+        let mut source = SysinfoProcesses::new().unwrap();
+        let first = source.processes(&[pid])[&pid].clone();
+        assert!(source.described.contains_key(&pid), "remembered");
+        let again = source.processes(&[pid])[&pid].clone();
+        assert_eq!(again, first);
+
+        writeln!(stdin).unwrap();
+        line.clear();
+        stdout.read_line(&mut line).unwrap();
+        let renamed = source.processes(&[pid])[&pid].clone();
+        assert_eq!(
+            source.described[&pid].stat.name, "renamed-now",
+            "read afresh"
+        );
+        assert_eq!(renamed.key, first.key, "the same process");
+
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(source.processes(&[pid]).is_empty(), "gone, not remembered");
+        assert!(!source.described.contains_key(&pid));
+    }
+
+    #[test]
     fn describes_this_process() {
         let me = std::process::id();
         let mut source = SysinfoProcesses::new().unwrap();
@@ -313,7 +453,13 @@ mod tests {
         assert_eq!(source.processes(&[me, sleeper.pid()]).len(), 2);
         // The sleeper still runs but no longer owns anything we show: it must not linger.
         assert!(source.processes(&[me]).contains_key(&me));
-        assert_eq!(source.system.processes().len(), 1);
+        assert!(source.system.processes().len() <= 1);
+        assert!(
+            source
+                .system
+                .process(Pid::from_u32(sleeper.pid()))
+                .is_none()
+        );
     }
 
     #[cfg(unix)]
