@@ -312,7 +312,7 @@ def scale(lw, out, quick):
     # The largest last: its connections linger a minute in TIME_WAIT once closed, and the live
     # table with -c would count them in the next fixture's figures.
     plan = sorted([(n, 10) for n in by_sockets] + [(10000, p) for p in by_procs if p != 10],
-                  key=lambda size: size[0] * size[1])
+                  key=lambda size: (size[0], size[1]))
     for sockets, procs in plan:
         wait_for_time_wait_to_drain(limit=max(100, sockets // 100))
         with Fixture(sockets, procs, 0, connections_only=True) as fixture:
