@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use crate::model::{OsText, Socket};
+use crate::model::{OsText, Socket, SocketState};
 
 /// How many characters of a text column rows are ordered by: more than a screen shows. A process
 /// chooses its own command line (megabytes of it, held by as many sockets as it likes), and a
@@ -76,6 +76,29 @@ impl Column {
                 &self.text_of(b).unwrap_or_default(),
             ),
         }
+    }
+
+    /// For a column of numbers and names from a short list, the value it orders by as numbers
+    /// that order the same way as [`Column::compare`]; `None` for the text columns.
+    fn rank_of(self) -> Option<fn(&Socket) -> Rank> {
+        fn address(ip: std::net::IpAddr) -> Rank {
+            match ip {
+                std::net::IpAddr::V4(v4) => (0, u128::from(u32::from(v4))),
+                std::net::IpAddr::V6(v6) => (1, u128::from(v6)),
+            }
+        }
+        Some(match self {
+            Column::Proto => |s| (0, s.proto as u128),
+            Column::Address => |s| address(s.local_addr),
+            Column::Port => |s| (0, u128::from(s.local_port)),
+            Column::Scope => |s| (0, s.scope as u128),
+            Column::State => |s| (0, state_rank(s.state)),
+            Column::Pid => |s| {
+                let (unknown, pid) = pid_of(s);
+                (u8::from(unknown), u128::from(pid))
+            },
+            Column::Process | Column::User | Column::Command => return None,
+        })
     }
 
     /// The text a text column orders by, its first [`SORT_TEXT_CHARS`] characters; `None` for
@@ -153,11 +176,28 @@ impl SortSpec {
                 .cmp(&b.local_port)
                 .then_with(|| a.key().cmp(&b.key()))
         };
-        if !matches!(
-            self.column,
-            Column::Process | Column::User | Column::Command
-        ) {
-            rows.sort_unstable_by(|&a, &b| self.compare(at(a), at(b)).then(a.cmp(&b)));
+        if let Some(rank) = self.column.rank_of() {
+            // The column's value and the port, copied next to each row once: most comparisons
+            // then read two numbers side by side instead of two sockets far apart in memory.
+            let mut keyed: Vec<(Rank, u16, usize)> = rows
+                .iter()
+                .map(|&i| (rank(at(i)), at(i).local_port, i))
+                .collect();
+            keyed.sort_unstable_by(|(ka, pa, a), (kb, pb, b)| {
+                let primary = ka.cmp(kb);
+                let primary = if self.descending {
+                    primary.reverse()
+                } else {
+                    primary
+                };
+                primary
+                    .then(pa.cmp(pb))
+                    .then_with(|| at(*a).key().cmp(&at(*b).key()))
+                    .then(a.cmp(b))
+            });
+            for (row, (_, _, i)) in rows.iter_mut().zip(keyed) {
+                *row = i;
+            }
             return;
         }
         let mut keyed: Vec<(TextKey, usize)> = rows
@@ -213,6 +253,18 @@ fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
         }
         order[current] = current;
     }
+}
+
+/// A column's value as numbers in its order: a kind (IPv4 before IPv6, a known pid before
+/// none), then the value.
+type Rank = (u8, u128);
+
+/// Where `state` falls among all states ordered by name, as [`Column::compare`] orders them.
+fn state_rank(state: SocketState) -> u128 {
+    SocketState::ALL
+        .iter()
+        .filter(|other| other.as_str() < state.as_str())
+        .count() as u128
 }
 
 fn pid_of(s: &Socket) -> (bool, u32) {
