@@ -6,6 +6,7 @@ mod support;
 use std::net::TcpListener;
 use std::time::Duration;
 
+use support::spawn_listener;
 use support::tmux::Tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_loopwatch");
@@ -18,26 +19,6 @@ fn exit_line(screen: &str) -> Option<&str> {
         .lines()
         .map(str::trim)
         .find(|l| l.starts_with("lwexit="))
-}
-
-/// A python child listening on a free port of 127.0.0.1: it, its port and its pid.
-#[allow(clippy::unwrap_used, clippy::expect_used)] // a test helper: failing loudly is its job
-fn spawn_listener() -> (std::process::Child, String, String) {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
-    let mut child = Command::new("python3")
-        .args(["-c", include_str!("support/listen.py")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for this test");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().to_string();
-    let pid = child.id().to_string();
-    (child, port, pid)
 }
 
 #[test]

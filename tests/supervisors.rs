@@ -302,18 +302,7 @@ fn kill_says_supervisord_will_restart_it_then_the_follow_up_names_supervisord() 
 fn kill_says_what_the_real_cgroup_says() {
     use loopwatch::model::{Placement, Unit};
 
-    let mut child = Command::new("python3")
-        .args(["-c", include_str!("support/listen.py")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for this test");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let port = line.trim().to_string();
+    let (mut child, port, _) = support::spawn_listener();
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
     let text = loopwatch(&["kill", &port, "--dry-run"]);
     let json = loopwatch(&["kill", &port, "--dry-run", "--json"]);

@@ -13,6 +13,26 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
+/// A python child listening on a free port of 127.0.0.1 (`listen.py`): it, its port and its
+/// pid.
+pub(crate) fn spawn_listener() -> (std::process::Child, String, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("python3")
+        .args(["-c", include_str!("listen.py")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().to_string();
+    let pid = child.id().to_string();
+    (child, port, pid)
+}
+
 /// Spawns a program copied a moment ago. A child another test thread forks meanwhile holds the
 /// copy's descriptor open for writing until it execs, and exec then fails with ETXTBSY: the
 /// window is short, so try again.
