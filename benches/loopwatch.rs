@@ -65,6 +65,41 @@ fn app_snapshot_10k(bencher: Bencher) {
         .bench_local_values(|s| table.show(black_box(s)));
 }
 
+/// The first snapshot of 100,000 sockets reaching the app: what stands between the collector
+/// and the first frame at that size.
+#[divan::bench(sample_count = 10)]
+fn app_first_snapshot_100k(bencher: Bencher) {
+    let snapshot = many_sockets(100_000);
+    bencher
+        .with_inputs(|| (Table::new(45), snapshot.clone()))
+        .bench_local_values(|(mut table, s)| {
+            table.show(black_box(s));
+            table
+        });
+}
+
+/// The next snapshot of 100,000 sockets, one socket changed: the history diff, then the
+/// table again.
+#[divan::bench(sample_count = 10)]
+fn app_next_snapshot_100k(bencher: Bencher) {
+    let mut table = Table::new(45);
+    let snapshot = many_sockets(100_000);
+    table.show(snapshot.clone());
+    let mut next = snapshot;
+    next.sockets.pop();
+    bencher
+        .with_inputs(|| next.clone())
+        .bench_local_values(|s| table.show(black_box(s)));
+}
+
+/// The `s` key on a 100,000-row table: sorted by the next column (cycling through all).
+#[divan::bench(sample_count = 30)]
+fn app_sort_key_100k(bencher: Bencher) {
+    let mut table = Table::new(45);
+    table.show(many_sockets(100_000));
+    bencher.bench_local(|| table.sort_next());
+}
+
 /// Moving the selection one row in a 10,000-row table.
 #[divan::bench]
 fn app_move_10k(bencher: Bencher) {

@@ -31,6 +31,11 @@ impl Table {
         self.0.update(Action::Up);
     }
 
+    /// The `s` key: sort by the next column.
+    pub fn sort_next(&mut self) {
+        self.0.update(Action::SortNext);
+    }
+
     pub fn page_down(&mut self) {
         self.0.update(Action::PageDown);
     }

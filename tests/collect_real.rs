@@ -319,3 +319,41 @@ time.sleep(30)
         assert_eq!(found[0].pid_label(), format!("{} +1", pids[0]));
     }
 }
+
+/// A large table's first look, made here from two sockets: the sockets are there before any
+/// owner is read, each marked as being read, and the collection that follows joins owners to
+/// that same dump, so it lists the very same sockets.
+#[test]
+fn the_first_look_lists_the_sockets_before_their_owners() {
+    use loopwatch::collect::{Collector, SystemCollector};
+    use loopwatch::model::UnknownOwner;
+
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let ports = [
+        (Proto::Tcp, tcp.local_addr().map_or(0, |a| a.port())),
+        (Proto::Udp, udp.local_addr().map_or(0, |a| a.port())),
+    ];
+    let mut collector = SystemCollector::for_this_platform()
+        .unwrap_or_else(|e| panic!("the system collector starts: {e}"))
+        .drawing_before_owners_from(2);
+    let query = Query::default();
+    let first = collector
+        .sockets_first(&query)
+        .unwrap_or_else(|e| panic!("the socket table is readable: {e}"))
+        .unwrap_or_else(|| panic!("two sockets or more to read: a first look"));
+    let full = collector
+        .collect(&query)
+        .unwrap_or_else(|e| panic!("the socket table is readable: {e}"));
+    for (proto, port) in ports {
+        let before = on_port(&first, proto, port);
+        assert_eq!(before.len(), 1, "{proto:?} {port}");
+        assert!(before[0].owners.is_empty());
+        assert_eq!(before[0].unknown, Some(UnknownOwner::Reading));
+        let after = on_port(&full, proto, port);
+        assert_eq!(after.len(), 1, "{proto:?} {port}");
+        assert_owned_by_me(after[0]);
+    }
+    let keys = |s: &Snapshot| s.sockets.iter().map(Socket::key).collect::<Vec<_>>();
+    assert_eq!(keys(&first), keys(&full), "the same dump, joined");
+}

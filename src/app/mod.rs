@@ -480,6 +480,7 @@ impl App {
     /// again. What stands behind the dialog's target may change while it is open (its
     /// supervisor exits, say): the dialog says what is true now.
     fn on_snapshot(&mut self, mut snapshot: Snapshot) -> Option<Effect> {
+        snapshot.put_in_listing_order();
         forward::attach(&mut snapshot.sockets);
         self.take_snapshot(snapshot);
         self.refresh_inspected().or_else(|| {

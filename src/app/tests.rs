@@ -4,7 +4,7 @@ use super::*;
 use crate::domain::history::EventKind;
 use crate::domain::sort::Column;
 use crate::model::fixtures::{listener, owner, sample_snapshot, sample_with_vite};
-use crate::model::{CollectError, SocketState};
+use crate::model::{CollectError, SocketState, UnknownOwner};
 
 fn loaded(query: Query) -> App {
     let mut app = App::new(query);
@@ -607,6 +607,37 @@ fn a_hidden_owner_cannot_be_stopped_and_the_reason_is_given() {
         "{}",
         status.text
     );
+}
+
+/// The first look at a large table, before owners are read: the same sockets, none with an
+/// owner.
+fn first_look(snapshot: &Snapshot) -> Snapshot {
+    let mut first = snapshot.clone();
+    for socket in &mut first.sockets {
+        socket.owners = Arc::from([]);
+        socket.unknown = Some(UnknownOwner::Reading);
+    }
+    first
+}
+
+#[test]
+fn owners_read_after_the_first_look_are_no_change_and_cannot_be_stopped_before() {
+    let mut app = App::new(Query::default());
+    app.update(Action::Viewport(Viewport::rows(20)));
+    app.update(at(0));
+    app.update(Action::Snapshot(first_look(&sample_snapshot())));
+    // Nothing to stop yet: the owner is not known, and the reason says why.
+    assert_eq!(app.update(Action::Kill(Signal::Term)), None);
+    assert_eq!(app.mode(), Mode::Table);
+    let status = app.status().unwrap();
+    assert!(status.is_error);
+    assert!(status.text.contains("still being read"), "{}", status.text);
+
+    app.update(at(1));
+    app.update(Action::Snapshot(sample_snapshot()));
+    assert_eq!(app.history_len(), 0, "owners found are not owners changed");
+    assert_eq!(mark_of(&app, 5432), RowMark::Normal);
+    assert!(app.selected_socket().is_some_and(|s| !s.owners.is_empty()));
 }
 
 #[test]

@@ -191,6 +191,12 @@ impl Collector for WithContainers {
         self.last = Some(generation);
         Ok(Some(attach(snapshot, &view, query, &mut self.proxies)))
     }
+
+    /// Passed through as it is: the containers are named once the owners (the engine's
+    /// proxies among them) are known, a moment later.
+    fn sockets_first(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
+        self.inner.sockets_first(query)
+    }
 }
 
 /// Whether the engine has been seen publishing a port through a proxy process.

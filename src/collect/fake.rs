@@ -93,4 +93,11 @@ impl<C: Collector> Collector for SharedCollector<C> {
             .unwrap_or_else(PoisonError::into_inner)
             .last_again()
     }
+
+    fn sockets_first(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sockets_first(query)
+    }
 }

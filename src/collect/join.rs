@@ -50,11 +50,16 @@ pub fn join<P: BuildHasher, U: BuildHasher>(
                 join_one(&raw, owners, processes, users, viewer, &mut shared)
             }),
     );
-    Snapshot {
+    let mut snapshot = Snapshot {
         sockets,
         privileged: viewer.privileged,
         ..Default::default()
-    }
+    };
+    // Here, on the collector's thread, so the UI's own call only checks: the same order on
+    // every refresh, whatever order the kernel's hash tables gave (keys are unique after
+    // `dedupe`).
+    snapshot.put_in_listing_order();
+    snapshot
 }
 
 /// A raw socket with its addresses normalised, so the same socket reported through an IPv6
@@ -168,12 +173,7 @@ fn join_one<P: BuildHasher, U: BuildHasher>(
         list
     };
     let unknown = if found.is_empty() {
-        Some(unknown_reason(
-            raw,
-            !pids.is_empty(),
-            viewer,
-            owners.out_of_descriptors,
-        ))
+        Some(unknown_reason(raw, !pids.is_empty(), viewer, owners))
     } else {
         None
     };
@@ -241,7 +241,7 @@ fn unknown_reason(
     raw: &RawSocket,
     had_pids: bool,
     viewer: Viewer,
-    out_of_descriptors: bool,
+    lookup: &OwnerLookup,
 ) -> UnknownOwner {
     if had_pids {
         return UnknownOwner::NotFound;
@@ -262,8 +262,12 @@ fn unknown_reason(
             UnknownOwner::Unsupported
         };
     }
+    // Not looked for yet (the first look at a large table): nothing is known either way.
+    if asks_owner_source && lookup.not_read {
+        return UnknownOwner::Reading;
+    }
     // The search was cut short: any process may hold it, this user's or another's.
-    if asks_owner_source && out_of_descriptors {
+    if asks_owner_source && lookup.out_of_descriptors {
         return UnknownOwner::OutOfDescriptors;
     }
     if is_hidden_from(raw, viewer) {
@@ -341,7 +345,7 @@ mod tests {
                 .iter()
                 .map(|(inode, pids)| (*inode, (*pids).into()))
                 .collect(),
-            out_of_descriptors: false,
+            ..OwnerLookup::default()
         }
     }
 
@@ -629,6 +633,35 @@ mod tests {
             let s = join_one_socket(r, &OwnerLookup::default(), &HashMap::new(), viewer);
             assert!(s.owners.is_empty(), "{name}");
             assert_eq!(s.unknown, Some(expected), "{name}");
+        }
+    }
+
+    /// Before any process is read, a socket's owner is "reading", whoever may be looking;
+    /// what needs no process to know (the kernel holds it) is said at once.
+    #[test]
+    fn owners_not_read_yet_are_reading_except_the_kernels() {
+        let not_read = OwnerLookup {
+            not_read: true,
+            ..OwnerLookup::default()
+        };
+        let mut time_wait = tcp_conn(
+            ("127.0.0.1", 41000),
+            ("127.0.0.1", 5432),
+            SocketState::TimeWait,
+        );
+        time_wait.uid = Some(0);
+        let mut others = tcp_listen("127.0.0.1", 6379, 31);
+        others.uid = Some(OTHER);
+        let mine = tcp_listen("127.0.0.1", 3000, 32);
+        for (raw, viewer, expected) in [
+            (time_wait, USER, UnknownOwner::Kernel),
+            (others, USER, UnknownOwner::Reading),
+            (mine.clone(), USER, UnknownOwner::Reading),
+            (mine, ROOT, UnknownOwner::Reading),
+        ] {
+            let s = join_one_socket(raw, &not_read, &HashMap::new(), viewer);
+            assert!(s.owners.is_empty());
+            assert_eq!(s.unknown, Some(expected));
         }
     }
 

@@ -61,6 +61,11 @@ pub struct OwnerLookup {
     /// Some process could not be read because this process had no descriptor left: a socket
     /// not found may be held by any process, and says so.
     pub out_of_descriptors: bool,
+    /// No process was read yet: every socket's owner is [`UnknownOwner::Reading`] (see
+    /// [`Collector::sockets_first`]).
+    ///
+    /// [`UnknownOwner::Reading`]: crate::model::UnknownOwner::Reading
+    pub not_read: bool,
 }
 
 /// What loopwatch shows about an owning process.
@@ -136,7 +141,20 @@ pub trait Collector: Send {
     fn last_again(&mut self) -> Option<Snapshot> {
         None
     }
+
+    /// The sockets alone, every owner marked as still being read, where reading the owners
+    /// would hold a first frame back (a large table); `None` where it would not. The next
+    /// collection joins owners to this same dump, so the socket table is not read twice and
+    /// the snapshot that follows lists exactly these sockets.
+    fn sockets_first(&mut self, _query: &Query) -> Result<Option<Snapshot>, CollectError> {
+        Ok(None)
+    }
 }
+
+/// From this many sockets whose owners must be looked for, the live table's first look is
+/// drawn before they are: each costs a `readlink` in `/proc` (~3 us), so from here on the
+/// owners would hold the first frame back by more than ~60 ms (at 100,000 sockets, ~300 ms).
+pub const DRAW_BEFORE_OWNERS_FROM: usize = 20_000;
 
 /// Reads sockets, then only the owners and processes of the sockets the query wants, and joins
 /// them. Each source is a trait object so tests and other platforms can swap one out.
@@ -147,6 +165,10 @@ pub struct SystemCollector {
     viewer: Viewer,
     /// What the last snapshot was joined from, so an unchanged tick skips the join.
     last_inputs: Option<Inputs>,
+    /// The dump [`Collector::sockets_first`] showed, with its query, for the next collection.
+    first_dump: Option<(Query, Vec<RawSocket>)>,
+    /// See [`DRAW_BEFORE_OWNERS_FROM`].
+    draw_before_owners_from: usize,
 }
 
 /// Everything a snapshot is joined from: equal inputs make an equal snapshot.
@@ -171,7 +193,17 @@ impl SystemCollector {
             processes,
             viewer,
             last_inputs: None,
+            first_dump: None,
+            draw_before_owners_from: DRAW_BEFORE_OWNERS_FROM,
         }
+    }
+
+    /// Draws the first look before owners from `sockets` sockets instead of
+    /// [`DRAW_BEFORE_OWNERS_FROM`] (tests, which cannot open that many in CI).
+    #[must_use]
+    pub fn drawing_before_owners_from(mut self, sockets: usize) -> Self {
+        self.draw_before_owners_from = sockets;
+        self
     }
 
     /// The real sources for this platform, seen by this process.
@@ -194,13 +226,23 @@ impl SystemCollector {
             .collect()
     }
 
-    /// Reads sockets, then only the owners and processes of the sockets the query wants.
-    fn inputs(&mut self, query: Query) -> Result<Inputs, CollectError> {
+    /// The sockets `query` wants.
+    fn dump(&mut self, query: Query) -> Result<Vec<RawSocket>, CollectError> {
         let mut raw = self.sockets.sockets(&query)?;
         // Sources should filter early (before building every row); this covers one that does not.
         raw.retain(|r| join::wants(&query, r));
         // Kept until the next tick for comparison: at its size, not the capacity it grew to.
         raw.shrink_to_fit();
+        Ok(raw)
+    }
+
+    /// Reads sockets (or takes the dump the first look showed), then only the owners and
+    /// processes of the sockets the query wants.
+    fn inputs(&mut self, query: Query) -> Result<Inputs, CollectError> {
+        let raw = match self.first_dump.take() {
+            Some((shown, raw)) if shown == query => raw,
+            _ => self.dump(query)?,
+        };
         let lookup = self.owners.owners(&inodes_needing_owners(&raw));
         let processes = self.processes.processes(&owning_pids(&raw, &lookup));
         let users = self.user_names(&raw);
@@ -247,6 +289,24 @@ impl Collector for SystemCollector {
 
     fn last_again(&mut self) -> Option<Snapshot> {
         self.last_inputs.as_ref().map(|inputs| self.join(inputs))
+    }
+
+    fn sockets_first(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
+        let raw = self.dump(*query)?;
+        let unread = raw
+            .iter()
+            .filter(|r| r.pids.is_none() && r.inode != 0)
+            .count();
+        let first = (unread >= self.draw_before_owners_from).then(|| {
+            let users = self.user_names(&raw);
+            let not_read = OwnerLookup {
+                not_read: true,
+                ..OwnerLookup::default()
+            };
+            join::join(&raw, &not_read, &HashMap::new(), &users, self.viewer)
+        });
+        self.first_dump = Some((*query, raw));
+        Ok(first)
     }
 }
 
@@ -319,7 +379,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::model::UnknownOwner;
+    use crate::model::{Socket, UnknownOwner};
 
     /// What the scripted sources were asked, shared with the test.
     #[derive(Debug, Default)]
@@ -485,6 +545,86 @@ mod tests {
         // A plain collect always answers, and the next tick still knows nothing changed.
         assert_eq!(collector.collect(&query).unwrap().sockets.len(), 1);
         assert_eq!(collector.collect_changed(&query).unwrap(), None);
+    }
+
+    /// A socket source that counts its dumps.
+    struct CountedSockets(Vec<RawSocket>, Arc<std::sync::atomic::AtomicUsize>);
+
+    impl SocketSource for CountedSockets {
+        fn sockets(&mut self, _query: &Query) -> Result<Vec<RawSocket>, CollectError> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn a_large_tables_first_look_comes_before_its_owners_from_the_same_dump() {
+        let table = vec![
+            raw("127.0.0.1", 1, SocketState::Listen, 11, None),
+            raw("127.0.0.1", 2, SocketState::Listen, 12, None),
+            raw("127.0.0.1", 3, SocketState::TimeWait, 0, None),
+        ];
+        let collector = |log: &Log, dumps: &Arc<std::sync::atomic::AtomicUsize>, from| {
+            let lookup = OwnerLookup {
+                pids_by_inode: [(11, Holders::from([7])), (12, Holders::from([7]))]
+                    .into_iter()
+                    .collect(),
+                ..OwnerLookup::default()
+            };
+            SystemCollector::new(
+                Box::new(CountedSockets(table.clone(), Arc::clone(dumps))),
+                Box::new(Owners(Arc::clone(log), lookup)),
+                Box::new(Processes(Arc::clone(log))),
+                Viewer {
+                    uid: Some(0),
+                    privileged: true,
+                },
+            )
+            .drawing_before_owners_from(from)
+        };
+        let query = Query::EVERYTHING;
+        let dumped = |dumps: &Arc<std::sync::atomic::AtomicUsize>| {
+            dumps.load(std::sync::atomic::Ordering::Relaxed)
+        };
+
+        let (log, dumps) = (Log::default(), Arc::default());
+        let mut large = collector(&log, &dumps, 2);
+        let first = large
+            .sockets_first(&query)
+            .unwrap()
+            .expect("two owners to read");
+        let reasons: Vec<Option<UnknownOwner>> = first.sockets.iter().map(|s| s.unknown).collect();
+        assert_eq!(
+            reasons,
+            [
+                Some(UnknownOwner::Reading),
+                Some(UnknownOwner::Reading),
+                Some(UnknownOwner::Kernel),
+            ],
+            "what needs no process read is said at once"
+        );
+        assert!(log.lock().unwrap().inodes.is_empty(), "no owner read yet");
+        let full = large.collect_changed(&query).unwrap().expect("news");
+        assert_eq!(dumped(&dumps), 1, "the first look's dump is the one joined");
+        let keys = |s: &Snapshot| s.sockets.iter().map(Socket::key).collect::<Vec<_>>();
+        assert_eq!(keys(&first), keys(&full));
+        assert!(full.sockets[..2].iter().all(|s| s.owners[0].key.pid == 7));
+        assert!(large.collect_changed(&query).unwrap().is_none());
+        assert_eq!(dumped(&dumps), 2, "later ticks dump afresh");
+
+        // Below the threshold nothing is drawn first, and the dump is still read once.
+        let (log, dumps) = (Log::default(), Arc::default());
+        let mut small = collector(&log, &dumps, 3);
+        assert!(small.sockets_first(&query).unwrap().is_none());
+        assert_eq!(small.collect(&query).unwrap().sockets.len(), 3);
+        assert_eq!(dumped(&dumps), 1);
+
+        // Another query than the one shown is dumped for itself.
+        let (log, dumps) = (Log::default(), Arc::default());
+        let mut other = collector(&log, &dumps, 2);
+        assert!(other.sockets_first(&query).unwrap().is_some());
+        other.collect(&Query::default()).unwrap();
+        assert_eq!(dumped(&dumps), 2);
     }
 
     /// Checked against the kernel's own account of this process, not the call `current` makes.

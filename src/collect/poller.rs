@@ -165,7 +165,13 @@ fn run<F>(
             Err(RecvTimeoutError::Disconnected) => return,
             Err(RecvTimeoutError::Timeout) => {
                 let start = Instant::now();
+                let first = schedule.last_start.is_none();
                 schedule.started(start);
+                // A large table's first look comes before its owners. An error here is met
+                // again, and handed out, by the collection that follows.
+                if first && let Ok(Some(sockets)) = collector.sockets_first(&schedule.query) {
+                    on_result(Ok(sockets));
+                }
                 if std::mem::take(&mut schedule.forced) {
                     on_result(collector.collect(&schedule.query));
                 } else {
@@ -230,6 +236,45 @@ mod tests {
             },
         );
         (poller, shared, rx)
+    }
+
+    /// A collector that always has a first look to give: only the poller decides when.
+    struct FirstLook {
+        first: Snapshot,
+        full: Snapshot,
+    }
+
+    impl Collector for FirstLook {
+        fn collect(&mut self, _query: &Query) -> Result<Snapshot, CollectError> {
+            Ok(self.full.clone())
+        }
+
+        fn sockets_first(&mut self, _query: &Query) -> Result<Option<Snapshot>, CollectError> {
+            Ok(Some(self.first.clone()))
+        }
+    }
+
+    #[test]
+    fn a_first_look_is_handed_out_before_the_first_collection_and_only_then() {
+        let (tx, rx) = mpsc::channel();
+        let _poller = spawn(
+            Box::new(FirstLook {
+                first: snapshot(1),
+                full: snapshot(2),
+            }),
+            Duration::from_millis(50),
+            Query::default(),
+            move |result| {
+                let _ = tx.send(result);
+            },
+        );
+        assert_eq!(port_of(&next(&rx)), 1, "the first look");
+        assert_eq!(port_of(&next(&rx)), 2, "then the collection");
+        assert_eq!(
+            port_of(&next(&rx)),
+            2,
+            "then ticks, never a first look again"
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub(crate) fn view(mut snapshot: Snapshot, query: Query) -> Snapshot {
     snapshot
         .sockets
         .retain(|s| query.admits(s.scope, s.state, s.local_port));
+    snapshot.put_in_listing_order();
     forward::attach(&mut snapshot.sockets);
     SortSpec::default().sort(&mut snapshot.sockets);
     snapshot

@@ -349,7 +349,10 @@ fn who(socket: &Socket) -> String {
         Some(UnknownOwner::NotFound) => format!(
             "a socket{of_user} whose process is not visible here (another container or PID namespace, or it just closed)"
         ),
-        Some(UnknownOwner::Unsupported) | None => format!("a socket{of_user}"),
+        // `why` reads owners before it answers; a first look of the live table is never here.
+        Some(UnknownOwner::Unsupported | UnknownOwner::Reading) | None => {
+            format!("a socket{of_user}")
+        }
     }
 }
 

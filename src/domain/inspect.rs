@@ -13,18 +13,21 @@ use crate::model::{
     process_label,
 };
 
-/// Other sockets held by the process: what else goes away when it stops.
+/// Other sockets held by the process: what else goes away when it stops, its listeners
+/// first, each part in listing order.
 pub(crate) fn other_sockets<'a>(
     snapshot: &'a Snapshot,
     key: ProcKey,
     except: &Socket,
 ) -> Vec<&'a Socket> {
     let except = except.key();
-    snapshot
+    let mut others: Vec<&Socket> = snapshot
         .sockets
         .iter()
         .filter(|s| s.key() != except && s.owners.iter().any(|o| o.key == key))
-        .collect()
+        .collect();
+    others.sort_by_key(|s| !s.state.is_listening());
+    others
 }
 
 /// The client ends of connections to a TCP listener: sockets whose remote end is the listener.

@@ -2,6 +2,8 @@
 
 use std::cmp::Ordering;
 
+use rustc_hash::FxHashMap;
+
 use crate::model::{OsText, Socket, SocketState};
 
 /// How many characters of a text column rows are ordered by: more than a screen shows. A process
@@ -152,9 +154,7 @@ impl SortSpec {
         } else {
             primary
         };
-        primary
-            .then_with(|| a.local_port.cmp(&b.local_port))
-            .then_with(|| a.key().cmp(&b.key()))
+        primary.then_with(|| a.local_port.cmp(&b.local_port))
     }
 
     /// Sorts sockets in place by this spec.
@@ -166,16 +166,14 @@ impl SortSpec {
 
     /// Orders `rows` (indices of sockets, each found by `at`) by this spec. A text column's
     /// text is built once per row, not twice per comparison: at 100,000 rows that is the
-    /// difference between a key answered at once and one that visibly lags. Rows whose sockets
-    /// compare equal (two rows can share a key: a port two containers publish, each a NAT row)
-    /// keep the order of their indices (the order they came in), so an unstable sort, with no
-    /// scratch copy, gives the rows a stable one would and they never swap between refreshes.
+    /// difference between a key answered at once and one that visibly lags.
+    ///
+    /// Rows equal on the column and the port keep the order of their indices, the order the
+    /// snapshot lists them in: the collector lists sockets by port, then by key, so the order is
+    /// total and the same on every refresh, and an unstable sort with no scratch copy gives it.
+    /// Ties are many (at 100,000 connections, half share ten ports), and breaking them by each
+    /// socket's key read the sockets themselves, a cache miss per comparison: 90 ms a key.
     pub(crate) fn order<'s>(self, rows: &mut [usize], at: impl Fn(usize) -> &'s Socket) {
-        let ties = |a: &Socket, b: &Socket| {
-            a.local_port
-                .cmp(&b.local_port)
-                .then_with(|| a.key().cmp(&b.key()))
-        };
         if let Some(rank) = self.column.rank_of() {
             // The column's value and the port, copied next to each row once: most comparisons
             // then read two numbers side by side instead of two sockets far apart in memory.
@@ -190,35 +188,53 @@ impl SortSpec {
                 } else {
                     primary
                 };
-                primary
-                    .then(pa.cmp(pb))
-                    .then_with(|| at(*a).key().cmp(&at(*b).key()))
-                    .then(a.cmp(b))
+                primary.then(pa.cmp(pb)).then(a.cmp(b))
             });
             for (row, (_, _, i)) in rows.iter_mut().zip(keyed) {
                 *row = i;
             }
             return;
         }
-        let mut keyed: Vec<(TextKey, usize)> = rows
+        // Texts repeat (a process's name on each of its sockets): each distinct text is folded
+        // and ranked once, and rows are sorted by that rank, a number.
+        let mut distinct: FxHashMap<String, u32> = FxHashMap::default();
+        let mut keyed: Vec<(u32, u16, usize)> = rows
             .iter()
             .map(|&i| {
-                (
-                    TextKey::of(&self.column.text_of(at(i)).unwrap_or_default()),
-                    i,
-                )
+                let socket = at(i);
+                let text = self.column.text_of(socket).unwrap_or_default();
+                let next = u32::try_from(distinct.len()).unwrap_or(u32::MAX);
+                (*distinct.entry(text).or_insert(next), socket.local_port, i)
             })
             .collect();
-        keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+        let mut texts: Vec<(TextKey, u32)> = distinct
+            .into_iter()
+            .map(|(text, id)| (TextKey::of(&text), id))
+            .collect();
+        // Distinct texts have distinct keys (the key holds the text itself).
+        texts.sort_unstable();
+        let mut rank_of = vec![0; texts.len()];
+        for (rank, (_, id)) in texts.iter().enumerate() {
+            if let Some(slot) = usize::try_from(*id).ok().and_then(|id| rank_of.get_mut(id)) {
+                *slot = u32::try_from(rank).unwrap_or(u32::MAX);
+            }
+        }
+        for (id, _, _) in &mut keyed {
+            *id = usize::try_from(*id)
+                .ok()
+                .and_then(|id| rank_of.get(id).copied())
+                .unwrap_or(u32::MAX);
+        }
+        keyed.sort_unstable_by(|(ka, pa, a), (kb, pb, b)| {
             let primary = ka.cmp(kb);
             let primary = if self.descending {
                 primary.reverse()
             } else {
                 primary
             };
-            primary.then_with(|| ties(at(*a), at(*b))).then(a.cmp(b))
+            primary.then(pa.cmp(pb)).then(a.cmp(b))
         });
-        for (row, (_, i)) in rows.iter_mut().zip(keyed) {
+        for (row, (_, _, i)) in rows.iter_mut().zip(keyed) {
             *row = i;
         }
     }

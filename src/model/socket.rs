@@ -226,6 +226,9 @@ pub enum UnknownOwner {
     /// No process listens: a container engine forwards the port to a container with NAT rules
     /// alone (Docker's `userland-proxy: false`); `Socket::container` names the container.
     Nat,
+    /// Not looked for yet: the live table draws a large table's first look before the owners
+    /// are read from `/proc`, and the next snapshot, a moment later, names them.
+    Reading,
 }
 
 impl UnknownOwner {
@@ -238,6 +241,7 @@ impl UnknownOwner {
             UnknownOwner::Unsupported => "unknown",
             UnknownOwner::OutOfDescriptors => "no fds",
             UnknownOwner::Nat => "NAT",
+            UnknownOwner::Reading => "reading",
         }
     }
 
@@ -258,6 +262,9 @@ impl UnknownOwner {
             UnknownOwner::Nat => {
                 "no process listens: the container engine forwards this port to a container with NAT rules"
             }
+            UnknownOwner::Reading => {
+                "its owner is still being read: a large table shows before its owners, which follow in a moment"
+            }
         }
     }
 
@@ -270,6 +277,7 @@ impl UnknownOwner {
             UnknownOwner::Unsupported => "unsupported",
             UnknownOwner::OutOfDescriptors => "out_of_descriptors",
             UnknownOwner::Nat => "nat",
+            UnknownOwner::Reading => "reading",
         }
     }
 }
@@ -402,6 +410,22 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Puts the sockets in listing order, by port and then by key: the order that rows equal
+    /// in a sorted column keep (see `domain::sort`). The collector lists them so already, and
+    /// then this only checks; sockets added afterwards (a container's NAT rows) or a snapshot
+    /// made by hand are sorted here.
+    pub fn put_in_listing_order(&mut self) {
+        let in_order = |a: &Socket, b: &Socket| {
+            a.local_port
+                .cmp(&b.local_port)
+                .then_with(|| a.key().cmp(&b.key()))
+        };
+        if !self.sockets.is_sorted_by(|a, b| in_order(a, b).is_le()) {
+            // Keys are unique in a snapshot (one row per socket), so this order is total.
+            self.sockets.sort_unstable_by(in_order);
+        }
+    }
+
     /// Listeners and bound UDP sockets on `port`: what "the port is held" means.
     pub fn listeners_on(&self, port: u16) -> impl Iterator<Item = &Socket> {
         self.sockets

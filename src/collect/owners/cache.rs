@@ -296,6 +296,7 @@ impl<T: ProcessTable> OwnerSource for CachedOwners<T> {
         OwnerLookup {
             pids_by_inode,
             out_of_descriptors,
+            not_read: false,
         }
     }
 }
