@@ -268,6 +268,7 @@ pub fn attach(
         }
     }
     snapshot.sockets.extend(nat);
+    snapshot.put_in_listing_order();
     snapshot.engine = view.clone();
     snapshot
 }
@@ -455,7 +456,8 @@ mod tests {
             2,
             "the 127.0.0.1:8080 row was added: {joined:?}"
         );
-        assert_eq!(joined.sockets[0].container, None, "nc is not the engine's");
+        let nc = joined.sockets.iter().find(|s| s.local_port == 9090);
+        assert_eq!(nc.map(|s| &s.container), Some(&None), "nc is not the engine's");
     }
 
     #[test]

@@ -50,16 +50,15 @@ pub fn join<P: BuildHasher, U: BuildHasher>(
                 join_one(&raw, owners, processes, users, viewer, &mut shared)
             }),
     );
-    let mut snapshot = Snapshot {
+    // Listed in order here, on the collector's thread, so the UI's own call only checks: the
+    // same order on every refresh, whatever order the kernel's hash tables gave. Keys are
+    // unique after `dedupe`, so the unstable sort (no scratch copy) is deterministic.
+    sockets.sort_unstable_by(crate::model::listing_order);
+    Snapshot {
         sockets,
         privileged: viewer.privileged,
         ..Default::default()
-    };
-    // Here, on the collector's thread, so the UI's own call only checks: the same order on
-    // every refresh, whatever order the kernel's hash tables gave (keys are unique after
-    // `dedupe`).
-    snapshot.put_in_listing_order();
-    snapshot
+    }
 }
 
 /// A raw socket with its addresses normalised, so the same socket reported through an IPv6

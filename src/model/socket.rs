@@ -208,6 +208,13 @@ pub fn owners_label(owners: &[Owner]) -> Option<String> {
     }
 }
 
+/// The order a snapshot lists its sockets in: by port, then by key.
+pub fn listing_order(a: &Socket, b: &Socket) -> std::cmp::Ordering {
+    a.local_port
+        .cmp(&b.local_port)
+        .then_with(|| a.key().cmp(&b.key()))
+}
+
 /// Why a socket's owning process is not shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnknownOwner {
@@ -415,14 +422,13 @@ impl Snapshot {
     /// then this only checks; sockets added afterwards (a container's NAT rows) or a snapshot
     /// made by hand are sorted here.
     pub fn put_in_listing_order(&mut self) {
-        let in_order = |a: &Socket, b: &Socket| {
-            a.local_port
-                .cmp(&b.local_port)
-                .then_with(|| a.key().cmp(&b.key()))
-        };
-        if !self.sockets.is_sorted_by(|a, b| in_order(a, b).is_le()) {
-            // Keys are unique in a snapshot (one row per socket), so this order is total.
-            self.sockets.sort_unstable_by(in_order);
+        if !self
+            .sockets
+            .is_sorted_by(|a, b| listing_order(a, b).is_le())
+        {
+            // Stable: two rows can share a key (the NAT rows of a port two containers
+            // publish), and they keep the order they came in.
+            self.sockets.sort_by(listing_order);
         }
     }
 

@@ -92,7 +92,17 @@ fn a_socket() -> impl Strategy<Value = crate::model::Socket> {
                 .collect();
             let mut s = socket(proto, &addr.to_string(), port, state, owners);
             if s.owners.is_empty() {
-                s.unknown = Some(UnknownOwner::PermissionDenied);
+                // Every reason an owner can be unknown for, the first look's included.
+                const REASONS: [UnknownOwner; 7] = [
+                    UnknownOwner::PermissionDenied,
+                    UnknownOwner::Kernel,
+                    UnknownOwner::NotFound,
+                    UnknownOwner::Unsupported,
+                    UnknownOwner::OutOfDescriptors,
+                    UnknownOwner::Nat,
+                    UnknownOwner::Reading,
+                ];
+                s.unknown = Some(REASONS[usize::from(port) % REASONS.len()]);
             }
             s
         })
