@@ -490,17 +490,17 @@ impl App {
     }
 
     /// A new collection: record what changed, then show it (unless paused).
+    ///
+    /// What follows a first look is what was there at launch, as a first snapshot is: it
+    /// lists the same sockets (the same dump) with their owners, so there is nothing to
+    /// record, and at 100,000 sockets not comparing them spares a table of every key.
     fn take_snapshot(&mut self, snapshot: Snapshot) {
-        if self.feed.loaded {
+        let last = self.feed.held.as_ref().unwrap_or(&self.feed.snapshot);
+        if self.feed.loaded && !last.reading_owners {
             let now = self.feed.now.unwrap_or(Stamp::at_secs(0));
             let (query, previous) = (self.query, self.feed.previous_query);
             let settling = self.feed.settling > 0;
-            let before = &self
-                .feed
-                .held
-                .as_ref()
-                .unwrap_or(&self.feed.snapshot)
-                .sockets;
+            let before = &last.sockets;
             self.feed
                 .tracker
                 .observe(before, &snapshot.sockets, now, |s: &Socket| {
@@ -627,6 +627,10 @@ impl App {
 
     pub(crate) fn is_paused(&self) -> bool {
         self.feed.paused
+    }
+    /// Whether the table shown is a first look, its owners still being read.
+    pub(crate) fn is_reading_owners(&self) -> bool {
+        self.feed.snapshot.reading_owners
     }
     pub(crate) fn interval(&self) -> Duration {
         self.interval

@@ -613,6 +613,7 @@ fn a_hidden_owner_cannot_be_stopped_and_the_reason_is_given() {
 /// owner.
 fn first_look(snapshot: &Snapshot) -> Snapshot {
     let mut first = snapshot.clone();
+    first.reading_owners = true;
     for socket in &mut first.sockets {
         socket.owners = Arc::from([]);
         socket.unknown = Some(UnknownOwner::Reading);

@@ -457,7 +457,11 @@ mod tests {
             "the 127.0.0.1:8080 row was added: {joined:?}"
         );
         let nc = joined.sockets.iter().find(|s| s.local_port == 9090);
-        assert_eq!(nc.map(|s| &s.container), Some(&None), "nc is not the engine's");
+        assert_eq!(
+            nc.map(|s| &s.container),
+            Some(&None),
+            "nc is not the engine's"
+        );
     }
 
     #[test]

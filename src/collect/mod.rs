@@ -303,7 +303,10 @@ impl Collector for SystemCollector {
                 not_read: true,
                 ..OwnerLookup::default()
             };
-            join::join(&raw, &not_read, &HashMap::new(), &users, self.viewer)
+            Snapshot {
+                reading_owners: true,
+                ..join::join(&raw, &not_read, &HashMap::new(), &users, self.viewer)
+            }
         });
         self.first_dump = Some((*query, raw));
         Ok(first)

@@ -414,6 +414,10 @@ pub struct Snapshot {
     pub privileged: bool,
     /// What the container engine said, when one was asked.
     pub engine: EngineView,
+    /// A large table's first look: the sockets alone, every owner that needs a process read
+    /// marked [`UnknownOwner::Reading`]. The snapshot that follows joins owners to the same
+    /// dump.
+    pub reading_owners: bool,
 }
 
 impl Snapshot {

@@ -20,6 +20,9 @@ pub(crate) fn line<'a>(app: &'a App, theme: &Theme, width: u16) -> Line<'a> {
     }
 
     pieces.push((8, vec![Span::styled(counts(app), theme.header)]));
+    if app.is_reading_owners() {
+        pieces.push((8, vec![Span::styled("reading owners…", theme.notice)]));
+    }
     if app.is_read_only() {
         pieces.push((8, vec![Span::styled("READ-ONLY", theme.notice)]));
     }

@@ -77,6 +77,30 @@ fn frame_120x30() {
     insta::assert_snapshot!(render(&app(120, 30, []), 120, 30).backend());
 }
 
+/// A large table's first look: the header says the owners are being read, each row says so
+/// where the owner would be, and nothing pretends to know a process.
+#[test]
+fn frame_120x30_first_look_before_owners() {
+    let mut first = sample_snapshot();
+    first.reading_owners = true;
+    for socket in &mut first.sockets {
+        socket.owners = std::sync::Arc::from([]);
+        socket.unknown = Some(crate::model::UnknownOwner::Reading);
+    }
+    let mut app = App::new(Query::default());
+    app.update(Action::Viewport(viewport(area(120, 30), &app)));
+    app.update(Action::Snapshot(first));
+    let terminal = render(&app, 120, 30);
+    let buf = terminal.backend().buffer().clone();
+    assert!(
+        line(&buf, 0).contains("reading owners…"),
+        "{}",
+        line(&buf, 0)
+    );
+    row_of(&buf, "(reading)");
+    insta::assert_snapshot!(terminal.backend());
+}
+
 /// Forwarders name where their ports lead in the Process column.
 #[test]
 fn frame_120x30_forwarders() {
