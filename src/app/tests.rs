@@ -880,3 +880,115 @@ fn the_command_line_scrolls_for_the_selected_row_and_resets_on_a_new_selection()
     app.update(Action::CommandRight);
     assert_eq!(app.command_scroll(), 0);
 }
+
+/// The launch query's collection: what the poller collects before it reads a queued query.
+fn admitted(snapshot: &Snapshot, query: Query) -> Snapshot {
+    let mut s = snapshot.clone();
+    s.sockets
+        .retain(|s| query.admits(s.scope, s.state, s.local_port));
+    s
+}
+
+/// A key that widens the query pressed before the first look arrives: the poller hands out
+/// the first look and its owners with the launch query, then the new query's collection.
+/// Nothing opened (the connections were there at launch).
+#[test]
+fn widening_the_query_before_the_first_look_arrives_opens_nothing() {
+    let launch = Query::default();
+    let mut app = App::new(launch);
+    app.update(Action::Viewport(Viewport::rows(20)));
+    app.update(at(0));
+    let wider = app.update(Action::ToggleConnections);
+    assert!(matches!(wider, Some(Effect::SetQuery(q)) if q.connections));
+    let before = admitted(&sample_snapshot(), launch);
+    app.update(Action::Snapshot(first_look(&before)));
+    app.update(at(1));
+    app.update(Action::Snapshot(before));
+    app.update(at(2));
+    app.update(Action::Snapshot(sample_snapshot()));
+    let lines: Vec<String> = app.history_lines().map(Event::line).collect();
+    assert_eq!(app.history_len(), 0, "nothing opened: {lines:#?}");
+}
+
+/// Paused at launch: the owners a first look waited for still show (they are no change), so
+/// the table does not go on saying they are being read, and a stop can be asked for.
+#[test]
+fn paused_during_the_first_look_the_owners_still_show() {
+    let mut app = App::new(Query::default());
+    app.update(Action::Viewport(Viewport::rows(20)));
+    app.update(at(0));
+    app.update(Action::TogglePause);
+    app.update(Action::Snapshot(first_look(&sample_snapshot())));
+    assert_eq!(app.update(Action::Kill(Signal::Term)), None);
+    assert!(
+        app.status()
+            .is_some_and(|s| s.text.contains("still being read"))
+    );
+    app.update(at(1));
+    app.update(Action::Snapshot(sample_snapshot()));
+    assert!(!app.is_reading_owners());
+    assert!(app.is_paused(), "still paused");
+    assert_eq!(
+        app.status(),
+        None,
+        "the refusal for want of owners is gone with it"
+    );
+    assert!(app.selected_socket().is_some_and(|s| !s.owners.is_empty()));
+    assert_eq!(app.history_len(), 0);
+}
+
+/// Every stop key on every row of a first look, from the table and from inspect: nothing
+/// opens a dialog or signals.
+#[test]
+fn no_row_of_a_first_look_can_be_stopped() {
+    let mut app = App::new(Query::EVERYTHING);
+    app.update(Action::Viewport(Viewport::rows(40)));
+    app.update(Action::Snapshot(first_look(&sample_snapshot())));
+    for _ in 0..app.row_count() {
+        for signal in [Signal::Term, Signal::Kill] {
+            assert_eq!(app.update(Action::Kill(signal)), None);
+            assert_eq!(app.update(Action::ConfirmKill), None);
+            assert_ne!(app.mode(), Mode::Confirm);
+            app.update(Action::Inspect);
+            assert_eq!(app.update(Action::Kill(signal)), None);
+            assert_eq!(app.update(Action::ConfirmKill), None);
+            assert_ne!(app.mode(), Mode::Confirm);
+            app.update(Action::Back);
+        }
+        app.update(Action::Down);
+    }
+}
+
+/// The filter decides once per owner list what it finds in the owners, and finds the same as
+/// searching each row whole: a term in the row's own part, one in its owners', one in neither.
+#[test]
+fn the_filter_finds_terms_in_a_rows_own_part_and_in_its_shared_owners() {
+    let mut app = App::new(Query::EVERYTHING);
+    app.update(Action::Viewport(Viewport::rows(40)));
+    app.update(Action::Snapshot(sample_snapshot()));
+    let shown = |app: &mut App, filter: &str| -> Vec<u16> {
+        app.update(Action::StartFilter);
+        for c in filter.chars() {
+            app.update(Action::FilterChar(c));
+        }
+        app.update(Action::FilterDone);
+        let ports = ports(app);
+        app.update(Action::StartFilter);
+        app.update(Action::ClearFilter);
+        ports
+    };
+    let all = ports(&app);
+    assert!(shown(&mut app, "zzz-nowhere").is_empty());
+    assert_eq!(
+        shown(&mut app, "POSTGRES 5432"),
+        [5432],
+        "owner part and own part"
+    );
+    assert_eq!(
+        shown(&mut app, "5173 NODE"),
+        [5173, 5173, 5173],
+        "node's listeners and its end of the connection, not curl's (5173 in its own part)"
+    );
+    assert_eq!(shown(&mut app, "62893 curl"), [62893], "curl's end only");
+    assert_eq!(ports(&app), all);
+}

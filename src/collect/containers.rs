@@ -192,8 +192,9 @@ impl Collector for WithContainers {
         Ok(Some(attach(snapshot, &view, query, &mut self.proxies)))
     }
 
-    /// Passed through as it is: the containers are named once the owners (the engine's
-    /// proxies among them) are known, a moment later.
+    /// Passed through as it is: the containers are named, and rows added for ports published
+    /// by NAT rules alone, once the owners (the engine's proxies among them) are known, a
+    /// moment later. Without owners a port a proxy holds would look NAT-only.
     fn sockets_first(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
         self.inner.sockets_first(query)
     }

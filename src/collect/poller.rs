@@ -277,6 +277,51 @@ mod tests {
         );
     }
 
+    /// A first look that takes a while, made with the query asked.
+    struct SlowFirstLook(Receiver<()>);
+
+    impl Collector for SlowFirstLook {
+        fn collect(&mut self, query: &Query) -> Result<Snapshot, CollectError> {
+            Ok(snapshot(if query.connections { 2 } else { 1 }))
+        }
+
+        fn sockets_first(&mut self, query: &Query) -> Result<Option<Snapshot>, CollectError> {
+            let _ = self.0.recv_timeout(DEADLINE);
+            let mut first = snapshot(if query.connections { 2 } else { 1 });
+            first.reading_owners = true;
+            Ok(Some(first))
+        }
+    }
+
+    /// A query asked while the first look is being made comes after two snapshots of the
+    /// launch query (the first look, then its owners): the app lets both settle.
+    #[test]
+    fn a_query_asked_during_the_first_look_comes_after_two_of_the_launch_query() {
+        let (go, wait) = mpsc::channel();
+        let (tx, rx) = mpsc::channel();
+        let poller = spawn(
+            Box::new(SlowFirstLook(wait)),
+            HOUR,
+            Query::default(),
+            move |result| {
+                let _ = tx.send(result);
+            },
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        poller.set_query(Query {
+            connections: true,
+            ..Query::default()
+        });
+        go.send(()).unwrap();
+        let seen: Vec<(u16, bool)> = (0..3)
+            .map(|_| {
+                let s = next(&rx);
+                (port_of(&s), s.reading_owners)
+            })
+            .collect();
+        assert_eq!(seen, [(1, true), (1, false), (2, false)]);
+    }
+
     #[test]
     fn first_result_arrives_at_once() {
         let (_poller, _, rx) = start(FakeCollector::new([snapshot(80)]), HOUR);

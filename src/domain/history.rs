@@ -138,7 +138,9 @@ pub(crate) fn diff(
         previous_owners,
     };
     let mut events = Vec::new();
-    for socket in after.iter().filter(|s| tracked(s)) {
+    // From the last: of two rows with one key (a port two containers publish, each a NAT
+    // row), the last is the one compared, on either side.
+    for socket in after.iter().rev().filter(|s| tracked(s)) {
         match seen.entry(socket.key()) {
             Entry::Vacant(vacant) => {
                 vacant.insert((socket, Seen::After));
@@ -527,5 +529,53 @@ mod tests {
         tracker.observe(&before, &after, t0(), all);
         assert!(tracker.gone().all(|s| s.local_port != 3000));
         assert!(tracker.is_fresh(&vite_key));
+    }
+
+    /// Two rows with one key (the NAT rows of a port two containers publish): the last is the
+    /// one an event names and compares, on either side, whatever the other row holds.
+    #[test]
+    fn of_two_rows_with_one_key_the_last_is_compared() {
+        let mut a = listener("0.0.0.0", 8080, vec![]);
+        a.inode = 0;
+        a.user = Some("container-a".into());
+        let mut b = a.clone();
+        b.user = Some("container-b".into());
+        let opened = diff(&[], &[a.clone(), b.clone()], t0(), all);
+        assert_eq!(opened.len(), 1);
+        assert_eq!(
+            opened[0].socket.user, b.user,
+            "the last row is the one opened"
+        );
+
+        let first = listener("127.0.0.1", 5000, vec![owner(100, "p0", "u", "cmd")]);
+        let mut other = first.clone();
+        other.owners = vec![owner(102, "p2", "u", "cmd")].into();
+        let kinds = |events: Vec<Event>| events.iter().map(|e| e.kind).collect::<Vec<_>>();
+        let before = [first.clone()];
+        assert!(kinds(diff(&before, &[other.clone(), first.clone()], t0(), all)).is_empty());
+        assert_eq!(
+            kinds(diff(&before, &[first, other], t0(), all)),
+            [EventKind::OwnerChanged]
+        );
+    }
+
+    /// 100,000 sockets closing at once (a process with 100,000 connections exits), then
+    /// opening again: every one is an event, and the closed rows, kept a while, leave again
+    /// as their sockets come back (once per batch, not once per event).
+    #[test]
+    fn a_hundred_thousand_sockets_closing_at_once_are_each_told() {
+        let sockets: Vec<Socket> = (0..100_000u32)
+            .map(|i| {
+                let port = u16::try_from(i % 60_000).unwrap_or(0) + 1;
+                let mut s = listener("127.0.0.1", port, vec![owner(7, "x", "u", "x")]);
+                s.inode = u64::from(i) + 1;
+                s
+            })
+            .collect();
+        let mut tracker = Tracker::default();
+        assert_eq!(tracker.observe(&sockets, &[], t0(), all), 100_000);
+        assert_eq!(tracker.gone().count(), 100_000);
+        assert_eq!(tracker.observe(&[], &sockets, t0(), all), 100_000);
+        assert_eq!(tracker.gone().count(), 0);
     }
 }

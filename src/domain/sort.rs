@@ -110,7 +110,9 @@ impl Column {
             Column::Process => s.process_label(),
             Column::User => s.user_label(),
             Column::Command => {
-                let command = super::command::of_socket(s);
+                let command = s.primary_owner().map_or_else(OsText::default, |owner| {
+                    super::command::readable(&owner.name, &bounded_argv(&owner.argv))
+                });
                 // Cut before escaping: the escapes of megabytes would be megabytes more.
                 let raw = command.raw();
                 let cut = raw
@@ -126,6 +128,36 @@ impl Column {
         }
         Some(text)
     }
+}
+
+/// The raw bytes of argv worth reading for a sort: enough for [`SORT_TEXT_CHARS`] characters
+/// of the readable command whatever they are (four bytes a character at most).
+const SORT_ARGV_BYTES: usize = 4 * SORT_TEXT_CHARS;
+
+/// `argv` as far as a sort reads it: whole when short (no copy), else its first
+/// [`SORT_ARGV_BYTES`], so a hostile megabyte of arguments costs a sort no more than a short
+/// command line. (Only a program path longer than that could then sort by another base name.)
+fn bounded_argv(argv: &[OsText]) -> std::borrow::Cow<'_, [OsText]> {
+    if argv.iter().map(|a| a.raw().len()).sum::<usize>() <= SORT_ARGV_BYTES {
+        return std::borrow::Cow::Borrowed(argv);
+    }
+    let mut left = SORT_ARGV_BYTES;
+    let mut bounded = Vec::new();
+    for arg in argv {
+        let raw = arg.raw();
+        if raw.len() <= left {
+            bounded.push(arg.clone());
+            left -= raw.len();
+            continue;
+        }
+        let mut cut = left;
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        bounded.push(OsText::from(&raw[..cut]));
+        break;
+    }
+    std::borrow::Cow::Owned(bounded)
 }
 
 /// Which column rows are ordered by, and in which direction.
@@ -398,5 +430,29 @@ mod tests {
                 prop_assert_eq!(moved[k], items[i]);
             }
         }
+    }
+
+    /// A megabyte of arguments is read only as far as a sort compares: the same order as the
+    /// whole would give, from at most `SORT_ARGV_BYTES`; a short argv is not copied.
+    #[test]
+    fn a_sort_reads_a_huge_argv_only_as_far_as_it_compares() {
+        let short = [OsText::from("node"), OsText::from("server.js")];
+        assert!(matches!(
+            bounded_argv(&short),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let huge: Vec<OsText> = std::iter::once(OsText::from("hostile"))
+            .chain((0..8).map(|_| OsText::from("é".repeat(64 * 1024).as_str())))
+            .collect();
+        let bounded = bounded_argv(&huge);
+        let read: usize = bounded.iter().map(|a| a.raw().len()).sum();
+        assert!(read <= SORT_ARGV_BYTES, "{read}");
+        let whole = super::super::command::readable(&OsText::from("hostile"), &huge);
+        let cut = super::super::command::readable(&OsText::from("hostile"), &bounded);
+        let prefix: String = whole.raw().chars().take(SORT_TEXT_CHARS).collect();
+        assert!(
+            cut.raw().starts_with(&prefix),
+            "the compared characters are the same"
+        );
     }
 }
