@@ -5,6 +5,7 @@
 //! module an interpreter runs shows too. The full path stays in the inspect view. The result is
 //! still an [`OsText`] (it is made of what the process chose) and prints inert.
 
+use std::borrow::Cow;
 use unicode_width::UnicodeWidthChar as _;
 
 use crate::model::{OsText, Socket};
@@ -41,6 +42,48 @@ pub(crate) fn readable(name: &OsText, argv: &[OsText]) -> OsText {
         push_arg(&mut out, arg);
     }
     OsText::new(out)
+}
+
+/// `argv` as far as its first `bytes` bytes, and whether anything was cut: whole when short (no
+/// copy), so a hostile megabyte of arguments costs a sort or a frame no more than a line does.
+/// (Only a program path longer than `bytes` could then show another base name.)
+pub(crate) fn argv_upto(argv: &[OsText], bytes: usize) -> (Cow<'_, [OsText]>, bool) {
+    if argv.iter().map(|a| a.raw().len()).sum::<usize>() <= bytes {
+        return (Cow::Borrowed(argv), false);
+    }
+    let mut left = bytes;
+    let mut bounded = Vec::new();
+    for arg in argv {
+        let raw = arg.raw();
+        if raw.len() <= left {
+            bounded.push(arg.clone());
+            left -= raw.len();
+            continue;
+        }
+        let mut cut = left;
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        bounded.push(OsText::from(&raw[..cut]));
+        break;
+    }
+    (Cow::Owned(bounded), true)
+}
+
+/// The readable command of the socket's first owner as far as `columns` display columns of it
+/// can show, built from at most four bytes of argv a column (escapes only widen a byte), with
+/// `…` where argv was cut; empty without an owner.
+pub(crate) fn of_socket_upto(socket: &Socket, columns: usize) -> OsText {
+    let Some(owner) = socket.primary_owner() else {
+        return OsText::default();
+    };
+    let (argv, cut) = argv_upto(&owner.argv, columns.saturating_add(1).saturating_mul(4));
+    let shown = readable(&owner.name, &argv);
+    if cut {
+        OsText::new(format!("{}…", shown.raw()))
+    } else {
+        shown
+    }
 }
 
 /// The readable command of the socket's first owner; empty without one.
@@ -301,5 +344,29 @@ mod tests {
         // Wide characters count two columns.
         assert_eq!(scrolled("日本x", 2), "本x");
         assert_eq!(scrolled("日本x", 3), "x");
+    }
+
+    /// A megabyte of arguments is read for a cell only as far as the cell can show, and the
+    /// cut is marked; a short command line is the whole of it, unmarked.
+    #[test]
+    fn a_cell_reads_a_huge_argv_only_as_far_as_it_shows() {
+        use crate::model::fixtures::{listener, owner};
+        let short = listener(
+            "127.0.0.1",
+            80,
+            vec![owner(1, "node", "ana", "node server.js")],
+        );
+        assert_eq!(of_socket_upto(&short, 5).raw(), "node server.js");
+        let arg = "A".repeat(512 * 1024);
+        let mut huge = listener("127.0.0.1", 81, vec![owner(2, "x", "ana", "x")]);
+        let mut owners = huge.owners.to_vec();
+        owners[0].argv = [OsText::from("/bin/x"), OsText::from(arg.as_str())].into();
+        huge.owners = owners.into();
+        let shown = of_socket_upto(&huge, 40);
+        assert!(shown.raw().starts_with("x AAAA"), "{}", shown.raw());
+        assert!(shown.raw().ends_with('…'));
+        assert!(shown.raw().len() < 41 * 4 + 8, "{}", shown.raw().len());
+        let whole = of_socket(&huge);
+        assert!(whole.raw().starts_with(shown.raw().trim_end_matches('…')));
     }
 }

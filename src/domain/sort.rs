@@ -111,7 +111,10 @@ impl Column {
             Column::User => s.user_label(),
             Column::Command => {
                 let command = s.primary_owner().map_or_else(OsText::default, |owner| {
-                    super::command::readable(&owner.name, &bounded_argv(&owner.argv))
+                    super::command::readable(
+                        &owner.name,
+                        &super::command::argv_upto(&owner.argv, SORT_ARGV_BYTES).0,
+                    )
                 });
                 // Cut before escaping: the escapes of megabytes would be megabytes more.
                 let raw = command.raw();
@@ -133,32 +136,6 @@ impl Column {
 /// The raw bytes of argv worth reading for a sort: enough for [`SORT_TEXT_CHARS`] characters
 /// of the readable command whatever they are (four bytes a character at most).
 const SORT_ARGV_BYTES: usize = 4 * SORT_TEXT_CHARS;
-
-/// `argv` as far as a sort reads it: whole when short (no copy), else its first
-/// [`SORT_ARGV_BYTES`], so a hostile megabyte of arguments costs a sort no more than a short
-/// command line. (Only a program path longer than that could then sort by another base name.)
-fn bounded_argv(argv: &[OsText]) -> std::borrow::Cow<'_, [OsText]> {
-    if argv.iter().map(|a| a.raw().len()).sum::<usize>() <= SORT_ARGV_BYTES {
-        return std::borrow::Cow::Borrowed(argv);
-    }
-    let mut left = SORT_ARGV_BYTES;
-    let mut bounded = Vec::new();
-    for arg in argv {
-        let raw = arg.raw();
-        if raw.len() <= left {
-            bounded.push(arg.clone());
-            left -= raw.len();
-            continue;
-        }
-        let mut cut = left;
-        while !raw.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        bounded.push(OsText::from(&raw[..cut]));
-        break;
-    }
-    std::borrow::Cow::Owned(bounded)
-}
 
 /// Which column rows are ordered by, and in which direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,6 +413,7 @@ mod tests {
     /// whole would give, from at most `SORT_ARGV_BYTES`; a short argv is not copied.
     #[test]
     fn a_sort_reads_a_huge_argv_only_as_far_as_it_compares() {
+        let bounded_argv = |argv| super::super::command::argv_upto(argv, SORT_ARGV_BYTES).0;
         let short = [OsText::from("node"), OsText::from("server.js")];
         assert!(matches!(
             bounded_argv(&short),

@@ -246,7 +246,7 @@ fn cell<'a>(
 
 /// The readable command line, `scroll` columns in when scrolled (`«` says some is hidden).
 fn command_line(socket: &Socket, width: usize, scroll: usize, theme: &Theme) -> Line<'static> {
-    let shown = command::of_socket(socket);
+    let shown = command::of_socket_upto(socket, scroll.saturating_add(width));
     let shown = shown.inert();
     if scroll == 0 {
         return Line::raw(truncate(&shown, width).into_owned());
