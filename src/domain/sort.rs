@@ -186,22 +186,11 @@ impl SortSpec {
         if let Some(rank) = self.column.rank_of() {
             // The column's value and the port, copied next to each row once: most comparisons
             // then read two numbers side by side instead of two sockets far apart in memory.
-            let mut keyed: Vec<(Rank, u16, usize)> = rows
+            let keyed: Vec<(Rank, u16, usize)> = rows
                 .iter()
                 .map(|&i| (rank(at(i)), at(i).local_port, i))
                 .collect();
-            keyed.sort_unstable_by(|(ka, pa, a), (kb, pb, b)| {
-                let primary = ka.cmp(kb);
-                let primary = if self.descending {
-                    primary.reverse()
-                } else {
-                    primary
-                };
-                primary.then(pa.cmp(pb)).then(a.cmp(b))
-            });
-            for (row, (_, _, i)) in rows.iter_mut().zip(keyed) {
-                *row = i;
-            }
+            self.put_in_order(rows, keyed);
             return;
         }
         // Texts repeat (a process's name on each of its sockets): each distinct text is folded
@@ -234,6 +223,12 @@ impl SortSpec {
                 .and_then(|id| rank_of.get(id).copied())
                 .unwrap_or(u32::MAX);
         }
+        self.put_in_order(rows, keyed);
+    }
+
+    /// Sorts rows keyed by (the column's value, the port, the row index) and writes the order
+    /// back into `rows`; only the value's order turns when descending.
+    fn put_in_order<K: Ord>(self, rows: &mut [usize], mut keyed: Vec<(K, u16, usize)>) {
         keyed.sort_unstable_by(|(ka, pa, a), (kb, pb, b)| {
             let primary = ka.cmp(kb);
             let primary = if self.descending {
