@@ -373,6 +373,7 @@ if server == 0:
 os.setpgid(server, first)
 os.write(w, b'x')
 os.waitpid(first, 0)
+print('ready', flush=True)
 time.sleep(300)
 ";
 
@@ -386,12 +387,18 @@ fn a_job_of_a_live_shell_is_not_left_behind_until_the_shell_is_gone() {
             .stdout(Stdio::piped())
             .stderr(Stdio::null()),
     );
-    let mut line = String::new();
-    BufReader::new(shell.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    // The server's port and pid, and the shell's word that the group's first process is gone
+    // (in either order: both write to the pipe). Killed before that, the shell would leave
+    // the first process waiting on the pipe, alive, and the group never without its leader.
+    let mut lines = BufReader::new(shell.stdout.take().unwrap()).lines();
+    let (mut served, mut ready) = (None, false);
+    while served.is_none() || !ready {
+        let line = lines.next().unwrap().unwrap();
+        ready |= line == "ready";
+        served = served.or_else(|| parse_port_and_pid(&line));
+    }
     scratch.children.push(shell);
-    let (port, pid) = parse_port_and_pid(&line).unwrap();
+    let (port, pid) = served.unwrap();
     scratch.pids.push(pid);
     let orphaned = |doc: &Value| {
         findings_on(doc, port)
