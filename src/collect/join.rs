@@ -573,16 +573,22 @@ mod tests {
         assert_eq!(gone.unknown, Some(UnknownOwner::NotFound));
     }
 
-    #[test]
-    fn unknown_owner_reasons() {
-        use UnknownOwner::{Kernel, NotFound, PermissionDenied, Unsupported};
-
+    /// A TIME_WAIT connection end of root's: held by the kernel, known without any process.
+    fn root_time_wait() -> RawSocket {
         let mut time_wait = tcp_conn(
             ("127.0.0.1", 41000),
             ("127.0.0.1", 5432),
             SocketState::TimeWait,
         );
         time_wait.uid = Some(0);
+        time_wait
+    }
+
+    #[test]
+    fn unknown_owner_reasons() {
+        use UnknownOwner::{Kernel, NotFound, PermissionDenied, Unsupported};
+
+        let time_wait = root_time_wait();
         let mut syn_recv = tcp_conn(
             ("127.0.0.1", 80),
             ("127.0.0.1", 41001),
@@ -643,12 +649,7 @@ mod tests {
             not_read: true,
             ..OwnerLookup::default()
         };
-        let mut time_wait = tcp_conn(
-            ("127.0.0.1", 41000),
-            ("127.0.0.1", 5432),
-            SocketState::TimeWait,
-        );
-        time_wait.uid = Some(0);
+        let time_wait = root_time_wait();
         let mut others = tcp_listen("127.0.0.1", 6379, 31);
         others.uid = Some(OTHER);
         let mine = tcp_listen("127.0.0.1", 3000, 32);
