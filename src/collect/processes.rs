@@ -24,7 +24,10 @@ const USERS_REREAD_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Process details from sysinfo.
 pub struct SysinfoProcesses {
-    system: System,
+    /// One sysinfo `System` per thread that describes processes new to loopwatch: a `System`
+    /// is refreshed through `&mut`, and a one-shot answer meets every owning process for the
+    /// first time (at 1,000 processes, ~75 us each on one thread).
+    systems: Vec<System>,
     users: UserNames,
     stale_allowance: usize,
     /// Each owning process as last described, with what its `/proc/<pid>/stat` said then. A
@@ -39,6 +42,20 @@ struct Described {
     stat: StatFacts,
     info: ProcessInfo,
 }
+
+/// A process new to loopwatch as one describing thread found it; its user is named after.
+struct Fresh {
+    info: ProcessInfo,
+    uid: Option<Uid>,
+    /// The stat facts read before sysinfo read the process, when they agree with those read
+    /// after (the same start and name): the description is then known to be of one process,
+    /// unchanged throughout, and may be remembered.
+    remembered: Option<StatFacts>,
+}
+
+/// From this many new processes on, they are described on two threads. Starting a thread
+/// costs ~30 us, describing a process ~75 us: below a handful it does not pay.
+const PARALLEL_MIN_PIDS: usize = 8;
 
 /// From `/proc/<pid>/stat`: the name (field 2) and the start in clock ticks (field 22).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,23 +91,105 @@ impl StatFacts {
 
 impl SysinfoProcesses {
     pub fn new() -> Result<Self, CollectError> {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Self {
-            system: new_system()?,
+            systems: (0..threads.clamp(1, 2))
+                .map(|_| new_system())
+                .collect::<Result<_, _>>()?,
             users: UserNames::new()?,
             stale_allowance: STALE_PROCESS_ALLOWANCE,
             described: HashMap::new(),
         })
     }
 
-    /// Starts from an empty cache when too many processes that nobody asked about anymore
+    /// Starts a `System` from empty when too many processes that nobody asked about anymore
     /// linger in it. Those that exited are never refreshed again, so sysinfo never notices.
     fn prune(&mut self, wanted: usize) {
-        if self.system.processes().len() > wanted + self.stale_allowance
-            && let Ok(fresh) = new_system()
-        {
-            self.system = fresh;
+        for system in &mut self.systems {
+            if system.processes().len() > wanted + self.stale_allowance
+                && let Ok(fresh) = new_system()
+            {
+                *system = fresh;
+            }
         }
     }
+
+    /// Every process any `System` holds (tests).
+    #[cfg(test)]
+    fn held(&self) -> Vec<u32> {
+        self.systems
+            .iter()
+            .flat_map(|system| system.processes().keys().map(|pid| pid.as_u32()))
+            .collect()
+    }
+}
+
+/// Describes `pids`, processes new to loopwatch, sharing them among the `systems` (one thread
+/// each) when there are enough to pay for the threads.
+fn describe_new(systems: &mut [System], pids: &[u32]) -> Vec<Fresh> {
+    let workers = if pids.len() >= PARALLEL_MIN_PIDS {
+        systems.len()
+    } else {
+        1
+    };
+    let mut shares = systems
+        .iter_mut()
+        .zip(pids.chunks(pids.len().div_ceil(workers).max(1)));
+    let Some((first, first_pids)) = shares.next() else {
+        return Vec::new();
+    };
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = shares
+            .map(|(system, pids)| scope.spawn(move || describe_through(system, pids)))
+            .collect();
+        let mut all = describe_through(first, first_pids);
+        for helper in helpers {
+            // A describing thread can only panic on a bug: carried on, not hidden as processes
+            // that seem to have exited.
+            all.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
+        }
+        all
+    })
+}
+
+/// Describes `pids` through one `System`. Each process's stat is read before sysinfo reads it
+/// and again after: when both agree, what sysinfo read in between was that one process, not
+/// one that took its pid meanwhile, and it may be remembered.
+fn describe_through(system: &mut System, pids: &[u32]) -> Vec<Fresh> {
+    let before: Vec<Option<StatFacts>> = pids.iter().map(|&pid| StatFacts::read(pid)).collect();
+    let wanted: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
+    // `true` drops the wanted pids that exited, so they are not described from stale data. A
+    // pid that was reused is detected by sysinfo (its start time changed) and re-read.
+    system.refresh_processes_specifics(ProcessesToUpdate::Some(&wanted), true, refresh_kind());
+    pids.iter()
+        .zip(before)
+        .filter_map(|(&pid, before)| {
+            let process = system.process(Pid::from_u32(pid))?;
+            let after = StatFacts::read(pid);
+            // Another start: the pid was taken by another process while sysinfo read it, and
+            // what it read may be either's. The holder found in `/proc` is gone: left out, as
+            // if read a moment later.
+            if let (Some(before), Some(after)) = (&before, &after)
+                && before.start_ticks != after.start_ticks
+            {
+                return None;
+            }
+            let (info, uid) = describe(process, after.as_ref());
+            // An empty command line is never remembered: right after a fork, mid-exec, it
+            // reads empty for a moment, and the next read heals it.
+            let remembered =
+                before.filter(|b| after.as_ref() == Some(b) && !info.cmdline.is_empty());
+            Some(Fresh {
+                info,
+                uid,
+                remembered,
+            })
+        })
+        .collect()
 }
 
 /// A sysinfo `System`, the one way loopwatch opens one (collector, details, signalling).
@@ -98,13 +197,15 @@ pub fn new_system() -> Result<System, CollectError> {
     System::new().map_err(|e| CollectError::Processes(e.to_string()))
 }
 
-/// Name and start time come with every refresh; the command line and user are read once per
-/// process (they do not change), and tasks never (threads share the process's sockets).
+/// Name and start time come with every refresh, and the command line and user with each
+/// refresh asked for: only processes new to loopwatch or renamed are refreshed (the rest are
+/// answered from [`SysinfoProcesses::described`]), and a renamed one may have run another
+/// program in the same pid. Tasks never (threads share the process's sockets).
 fn refresh_kind() -> ProcessRefreshKind {
     ProcessRefreshKind::nothing()
         .without_tasks()
-        .with_cmd(UpdateKind::OnlyIfNotSet)
-        .with_user(UpdateKind::OnlyIfNotSet)
+        .with_cmd(UpdateKind::Always)
+        .with_user(UpdateKind::Always)
 }
 
 impl ProcessSource for SysinfoProcesses {
@@ -115,49 +216,32 @@ impl ProcessSource for SysinfoProcesses {
         self.prune(pids.len());
         let mut found = HashMap::with_capacity(pids.len());
         let mut described = HashMap::with_capacity(pids.len());
-        let mut unknown: Vec<(u32, Option<StatFacts>)> = Vec::new();
+        let mut unknown = Vec::new();
         for &pid in pids {
-            let stat = StatFacts::read(pid);
-            match (self.described.remove(&pid), stat) {
-                (Some(known), Some(stat)) if known.stat == stat => {
+            match self.described.remove(&pid) {
+                Some(known) if StatFacts::read(pid).as_ref() == Some(&known.stat) => {
                     found.insert(pid, known.info.clone());
                     described.insert(pid, known);
                 }
-                (_, stat) => unknown.push((pid, stat)),
+                _ => unknown.push(pid),
             }
         }
-        if !unknown.is_empty() {
-            let wanted: Vec<Pid> = unknown.iter().map(|&(pid, _)| Pid::from_u32(pid)).collect();
-            // `true` drops the wanted pids that exited, so they are not described from stale
-            // data. A pid that was reused is detected by sysinfo (its start time changed) and
-            // re-read.
-            self.system.refresh_processes_specifics(
-                ProcessesToUpdate::Some(&wanted),
-                true,
-                refresh_kind(),
-            );
-            for (pid, stat) in unknown {
-                let Some(process) = self.system.process(Pid::from_u32(pid)) else {
-                    continue;
-                };
-                let info = describe(process, &mut self.users);
-                // Remembered only when the stat read before agrees with what sysinfo found
-                // (the same start): a process replaced in between is read afresh next time.
-                // An empty command line is never remembered: right after a fork, mid-exec,
-                // it reads empty for a moment, and the next read heals it.
-                if let Some(stat) = stat
-                    .filter(|s| s.start_ticks == info.key.start_ticks && !info.cmdline.is_empty())
-                {
-                    described.insert(
-                        pid,
-                        Described {
-                            stat,
-                            info: info.clone(),
-                        },
-                    );
-                }
-                found.insert(pid, info);
+        for fresh in describe_new(&mut self.systems, &unknown) {
+            let info = ProcessInfo {
+                user: fresh.uid.map(|uid| self.users.name_or_id(&uid)),
+                ..fresh.info
+            };
+            let pid = info.key.pid;
+            if let Some(stat) = fresh.remembered {
+                described.insert(
+                    pid,
+                    Described {
+                        stat,
+                        info: info.clone(),
+                    },
+                );
             }
+            found.insert(pid, info);
         }
         self.described = described;
         found
@@ -194,21 +278,29 @@ fn parse_start_ticks(stat: &str) -> Option<u64> {
     super::health::stat_fields(stat)?.get(19)?.parse().ok()
 }
 
-fn describe(process: &Process, users: &mut UserNames) -> ProcessInfo {
-    ProcessInfo {
+/// What loopwatch shows of `process`, with its uid for the user's name (named by the caller,
+/// which holds the names already looked up). The name and start come from `stat`, read after
+/// sysinfo's read: sysinfo keeps the name it first read for as long as the pid lives, which
+/// after an `exec` is another program's.
+fn describe(process: &Process, stat: Option<&StatFacts>) -> (ProcessInfo, Option<Uid>) {
+    let info = ProcessInfo {
         key: ProcKey {
             pid: process.pid().as_u32(),
             start_time: process.start_time(),
-            start_ticks: start_ticks(process.pid().as_u32()),
+            start_ticks: stat.map_or(0, |s| s.start_ticks),
         },
-        name: process.name().to_string_lossy().into_owned(),
-        user: process.user_id().map(|uid| users.name_or_id(uid)),
+        name: stat.map_or_else(
+            || process.name().to_string_lossy().into_owned(),
+            |s| s.name.clone(),
+        ),
+        user: None,
         cmdline: process
             .cmd()
             .iter()
             .map(|arg| arg.to_string_lossy().into_owned())
             .collect(),
-    }
+    };
+    (info, process.user_id().cloned())
 }
 
 #[cfg(unix)]
@@ -398,6 +490,88 @@ mod tests {
         assert!(!source.described.contains_key(&pid));
     }
 
+    /// A process that runs another program in its own pid (a wrapper's `exec`) is another
+    /// command from then on: its new command line is shown, not the one read before.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_that_runs_another_program_in_its_pid_shows_the_new_command_line() {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let script = "import os, sys\n\
+            print('ready', flush=True)\n\
+            sys.stdin.readline()\n\
+            os.execvp('sleep', ['sleep', '31'])\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let pid = child.id();
+        let mut source = SysinfoProcesses::new().unwrap();
+        let before = source.processes(&[pid])[&pid].clone();
+        assert_eq!(before.name, "python3");
+
+        drop(stdin.take()); // EOF: the script goes on to exec
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let after = loop {
+            let found = source.processes(&[pid]);
+            if let Some(info) = found.get(&pid).filter(|info| info.name == "sleep") {
+                break info.clone();
+            }
+            assert!(Instant::now() < deadline, "never saw the exec: {found:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(after.key, before.key, "the same process");
+        assert_eq!(after.cmdline, ["sleep", "31"], "not python's command line");
+    }
+
+    /// A one-shot answer meets every owning process for the first time: enough of them are
+    /// described on two threads, each with its own `System`, and every one of them exactly once
+    /// and as itself, the gone ones left out.
+    #[test]
+    fn many_new_processes_are_each_described_as_themselves() {
+        let sleepers: Vec<Sleeper> = (0..PARALLEL_MIN_PIDS * 2)
+            .map(|_| Sleeper::spawn())
+            .collect();
+        let mut pids: Vec<u32> = sleepers.iter().map(Sleeper::pid).collect();
+        pids.push(NO_SUCH_PID);
+        pids.push(std::process::id());
+        let mut source = SysinfoProcesses::new().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let found = loop {
+            // Right after spawn a child may be mid-exec (see `a_process_that_exited_is_dropped`).
+            let found = source.processes(&pids);
+            if sleepers
+                .iter()
+                .all(|s| found[&s.pid()].cmdline == ["sleep", "30"])
+            {
+                break found;
+            }
+            assert!(Instant::now() < deadline, "no command lines: {found:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(found.len(), pids.len() - 1, "all but the missing pid");
+        for (pid, info) in &found {
+            assert_eq!(info.key.pid, *pid);
+            assert_eq!(info.key.start_ticks, start_ticks(*pid), "its own start");
+            assert!(info.user.is_some(), "{pid} has a user");
+        }
+        if source.systems.len() > 1 {
+            assert!(
+                source.systems.iter().all(|s| !s.processes().is_empty()),
+                "both threads took a share"
+            );
+        }
+    }
+
     #[test]
     fn describes_this_process() {
         let me = std::process::id();
@@ -438,10 +612,7 @@ mod tests {
         assert_eq!(described.cmdline, ["sleep", "30"]);
         sleeper.end();
         assert!(source.processes(&[pid]).is_empty());
-        assert!(
-            source.system.process(Pid::from_u32(pid)).is_none(),
-            "pruned"
-        );
+        assert!(!source.held().contains(&pid), "pruned");
     }
 
     #[test]
@@ -453,13 +624,8 @@ mod tests {
         assert_eq!(source.processes(&[me, sleeper.pid()]).len(), 2);
         // The sleeper still runs but no longer owns anything we show: it must not linger.
         assert!(source.processes(&[me]).contains_key(&me));
-        assert!(source.system.processes().len() <= 1);
-        assert!(
-            source
-                .system
-                .process(Pid::from_u32(sleeper.pid()))
-                .is_none()
-        );
+        assert!(source.held().len() <= 1);
+        assert!(!source.held().contains(&sleeper.pid()));
     }
 
     #[cfg(unix)]
@@ -478,6 +644,6 @@ mod tests {
     fn nothing_asked_reads_nothing() {
         let mut source = SysinfoProcesses::new().unwrap();
         assert!(source.processes(&[]).is_empty());
-        assert!(source.system.processes().is_empty());
+        assert!(source.held().is_empty());
     }
 }
