@@ -394,6 +394,43 @@ fn owners_looked_up_without_descriptors_say_so() {
     );
 }
 
+/// With just enough descriptors for one reader of `/proc` at a time, every owner is still
+/// named: describing many processes on two threads takes two descriptors more, and a process a
+/// thread could not open is not "not found".
+#[cfg(target_os = "linux")]
+#[test]
+fn owners_read_with_barely_enough_descriptors_are_all_named() {
+    /// Killed and reaped however the test ends.
+    struct Listeners(Vec<(std::process::Child, String, String)>);
+    impl Drop for Listeners {
+        fn drop(&mut self) {
+            for (child, _, _) in &mut self.0 {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+    let listeners = Listeners((0..40).map(|_| support::spawn_listener()).collect());
+    // stdin, stdout, stderr, then two for reading one process: its folder and one file. The
+    // threads meet at the limit only now and then: a few runs make it near certain.
+    for _ in 0..5 {
+        let mut command = Command::new("bash");
+        command.args(["-c", &format!("ulimit -n 6; exec {BIN} list --json")]);
+        let out = run(command);
+        assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+        let doc = out.json();
+        for (_, port, pid) in &listeners.0 {
+            let sockets = sockets_on(&doc, port.parse().unwrap());
+            assert_eq!(
+                sockets[0]["owners"][0]["pid"].to_string(),
+                *pid,
+                "port {port}: {:#}",
+                sockets[0]
+            );
+        }
+    }
+}
+
 /// A config file in a fresh temporary folder, removed when dropped.
 struct ConfigFile(std::path::PathBuf);
 

@@ -132,14 +132,18 @@ fn describe_new(systems: &mut [System], pids: &[u32]) -> Vec<Fresh> {
     } else {
         1
     };
-    let mut shares = systems
-        .iter_mut()
-        .zip(pids.chunks(pids.len().div_ceil(workers).max(1)));
-    let Some((first, first_pids)) = shares.next() else {
+    let Some((first, others)) = systems.split_first_mut() else {
         return Vec::new();
     };
-    std::thread::scope(|scope| {
-        let helpers: Vec<_> = shares
+    if workers <= 1 {
+        return describe_through(first, pids);
+    }
+    let mut shares = pids.chunks(pids.len().div_ceil(workers));
+    let first_pids = shares.next().unwrap_or_default();
+    let mut all = std::thread::scope(|scope| {
+        let helpers: Vec<_> = others
+            .iter_mut()
+            .zip(shares)
             .map(|(system, pids)| scope.spawn(move || describe_through(system, pids)))
             .collect();
         let mut all = describe_through(first, first_pids);
@@ -153,7 +157,16 @@ fn describe_new(systems: &mut [System], pids: &[u32]) -> Vec<Fresh> {
             );
         }
         all
-    })
+    });
+    // A process one thread could not read has exited, or the other thread held the last
+    // descriptor this process may open (a low `ulimit -n`): one thread alone tries again, so
+    // sharing the work never makes a process "not found" that one thread would have read.
+    if all.len() < pids.len() {
+        let read: std::collections::HashSet<u32> = all.iter().map(|f| f.info.key.pid).collect();
+        let missed: Vec<u32> = pids.iter().copied().filter(|p| !read.contains(p)).collect();
+        all.extend(describe_through(first, &missed));
+    }
+    all
 }
 
 /// Describes `pids` through one `System`. Each process's stat is read before sysinfo reads it
