@@ -16,6 +16,8 @@ pub mod health;
 pub mod join;
 pub mod owners;
 pub mod poller;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod process_files;
 pub mod processes;
 pub mod signals;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -211,7 +213,7 @@ impl SystemCollector {
         Ok(Self::new(
             Box::new(sockets::SystemSockets::new()),
             owners::platform_owner_source(),
-            Box::new(processes::SysinfoProcesses::new()?),
+            Box::new(processes::SystemProcesses::new()?),
             Viewer::current(),
         ))
     }

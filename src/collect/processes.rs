@@ -1,232 +1,86 @@
-//! What the owning processes are, read through one long-lived `sysinfo::System`.
+//! What the owning processes are: name, start, command line and user.
 //!
-//! Only the pids that own a shown socket are refreshed, and only for what loopwatch shows
-//! (name, start time, command line, user). sysinfo keeps every process it ever refreshed, and
-//! refreshing a pid list never drops pids that left the list, so the cache is pruned here.
+//! On Linux each process new to loopwatch is read from its `/proc/<pid>` files
+//! ([`super::process_files`]), on two threads when there are many (a one-shot answer meets every
+//! owner for the first time); elsewhere through one long-lived `sysinfo::System`. A process
+//! already described is answered from memory after one read of its `stat`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use sysinfo::{
-    Pid, Process, ProcessRefreshKind, ProcessesToUpdate, System, Uid, UpdateKind, Users,
-};
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, UpdateKind};
+use sysinfo::{System, Uid, Users};
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use super::process_files::{self, ProcessFiles, StatFacts, Unread};
 use super::{CollectError, ProcessInfo, ProcessSource};
 use crate::model::ProcKey;
 
-/// How many processes that no longer own a shown socket may linger in the cache before it is
-/// rebuilt. Rebuilding costs one re-read of each owner's command line; lingering costs memory.
+/// How many processes that no longer own a shown socket may linger in sysinfo's cache before
+/// it is rebuilt. Rebuilding costs one re-read of each owner's command line; lingering costs
+/// memory.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 const STALE_PROCESS_ALLOWANCE: usize = 256;
 
 /// A uid missing from the user list triggers a re-read of it, at most this often: a uid with no
 /// name at all (containers, deleted users) would otherwise re-read it on every refresh.
 const USERS_REREAD_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Process details from sysinfo.
-pub struct SysinfoProcesses {
-    /// One sysinfo `System` per thread that describes processes new to loopwatch: a `System`
-    /// is refreshed through `&mut`, and a one-shot answer meets every owning process for the
-    /// first time (at 1,000 processes, ~75 us each on one thread).
-    systems: Vec<System>,
+/// From this many new processes on, they are read on two threads. Starting a thread costs
+/// ~30 us, reading a process ~40 us: below a handful it does not pay.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const PARALLEL_MIN_PIDS: usize = 8;
+
+/// The owning processes, described.
+pub struct SystemProcesses {
     users: UserNames,
-    stale_allowance: usize,
+    /// Boot time and clock ticks a second, to give a start in ticks as seconds since the epoch
+    /// exactly as sysinfo does (the stop path compares the two).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    clock: (u64, u64),
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    system: System,
     /// Each owning process as last described, with what its `/proc/<pid>/stat` said then. A
-    /// tick reads that one file per process: the same start (to the clock tick) and the same
-    /// name mean the same process, unchanged in all loopwatch shows of it, so sysinfo's
-    /// three reads per process are spent only on processes that are new or renamed.
+    /// tick reads that one file per process: the same start (to the clock tick), name and
+    /// place of its arguments mean the same process running the same program, so its other
+    /// files are read only when it is new or changed.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     described: HashMap<u32, Described>,
 }
 
 /// A process's description and the `/proc/<pid>/stat` facts it was made under.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 struct Described {
     stat: StatFacts,
     info: ProcessInfo,
 }
 
-/// A process new to loopwatch as one describing thread found it; its user is named after.
-struct Fresh {
-    info: ProcessInfo,
-    uid: Option<Uid>,
-    /// The stat facts read before sysinfo read the process, when they agree with those read
-    /// after (the same start and name): the description is then known to be of one process,
-    /// unchanged throughout, and may be remembered.
-    remembered: Option<StatFacts>,
-}
-
-/// From this many new processes on, they are described on two threads. Starting a thread
-/// costs ~30 us, describing a process ~75 us: below a handful it does not pay.
-const PARALLEL_MIN_PIDS: usize = 8;
-
-/// From `/proc/<pid>/stat`: the name (field 2) and the start in clock ticks (field 22).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct StatFacts {
-    name: String,
-    start_ticks: u64,
-}
-
-impl StatFacts {
-    /// `None` when the process is gone, or the platform has no such file.
-    fn read(pid: u32) -> Option<StatFacts> {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            StatFacts::parse(&stat)
-        }
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        {
-            let _ = pid;
-            None
-        }
-    }
-
-    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
-    fn parse(stat: &str) -> Option<StatFacts> {
-        let name = &stat[stat.find('(')? + 1..stat.rfind(')')?];
-        Some(StatFacts {
-            name: name.to_string(),
-            start_ticks: parse_start_ticks(stat).filter(|&ticks| ticks != 0)?,
-        })
-    }
-}
-
-impl SysinfoProcesses {
+impl SystemProcesses {
     pub fn new() -> Result<Self, CollectError> {
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Self {
-            systems: (0..threads.clamp(1, 2))
-                .map(|_| new_system())
-                .collect::<Result<_, _>>()?,
             users: UserNames::new()?,
-            stale_allowance: STALE_PROCESS_ALLOWANCE,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            clock: (
+                System::boot_time().unwrap_or(0),
+                rustix::param::clock_ticks_per_second().max(1),
+            ),
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            system: new_system()?,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
             described: HashMap::new(),
         })
     }
-
-    /// Starts a `System` from empty when too many processes that nobody asked about anymore
-    /// linger in it. Those that exited are never refreshed again, so sysinfo never notices.
-    fn prune(&mut self, wanted: usize) {
-        for system in &mut self.systems {
-            if system.processes().len() > wanted + self.stale_allowance
-                && let Ok(fresh) = new_system()
-            {
-                *system = fresh;
-            }
-        }
-    }
-
-    /// Every process any `System` holds (tests).
-    #[cfg(test)]
-    fn held(&self) -> Vec<u32> {
-        self.systems
-            .iter()
-            .flat_map(|system| system.processes().keys().map(|pid| pid.as_u32()))
-            .collect()
-    }
 }
 
-/// Describes `pids`, processes new to loopwatch, sharing them among the `systems` (one thread
-/// each) when there are enough to pay for the threads.
-fn describe_new(systems: &mut [System], pids: &[u32]) -> Vec<Fresh> {
-    let workers = if pids.len() >= PARALLEL_MIN_PIDS {
-        systems.len()
-    } else {
-        1
-    };
-    let Some((first, others)) = systems.split_first_mut() else {
-        return Vec::new();
-    };
-    if workers <= 1 {
-        return describe_through(first, pids);
-    }
-    let mut shares = pids.chunks(pids.len().div_ceil(workers));
-    let first_pids = shares.next().unwrap_or_default();
-    let mut all = std::thread::scope(|scope| {
-        let helpers: Vec<_> = others
-            .iter_mut()
-            .zip(shares)
-            .map(|(system, pids)| scope.spawn(move || describe_through(system, pids)))
-            .collect();
-        let mut all = describe_through(first, first_pids);
-        for helper in helpers {
-            // A describing thread can only panic on a bug: carried on, not hidden as processes
-            // that seem to have exited.
-            all.extend(
-                helper
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            );
-        }
-        all
-    });
-    // A process one thread could not read has exited, or the other thread held the last
-    // descriptor this process may open (a low `ulimit -n`): one thread alone tries again, so
-    // sharing the work never makes a process "not found" that one thread would have read.
-    if all.len() < pids.len() {
-        let read: std::collections::HashSet<u32> = all.iter().map(|f| f.info.key.pid).collect();
-        let missed: Vec<u32> = pids.iter().copied().filter(|p| !read.contains(p)).collect();
-        all.extend(describe_through(first, &missed));
-    }
-    all
-}
-
-/// Describes `pids` through one `System`. Each process's stat is read before sysinfo reads it
-/// and again after: when both agree, what sysinfo read in between was that one process, not
-/// one that took its pid meanwhile, and it may be remembered.
-fn describe_through(system: &mut System, pids: &[u32]) -> Vec<Fresh> {
-    let before: Vec<Option<StatFacts>> = pids.iter().map(|&pid| StatFacts::read(pid)).collect();
-    let wanted: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
-    // `true` drops the wanted pids that exited, so they are not described from stale data. A
-    // pid that was reused is detected by sysinfo (its start time changed) and re-read.
-    system.refresh_processes_specifics(ProcessesToUpdate::Some(&wanted), true, refresh_kind());
-    pids.iter()
-        .zip(before)
-        .filter_map(|(&pid, before)| {
-            let process = system.process(Pid::from_u32(pid))?;
-            let after = StatFacts::read(pid);
-            // Another start: the pid was taken by another process while sysinfo read it, and
-            // what it read may be either's. The holder found in `/proc` is gone: left out, as
-            // if read a moment later.
-            if let (Some(before), Some(after)) = (&before, &after)
-                && before.start_ticks != after.start_ticks
-            {
-                return None;
-            }
-            let (info, uid) = describe(process, after.as_ref());
-            // An empty command line is never remembered: right after a fork, mid-exec, it
-            // reads empty for a moment, and the next read heals it.
-            let remembered =
-                before.filter(|b| after.as_ref() == Some(b) && !info.cmdline.is_empty());
-            Some(Fresh {
-                info,
-                uid,
-                remembered,
-            })
-        })
-        .collect()
-}
-
-/// A sysinfo `System`, the one way loopwatch opens one (collector, details, signalling).
+/// A sysinfo `System`, the one way loopwatch opens one (details, signalling, other platforms).
 pub fn new_system() -> Result<System, CollectError> {
     System::new().map_err(|e| CollectError::Processes(e.to_string()))
 }
 
-/// Name and start time come with every refresh, and the command line and user with each
-/// refresh asked for: only processes new to loopwatch or renamed are refreshed (the rest are
-/// answered from [`SysinfoProcesses::described`]), and a renamed one may have run another
-/// program in the same pid. Tasks never (threads share the process's sockets).
-fn refresh_kind() -> ProcessRefreshKind {
-    ProcessRefreshKind::nothing()
-        .without_tasks()
-        .with_cmd(UpdateKind::Always)
-        .with_user(UpdateKind::Always)
-}
-
-impl ProcessSource for SysinfoProcesses {
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl ProcessSource for SystemProcesses {
     fn processes(&mut self, pids: &[u32]) -> HashMap<u32, ProcessInfo> {
-        if pids.is_empty() {
-            return HashMap::new();
-        }
-        self.prune(pids.len());
         let mut found = HashMap::with_capacity(pids.len());
         let mut described = HashMap::with_capacity(pids.len());
         let mut unknown = Vec::new();
@@ -239,13 +93,26 @@ impl ProcessSource for SysinfoProcesses {
                 _ => unknown.push(pid),
             }
         }
-        for fresh in describe_new(&mut self.systems, &unknown) {
+        for (pid, files) in read_new(&unknown) {
+            let (boot_time, ticks_a_second) = self.clock;
+            let remembered =
+                (files.settled && !files.cmdline.is_empty()).then(|| files.stat.clone());
             let info = ProcessInfo {
-                user: fresh.uid.map(|uid| self.users.name_or_id(&uid)),
-                ..fresh.info
+                key: ProcKey {
+                    pid,
+                    start_time: boot_time.saturating_add(files.stat.start_ticks / ticks_a_second),
+                    start_ticks: files.stat.start_ticks,
+                },
+                name: files.stat.name,
+                user: files
+                    .uid
+                    .and_then(uid_from)
+                    .map(|uid| self.users.name_or_id(&uid)),
+                cmdline: files.cmdline,
             };
-            let pid = info.key.pid;
-            if let Some(stat) = fresh.remembered {
+            // An empty command line is never remembered: right after a fork, mid-exec, it
+            // reads empty for a moment, and the next read heals it.
+            if let Some(stat) = remembered {
                 described.insert(
                     pid,
                     Described {
@@ -266,54 +133,129 @@ impl ProcessSource for SysinfoProcesses {
     }
 }
 
+/// Reads `pids`, processes new to loopwatch, sharing them between two threads when there are
+/// enough to pay for the second. A process left unread for want of descriptors is read again
+/// on one thread: sharing the work must never make an owner "not found" that one thread would
+/// have read (a low `ulimit -n`). The gone are left out.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_new(pids: &[u32]) -> Vec<(u32, ProcessFiles)> {
+    let read_all = |pids: &[u32]| -> Vec<(u32, Result<ProcessFiles, Unread>)> {
+        pids.iter()
+            .map(|&pid| (pid, process_files::read(pid)))
+            .collect()
+    };
+    let two_threads = pids.len() >= PARALLEL_MIN_PIDS
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let results = if two_threads {
+        let (mine, theirs) = pids.split_at(pids.len() / 2);
+        std::thread::scope(|scope| {
+            // No thread to be had (a low `ulimit -u`): this one reads them all.
+            let helper = std::thread::Builder::new()
+                .spawn_scoped(scope, || read_all(theirs))
+                .ok();
+            let mut results = read_all(mine);
+            match helper {
+                // A reading thread can only panic on a bug: carried on, not hidden as processes
+                // that seem to have exited.
+                Some(helper) => results.extend(
+                    helper
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                ),
+                None => results.extend(read_all(theirs)),
+            }
+            results
+        })
+    } else {
+        read_all(pids)
+    };
+    let mut read = Vec::with_capacity(results.len());
+    for (pid, result) in results {
+        match result {
+            Ok(files) => read.push((pid, files)),
+            Err(Unread::OutOfDescriptors) if two_threads => {
+                if let Ok(files) = process_files::read(pid) {
+                    read.push((pid, files));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    read
+}
+
+/// Name and start time come with every refresh; the command line and user are read once per
+/// process (they do not change), and tasks never (threads share the process's sockets).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn refresh_kind() -> ProcessRefreshKind {
+    ProcessRefreshKind::nothing()
+        .without_tasks()
+        .with_cmd(UpdateKind::OnlyIfNotSet)
+        .with_user(UpdateKind::OnlyIfNotSet)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl ProcessSource for SystemProcesses {
+    fn processes(&mut self, pids: &[u32]) -> HashMap<u32, ProcessInfo> {
+        if pids.is_empty() {
+            return HashMap::new();
+        }
+        // sysinfo keeps every process it ever refreshed, and refreshing a pid list never drops
+        // pids that left the list: start from empty when too many linger.
+        if self.system.processes().len() > pids.len() + STALE_PROCESS_ALLOWANCE
+            && let Ok(fresh) = new_system()
+        {
+            self.system = fresh;
+        }
+        let wanted: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
+        // `true` drops the wanted pids that exited, so they are not described from stale data.
+        self.system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&wanted),
+            true,
+            refresh_kind(),
+        );
+        let mut found = HashMap::with_capacity(pids.len());
+        for &pid in pids {
+            let Some(process) = self.system.process(Pid::from_u32(pid)) else {
+                continue;
+            };
+            let info = ProcessInfo {
+                key: ProcKey {
+                    pid,
+                    start_time: process.start_time(),
+                    start_ticks: 0,
+                },
+                name: process.name().to_string_lossy().into_owned(),
+                user: process.user_id().map(|uid| self.users.name_or_id(uid)),
+                cmdline: process
+                    .cmd()
+                    .iter()
+                    .map(|arg| arg.to_string_lossy().into_owned())
+                    .collect(),
+            };
+            found.insert(pid, info);
+        }
+        found
+    }
+
+    fn user_name(&mut self, uid: u32) -> Option<String> {
+        let uid = uid_from(uid)?;
+        Some(self.users.name_or_id(&uid))
+    }
+}
+
 /// When `pid` started, in clock ticks since boot (`/proc/<pid>/stat` field 22): exact where
 /// the start time in seconds is not. 0 where it cannot be read (gone, or not Linux).
 pub fn start_ticks(pid: u32) -> u64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| parse_start_ticks(&stat))
-            .unwrap_or(0)
+        StatFacts::read(pid).map_or(0, |stat| stat.start_ticks)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         let _ = pid;
         0
     }
-}
-
-/// Field 22 of a `/proc/<pid>/stat` line. The command name (field 2) is in parentheses and may
-/// itself hold spaces and parentheses, so the fields are counted after its last `)`.
-#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
-fn parse_start_ticks(stat: &str) -> Option<u64> {
-    // After the name come field 3 (state) onwards: field 22 is the 20th of them.
-    super::health::stat_fields(stat)?.get(19)?.parse().ok()
-}
-
-/// What loopwatch shows of `process`, with its uid for the user's name (named by the caller,
-/// which holds the names already looked up). The name and start come from `stat`, read after
-/// sysinfo's read: sysinfo keeps the name it first read for as long as the pid lives, which
-/// after an `exec` is another program's.
-fn describe(process: &Process, stat: Option<&StatFacts>) -> (ProcessInfo, Option<Uid>) {
-    let info = ProcessInfo {
-        key: ProcKey {
-            pid: process.pid().as_u32(),
-            start_time: process.start_time(),
-            start_ticks: stat.map_or(0, |s| s.start_ticks),
-        },
-        name: stat.map_or_else(
-            || process.name().to_string_lossy().into_owned(),
-            |s| s.name.clone(),
-        ),
-        user: None,
-        cmdline: process
-            .cmd()
-            .iter()
-            .map(|arg| arg.to_string_lossy().into_owned())
-            .collect(),
-    };
-    (info, process.user_id().cloned())
 }
 
 #[cfg(unix)]
@@ -430,34 +372,16 @@ mod tests {
     /// Beyond Linux's largest possible pid_max (2^22), so never a live process.
     const NO_SUCH_PID: u32 = 4_194_304 + 17;
 
+    #[cfg(target_os = "linux")]
     #[test]
-    fn the_start_in_ticks_is_field_22_even_with_a_hostile_name() {
-        let stat = "4812 (evil) 1 2 (x) S 1 4812 4812 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(parse_start_ticks(stat), Some(987_654));
-        assert_eq!(parse_start_ticks("garbage"), None);
-        #[cfg(target_os = "linux")]
-        assert!(
-            start_ticks(std::process::id()) > 0,
-            "this process has a start"
-        );
-    }
-
-    #[test]
-    fn stat_facts_take_the_name_between_the_first_and_last_parenthesis() {
-        let stat = "4812 (evil) 1 2 (x) S 1 4812 4812 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(
-            StatFacts::parse(stat),
-            Some(StatFacts {
-                name: "evil) 1 2 (x".to_string(),
-                start_ticks: 987_654
-            })
-        );
-        assert_eq!(StatFacts::parse("garbage"), None);
+    fn this_process_has_a_start_in_ticks() {
+        assert!(start_ticks(std::process::id()) > 0);
+        assert_eq!(start_ticks(NO_SUCH_PID), 0);
     }
 
     /// A process described once is described again from one read of its stat, and a process
     /// that renames itself (`prctl(PR_SET_NAME)`, as many servers do) is read afresh at once
-    /// (what sysinfo then calls it is sysinfo's affair; the re-read is what is checked).
+    /// under its new name.
     #[cfg(target_os = "linux")]
     #[test]
     fn a_known_process_is_answered_from_memory_until_it_renames_itself() {
@@ -481,7 +405,7 @@ mod tests {
         stdout.read_line(&mut line).unwrap();
         let pid = child.id();
 
-        let mut source = SysinfoProcesses::new().unwrap();
+        let mut source = SystemProcesses::new().unwrap();
         let first = source.processes(&[pid])[&pid].clone();
         assert!(source.described.contains_key(&pid), "remembered");
         let again = source.processes(&[pid])[&pid].clone();
@@ -526,7 +450,7 @@ mod tests {
             .read_line(&mut line)
             .unwrap();
         let pid = child.id();
-        let mut source = SysinfoProcesses::new().unwrap();
+        let mut source = SystemProcesses::new().unwrap();
         let before = source.processes(&[pid])[&pid].clone();
         assert_eq!(before.name, "python3");
 
@@ -546,9 +470,145 @@ mod tests {
         assert_eq!(after.cmdline, ["sleep", "31"], "not python's command line");
     }
 
+    /// A python child that runs `then` (python code) once its stdin closes, and the pipe
+    /// that closes it.
+    #[cfg(target_os = "linux")]
+    fn python_then(then: &str) -> (Child, Option<std::process::ChildStdin>) {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let script = format!(
+            "import ctypes, os, sys\nprint('ready', flush=True)\nsys.stdin.readline()\n{then}\n"
+        );
+        let mut child = Command::new("python3")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        (child, stdin)
+    }
+
+    /// Polls `source` for `pid` until `done` holds of what it says, for up to 5 s.
+    #[cfg(target_os = "linux")]
+    fn described_until(
+        source: &mut SystemProcesses,
+        pid: u32,
+        done: impl Fn(&ProcessInfo) -> bool,
+    ) -> ProcessInfo {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found = source.processes(&[pid]);
+            if let Some(info) = found.get(&pid).filter(|info| done(info)) {
+                return info.clone();
+            }
+            assert!(Instant::now() < deadline, "never: {found:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// A program that runs another of the same name in its pid (an interpreter re-run, a
+    /// server's re-exec) keeps its name and start: the new command line shows all the same.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_that_runs_a_program_of_the_same_name_shows_the_new_command_line() {
+        let (mut child, mut stdin) = python_then(
+            "os.execvp('python3', ['python3', '-c', 'import time; time.sleep(30)', 'second'])",
+        );
+        let pid = child.id();
+        let mut source = SystemProcesses::new().unwrap();
+        let before = source.processes(&[pid])[&pid].clone();
+        assert!(source.described.contains_key(&pid), "remembered");
+        drop(stdin.take());
+        let after = described_until(&mut source, pid, |info| {
+            info.cmdline.last().is_some_and(|arg| arg == "second")
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!((after.key, &after.name), (before.key, &before.name));
+    }
+
+    /// A program run with no arguments at all shows none: not the arguments of the program
+    /// the pid ran before, which a hostile process could otherwise keep on show.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_that_runs_a_program_with_no_arguments_shows_none() {
+        // python3 with no argv reads commands from its stdin, kept open here: it stays.
+        let (mut child, mut stdin) = python_then(
+            "exe = os.fsencode(sys.executable)\n\
+             argv = (ctypes.c_char_p * 1)(None)\n\
+             env = (ctypes.c_char_p * 1)(None)\n\
+             ctypes.CDLL(None).execve(exe, argv, env)",
+        );
+        let pid = child.id();
+        let mut source = SystemProcesses::new().unwrap();
+        let before = source.processes(&[pid])[&pid].clone();
+        assert!(before.cmdline.len() > 2, "{before:?}");
+        // One line (not EOF) sends the script on to exec; python then waits on the pipe.
+        std::io::Write::write_all(stdin.as_mut().unwrap(), b"\n").unwrap();
+        let after = described_until(&mut source, pid, |info| info.cmdline.is_empty());
+        assert_eq!(after.key, before.key);
+        assert!(
+            !source.described.contains_key(&pid),
+            "an empty one is read again"
+        );
+        drop(stdin.take());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// A process that runs one program after another without pause, among others read at the
+    /// same time: each answer is of one program, its name with its own command line (or with
+    /// none, where it never held still), never one program's name with the other's arguments.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_switching_programs_is_never_shown_as_a_mix_of_two() {
+        // sh runs env, which runs sh, which runs env...: the name alternates, and so does argv.
+        let again = r#"exec env sh -c "$0" "$0""#;
+        let mut flipper = Command::new("sh")
+            .args(["-c", again, again])
+            .spawn()
+            .unwrap();
+        let sleepers: Vec<Sleeper> = (0..PARALLEL_MIN_PIDS * 3)
+            .map(|_| Sleeper::spawn())
+            .collect();
+        let mut pids: Vec<u32> = sleepers.iter().map(Sleeper::pid).collect();
+        pids.insert(0, flipper.id());
+        let (mut seen, mut mixed) = (0, Vec::new());
+        let deadline = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < deadline {
+            // A fresh source each time: every process is new to it, as to a one-shot answer.
+            let found = SystemProcesses::new().unwrap().processes(&pids);
+            if let Some(info) = found.get(&flipper.id()) {
+                seen += 1;
+                if info
+                    .cmdline
+                    .first()
+                    .is_some_and(|first| *first != info.name)
+                {
+                    mixed.push(info.clone());
+                }
+            }
+        }
+        let _ = flipper.kill();
+        let _ = flipper.wait();
+        assert!(seen > 10, "read {seen} times");
+        assert!(
+            mixed.is_empty(),
+            "{} of {seen}: {:?}",
+            mixed.len(),
+            mixed.first()
+        );
+    }
+
     /// A one-shot answer meets every owning process for the first time: enough of them are
-    /// described on two threads, each with its own `System`, and every one of them exactly once
-    /// and as itself, the gone ones left out.
+    /// read on two threads, and every one of them exactly once and as itself, the gone ones
+    /// left out.
+    #[cfg(target_os = "linux")]
     #[test]
     fn many_new_processes_are_each_described_as_themselves() {
         let sleepers: Vec<Sleeper> = (0..PARALLEL_MIN_PIDS * 2)
@@ -557,7 +617,7 @@ mod tests {
         let mut pids: Vec<u32> = sleepers.iter().map(Sleeper::pid).collect();
         pids.push(NO_SUCH_PID);
         pids.push(std::process::id());
-        let mut source = SysinfoProcesses::new().unwrap();
+        let mut source = SystemProcesses::new().unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         let found = loop {
             // Right after spawn a child may be mid-exec (see `a_process_that_exited_is_dropped`).
@@ -577,18 +637,12 @@ mod tests {
             assert_eq!(info.key.start_ticks, start_ticks(*pid), "its own start");
             assert!(info.user.is_some(), "{pid} has a user");
         }
-        if source.systems.len() > 1 {
-            assert!(
-                source.systems.iter().all(|s| !s.processes().is_empty()),
-                "both threads took a share"
-            );
-        }
     }
 
     #[test]
     fn describes_this_process() {
         let me = std::process::id();
-        let mut source = SysinfoProcesses::new().unwrap();
+        let mut source = SystemProcesses::new().unwrap();
         let found = source.processes(&[me, NO_SUCH_PID]);
         assert_eq!(found.len(), 1, "the missing pid is left out");
         let info = &found[&me];
@@ -606,9 +660,9 @@ mod tests {
     fn a_process_that_exited_is_dropped() {
         let mut sleeper = Sleeper::spawn();
         let pid = sleeper.pid();
-        let mut source = SysinfoProcesses::new().unwrap();
+        let mut source = SystemProcesses::new().unwrap();
         // Right after spawn the child may be mid-exec: its command line reads empty for a
-        // moment. sysinfo reads an empty one again on the next refresh, so polling heals it.
+        // moment, and an empty one is read again on the next refresh, so polling heals it.
         let deadline = Instant::now() + Duration::from_secs(5);
         let described = loop {
             let found = source.processes(&[pid]);
@@ -625,26 +679,14 @@ mod tests {
         assert_eq!(described.cmdline, ["sleep", "30"]);
         sleeper.end();
         assert!(source.processes(&[pid]).is_empty());
-        assert!(!source.held().contains(&pid), "pruned");
-    }
-
-    #[test]
-    fn the_cache_is_rebuilt_when_stale_processes_pile_up() {
-        let sleeper = Sleeper::spawn();
-        let me = std::process::id();
-        let mut source = SysinfoProcesses::new().unwrap();
-        source.stale_allowance = 0;
-        assert_eq!(source.processes(&[me, sleeper.pid()]).len(), 2);
-        // The sleeper still runs but no longer owns anything we show: it must not linger.
-        assert!(source.processes(&[me]).contains_key(&me));
-        assert!(source.held().len() <= 1);
-        assert!(!source.held().contains(&sleeper.pid()));
+        #[cfg(target_os = "linux")]
+        assert!(!source.described.contains_key(&pid), "forgotten");
     }
 
     #[cfg(unix)]
     #[test]
     fn names_users_and_falls_back_to_the_number() {
-        let mut source = SysinfoProcesses::new().unwrap();
+        let mut source = SystemProcesses::new().unwrap();
         assert_eq!(source.user_name(0).as_deref(), Some("root"));
         assert_eq!(source.user_name(3_999_999).as_deref(), Some("3999999"));
         // A second miss right after must not re-read the user list.
@@ -655,8 +697,9 @@ mod tests {
 
     #[test]
     fn nothing_asked_reads_nothing() {
-        let mut source = SysinfoProcesses::new().unwrap();
+        let mut source = SystemProcesses::new().unwrap();
         assert!(source.processes(&[]).is_empty());
-        assert!(source.held().is_empty());
+        #[cfg(target_os = "linux")]
+        assert!(source.described.is_empty());
     }
 }
