@@ -12,7 +12,9 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 mod support;
-use support::binary::{BIN, as_nobody, drain, loopwatch, loopwatch_with, run, wait_with_deadline};
+use support::binary::{
+    BIN, as_nobody, as_nobody_under, drain, loopwatch, loopwatch_with, run, wait_with_deadline,
+};
 use support::free_port;
 
 fn localhost_listener() -> (TcpListener, u16) {
@@ -429,6 +431,20 @@ fn owners_read_with_barely_enough_descriptors_are_all_named() {
             );
         }
     }
+}
+
+/// A user at their limit of processes (`ulimit -u`) cannot have another thread: the lookups
+/// that share their work between two threads do it on one, and answer all the same.
+#[cfg(target_os = "linux")]
+#[test]
+fn with_no_thread_to_be_had_the_answer_comes_all_the_same() {
+    let (_listener, port) = localhost_listener();
+    // nobody's only task is loopwatch's own first thread.
+    let Some(out) = as_nobody_under(&["--nproc=1"], &["list", "--json"]) else {
+        return;
+    };
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    assert_eq!(sockets_on(&out.json(), port).len(), 1);
 }
 
 /// A config file in a fresh temporary folder, removed when dropped.

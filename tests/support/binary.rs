@@ -95,6 +95,12 @@ pub(crate) fn wait_with_deadline(child: &mut Child) -> ExitStatus {
 /// Runs loopwatch with `args` as the user nobody, or `None` (said on stdout) where that cannot
 /// be done: it needs root and setpriv (util-linux).
 pub(crate) fn as_nobody(args: &[&str]) -> Option<Run> {
+    as_nobody_under(&[], args)
+}
+
+#[cfg(unix)]
+/// [`as_nobody`] under `limits`, `prlimit` options such as `--nproc=1` (util-linux).
+pub(crate) fn as_nobody_under(limits: &[&str], args: &[&str]) -> Option<Run> {
     let is_root = rustix::process::geteuid().is_root();
     let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
         .into_iter()
@@ -118,7 +124,14 @@ pub(crate) fn as_nobody(args: &[&str]) -> Option<Run> {
     // holds it open for writing until it execs itself, and the exec fails (ETXTBSY).
     let mut tries = 0;
     let out = loop {
-        let mut command = Command::new(setpriv);
+        let mut command = Command::new(if limits.is_empty() {
+            setpriv
+        } else {
+            "prlimit"
+        });
+        if !limits.is_empty() {
+            command.args(limits).arg("--").arg(setpriv);
+        }
         command
             .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
             .arg(&bin)

@@ -140,7 +140,11 @@ fn read_in_parallel(
         done
     };
     std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        // A thread that cannot be had (a low `ulimit -u`) leaves its share to the others: the
+        // work is taken from one queue.
+        let helpers: Vec<_> = (1..workers)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
         let mut all = work();
         for helper in helpers {
             // A worker can only panic on a bug; the processes it took are then left out, and
